@@ -1,0 +1,23 @@
+/* Local files: bounded reads and path resolution. */
+#ifndef REKEY_FSUTIL_H
+#define REKEY_FSUTIL_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "rekey/bytes.h"
+#include "rekey/err.h"
+
+/* Reads a regular file whole; a file larger than cap fails at once with RK_E_LIMIT. */
+int	rk_file_read(struct rk_buf *out, const char *path, size_t cap, struct rk_err *err)
+	    RK_MUST_CHECK;
+/*
+ * Resolves path as a playbook means it: "~/" against $HOME, a relative path against base_dir,
+ * an absolute path as it is. *out is malloc'ed.
+ */
+int	rk_path_resolve(char **out, const char *base_dir, const char *path, struct rk_err *err)
+	    RK_MUST_CHECK;
+/* The folder part of path ("." when it has none); *out is malloc'ed. */
+int	rk_path_dirname(char **out, const char *path, struct rk_err *err) RK_MUST_CHECK;
+
+#endif

@@ -1,0 +1,317 @@
+/* The validated estate a playbook describes: plain structs, read-only after parsing. */
+#ifndef REKEY_MODEL_H
+#define REKEY_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rekey/diag.h"
+
+enum rk_key_type {
+	RK_KEY_RSA_2048,
+	RK_KEY_RSA_3072,
+	RK_KEY_RSA_4096,
+	RK_KEY_EC_P256,
+	RK_KEY_EC_P384,
+	RK_KEY_ED25519,
+};
+
+enum rk_profile {
+	RK_PROFILE_SERVER,
+	RK_PROFILE_CLIENT,
+	RK_PROFILE_CA,
+};
+
+/* RFC 5280 section 5.3.1 CRLReason values; the numbers are the wire values. */
+enum rk_reason {
+	RK_REASON_UNSPECIFIED = 0,
+	RK_REASON_KEY_COMPROMISE = 1,
+	RK_REASON_CA_COMPROMISE = 2,
+	RK_REASON_AFFILIATION_CHANGED = 3,
+	RK_REASON_SUPERSEDED = 4,
+	RK_REASON_CESSATION_OF_OPERATION = 5,
+};
+
+enum rk_transport_kind {
+	RK_TRANSPORT_SSH,
+	RK_TRANSPORT_LOCAL,
+};
+
+enum rk_service_kind {
+	RK_SERVICE_POSTGRESQL,
+	RK_SERVICE_MYSQL,	/* MariaDB or MySQL: the reload statement is chosen by version */
+};
+
+enum rk_reload_kind {
+	RK_RELOAD_SQL,		/* pg_reload_conf(), FLUSH SSL or ALTER INSTANCE RELOAD TLS */
+	RK_RELOAD_COMMAND,	/* a command run on the host */
+	RK_RELOAD_NONE,
+};
+
+enum rk_sslmode {
+	RK_SSLMODE_REQUIRE,
+	RK_SSLMODE_VERIFY_CA,
+	RK_SSLMODE_VERIFY_FULL,
+};
+
+enum rk_tls_version {
+	RK_TLS_1_2,
+	RK_TLS_1_3,
+};
+
+enum rk_client_format {
+	RK_FORMAT_ENV,
+	RK_FORMAT_INI,
+	RK_FORMAT_PG_SERVICE,
+	RK_FORMAT_CONNINFO,
+};
+
+enum rk_on_failure {
+	RK_ON_FAILURE_ROLLBACK,
+	RK_ON_FAILURE_HALT,
+	RK_ON_FAILURE_CONTINUE,
+};
+
+enum rk_revoke_kind {
+	RK_REVOKE_CERT,		/* a certificate file */
+	RK_REVOKE_SERIAL,	/* a serial number */
+	RK_REVOKE_FOLDER,	/* every certificate in a folder issued by the CA */
+	RK_REVOKE_CN,		/* every certificate the ledger holds for a common name */
+};
+
+/* Which file of a service or client a file target is. */
+enum rk_file_role {
+	RK_FILE_CERT,
+	RK_FILE_KEY,
+	RK_FILE_CA,
+	RK_FILE_CRL,
+};
+#define RK_FILE_ROLES	4
+
+/* Where a secret comes from. The model never holds a secret value itself. */
+struct rk_secret_ref {
+	char	*env;		/* an environment variable name, or NULL */
+	char	*file;		/* a resolved local path, or NULL */
+};
+
+struct rk_incident {
+	char		*id;		/* from the playbook, or INC-YYYYMMDD-HHMMSSZ */
+	bool		 id_generated;
+	enum rk_reason	 reason;
+	char		*summary;	/* may be NULL */
+	char		*records;	/* resolved local folder for the journal and archive */
+};
+
+/* One attribute of a distinguished name, in the order written ("/O=x/CN=y": O first). */
+struct rk_dn_attr {
+	char	*type;		/* "C", "ST", "L", "O", "OU", "CN", ... */
+	char	*value;		/* unescaped */
+};
+
+struct rk_dn {
+	struct rk_dn_attr	*attrs;
+	size_t			 n;
+};
+
+struct rk_new_ca {
+	char			*subject;
+	struct rk_dn		 dn;
+	enum rk_key_type	 key;
+	int			 days;
+	struct rk_pos		 pos;
+};
+
+struct rk_ca {
+	char			*cert;		/* resolved local paths */
+	char			*key;
+	char			*crl;		/* default: ca.crl beside cert */
+	struct rk_secret_ref	 key_passphrase;
+	int			 crl_days;	/* nextUpdate = now + crl_days */
+	bool			 rotate;
+	bool			 has_new;
+	struct rk_new_ca	 new_ca;
+	struct rk_pos		 pos;
+};
+
+struct rk_revocation {
+	enum rk_revoke_kind	 kind;
+	char			*value;		/* resolved path, normalised hex serial, or CN */
+	enum rk_reason		 reason;
+	struct rk_pos		 pos;
+};
+
+struct rk_certificate {
+	char			*name;
+	enum rk_profile		 profile;
+	char			*subject;	/* "/O=.../CN=..." as written */
+	struct rk_dn		 dn;
+	char			**san;		/* "DNS:x", "IP:y"; nsan entries */
+	size_t			 nsan;
+	enum rk_key_type	 key;
+	int			 days;
+	struct rk_secret_ref	 key_passphrase;	/* encrypt the written key when set */
+	struct rk_pos		 pos;
+};
+
+struct rk_host {
+	char			*name;
+	enum rk_transport_kind	 transport;
+	char			*address;	/* NULL for local */
+	int			 port;
+	char			*user;		/* NULL: the current user */
+	char			*identity;	/* resolved; NULL: ssh-agent */
+	struct rk_secret_ref	 identity_passphrase;
+	char			*known_hosts;	/* resolved; default ~/.ssh/known_hosts */
+	bool			 sudo;
+	const struct rk_host	*jump;		/* bastion, or NULL */
+	int			 timeout;	/* seconds, for connect and each command */
+	struct rk_pos		 pos;
+};
+
+struct rk_file_target {
+	bool			 present;
+	enum rk_file_role	 role;
+	char			*path;		/* absolute, on the host */
+	char			*owner;		/* NULL: keep the current owner */
+	char			*group;
+	mode_t			 mode;
+	const struct rk_certificate *certificate;	/* for client cert/key; else NULL */
+	bool			 allow_symlink;
+	struct rk_pos		 pos;
+};
+
+struct rk_reload {
+	enum rk_reload_kind	 kind;
+	char			*command;	/* for RK_RELOAD_COMMAND */
+	struct rk_pos		 pos;
+};
+
+struct rk_connect {
+	char			*address;
+	int			 port;
+	char			*dbname;
+	char			*user;
+	struct rk_secret_ref	 password;
+	const struct rk_certificate *certificate;	/* client certificate for cert auth */
+	char			*sslcert;	/* or existing local files */
+	char			*sslkey;
+};
+
+struct rk_verify_spec {
+	enum rk_sslmode		 sslmode;
+	enum rk_tls_version	 min_tls;
+	bool			 require_tls;	/* prove that a plaintext login is refused */
+};
+
+struct rk_service {
+	char			*name;
+	const struct rk_host	*host;
+	enum rk_service_kind	 kind;
+	const struct rk_certificate *certificate;
+	struct rk_file_target	 files[RK_FILE_ROLES];
+	struct rk_reload	 reload;
+	struct rk_connect	 connect;
+	struct rk_verify_spec	 verify;
+	struct rk_pos		 pos;
+};
+
+struct rk_setting {
+	char		*key;
+	char		*value;
+	struct rk_pos	 pos;
+};
+
+struct rk_client {
+	char			*name;
+	const struct rk_host	*host;
+	char			*path;		/* the configuration file on the host */
+	enum rk_client_format	 format;
+	char			*section;	/* ini / pg_service section, or NULL */
+	char			*variable;	/* conninfo inside an env variable, or NULL */
+	struct rk_setting	*set;
+	size_t			 nset;
+	struct rk_file_target	 files[RK_FILE_ROLES];
+	char			*reload_command;	/* NULL: none */
+	char			*verify_command;	/* NULL: none */
+	struct rk_pos		 pos;
+};
+
+struct rk_policy {
+	int			 max_parallel;
+	int			 canary;
+	enum rk_on_failure	 on_failure;
+	bool			 trust_overlap;
+};
+
+struct rk_model {
+	char			*playbook;	/* path as given */
+	char			*base_dir;	/* relative paths resolve against it */
+	int			 version;
+	struct rk_incident	 incident;
+	struct rk_ca		 ca;
+	struct rk_revocation	*revocations;
+	size_t			 nrevocations;
+	struct rk_certificate	*certificates;
+	size_t			 ncertificates;
+	struct rk_host		*hosts;
+	size_t			 nhosts;
+	struct rk_service	*services;
+	size_t			 nservices;
+	struct rk_client	*clients;
+	size_t			 nclients;
+	struct rk_policy	 policy;
+};
+
+/* Bounds the playbook language enforces. */
+#define RK_DAYS_MAX_LEAF	3650
+#define RK_DAYS_MAX_CA		36500
+#define RK_CRL_DAYS_MAX		365
+#define RK_PARALLEL_MAX		1024
+#define RK_TIMEOUT_MAX		3600
+
+void	rk_model_free(struct rk_model *m);
+void	rk_dn_clear(struct rk_dn *dn);
+/* The value of the last attribute of type in dn (the CN, say), or NULL. */
+const char *rk_dn_get(const struct rk_dn *dn, const char *type);
+
+const struct rk_host		*rk_model_find_host(const struct rk_model *m, const char *name);
+const struct rk_certificate	*rk_model_find_certificate(const struct rk_model *m,
+				    const char *name);
+
+/* One row of a table mapping the playbook's words to an enum; tables end with name NULL. */
+struct rk_enum_name {
+	const char	*name;
+	int		 value;
+};
+
+extern const struct rk_enum_name rk_key_type_names[];
+extern const struct rk_enum_name rk_profile_names[];
+extern const struct rk_enum_name rk_reason_names[];
+extern const struct rk_enum_name rk_transport_names[];
+extern const struct rk_enum_name rk_service_kind_names[];
+extern const struct rk_enum_name rk_sslmode_names[];
+extern const struct rk_enum_name rk_tls_version_names[];
+extern const struct rk_enum_name rk_format_names[];
+extern const struct rk_enum_name rk_on_failure_names[];
+
+/* Looks word up in table; false when it is not there. */
+bool	rk_enum_lookup(const struct rk_enum_name *table, const char *word, int *out);
+/* The first name of value in table ("?" if absent: a bug). */
+const char *rk_enum_name(const struct rk_enum_name *table, int value);
+
+/* Names as the playbook writes them; each returns a constant string. */
+const char	*rk_key_type_name(enum rk_key_type t);
+const char	*rk_profile_name(enum rk_profile p);
+const char	*rk_reason_name(enum rk_reason r);
+const char	*rk_transport_name(enum rk_transport_kind t);
+const char	*rk_service_kind_name(enum rk_service_kind k);
+const char	*rk_sslmode_name(enum rk_sslmode m);
+const char	*rk_tls_version_name(enum rk_tls_version v);
+const char	*rk_format_name(enum rk_client_format f);
+const char	*rk_on_failure_name(enum rk_on_failure p);
+const char	*rk_revoke_kind_name(enum rk_revoke_kind k);
+const char	*rk_file_role_name(enum rk_file_role r);
+bool		 rk_key_type_is_rsa(enum rk_key_type t);
+
+#endif

@@ -1,0 +1,46 @@
+/* Private to cli/: the only code that prints or exits. */
+#ifndef REKEY_CLI_H
+#define REKEY_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "rekey/diag.h"
+#include "rekey/model.h"
+#include "rekey/plan.h"
+
+/* Exit codes: the contract with scripts and CI. */
+enum rk_exit {
+	RK_EXIT_OK = 0,		/* success */
+	RK_EXIT_FAILED = 1,	/* the operation failed on some target */
+	RK_EXIT_USAGE = 2,	/* usage or playbook error; nothing was touched */
+};
+
+struct rk_cli {
+	const char	*command;
+	bool		 color;		/* stdout is a TTY and NO_COLOR is unset */
+	bool		 color_err;	/* the same for stderr */
+	bool		 debug;
+};
+
+struct rk_command {
+	const char	*name;
+	int		(*run)(const struct rk_cli *cli, int argc, char **argv);
+	const char	*usage;		/* after "rekey NAME " */
+	const char	*summary;
+	const char	*issue;		/* set while the command is not built yet */
+};
+
+int	cmd_plan(const struct rk_cli *cli, int argc, char **argv);
+
+/* Loads and validates a playbook, printing every diag to stderr; returns an rk_exit code. */
+int	cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **out);
+/* Prints "rekey: CMD: message" to stderr; returns RK_EXIT_USAGE for `return cli_usage_error()`. */
+int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+void	render_diags(FILE *f, const struct rk_diags *d, bool color);
+void	render_plan_text(FILE *f, const struct rk_plan *plan, bool color);
+int	render_plan_json(FILE *f, const struct rk_plan *plan);
+
+#endif

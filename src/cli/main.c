@@ -1,0 +1,180 @@
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "rekey/log.h"
+#include "rekey/playbook.h"
+
+static const struct rk_command commands[] = {
+	{ "plan", cmd_plan, "[--json] PLAYBOOK",
+	    "print the ordered plan that run carries out; change nothing", NULL },
+	{ "verify", NULL, "[--json] PLAYBOOK",
+	    "check every service's TLS now: chain, name, version, fingerprint", "#6" },
+	{ "rehearse", NULL, "PLAYBOOK",
+	    "run every read-only step of the plan against the real estate", "a later issue" },
+	{ "run", NULL, "PLAYBOOK", "carry out the plan, journaled, rolling back on failure",
+	    "a later issue" },
+	{ "resume", NULL, "PLAYBOOK", "continue an interrupted run from its journal",
+	    "a later issue" },
+	{ "rollback", NULL, "PLAYBOOK", "undo a run from its journal and backups",
+	    "a later issue" },
+	{ "expiry", NULL, "[--days N] PLAYBOOK",
+	    "list certificates that expire soon, for scheduled rotation", "a later issue" },
+	{ "record", NULL, "INCIDENT.tar.gz", "show and check an archived incident record",
+	    "a later issue" },
+	{ "pki", NULL, "inspect|issue|revoke|init ...",
+	    "the certificate engine alone: inspect, issue, revoke, init", "#4" },
+};
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static bool
+wants_color(int fd)
+{
+	const char *no = getenv("NO_COLOR");
+
+	/* https://no-color.org: any non-empty NO_COLOR turns colour off. */
+	if (no != NULL && *no != '\0')
+		return false;
+	return isatty(fd) == 1;
+}
+
+static void
+print_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "rekey %s: emergency certificate rotation for PostgreSQL and MariaDB estates\n"
+	    "\n"
+	    "usage: rekey <command> [options] PLAYBOOK\n"
+	    "       rekey <command> --help\n"
+	    "       rekey --version\n"
+	    "\n"
+	    "commands:\n", REKEY_VERSION);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-9s %s%s\n", commands[i].name, commands[i].summary,
+		    commands[i].run == NULL ? " (not available yet)" : "");
+	fprintf(f,
+	    "\n"
+	    "options:\n"
+	    "  -h, --help      this help; with a command, that command's help\n"
+	    "  -V, --version   print the version\n"
+	    "      --debug     show where errors were raised\n"
+	    "\n"
+	    "exit status: 0 success, 1 the operation failed on some target,\n"
+	    "             2 usage or playbook error (nothing was touched)\n"
+	    "\n"
+	    "Colour is used only on a terminal, and never when NO_COLOR is set.\n");
+}
+
+static void
+log_to_stderr(enum rk_log_level level, const char *msg, void *payload)
+{
+	(void)payload;
+	fprintf(stderr, "rekey: %s: %s\n", rk_log_level_name(level), msg);
+}
+
+int
+cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "rekey: %s%s", cli->command != NULL ? cli->command : "",
+	    cli->command != NULL ? ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return RK_EXIT_USAGE;
+}
+
+int
+cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **out)
+{
+	struct rk_diags diags;
+	struct rk_err err = { 0 };
+	int r;
+
+	rk_diags_init(&diags, path);
+	r = rk_playbook_load(out, path, &diags, &err);
+	render_diags(stderr, &diags, cli->color_err);
+	if (r != 0 && diags.nerrors > 0)
+		fprintf(stderr, "rekey: %s: %zu error%s; nothing was changed\n", path,
+		    diags.nerrors, diags.nerrors == 1 ? "" : "s");
+	else if (r != 0)
+		fprintf(stderr, "rekey: %s: %s\n", path, err.msg);
+	rk_diags_clear(&diags);
+	return r == 0 ? RK_EXIT_OK : RK_EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rk_cli cli = { 0 };
+	const struct rk_command *cmd = NULL;
+	size_t i;
+	int c;
+
+	/* As ssh-agent does: no core dump or ptrace of a process that holds private keys. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cli.color = wants_color(STDOUT_FILENO);
+	cli.color_err = wants_color(STDERR_FILENO);
+
+	/* Options before the command; "+" stops at the first word so commands get theirs. */
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_help(stdout);
+			return RK_EXIT_OK;
+		case 'V':
+			printf("rekey %s\n", REKEY_VERSION);
+			return RK_EXIT_OK;
+		case 'd':
+			cli.debug = true;
+			break;
+		default:
+			fprintf(stderr, "Try 'rekey --help'.\n");
+			return RK_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		print_help(stderr);
+		return RK_EXIT_USAGE;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL) {
+		fprintf(stderr, "rekey: unknown command '%s'. Try 'rekey --help'.\n", argv[optind]);
+		return RK_EXIT_USAGE;
+	}
+	cli.command = cmd->name;
+	rk_log_set_sink(log_to_stderr, NULL, cli.debug ? RK_LOG_DEBUG : RK_LOG_WARN);
+	if (cmd->run == NULL) {
+		if (argc > optind + 1 && (strcmp(argv[optind + 1], "--help") == 0 ||
+		    strcmp(argv[optind + 1], "-h") == 0)) {
+			printf("usage: rekey %s %s\n\n%s.\n\nNot available yet in rekey %s "
+			    "(planned in %s).\n", cmd->name, cmd->usage, cmd->summary,
+			    REKEY_VERSION, cmd->issue);
+			return RK_EXIT_OK;
+		}
+		return cli_usage_error(&cli, "not available yet in rekey %s (planned in %s)",
+		    REKEY_VERSION, cmd->issue);
+	}
+	/* The command sees argv from its own name on, as a program of its own would. */
+	argc -= optind;
+	argv += optind;
+	optind = 0;		/* 0, not 1: glibc then resets getopt's state fully */
+	return cmd->run(&cli, argc, argv);
+}

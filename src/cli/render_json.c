@@ -1,0 +1,173 @@
+/* The plan as one JSON document (jansson), for scripts and for review tools. */
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/* jansson's setters steal references and accept NULL values as failures; one flag
+ * collects every failure so the code reads as the document it builds. */
+struct jb {
+	bool	failed;
+};
+
+static void
+put(struct jb *jb, json_t *obj, const char *key, json_t *value)
+{
+	if (value == NULL || json_object_set_new(obj, key, value) != 0)
+		jb->failed = true;
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+host_json(struct jb *jb, const struct rk_host *h)
+{
+	json_t *o = json_object();
+
+	if (o == NULL) {
+		jb->failed = true;
+		return NULL;
+	}
+	put(jb, o, "name", json_string(h->name));
+	put(jb, o, "transport", json_string(rk_transport_name(h->transport)));
+	put(jb, o, "address", str_or_null(h->address));
+	put(jb, o, "port", h->transport == RK_TRANSPORT_SSH ? json_integer(h->port) : json_null());
+	put(jb, o, "user", str_or_null(h->user));
+	put(jb, o, "sudo", json_boolean(h->sudo));
+	put(jb, o, "jump", h->jump != NULL ? json_string(h->jump->name) : json_null());
+	return o;
+}
+
+static json_t *
+step_json(struct jb *jb, const struct rk_plan *plan, const struct rk_step *s)
+{
+	char line[1024], mode[8];
+	json_t *o = json_object(), *file;
+
+	if (o == NULL) {
+		jb->failed = true;
+		return NULL;
+	}
+	rk_step_describe(line, sizeof(line), plan, s);
+	put(jb, o, "id", json_integer(s->id));
+	put(jb, o, "phase", json_string(rk_phase_name(s->phase)));
+	put(jb, o, "wave", s->wave > 0 ? json_integer(s->wave) : json_null());
+	put(jb, o, "action", json_string(rk_action_name(s->action)));
+	put(jb, o, "read_only", json_boolean(rk_step_is_read_only(s)));
+	put(jb, o, "host", s->host != NULL ? json_string(s->host->name) : json_null());
+	if (s->service != NULL)
+		put(jb, o, "service", json_string(s->service->name));
+	if (s->client != NULL)
+		put(jb, o, "client", json_string(s->client->name));
+	if (s->certificate != NULL)
+		put(jb, o, "certificate", json_string(s->certificate->name));
+	if (s->revocation != NULL) {
+		put(jb, o, "revoke", json_pack("{s:s, s:s, s:s}",
+		    "by", rk_revoke_kind_name(s->revocation->kind),
+		    "value", s->revocation->value,
+		    "reason", rk_reason_name(s->revocation->reason)));
+	}
+	if (s->file != NULL) {
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)s->file->mode);
+		file = json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:b}",
+		    "path", s->file->path,
+		    "owner", str_or_null(s->file->owner),
+		    "group", str_or_null(s->file->group),
+		    "mode", mode,
+		    "role", rk_file_role_name(s->file->role),
+		    "content", rk_content_name(s->content),
+		    "allow_symlink", s->file->allow_symlink);
+		put(jb, o, "file", file);
+	}
+	if (s->action == RK_ACT_CHECK_REFUSED)
+		put(jb, o, "check", json_string(rk_refusal_name(s->refusal)));
+	put(jb, o, "description", json_string(line));
+	return o;
+}
+
+int
+render_plan_json(FILE *f, const struct rk_plan *plan)
+{
+	const struct rk_model *m = plan->model;
+	struct jb jb = { false };
+	json_t *doc, *phases, *hosts, *phase = NULL, *steps = NULL;
+	size_t i;
+	int last = -1;
+
+	doc = json_object();
+	phases = json_array();
+	hosts = json_array();
+	if (doc == NULL || phases == NULL || hosts == NULL) {
+		json_decref(phases);
+		json_decref(hosts);
+		jb.failed = true;
+		goto out;
+	}
+	put(&jb, doc, "rekey_plan", json_integer(1));
+	put(&jb, doc, "playbook", json_string(m->playbook));
+	put(&jb, doc, "incident", json_pack("{s:s, s:b, s:s, s:o, s:s}",
+	    "id", m->incident.id, "id_generated", m->incident.id_generated,
+	    "reason", rk_reason_name(m->incident.reason),
+	    "summary", str_or_null(m->incident.summary), "records", m->incident.records));
+	put(&jb, doc, "ca", json_pack("{s:s, s:s, s:b, s:i}", "cert", m->ca.cert,
+	    "crl", m->ca.crl != NULL ? m->ca.crl : "", "rotate", m->ca.rotate,
+	    "crl_days", m->ca.crl_days));
+	put(&jb, doc, "policy", json_pack("{s:i, s:i, s:s, s:b}",
+	    "max_parallel", m->policy.max_parallel, "canary", m->policy.canary,
+	    "on_failure", rk_on_failure_name(m->policy.on_failure),
+	    "trust_overlap", m->policy.trust_overlap));
+	put(&jb, doc, "waves", json_integer(plan->nwaves));
+	for (i = 0; i < m->nhosts; i++)
+		if (json_array_append_new(hosts, host_json(&jb, &m->hosts[i])) != 0)
+			jb.failed = true;
+	put(&jb, doc, "hosts", hosts);
+	/* Every phase appears, empty or not, in run order; waves repeat their phases. */
+	for (i = 0; i < plan->nsteps; i++) {
+		const struct rk_step *s = &plan->steps[i];
+
+		if (steps == NULL || i == 0 || s->phase != plan->steps[i - 1].phase ||
+		    s->wave != plan->steps[i - 1].wave) {
+			while ((int)s->phase > last + 1) {
+				last++;
+				if (json_array_append_new(phases, json_pack("{s:s, s:n, s:[]}",
+				    "phase", rk_phase_name((enum rk_phase)last), "wave", "steps")) != 0)
+					jb.failed = true;
+			}
+			if ((int)s->phase > last)
+				last = (int)s->phase;
+			phase = json_pack("{s:s, s:o, s:[]}", "phase", rk_phase_name(s->phase),
+			    "wave", s->wave > 0 ? json_integer(s->wave) : json_null(), "steps");
+			if (phase == NULL || json_array_append_new(phases, phase) != 0) {
+				jb.failed = true;
+				break;
+			}
+			steps = json_object_get(phase, "steps");
+		}
+		if (json_array_append_new(steps, step_json(&jb, plan, s)) != 0)
+			jb.failed = true;
+	}
+	while (last + 1 < RK_PHASES) {
+		last++;
+		if (json_array_append_new(phases, json_pack("{s:s, s:n, s:[]}", "phase",
+		    rk_phase_name((enum rk_phase)last), "wave", "steps")) != 0)
+			jb.failed = true;
+	}
+	put(&jb, doc, "phases", phases);
+	put(&jb, doc, "steps", json_integer((json_int_t)plan->nsteps));
+ out:
+	if (!jb.failed && json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0)
+		fputc('\n', f);
+	else
+		jb.failed = true;
+	json_decref(doc);
+	if (jb.failed) {
+		fprintf(stderr, "rekey: plan: cannot build the JSON plan (out of memory)\n");
+		return RK_EXIT_FAILED;
+	}
+	return RK_EXIT_OK;
+}

@@ -6,35 +6,41 @@
 size_t
 rk_edit_distance(const char *a, const char *b, size_t limit)
 {
-	size_t la = strlen(a), lb = strlen(b), row[65], i, j;
+	size_t la = strlen(a), lb = strlen(b), rows[3][65], i, j;
+	size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *tmp;
 
 	/* Keys are short; long words are never typos of them. */
 	if (la > 64 || lb > 64)
 		return limit + 1;
+	/* Optimal string alignment: Levenshtein plus a swap of two neighbours ("prot"). */
 	for (j = 0; j <= lb; j++)
-		row[j] = j;
+		prev[j] = j;
 	for (i = 1; i <= la; i++) {
-		size_t diag = row[0], best;
+		size_t best;
 
-		row[0] = i;
-		best = row[0];
+		cur[0] = best = i;
 		for (j = 1; j <= lb; j++) {
-			size_t up = row[j], v;
+			size_t v = prev[j - 1] + (a[i - 1] != b[j - 1]);
 
-			v = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < v)
-				v = up + 1;
-			if (row[j - 1] + 1 < v)
-				v = row[j - 1] + 1;
-			row[j] = v;
-			diag = up;
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
 			if (v < best)
 				best = v;
 		}
 		if (best > limit)
 			return limit + 1;
+		tmp = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = tmp;
 	}
-	return row[lb];
+	return prev[lb];
 }
 
 const char *

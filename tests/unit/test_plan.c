@@ -1,0 +1,233 @@
+#include "test_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rekey/plan.h"
+#include "rekey/playbook.h"
+
+static const char estate[] =
+    "version: 1\n"
+    "ca: {cert: c, key: k, rotate: %s, new: {subject: \"/CN=New Root\"}}\n"
+    "revoke: [{serial: \"01\"}]\n"
+    "certificates:\n"
+    "  s1: {profile: server, subject: \"/CN=a\", san: [\"DNS:a\"]}\n"
+    "  s2: {profile: server, subject: \"/CN=b\", san: [\"DNS:b\"]}\n"
+    "  s3: {profile: server, subject: \"/CN=c\", san: [\"DNS:c\"]}\n"
+    "  cl: {profile: client, subject: \"/CN=app\"}\n"
+    "hosts: {a: {address: a}, b: {address: b}, c: {address: c}, app: {address: app}}\n"
+    "services:\n"
+    "  - {name: pa, host: a, kind: postgresql, certificate: s1, connect: {user: r},\n"
+    "     files: {cert: {path: /c}, key: {path: /k}, ca: {path: /ca}, crl: {path: /crl}}}\n"
+    "  - {name: pb, host: b, kind: postgresql, certificate: s2, connect: {user: r},\n"
+    "     files: {cert: {path: /c}, key: {path: /k}, ca: {path: /ca}}}\n"
+    "  - {name: mc, host: c, kind: mysql, certificate: s3, reload: none,\n"
+    "     files: {cert: {path: /c}, key: {path: /k}}}\n"
+    "clients:\n"
+    "  - {name: env, host: app, file: {path: /srv/.env, format: env}, set: {A: b},\n"
+    "     files: {ca: {path: /ca}, cert: {path: /cc, certificate: cl},\n"
+    "             key: {path: /ck, certificate: cl}},\n"
+    "     reload: {command: restart}, verify: {command: check}}\n"
+    "policy: {canary: %d, trust_overlap: %s}\n";
+
+struct built {
+	struct rk_model	*model;
+	struct rk_plan	*plan;
+};
+
+static void
+build(struct built *b, const char *rotate, int canary, const char *overlap)
+{
+	char text[2048];
+	struct rk_bytes bytes;
+	struct rk_diags d;
+	struct rk_err err = { 0 };
+
+	snprintf(text, sizeof(text), estate, rotate, canary, overlap);
+	bytes.ptr = (const unsigned char *)text;
+	bytes.len = strlen(text);
+	rk_diags_init(&d, "t.yml");
+	if (rk_playbook_parse(&b->model, "t.yml", "/base", bytes, &d, &err) != 0)
+		fail_msg("parse: %s", d.n > 0 ? d.items[0].msg : err.msg);
+	rk_diags_clear(&d);
+	assert_int_equal(rk_plan_build(&b->plan, b->model, &err), 0);
+}
+
+static void
+release(struct built *b)
+{
+	rk_plan_free(b->plan);
+	rk_model_free(b->model);
+}
+
+/* Index of the first step matching, or SIZE_MAX. */
+static size_t
+find(const struct rk_plan *p, enum rk_action a, const char *service, enum rk_content c)
+{
+	for (size_t i = 0; i < p->nsteps; i++) {
+		const struct rk_step *s = &p->steps[i];
+
+		if (s->action == a && (service == NULL || (s->service != NULL &&
+		    strcmp(s->service->name, service) == 0)) &&
+		    (c == RK_CONTENT_NONE || s->content == c))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+static size_t
+count(const struct rk_plan *p, enum rk_phase phase, enum rk_action a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nsteps; i++)
+		n += p->steps[i].phase == phase && p->steps[i].action == a;
+	return n;
+}
+
+static void
+test_steps_are_numbered_and_phases_ordered(void **state)
+{
+	struct built b;
+	size_t i;
+
+	(void)state;
+	build(&b, "false", 1, "true");
+	assert_true(b.plan->nsteps > 20);
+	for (i = 0; i < b.plan->nsteps; i++) {
+		const struct rk_step *s = &b.plan->steps[i];
+
+		assert_int_equal(s->id, i + 1);
+		/* Phases only go forward, except that each canary wave repeats swap..verify. */
+		if (i > 0 && s->phase < b.plan->steps[i - 1].phase)
+			assert_true(s->phase == RK_PHASE_SWAP && s->wave == 2);
+	}
+	assert_int_equal(b.plan->steps[0].action, RK_ACT_CHECK_CA);
+	assert_int_equal(b.plan->steps[b.plan->nsteps - 1].action, RK_ACT_WRITE_RECORD);
+	assert_int_equal(count(b.plan, RK_PHASE_PREFLIGHT, RK_ACT_CONNECT_HOST), 4);
+	assert_int_equal(count(b.plan, RK_PHASE_ISSUE, RK_ACT_ISSUE_CERT), 4);
+	assert_int_equal(count(b.plan, RK_PHASE_REVOKE, RK_ACT_SIGN_CRL), 1);
+	/* mc has reload: none, so only two services reload. */
+	assert_int_equal(count(b.plan, RK_PHASE_RELOAD, RK_ACT_RELOAD_SERVICE), 2);
+	release(&b);
+}
+
+static void
+test_canary_wave_is_verified_before_the_rest_is_touched(void **state)
+{
+	struct built b;
+	size_t verify_canary, swap_rest, i;
+
+	(void)state;
+	build(&b, "false", 1, "true");
+	assert_int_equal(b.plan->nwaves, 2);
+	verify_canary = find(b.plan, RK_ACT_VERIFY_SERVICE, "pa", RK_CONTENT_NONE);
+	swap_rest = find(b.plan, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_KEY);
+	assert_true(verify_canary < swap_rest);
+	assert_int_equal(b.plan->steps[verify_canary].wave, 1);
+	assert_int_equal(b.plan->steps[swap_rest].wave, 2);
+	for (i = 0; i < b.plan->nsteps; i++)
+		if (b.plan->steps[i].wave == 1 && b.plan->steps[i].service != NULL)
+			assert_string_equal(b.plan->steps[i].service->name, "pa");
+	release(&b);
+
+	/* canary 0: one wave of everything. */
+	build(&b, "false", 0, "true");
+	assert_int_equal(b.plan->nwaves, 1);
+	release(&b);
+}
+
+static void
+test_trust_goes_first_and_key_before_certificate(void **state)
+{
+	struct built b;
+	const char *svcs[] = { "pa", "pb", "mc" };
+	size_t first_swap, i;
+
+	(void)state;
+	build(&b, "false", 0, "true");
+	first_swap = find(b.plan, RK_ACT_PUSH_FILE, NULL, RK_CONTENT_KEY);
+	for (i = 0; i < b.plan->nsteps; i++)
+		if (b.plan->steps[i].content == RK_CONTENT_TRUST_BUNDLE ||
+		    b.plan->steps[i].content == RK_CONTENT_CRL)
+			assert_true(i < first_swap);
+	for (i = 0; i < 3; i++)
+		assert_true(find(b.plan, RK_ACT_PUSH_FILE, svcs[i], RK_CONTENT_KEY) <
+		    find(b.plan, RK_ACT_PUSH_FILE, svcs[i], RK_CONTENT_CERT));
+	/* Client trust arrives before any server presents a new certificate. */
+	for (i = 0; i < b.plan->nsteps; i++)
+		if (b.plan->steps[i].client != NULL &&
+		    b.plan->steps[i].content == RK_CONTENT_TRUST_BUNDLE)
+			assert_true(i < first_swap);
+	release(&b);
+}
+
+static void
+test_old_trust_is_retired_only_when_the_ca_rotates_with_overlap(void **state)
+{
+	struct built b;
+	size_t retire_push, last_verify = 0, i;
+
+	(void)state;
+	build(&b, "true", 1, "true");
+	assert_int_equal(b.plan->steps[find(b.plan, RK_ACT_GENERATE_CA, NULL, RK_CONTENT_NONE)].phase,
+	    RK_PHASE_ISSUE);
+	retire_push = find(b.plan, RK_ACT_PUSH_FILE, NULL, RK_CONTENT_TRUST_FINAL);
+	assert_true(retire_push != SIZE_MAX);
+	for (i = 0; i < b.plan->nsteps; i++)
+		if (b.plan->steps[i].action == RK_ACT_VERIFY_SERVICE)
+			last_verify = i;
+	assert_true(last_verify < retire_push);
+	/* Three CA files (pa, pb, the client), then reloads of the two services with one. */
+	assert_int_equal(count(b.plan, RK_PHASE_RETIRE_TRUST, RK_ACT_PUSH_FILE), 3);
+	assert_int_equal(count(b.plan, RK_PHASE_RETIRE_TRUST, RK_ACT_RELOAD_SERVICE), 2);
+	assert_int_equal(count(b.plan, RK_PHASE_RETIRE_TRUST, RK_ACT_CHECK_REFUSED), 3);
+	release(&b);
+
+	build(&b, "true", 1, "false");
+	assert_int_equal(find(b.plan, RK_ACT_PUSH_FILE, NULL, RK_CONTENT_TRUST_FINAL), SIZE_MAX);
+	release(&b);
+	build(&b, "false", 1, "true");
+	assert_int_equal(find(b.plan, RK_ACT_GENERATE_CA, NULL, RK_CONTENT_NONE), SIZE_MAX);
+	assert_int_equal(count(b.plan, RK_PHASE_RETIRE_TRUST, RK_ACT_PUSH_FILE), 0);
+	release(&b);
+}
+
+static void
+test_read_only_steps_and_descriptions(void **state)
+{
+	struct built b;
+	char line[1024];
+	size_t i;
+
+	(void)state;
+	build(&b, "false", 1, "true");
+	for (i = 0; i < b.plan->nsteps; i++) {
+		const struct rk_step *s = &b.plan->steps[i];
+
+		if (s->phase == RK_PHASE_PREFLIGHT)
+			assert_true(rk_step_is_read_only(s));
+		if (s->action == RK_ACT_PUSH_FILE || s->action == RK_ACT_RELOAD_SERVICE)
+			assert_false(rk_step_is_read_only(s));
+		assert_true(rk_step_describe(line, sizeof(line), b.plan, s) > 0);
+		assert_string_not_equal(rk_action_name(s->action), "?");
+	}
+	i = find(b.plan, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_KEY);
+	rk_step_describe(line, sizeof(line), b.plan, &b.plan->steps[i]);
+	assert_string_equal(line, "replace /k  -:- 0600  new private key of s1 (atomic, backup kept)");
+	release(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_steps_are_numbered_and_phases_ordered),
+		cmocka_unit_test(test_canary_wave_is_verified_before_the_rest_is_touched),
+		cmocka_unit_test(test_trust_goes_first_and_key_before_certificate),
+		cmocka_unit_test(test_old_trust_is_retired_only_when_the_ca_rotates_with_overlap),
+		cmocka_unit_test(test_read_only_steps_and_descriptions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's main command: installs what is missing, builds rekey, brings up the embedded
+# lab (a CA, PostgreSQL 15 and MariaDB with TLS, three sshd hosts, an app host) and shows
+# the plan for its rotation. `scripts/lab down` tears the lab down.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+./scripts/install-deps.sh
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREKEY_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+echo "rekey built: $(./build/bin/rekey --version)"
+
+./scripts/lab up
+lab=${REKEY_LAB_DIR:-$repo/lab}
+echo
+./build/bin/rekey plan "$lab/lab.yml"

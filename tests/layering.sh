@@ -23,6 +23,7 @@ declare -A module_layer=(
 	[err]=util [log]=util [bytes]=util [secret]=util [fsutil]=util [diag]=util [strutil]=util
 	[model]=core [plan]=core [executor]=core [journal]=core [policy]=core [event]=core
 	[playbook]=parse [yamltree]=parse [envfile]=parse [inifile]=parse [conninfo]=parse
+	[key]=pki [cert]=pki [crl]=pki [ledger]=pki
 )
 declare -A may_use=(
 	[util]="util"

@@ -1,0 +1,45 @@
+/* Private keys: generate, load (PEM or DER, encrypted or not), write as PKCS#8, describe. */
+#ifndef REKEY_KEY_H
+#define REKEY_KEY_H
+
+#include <stddef.h>
+
+#include "rekey/bytes.h"
+#include "rekey/err.h"
+#include "rekey/model.h"
+#include "rekey/secret.h"
+
+/* Cap on any PEM or DER input (key, certificate, CRL): a 4 GB "key" must fail at once. */
+#define RK_PEM_MAX	(1000 * 1000)
+
+struct rk_key;
+
+/* Generates a fresh key of type. Thread-safe; RSA-3072 takes about half a second. */
+int	rk_key_generate(struct rk_key **out, enum rk_key_type type, struct rk_err *err)
+	    RK_MUST_CHECK;
+/*
+ * Loads a private key from PEM or DER (PKCS#8, encrypted PKCS#8, or traditional). passphrase
+ * may be NULL; a key that needs one then fails with a message saying so, and a wrong one
+ * fails as "wrong passphrase". label names the source in messages.
+ */
+int	rk_key_load(struct rk_key **out, struct rk_bytes data, const struct rk_secret *passphrase,
+	    const char *label, struct rk_err *err) RK_MUST_CHECK;
+int	rk_key_load_file(struct rk_key **out, const char *path,
+	    const struct rk_secret *passphrase, struct rk_err *err) RK_MUST_CHECK;
+/* The key as PEM PKCS#8, AES-256-CBC encrypted when passphrase is given; *out is wiped later. */
+int	rk_key_to_pem(struct rk_secret *out, const struct rk_key *key,
+	    const struct rk_secret *passphrase, struct rk_err *err) RK_MUST_CHECK;
+/*
+ * Writes the key to a new file at path, created with mode 0600 from the first byte
+ * (O_CREAT|O_EXCL, never a chmod afterwards) and fsynced. An existing file is an error.
+ */
+int	rk_key_write_file(const char *path, const struct rk_key *key,
+	    const struct rk_secret *passphrase, struct rk_err *err) RK_MUST_CHECK;
+/* "RSA 3072", "EC P-256", "Ed25519". */
+int	rk_key_describe(char *buf, size_t size, const struct rk_key *key);
+/* Bits of security strength as OpenSSL rates it (128 for P-256 and RSA-3072). */
+int	rk_key_bits(const struct rk_key *key);
+/* Frees and cleanses; NULL is fine. */
+void	rk_key_free(struct rk_key *key);
+
+#endif

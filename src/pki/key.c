@@ -1,0 +1,288 @@
+#include "rekey/key.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "pki_int.h"
+#include "rekey/fsutil.h"
+
+int
+rk_fail_openssl(struct rk_err *err, const char *file, int line, const char *fmt, ...)
+{
+	char msg[384], reason[256] = "";
+	unsigned long e;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* The earliest entry is the root cause; later ones are the callers' wrappers. */
+	if ((e = ERR_peek_error()) != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	if (reason[0] != '\0') {
+		const char *r = ERR_reason_error_string(e);
+
+		return rk_err_set(err, RK_E_CRYPTO, file, line, "%s: %s", msg,
+		    r != NULL ? r : reason);
+	}
+	return rk_err_set(err, RK_E_CRYPTO, file, line, "%s", msg);
+}
+
+int
+rk_pki_read_file(BIO **out, const char *path, struct rk_err *err)
+{
+	struct rk_buf buf;
+	int r;
+
+	*out = NULL;
+	rk_buf_init(&buf, RK_PEM_MAX);
+	if ((r = rk_file_read(&buf, path, RK_PEM_MAX, err)) != 0)
+		goto out;
+	/* A copy, not a view: the buffer is wiped below and may hold a key. */
+	if ((*out = BIO_new(BIO_s_secmem())) == NULL ||
+	    BIO_write(*out, buf.ptr, (int)buf.len) != (int)buf.len) {
+		BIO_free(*out);
+		*out = NULL;
+		r = rk_fail_ssl(err, "%s: cannot buffer the file", path);
+	}
+ out:
+	rk_buf_clear(&buf);
+	return r;
+}
+
+int
+rk_key_generate(struct rk_key **out, enum rk_key_type type, struct rk_err *err)
+{
+	EVP_PKEY *pkey = NULL;
+
+	*out = NULL;
+	switch (type) {
+	case RK_KEY_RSA_2048:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		break;
+	case RK_KEY_RSA_3072:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+		break;
+	case RK_KEY_RSA_4096:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+		break;
+	case RK_KEY_EC_P256:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case RK_KEY_EC_P384:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	case RK_KEY_ED25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	}
+	if (pkey == NULL)
+		return rk_fail_ssl(err, "generate %s key", rk_key_type_name(type));
+	if ((*out = calloc(1, sizeof(**out))) == NULL) {
+		EVP_PKEY_free(pkey);
+		return rk_fail_nomem(err);
+	}
+	(*out)->pkey = pkey;
+	return 0;
+}
+
+struct pass_state {
+	const struct rk_secret	*pass;
+	bool			 asked;
+};
+
+static int
+pass_cb(char *buf, int size, int rwflag, void *u)
+{
+	struct pass_state *ps = u;
+
+	(void)rwflag;
+	ps->asked = true;
+	if (ps->pass == NULL || ps->pass->ptr == NULL || ps->pass->len > (size_t)size)
+		return -1;
+	memcpy(buf, ps->pass->ptr, ps->pass->len);
+	return (int)ps->pass->len;
+}
+
+int
+rk_key_load(struct rk_key **out, struct rk_bytes data, const struct rk_secret *passphrase,
+    const char *label, struct rk_err *err)
+{
+	OSSL_DECODER_CTX *dctx = NULL;
+	struct pass_state ps = { passphrase, false };
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = data.ptr;
+	size_t len = data.len;
+	int r = 0;
+
+	*out = NULL;
+	if (data.len > RK_PEM_MAX)
+		return rk_fail(err, RK_E_LIMIT, "%s: %zu bytes, over the %d-byte limit for a key",
+		    label, data.len, RK_PEM_MAX);
+	/* NULL input type: the decoder tries PEM and DER, PKCS#8 and traditional forms. */
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, NULL, NULL, NULL, EVP_PKEY_KEYPAIR, NULL,
+	    NULL);
+	if (dctx == NULL || !OSSL_DECODER_CTX_set_pem_password_cb(dctx, pass_cb, &ps)) {
+		r = rk_fail_ssl(err, "%s: cannot set up the key decoder", label);
+		goto out;
+	}
+	if (!OSSL_DECODER_from_data(dctx, &p, &len) || pkey == NULL) {
+		if (ps.asked && passphrase == NULL)
+			r = rk_fail(err, RK_E_USAGE, "%s: the key is encrypted: give its "
+			    "passphrase (a *_passphrase_env or *_passphrase_file key)", label);
+		else if (ps.asked)
+			r = rk_fail(err, RK_E_USAGE, "%s: wrong passphrase for the key", label);
+		else
+			r = rk_fail(err, RK_E_USAGE, "%s: not a private key (PEM or DER), or it "
+			    "is damaged", label);
+		ERR_clear_error();
+		goto out;
+	}
+	if ((*out = calloc(1, sizeof(**out))) == NULL) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
+	(*out)->pkey = pkey;
+	pkey = NULL;
+ out:
+	OSSL_DECODER_CTX_free(dctx);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+int
+rk_key_load_file(struct rk_key **out, const char *path, const struct rk_secret *passphrase,
+    struct rk_err *err)
+{
+	struct rk_buf buf;
+	int r;
+
+	*out = NULL;
+	rk_buf_init(&buf, RK_PEM_MAX);
+	if ((r = rk_file_read(&buf, path, RK_PEM_MAX, err)) == 0)
+		r = rk_key_load(out, rk_buf_bytes(&buf), passphrase, path, err);
+	rk_buf_clear(&buf);
+	return r;
+}
+
+int
+rk_key_to_pem(struct rk_secret *out, const struct rk_key *key,
+    const struct rk_secret *passphrase, struct rk_err *err)
+{
+	const EVP_CIPHER *cipher = passphrase != NULL ? EVP_aes_256_cbc() : NULL;
+	BIO *bio = NULL;
+	char *data;
+	long len;
+	int r;
+
+	/* secmem: OpenSSL cleanses the BIO's buffer when it is freed. */
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
+		return rk_fail_ssl(err, "cannot allocate a buffer for the key");
+	/* PEM_write_bio_PrivateKey writes PKCS#8 (PBES2 when encrypted) in OpenSSL 3. */
+	if (!PEM_write_bio_PrivateKey(bio, key->pkey, cipher,
+	    passphrase != NULL ? passphrase->ptr : NULL,
+	    passphrase != NULL ? (int)passphrase->len : 0, NULL, NULL)) {
+		r = rk_fail_ssl(err, "cannot encode the key as PKCS#8");
+		goto out;
+	}
+	len = BIO_get_mem_data(bio, &data);
+	r = rk_secret_set(out, data, (size_t)len, err);
+ out:
+	BIO_free(bio);
+	return r;
+}
+
+int
+rk_key_write_file(const char *path, const struct rk_key *key,
+    const struct rk_secret *passphrase, struct rk_err *err)
+{
+	struct rk_secret pem = { NULL, 0 };
+	size_t off = 0;
+	ssize_t n;
+	int fd = -1, r;
+
+	if ((r = rk_key_to_pem(&pem, key, passphrase, err)) != 0)
+		return r;
+	/* The final mode from the first byte: there is no moment others could open it. */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		r = rk_fail_errno(err, "create %s", path);
+		goto out;
+	}
+	while (off < pem.len) {
+		if ((n = write(fd, pem.ptr + off, pem.len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			r = rk_fail_errno(err, "write %s", path);
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		r = rk_fail_errno(err, "fsync %s", path);
+		goto out;
+	}
+	r = 0;
+ out:
+	if (fd != -1) {
+		close(fd);
+		if (r != 0)
+			(void)unlink(path);
+	}
+	rk_secret_clear(&pem);
+	return r;
+}
+
+int
+rk_key_describe(char *buf, size_t size, const struct rk_key *key)
+{
+	char group[64];
+	size_t glen = 0;
+
+	switch (EVP_PKEY_get_base_id(key->pkey)) {
+	case EVP_PKEY_RSA:
+		return snprintf(buf, size, "RSA %d", EVP_PKEY_get_bits(key->pkey));
+	case EVP_PKEY_EC:
+		if (!EVP_PKEY_get_utf8_string_param(key->pkey, "group", group, sizeof(group),
+		    &glen))
+			return snprintf(buf, size, "EC %d", EVP_PKEY_get_bits(key->pkey));
+		/* OpenSSL names the curves prime256v1/secp384r1; people say P-256/P-384. */
+		if (strcmp(group, "prime256v1") == 0)
+			return snprintf(buf, size, "EC P-256");
+		if (strcmp(group, "secp384r1") == 0)
+			return snprintf(buf, size, "EC P-384");
+		if (strcmp(group, "secp521r1") == 0)
+			return snprintf(buf, size, "EC P-521");
+		return snprintf(buf, size, "EC %s", group);
+	case EVP_PKEY_ED25519:
+		return snprintf(buf, size, "Ed25519");
+	case EVP_PKEY_ED448:
+		return snprintf(buf, size, "Ed448");
+	default:
+		return snprintf(buf, size, "%s", EVP_PKEY_get0_type_name(key->pkey));
+	}
+}
+
+int
+rk_key_bits(const struct rk_key *key)
+{
+	return EVP_PKEY_get_security_bits(key->pkey);
+}
+
+void
+rk_key_free(struct rk_key *key)
+{
+	if (key == NULL)
+		return;
+	EVP_PKEY_free(key->pkey);	/* OpenSSL cleanses private key material on free */
+	free(key);
+}

@@ -1,0 +1,36 @@
+/* Private to src/pki/: the OpenSSL objects behind the opaque types of key.h, cert.h and crl.h. */
+#ifndef REKEY_PKI_INT_H
+#define REKEY_PKI_INT_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "rekey/err.h"
+
+struct rk_key {
+	EVP_PKEY	*pkey;
+};
+
+struct rk_cert {
+	X509		*x509;
+};
+
+struct rk_crl {
+	X509_CRL	*crl;
+};
+
+/*
+ * Records an OpenSSL failure: the message, then ": " and the first reason on OpenSSL's error
+ * queue, which is then cleared so the next failure does not report a stale cause.
+ */
+int	rk_fail_openssl(struct rk_err *err, const char *file, int line, const char *fmt, ...)
+	    RK_PRINTF(4, 5);
+#define rk_fail_ssl(err, ...)	rk_fail_openssl((err), __FILE__, __LINE__, __VA_ARGS__)
+
+/* The digest a signer uses: none for Ed25519, SHA-384 for P-384 (RFC 5480), else SHA-256. */
+const EVP_MD	*rk_pki_digest_for(const struct rk_key *signer);
+
+/* Reads a PEM or DER file of at most RK_PEM_MAX bytes into a memory BIO. */
+int	rk_pki_read_file(BIO **out, const char *path, struct rk_err *err);
+
+#endif

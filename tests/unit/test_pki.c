@@ -1,0 +1,425 @@
+/*
+ * The PKI engine checked by the real openssl CLI: what rekey issues must pass
+ * `openssl verify -crl_check`, what it revokes must fail it, and the fields must read back
+ * as asked. Also every error path a responder can meet.
+ */
+#include "test_util.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rekey/cert.h"
+#include "rekey/crl.h"
+#include "rekey/key.h"
+
+extern char **environ;
+
+struct pki {
+	char		 dir[64];
+	struct rk_key	*ca_key;
+	struct rk_cert	*ca;
+	struct rk_dn	 ca_dn;
+	struct rk_dn	 leaf_dn;
+};
+
+static struct rk_dn_attr ca_attrs[] = { { "O", "rekey test" }, { "CN", "rekey unit CA" } };
+static struct rk_dn_attr leaf_attrs[] = { { "O", "rekey test" }, { "CN", "db1.example.com" } };
+static char *server_sans[] = { "DNS:db1.example.com", "DNS:localhost", "IP:127.0.0.1",
+    "IP:::1" };
+
+/* Runs argv, capturing stdout+stderr into out; returns the exit status. */
+static int
+run(char *out, size_t size, char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	int fds[2], status = -1;
+	size_t used = 0;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	assert_int_equal(posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	while (used + 1 < size && (n = read(fds[0], out + used, size - used - 1)) > 0)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+path(char *buf, size_t size, const struct pki *p, const char *name)
+{
+	snprintf(buf, size, "%s/%s", p->dir, name);
+}
+
+static int
+setup(void **state)
+{
+	struct pki *p = calloc(1, sizeof(*p));
+	struct rk_err err = { 0 };
+	struct rk_cert_spec spec;
+
+	snprintf(p->dir, sizeof(p->dir), "/tmp/rk-pki-XXXXXX");
+	if (mkdtemp(p->dir) == NULL)
+		return -1;
+	p->ca_dn = (struct rk_dn){ ca_attrs, 2 };
+	p->leaf_dn = (struct rk_dn){ leaf_attrs, 2 };
+	spec = (struct rk_cert_spec){ RK_PROFILE_CA, &p->ca_dn, NULL, 0, 30 };
+	if (rk_key_generate(&p->ca_key, RK_KEY_EC_P384, &err) != 0 ||
+	    rk_cert_issue(&p->ca, &spec, p->ca_key, NULL, p->ca_key, &err) != 0)
+		return -1;
+	*state = p;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct pki *p = *state;
+	char cmd_out[256];
+	char *argv[] = { "rm", "-rf", p->dir, NULL };
+
+	(void)run(cmd_out, sizeof(cmd_out), argv);
+	rk_cert_free(p->ca);
+	rk_key_free(p->ca_key);
+	free(p);
+	return 0;
+}
+
+static void
+write_ca_and_crl(struct pki *p, const struct rk_crl_entry *revoked, size_t n)
+{
+	struct rk_crl *crl = NULL;
+	struct rk_buf pem;
+	struct rk_err err = { 0 };
+	char file[128];
+	FILE *f;
+
+	path(file, sizeof(file), p, "ca.crt");
+	unlink(file);
+	assert_int_equal(rk_cert_write_file(file, p->ca, &err), 0);
+	assert_int_equal(rk_crl_build(&crl, NULL, revoked, n, p->ca, p->ca_key, 7, &err), 0);
+	rk_buf_init(&pem, RK_PEM_MAX);
+	assert_int_equal(rk_crl_to_pem(&pem, crl, &err), 0);
+	path(file, sizeof(file), p, "ca.crl");
+	assert_non_null(f = fopen(file, "w"));
+	assert_int_equal(fwrite(pem.ptr, 1, pem.len, f), pem.len);
+	fclose(f);
+	rk_buf_clear(&pem);
+	rk_crl_free(crl);
+}
+
+static int
+openssl_verify(struct pki *p, const char *leaf, char *out, size_t size)
+{
+	char ca[128], crl[128], file[128];
+	char *argv[] = { "openssl", "verify", "-CAfile", ca, "-crl_check", "-CRLfile", crl, file,
+	    NULL };
+
+	path(ca, sizeof(ca), p, "ca.crt");
+	path(crl, sizeof(crl), p, "ca.crl");
+	path(file, sizeof(file), p, leaf);
+	return run(out, size, argv);
+}
+
+static void
+test_every_key_type_issues_a_certificate_openssl_verifies(void **state)
+{
+	static const enum rk_key_type types[] = { RK_KEY_RSA_2048, RK_KEY_RSA_3072,
+	    RK_KEY_EC_P256, RK_KEY_EC_P384, RK_KEY_ED25519 };
+	struct pki *p = *state;
+	struct rk_cert_spec spec = { RK_PROFILE_SERVER, &p->leaf_dn, server_sans, 4, 90 };
+	char out[4096], file[128], name[32], fp[RK_FINGERPRINT_LEN], want[160], desc[32];
+	size_t i;
+
+	write_ca_and_crl(p, NULL, 0);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct rk_key *key = NULL;
+		struct rk_cert *cert = NULL;
+		struct rk_err err = { 0 };
+		char *x509_argv[] = { "openssl", "x509", "-in", file, "-noout", "-fingerprint",
+		    "-sha256", "-text", NULL };
+
+		assert_int_equal(rk_key_generate(&key, types[i], &err), 0);
+		assert_int_equal(rk_cert_issue(&cert, &spec, key, p->ca, p->ca_key, &err), 0);
+		assert_int_equal(rk_cert_check_key(cert, key, &err), 0);
+		snprintf(name, sizeof(name), "leaf-%zu.crt", i);
+		path(file, sizeof(file), p, name);
+		assert_int_equal(rk_cert_write_file(file, cert, &err), 0);
+		if (openssl_verify(p, name, out, sizeof(out)) != 0)
+			fail_msg("%s: openssl verify failed: %s", rk_key_type_name(types[i]), out);
+		assert_non_null(strstr(out, ": OK"));
+
+		assert_int_equal(run(out, sizeof(out), x509_argv), 0);
+		rk_cert_fingerprint(fp, cert);
+		snprintf(want, sizeof(want), "sha256 Fingerprint=%s", fp);
+		if (strstr(out, want) == NULL)
+			fail_msg("fingerprint %s not in openssl's output", fp);
+		assert_non_null(strstr(out, "DNS:db1.example.com, DNS:localhost, "
+		    "IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"));
+		assert_non_null(strstr(out, "TLS Web Server Authentication"));
+		assert_non_null(strstr(out, "CA:FALSE"));
+		assert_non_null(strstr(out, "Subject: O = rekey test, CN = db1.example.com"));
+		assert_non_null(strstr(out, "X509v3 Authority Key Identifier"));
+		assert_non_null(strstr(out, "X509v3 Subject Key Identifier"));
+		/* Signed by the P-384 CA: SHA-384 whatever the leaf's own key (RFC 5480). */
+		assert_non_null(strstr(out, "Signature Algorithm: ecdsa-with-SHA384"));
+		if (types[i] == RK_KEY_RSA_2048 || types[i] == RK_KEY_RSA_3072)
+			assert_non_null(strstr(out, "Digital Signature, Key Encipherment"));
+		rk_key_describe(desc, sizeof(desc), key);
+		assert_int_equal(rk_cert_not_after(cert) - rk_cert_not_before(cert),
+		    90 * 86400 + RK_CLOCK_SKEW);
+		assert_true(rk_cert_days_left(cert, time(NULL)) >= 89);
+		assert_int_equal(rk_cert_days_left(cert, rk_cert_not_after(cert) + 1), -1);
+		assert_int_equal(rk_cert_check_name(cert, "db1.example.com", &err), 0);
+		assert_int_equal(rk_cert_check_name(cert, "127.0.0.1", &err), 0);
+		assert_int_equal(rk_cert_check_name(cert, "db2.example.com", &err), RK_E_USAGE);
+		rk_cert_free(cert);
+		rk_key_free(key);
+	}
+}
+
+static void
+test_serials_are_positive_128_bit_and_distinct(void **state)
+{
+	struct pki *p = *state;
+	struct rk_cert_spec spec = { RK_PROFILE_CLIENT, &p->leaf_dn, NULL, 0, 1 };
+	char s1[64], s2[64];
+	struct rk_cert *a = NULL, *b = NULL;
+	struct rk_err err = { 0 };
+
+	assert_int_equal(rk_cert_issue(&a, &spec, p->ca_key, p->ca, p->ca_key, &err), 0);
+	assert_int_equal(rk_cert_issue(&b, &spec, p->ca_key, p->ca, p->ca_key, &err), 0);
+	rk_cert_serial(s1, sizeof(s1), a);
+	rk_cert_serial(s2, sizeof(s2), b);
+	assert_int_equal(strlen(s1), 16 * 3 - 1);
+	assert_true(strtol((char[]){ s1[0], '\0' }, NULL, 16) < 8);	/* top bit clear */
+	assert_string_not_equal(s1, s2);
+	/* notBefore is a few minutes back, for hosts whose clocks lag. */
+	assert_true(time(NULL) - rk_cert_not_before(a) >= RK_CLOCK_SKEW - 2);
+	rk_cert_free(a);
+	rk_cert_free(b);
+}
+
+static void
+test_revoked_certificate_fails_openssl_verify_and_crl_keeps_entries(void **state)
+{
+	struct pki *p = *state;
+	struct rk_cert_spec spec = { RK_PROFILE_CLIENT, &p->leaf_dn, NULL, 0, 30 };
+	struct rk_crl_entry e = { .revoked_at = 0 };
+	struct rk_crl *first = NULL, *second = NULL, *reread = NULL;
+	struct rk_cert *cert = NULL;
+	struct rk_err err = { 0 };
+	struct rk_crl_entry got;
+	struct rk_buf pem;
+	char out[4096], file[128];
+
+	assert_int_equal(rk_cert_issue(&cert, &spec, p->ca_key, p->ca, p->ca_key, &err), 0);
+	path(file, sizeof(file), p, "client.crt");
+	assert_int_equal(rk_cert_write_file(file, cert, &err), 0);
+	rk_cert_serial(e.serial, sizeof(e.serial), cert);
+	e.revoked_at = time(NULL) - 60;
+	e.reason = RK_REASON_KEY_COMPROMISE;
+	e.has_reason = true;
+
+	write_ca_and_crl(p, NULL, 0);
+	assert_int_equal(openssl_verify(p, "client.crt", out, sizeof(out)), 0);
+	write_ca_and_crl(p, &e, 1);
+	assert_int_not_equal(openssl_verify(p, "client.crt", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "certificate revoked"));
+
+	/* A second CRL that lists nothing new keeps the entry and counts up. */
+	assert_int_equal(rk_crl_build(&first, NULL, &e, 1, p->ca, p->ca_key, 7, &err), 0);
+	assert_int_equal(rk_crl_build(&second, first, NULL, 0, p->ca, p->ca_key, 3, &err), 0);
+	rk_buf_init(&pem, RK_PEM_MAX);
+	assert_int_equal(rk_crl_to_pem(&pem, second, &err), 0);
+	assert_int_equal(rk_crl_load(&reread, rk_buf_bytes(&pem), "crl", &err), 0);
+	assert_int_equal(rk_crl_count(reread), 1);
+	assert_int_equal(rk_crl_number(first), 1);
+	assert_int_equal(rk_crl_number(reread), 2);
+	assert_true(rk_crl_has_serial(reread, e.serial));
+	rk_crl_entry_at(&got, reread, 0);
+	assert_string_equal(got.serial, e.serial);
+	assert_int_equal(got.reason, RK_REASON_KEY_COMPROMISE);
+	assert_int_equal(got.revoked_at, e.revoked_at);
+	assert_true(rk_crl_next_update(reread) - rk_crl_last_update(reread) == 3 * 86400);
+	assert_true(rk_crl_is_signed_by(reread, p->ca));
+	/* The engine's own verification agrees with openssl's. */
+	assert_int_equal(rk_cert_verify(cert, &p->ca, 1, reread, 0, &err), RK_E_CRYPTO);
+	assert_string_equal(err.msg, "verification failed: certificate revoked");
+	rk_buf_clear(&pem);
+	rk_crl_free(first);
+	rk_crl_free(second);
+	rk_crl_free(reread);
+	rk_cert_free(cert);
+}
+
+static void
+test_crl_of_another_ca_is_not_replaced(void **state)
+{
+	struct pki *p = *state;
+	struct rk_cert_spec spec = { RK_PROFILE_CA, &p->ca_dn, NULL, 0, 30 };
+	struct rk_key *other_key = NULL;
+	struct rk_cert *other = NULL;
+	struct rk_crl *theirs = NULL, *ours = NULL;
+	struct rk_err err = { 0 };
+
+	assert_int_equal(rk_key_generate(&other_key, RK_KEY_EC_P256, &err), 0);
+	assert_int_equal(rk_cert_issue(&other, &spec, other_key, NULL, other_key, &err), 0);
+	assert_int_equal(rk_crl_build(&theirs, NULL, NULL, 0, other, other_key, 7, &err), 0);
+	assert_int_equal(rk_crl_build(&ours, theirs, NULL, 0, p->ca, p->ca_key, 7, &err),
+	    RK_E_USAGE);
+	assert_non_null(strstr(err.msg, "was not signed by this CA"));
+	assert_null(ours);
+	rk_crl_free(theirs);
+	rk_cert_free(other);
+	rk_key_free(other_key);
+}
+
+static void
+test_keys_round_trip_encrypted_and_wrong_passphrase_is_named(void **state)
+{
+	struct pki *p = *state;
+	struct rk_secret pass = { 0 }, wrong = { 0 }, pem = { 0 };
+	struct rk_key *key = NULL, *back = NULL;
+	struct rk_err err = { 0 };
+	struct stat st;
+	char file[128], out[4096];
+	char *argv[] = { "openssl", "pkey", "-in", file, "-passin", "pass:correct horse",
+	    "-noout", NULL };
+
+	assert_int_equal(rk_secret_set(&pass, "correct horse", 13, &err), 0);
+	assert_int_equal(rk_secret_set(&wrong, "battery", 7, &err), 0);
+	assert_int_equal(rk_key_generate(&key, RK_KEY_EC_P256, &err), 0);
+	path(file, sizeof(file), p, "enc.key");
+	assert_int_equal(rk_key_write_file(file, key, &pass, &err), 0);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* O_EXCL: never overwrite a key in place. */
+	assert_int_equal(rk_key_write_file(file, key, &pass, &err), RK_E_SYS);
+	rk_err_clear(&err);
+	assert_int_equal(run(out, sizeof(out), argv), 0);
+
+	assert_int_equal(rk_key_load_file(&back, file, &wrong, &err), RK_E_USAGE);
+	assert_non_null(strstr(err.msg, "wrong passphrase"));
+	rk_err_clear(&err);
+	assert_int_equal(rk_key_load_file(&back, file, NULL, &err), RK_E_USAGE);
+	assert_non_null(strstr(err.msg, "the key is encrypted"));
+	rk_err_clear(&err);
+	assert_int_equal(rk_key_load_file(&back, file, &pass, &err), 0);
+	rk_key_free(back);
+	back = NULL;
+
+	/* Unencrypted PKCS#8 PEM: no "ENCRYPTED" marker, loads without a passphrase. */
+	assert_int_equal(rk_key_to_pem(&pem, key, NULL, &err), 0);
+	assert_non_null(strstr((char *)pem.ptr, "-----BEGIN PRIVATE KEY-----"));
+	assert_int_equal(rk_key_load(&back, (struct rk_bytes){ pem.ptr, pem.len }, NULL, "k",
+	    &err), 0);
+	rk_key_free(back);
+	back = NULL;
+
+	/* Truncated PEM. */
+	assert_int_equal(rk_key_load(&back, (struct rk_bytes){ pem.ptr, pem.len / 2 }, NULL,
+	    "half.key", &err), RK_E_USAGE);
+	assert_string_equal(err.msg, "half.key: not a private key (PEM or DER), or it is damaged");
+	rk_secret_clear(&pem);
+	rk_secret_clear(&pass);
+	rk_secret_clear(&wrong);
+	rk_key_free(key);
+}
+
+static void
+test_mismatched_key_truncated_and_oversize_certificates(void **state)
+{
+	struct pki *p = *state;
+	struct rk_key *other = NULL;
+	struct rk_cert *cert = NULL;
+	struct rk_buf pem;
+	struct rk_err err = { 0 };
+	char file[128];
+	int fd;
+
+	assert_int_equal(rk_key_generate(&other, RK_KEY_EC_P384, &err), 0);
+	assert_int_equal(rk_cert_check_key(p->ca, other, &err), RK_E_USAGE);
+	assert_string_equal(err.msg, "the private key does not match the certificate "
+	    "/O=rekey test/CN=rekey unit CA");
+	rk_err_clear(&err);
+
+	rk_buf_init(&pem, RK_PEM_MAX);
+	assert_int_equal(rk_cert_to_pem(&pem, p->ca, &err), 0);
+	assert_int_equal(rk_cert_load(&cert, (struct rk_bytes){ pem.ptr, pem.len - 80 }, "t.crt",
+	    &err), RK_E_USAGE);
+	assert_non_null(strstr(err.msg, "not a certificate (PEM or DER), or it is truncated"));
+	rk_err_clear(&err);
+	rk_buf_clear(&pem);
+
+	path(file, sizeof(file), p, "huge.crt");
+	assert_true((fd = open(file, O_WRONLY | O_CREAT, 0644)) >= 0);
+	assert_int_equal(ftruncate(fd, RK_PEM_MAX + 1), 0);
+	close(fd);
+	assert_int_equal(rk_cert_load_file(&cert, file, &err), RK_E_LIMIT);
+	assert_non_null(strstr(err.msg, "over the limit"));
+	rk_key_free(other);
+}
+
+static void
+test_expired_ca_and_ca_without_keycertsign_fail_verification(void **state)
+{
+	struct pki *p = *state;
+	struct rk_cert_spec leaf = { RK_PROFILE_SERVER, &p->leaf_dn, server_sans, 1, 10 };
+	struct rk_cert *cert = NULL, *fake_ca = NULL, *under_fake = NULL;
+	struct rk_key *key = NULL;
+	struct rk_err err = { 0 };
+
+	assert_true(rk_cert_can_sign_certificates(p->ca));
+	assert_true(rk_cert_is_ca(p->ca));
+	assert_int_equal(rk_key_generate(&key, RK_KEY_EC_P256, &err), 0);
+	assert_int_equal(rk_cert_issue(&cert, &leaf, key, p->ca, p->ca_key, &err), 0);
+	assert_int_equal(rk_cert_verify(cert, &p->ca, 1, NULL, 0, &err), 0);
+	/* Forty days on, the 30-day CA has expired (the leaf too; the CA is checked). */
+	assert_int_equal(rk_cert_verify(cert, &p->ca, 1, NULL, time(NULL) + 40 * 86400, &err),
+	    RK_E_CRYPTO);
+	assert_non_null(strstr(err.msg, "has expired"));
+	rk_err_clear(&err);
+
+	/* A server certificate used as an issuer: no keyCertSign, not a CA. */
+	assert_int_equal(rk_cert_issue(&fake_ca, &leaf, key, p->ca, p->ca_key, &err), 0);
+	assert_false(rk_cert_can_sign_certificates(fake_ca));
+	assert_false(rk_cert_is_ca(fake_ca));
+	assert_int_equal(rk_cert_issue(&under_fake, &leaf, key, fake_ca, key, &err), 0);
+	assert_int_equal(rk_cert_verify(under_fake, &fake_ca, 1, NULL, 0, &err), RK_E_CRYPTO);
+	assert_non_null(strstr(err.msg, "verification failed"));
+	rk_cert_free(under_fake);
+	rk_cert_free(fake_ca);
+	rk_cert_free(cert);
+	rk_key_free(key);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_key_type_issues_a_certificate_openssl_verifies),
+		cmocka_unit_test(test_serials_are_positive_128_bit_and_distinct),
+		cmocka_unit_test(test_revoked_certificate_fails_openssl_verify_and_crl_keeps_entries),
+		cmocka_unit_test(test_crl_of_another_ca_is_not_replaced),
+		cmocka_unit_test(test_keys_round_trip_encrypted_and_wrong_passphrase_is_named),
+		cmocka_unit_test(test_mismatched_key_truncated_and_oversize_certificates),
+		cmocka_unit_test(test_expired_ca_and_ca_without_keycertsign_fail_verification),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -43,6 +43,8 @@ int	rk_cert_load(struct rk_cert **out, struct rk_bytes data, const char *label,
 int	rk_cert_load_file(struct rk_cert **out, const char *path, struct rk_err *err)
 	    RK_MUST_CHECK;
 /* Loads every certificate of a PEM bundle (at least one); *out is an array of n. */
+int	rk_cert_load_bundle(struct rk_cert ***out, size_t *n, struct rk_bytes data,
+	    const char *label, struct rk_err *err) RK_MUST_CHECK;
 int	rk_cert_load_bundle_file(struct rk_cert ***out, size_t *n, const char *path,
 	    struct rk_err *err) RK_MUST_CHECK;
 void	rk_cert_bundle_free(struct rk_cert **certs, size_t n);

@@ -17,6 +17,13 @@ int	rk_file_read(struct rk_buf *out, const char *path, size_t cap, struct rk_err
  */
 int	rk_path_resolve(char **out, const char *base_dir, const char *path, struct rk_err *err)
 	    RK_MUST_CHECK;
+/*
+ * Replaces path with data atomically: a temporary sibling created with mode from the first
+ * byte, written, fsynced, renamed over path, then the folder fsynced. Readers see the old
+ * file or the new one, never a mix, and never a wider mode.
+ */
+int	rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_err *err)
+	    RK_MUST_CHECK;
 /* The folder part of path ("." when it has none); *out is malloc'ed. */
 int	rk_path_dirname(char **out, const char *path, struct rk_err *err) RK_MUST_CHECK;
 

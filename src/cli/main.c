@@ -27,8 +27,8 @@ static const struct rk_command commands[] = {
 	    "list certificates that expire soon, for scheduled rotation", "a later issue" },
 	{ "record", NULL, "INCIDENT.tar.gz", "show and check an archived incident record",
 	    "a later issue" },
-	{ "pki", NULL, "inspect|issue|revoke|init ...",
-	    "the certificate engine alone: inspect, issue, revoke, init", "#4" },
+	{ "pki", cmd_pki, "inspect|issue|revoke|init ...",
+	    "the certificate engine alone: inspect, issue, revoke, init", NULL },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

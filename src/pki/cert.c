@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -230,18 +233,22 @@ rk_cert_bundle_free(struct rk_cert **certs, size_t n)
 }
 
 int
-rk_cert_load_bundle_file(struct rk_cert ***out, size_t *n, const char *path, struct rk_err *err)
+rk_cert_load_bundle(struct rk_cert ***out, size_t *n, struct rk_bytes data, const char *label,
+    struct rk_err *err)
 {
 	struct rk_cert **certs = NULL, **grown;
 	size_t count = 0;
 	BIO *bio = NULL;
 	X509 *x;
-	int r;
+	int r = 0;
 
 	*out = NULL;
 	*n = 0;
-	if ((r = rk_pki_read_file(&bio, path, err)) != 0)
-		return r;
+	if (data.len > RK_PEM_MAX)
+		return rk_fail(err, RK_E_LIMIT, "%s: %zu bytes, over the %d-byte limit", label,
+		    data.len, RK_PEM_MAX);
+	if ((bio = BIO_new_mem_buf(data.ptr, (int)data.len)) == NULL)
+		return rk_fail_ssl(err, "%s: cannot buffer the bundle", label);
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		if ((grown = reallocarray(certs, count + 1, sizeof(*grown))) == NULL) {
 			X509_free(x);
@@ -255,7 +262,7 @@ rk_cert_load_bundle_file(struct rk_cert ***out, size_t *n, const char *path, str
 	}
 	ERR_clear_error();	/* the loop ends on "no start line" */
 	if (count == 0) {
-		r = rk_fail(err, RK_E_USAGE, "%s: no PEM certificate in it", path);
+		r = rk_fail(err, RK_E_USAGE, "%s: no PEM certificate in it", label);
 		goto out;
 	}
 	*out = certs;
@@ -265,6 +272,21 @@ rk_cert_load_bundle_file(struct rk_cert ***out, size_t *n, const char *path, str
  out:
 	rk_cert_bundle_free(certs, count);
 	BIO_free(bio);
+	return r;
+}
+
+int
+rk_cert_load_bundle_file(struct rk_cert ***out, size_t *n, const char *path, struct rk_err *err)
+{
+	struct rk_buf buf;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	rk_buf_init(&buf, RK_PEM_MAX);
+	if ((r = rk_file_read(&buf, path, RK_PEM_MAX, err)) == 0)
+		r = rk_cert_load_bundle(out, n, rk_buf_bytes(&buf), path, err);
+	rk_buf_clear(&buf);
 	return r;
 }
 
@@ -290,24 +312,36 @@ int
 rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_err *err)
 {
 	struct rk_buf pem;
-	FILE *f = NULL;
-	int r;
+	size_t off = 0;
+	ssize_t n;
+	int fd = -1, r;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
 	if ((r = rk_cert_to_pem(&pem, cert, err)) != 0)
 		goto out;
-	if ((f = fopen(path, "wxe")) == NULL) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1) {
 		r = rk_fail_errno(err, "create %s", path);
 		goto out;
 	}
-	if (fwrite(pem.ptr, 1, pem.len, f) != pem.len || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0) {
-		r = rk_fail_errno(err, "write %s", path);
+	/* Exactly 0644 whatever the umask: every client must be able to read a certificate. */
+	if (fchmod(fd, 0644) == -1) {
+		r = rk_fail_errno(err, "chmod %s", path);
 		goto out;
 	}
+	while (off < pem.len) {
+		if ((n = write(fd, pem.ptr + off, pem.len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			r = rk_fail_errno(err, "write %s", path);
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		r = rk_fail_errno(err, "fsync %s", path);
  out:
-	if (f != NULL && fclose(f) != 0 && r == 0)
-		r = rk_fail_errno(err, "close %s", path);
+	if (fd != -1)
+		close(fd);
 	rk_buf_clear(&pem);
 	return r;
 }

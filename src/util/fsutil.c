@@ -78,6 +78,86 @@ rk_path_resolve(char **out, const char *base_dir, const char *path, struct rk_er
 	return 0;
 }
 
+static int
+write_all(int fd, struct rk_bytes data, const char *path, struct rk_err *err)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < data.len) {
+		if ((n = write(fd, data.ptr + off, data.len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return rk_fail_errno(err, "write %s", path);
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int
+sync_dir(const char *dir, struct rk_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		return rk_fail_errno(err, "open folder %s", dir);
+	if (fsync(fd) == -1) {
+		close(fd);
+		return rk_fail_errno(err, "fsync folder %s", dir);
+	}
+	close(fd);
+	return 0;
+}
+
+int
+rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_err *err)
+{
+	char *dir = NULL, *tmp = NULL;
+	int fd = -1, r;
+
+	if ((r = rk_path_dirname(&dir, path, err)) != 0)
+		return r;
+	if (asprintf(&tmp, "%s.rekey-XXXXXX", path) < 0) {
+		tmp = NULL;
+		r = rk_fail_nomem(err);
+		goto out;
+	}
+	/* mkostemp creates 0600; fchmod before any byte is written can only narrow or keep it
+	 * for a key, and widen it to 0644 only for public data. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		r = rk_fail_errno(err, "create a temporary file beside %s", path);
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fchmod(fd, mode) == -1) {
+		r = rk_fail_errno(err, "chmod %s", tmp);
+		goto out;
+	}
+	if ((r = write_all(fd, data, tmp, err)) != 0)
+		goto out;
+	if (fsync(fd) == -1) {
+		r = rk_fail_errno(err, "fsync %s", tmp);
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		r = rk_fail_errno(err, "rename %s to %s", tmp, path);
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;			/* it is path now */
+	r = sync_dir(dir, err);
+ out:
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL)
+		(void)unlink(tmp);
+	free(tmp);
+	free(dir);
+	return r;
+}
+
 int
 rk_path_dirname(char **out, const char *path, struct rk_err *err)
 {

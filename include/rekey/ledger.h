@@ -1,0 +1,45 @@
+/* The ledger: every certificate rekey issued, kept beside the CA as JSON, written atomically. */
+#ifndef REKEY_LEDGER_H
+#define REKEY_LEDGER_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "rekey/err.h"
+
+/* Cap on a ledger file: some hundred thousand certificates. */
+#define RK_LEDGER_MAX	(64 * 1024 * 1024)
+
+/* One issued certificate. Strings are owned by the ledger; optional ones may be NULL. */
+struct rk_ledger_entry {
+	char	*serial;	/* "5D:3A:91:..." */
+	char	*subject;	/* "/O=Example/CN=db1" */
+	char	*common_name;
+	char	**san;		/* nsan entries, "DNS:x" / "IP:y" */
+	size_t	 nsan;
+	char	*fingerprint;	/* SHA-256, "AB:CD:..." */
+	char	*profile;	/* "server", "client", "ca" */
+	char	*key_type;	/* "EC P-256" */
+	time_t	 issued_at;
+	time_t	 not_after;
+	char	*replaces;	/* serial of the certificate it replaced, or NULL */
+	char	*incident;	/* incident id, or NULL */
+};
+
+struct rk_ledger;
+
+/* Opens the ledger at path; a missing file is an empty ledger. */
+int	rk_ledger_open(struct rk_ledger **out, const char *path, struct rk_err *err) RK_MUST_CHECK;
+/* Adds a deep copy of entry. */
+int	rk_ledger_add(struct rk_ledger *ledger, const struct rk_ledger_entry *entry,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* Writes the whole ledger atomically (temporary file, fsync, rename, fsync of the folder). */
+int	rk_ledger_save(const struct rk_ledger *ledger, struct rk_err *err) RK_MUST_CHECK;
+size_t	rk_ledger_count(const struct rk_ledger *ledger);
+const struct rk_ledger_entry *rk_ledger_entry_at(const struct rk_ledger *ledger, size_t i);
+/* The entry with this serial, or NULL. */
+const struct rk_ledger_entry *rk_ledger_find_serial(const struct rk_ledger *ledger,
+	    const char *serial);
+void	rk_ledger_free(struct rk_ledger *ledger);
+
+#endif

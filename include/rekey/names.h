@@ -1,0 +1,21 @@
+/* Distinguished names ("/O=Example/CN=db1") and SAN entries ("DNS:x", "IP:y"), as people write them. */
+#ifndef REKEY_NAMES_H
+#define REKEY_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rekey/model.h"
+
+/*
+ * Parses a subject such as "/O=Example/CN=db1"; "\/" escapes a slash in a value. On failure
+ * returns false, leaves *out untouched, and puts a one-line reason in why (which never
+ * repeats more of the input than the part at fault). Out of memory is a failure too.
+ */
+bool	rk_dn_parse(struct rk_dn *out, const char *s, char *why, size_t whysize);
+/* Parses "DNS:name", "IP:v4" or "IP:v6" (prefix in any case) into *out, malloc'ed as "DNS:x". */
+bool	rk_san_parse(char **out, const char *s, char *why, size_t whysize);
+/* A host name as a SAN may hold it: letters, digits, '-', '_', one leading "*." wildcard. */
+bool	rk_dns_name_is_valid(const char *s);
+
+#endif

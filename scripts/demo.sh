@@ -13,6 +13,7 @@ cmake --build build -j"$(nproc)" >/dev/null
 echo "rekey built: $(./build/bin/rekey --version)"
 
 ./scripts/lab up
-lab=${REKEY_LAB_DIR:-$repo/lab}
+eval "$(./scripts/lab env | grep "^export REKEY_LAB_DIR=")"
+lab=$REKEY_LAB_DIR
 echo
 ./build/bin/rekey plan "$lab/lab.yml"

@@ -70,6 +70,7 @@ time_t	rk_cert_not_before(const struct rk_cert *cert);
 time_t	rk_cert_not_after(const struct rk_cert *cert);
 /* Whole days from now until notAfter; negative once expired. */
 long	rk_cert_days_left(const struct rk_cert *cert, time_t now);
+/* Whether basicConstraints says CA:TRUE (keyUsage aside). */
 bool	rk_cert_is_ca(const struct rk_cert *cert);
 /* Whether keyUsage allows signing certificates (absent keyUsage allows everything). */
 bool	rk_cert_can_sign_certificates(const struct rk_cert *cert);

@@ -521,7 +521,9 @@ rk_cert_days_left(const struct rk_cert *cert, time_t now)
 bool
 rk_cert_is_ca(const struct rk_cert *cert)
 {
-	return X509_check_ca(cert->x509) > 0;
+	/* basicConstraints alone: X509_check_ca() also weighs keyUsage, and a CA lacking
+	 * keyCertSign must be told as such, not as "not a CA". */
+	return (X509_get_extension_flags(cert->x509) & EXFLAG_CA) != 0;
 }
 
 bool

@@ -14,6 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "rekey/ca.h"
 #include "rekey/cert.h"
 #include "rekey/crl.h"
 #include "rekey/key.h"
@@ -408,6 +412,141 @@ test_expired_ca_and_ca_without_keycertsign_fail_verification(void **state)
 	rk_key_free(key);
 }
 
+/*
+ * A CA that rekey itself would never issue, made with OpenSSL directly: validity from
+ * start to end (seconds from now), keyUsage as given. Writes NAME.crt and NAME.key.
+ */
+static void
+craft_ca(struct pki *p, const char *name, long start, long end, const char *key_usage)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	X509_NAME *n = X509_get_subject_name(x);
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	char file[128];
+	FILE *f;
+
+	assert_non_null(pkey);
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)name, -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509_gmtime_adj(X509_getm_notBefore(x), start);
+	X509_gmtime_adj(X509_getm_notAfter(x), end);
+	X509_set_pubkey(x, pkey);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage, key_usage);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, pkey, EVP_sha256()) > 0);
+	snprintf(file, sizeof(file), "%s/%s.crt", p->dir, name);
+	assert_non_null(f = fopen(file, "w"));
+	PEM_write_X509(f, x);
+	fclose(f);
+	snprintf(file, sizeof(file), "%s/%s.key", p->dir, name);
+	assert_non_null(f = fopen(file, "w"));
+	PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+}
+
+static void
+test_signing_ca_open_names_what_is_wrong(void **state)
+{
+	static const struct {
+		const char *name;
+		long start, end;
+		const char *usage, *error;
+	} cases[] = {
+		{ "good", -3600, 86400, "critical,keyCertSign,cRLSign", NULL },
+		{ "expired", -10 * 86400, -3 * 86400, "critical,keyCertSign,cRLSign",
+		    "expired 3 days ago" },
+		{ "future", 86400, 2 * 86400, "critical,keyCertSign,cRLSign", "is not valid yet" },
+		{ "nosign", -3600, 86400, "critical,cRLSign,digitalSignature",
+		    "may not sign certificates (its keyUsage lacks keyCertSign)" },
+	};
+	struct pki *p = *state;
+	char cert[128], key[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rk_signing_ca ca;
+		struct rk_err err = { 0 };
+		int r;
+
+		craft_ca(p, cases[i].name, cases[i].start, cases[i].end, cases[i].usage);
+		snprintf(cert, sizeof(cert), "%s/%s.crt", p->dir, cases[i].name);
+		snprintf(key, sizeof(key), "%s/%s.key", p->dir, cases[i].name);
+		r = rk_signing_ca_open(&ca, cert, key, NULL, &err);
+		if (cases[i].error == NULL) {
+			assert_int_equal(r, 0);
+			rk_signing_ca_close(&ca);
+			continue;
+		}
+		assert_int_equal(r, RK_E_USAGE);
+		if (strstr(err.msg, cases[i].error) == NULL)
+			fail_msg("%s: want '%s', got '%s'", cases[i].name, cases[i].error, err.msg);
+		assert_non_null(strstr(err.msg, cert));
+	}
+	/* The CA certificate with another CA's key. */
+	{
+		struct rk_signing_ca ca;
+		struct rk_err err = { 0 };
+
+		snprintf(cert, sizeof(cert), "%s/good.crt", p->dir);
+		snprintf(key, sizeof(key), "%s/expired.key", p->dir);
+		assert_int_equal(rk_signing_ca_open(&ca, cert, key, NULL, &err), RK_E_USAGE);
+		assert_non_null(strstr(err.msg, "does not match"));
+	}
+}
+
+static void
+test_der_certificates_keys_and_crls_load(void **state)
+{
+	struct pki *p = *state;
+	char crt_pem[128], crt_der[128], key_der[128], crl_pem[128], crl_der[128], out[4096];
+	struct rk_cert *cert = NULL;
+	struct rk_key *key = NULL;
+	struct rk_crl *crl = NULL;
+	struct rk_err err = { 0 };
+	char *to_der_crt[] = { "openssl", "x509", "-in", crt_pem, "-outform", "DER", "-out",
+	    crt_der, NULL };
+	char *to_der_key[] = { "openssl", "pkey", "-in", crt_pem, "-outform", "DER", "-out",
+	    key_der, NULL };
+	char *to_der_crl[] = { "openssl", "crl", "-in", crl_pem, "-outform", "DER", "-out",
+	    crl_der, NULL };
+	char fp1[RK_FINGERPRINT_LEN], fp2[RK_FINGERPRINT_LEN];
+
+	write_ca_and_crl(p, NULL, 0);
+	path(crt_pem, sizeof(crt_pem), p, "ca.crt");
+	path(crt_der, sizeof(crt_der), p, "ca.der");
+	path(crl_pem, sizeof(crl_pem), p, "ca.crl");
+	path(crl_der, sizeof(crl_der), p, "crl.der");
+	path(key_der, sizeof(key_der), p, "key.der");
+	assert_int_equal(run(out, sizeof(out), to_der_crt), 0);
+	assert_int_equal(run(out, sizeof(out), to_der_crl), 0);
+	assert_int_equal(rk_cert_load_file(&cert, crt_der, &err), 0);
+	rk_cert_fingerprint(fp1, cert);
+	rk_cert_fingerprint(fp2, p->ca);
+	assert_string_equal(fp1, fp2);
+	assert_int_equal(rk_crl_load_file(&crl, crl_der, &err), 0);
+	assert_true(rk_crl_is_signed_by(crl, p->ca));
+	/* A DER private key (PKCS#8) from the PEM one rekey wrote. */
+	path(crt_pem, sizeof(crt_pem), p, "der-src.key");
+	assert_int_equal(rk_key_write_file(crt_pem, p->ca_key, NULL, &err), 0);
+	assert_int_equal(run(out, sizeof(out), to_der_key), 0);
+	assert_int_equal(rk_key_load_file(&key, key_der, NULL, &err), 0);
+	assert_int_equal(rk_cert_check_key(p->ca, key, &err), 0);
+	rk_key_free(key);
+	rk_crl_free(crl);
+	rk_cert_free(cert);
+}
+
 int
 main(void)
 {
@@ -419,6 +558,8 @@ main(void)
 		cmocka_unit_test(test_keys_round_trip_encrypted_and_wrong_passphrase_is_named),
 		cmocka_unit_test(test_mismatched_key_truncated_and_oversize_certificates),
 		cmocka_unit_test(test_expired_ca_and_ca_without_keycertsign_fail_verification),
+		cmocka_unit_test(test_signing_ca_open_names_what_is_wrong),
+		cmocka_unit_test(test_der_certificates_keys_and_crls_load),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -43,7 +43,7 @@ wait_served() {
 	return 1
 }
 
-for key in rsa-2048 rsa-3072 ec-p256 ec-p384 ed25519; do
+for key in rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519; do
 	"$rekey" pki issue --ca-cert "$RK_H_CA" --ca-key "$RK_H_CA_KEY" --ledger "$tmp/ledger.json" \
 		--profile server --subject "/O=rekey test/CN=localhost" --san DNS:localhost \
 		--san IP:127.0.0.1 --key "$key" --days 2 --cert-out "$tmp/$key.crt" \

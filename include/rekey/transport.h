@@ -1,0 +1,110 @@
+/* One interface to reach a host: stat, read, atomic replace with owner and mode, backup, restore, run. */
+#ifndef REKEY_TRANSPORT_H
+#define REKEY_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rekey/bytes.h"
+#include "rekey/err.h"
+#include "rekey/model.h"
+
+/* Caps on what a host may send back. */
+#define RK_REMOTE_OUTPUT_MAX	(64 * 1024)	/* a command's stdout, and its stderr */
+#define RK_REMOTE_FILE_MAX	(4 * 1024 * 1024)	/* a file read back (configs, certs) */
+
+/* What a file must look like after a replace. */
+struct rk_file_spec {
+	const char	*path;		/* absolute */
+	const char	*owner;		/* user name; NULL keeps the current owner (or the login's) */
+	const char	*group;		/* group name; NULL keeps the current group */
+	mode_t		 mode;		/* the final mode, in force from the first byte */
+	bool		 allow_symlink;	/* replace a symlink at path instead of refusing */
+};
+
+/* A file as it is on a host. */
+struct rk_file_stat {
+	bool		exists;
+	bool		is_regular;
+	bool		is_symlink;
+	mode_t		mode;		/* permission bits only */
+	char		owner[64];	/* names, as the host resolves them */
+	char		group[64];
+	unsigned long long size;
+	char		sha256[65];	/* lower-case hex of the content; "" unless asked */
+};
+
+/*
+ * What a replace kept, so it can be undone: the previous file copied beside the target
+ * with its mode, owner and SHA-256 recorded. existed false: there was no file (undo removes).
+ */
+struct rk_backup {
+	bool	existed;
+	char	*target;		/* the replaced path */
+	char	*path;			/* the backup copy on the host, or NULL */
+	mode_t	 mode;
+	char	 owner[64];
+	char	 group[64];
+	char	 sha256[65];
+};
+
+struct rk_run_result {
+	int		exit_status;	/* -1 when killed by a signal or the channel broke */
+	struct rk_buf	out;		/* capped at RK_REMOTE_OUTPUT_MAX; never logged whole */
+	struct rk_buf	err;
+};
+
+struct rk_transport;
+
+/*
+ * A backend: a table of functions, as curl's connection filters and libgit2's transports are.
+ * Every function returns 0 or a negative enum rk_code with err set; none prints. A transport
+ * is used by one thread at a time. The privileged parts (chown, writing into folders only
+ * root may write, the commands asked with sudo) go through `sudo -n` when the host says
+ * sudo: true.
+ */
+struct rk_transport_ops {
+	const char	*name;				/* "ssh", "local" */
+	/* Connects and authenticates; for ssh, the host key is checked before any secret is
+	 * sent, and an unknown or changed key fails with RK_E_HOSTKEY. */
+	int	(*connect)(struct rk_transport *t, struct rk_err *err);
+	/* Stats path without following a final symlink; with_hash fills sha256. */
+	int	(*stat)(struct rk_file_stat *out, struct rk_transport *t, const char *path,
+		    bool with_hash, struct rk_err *err);
+	/* Reads a whole file, at most cap bytes (RK_E_LIMIT past it). */
+	int	(*read_file)(struct rk_buf *out, struct rk_transport *t, const char *path,
+		    size_t cap, struct rk_err *err);
+	/*
+	 * Replaces spec->path with content atomically: a temporary sibling created with the final
+	 * mode (never wider, not for a moment), written and fsynced, owner and group set, then
+	 * renamed over the target in one step; the old file is first copied to a backup beside it.
+	 * Afterwards path, mode, owner and SHA-256 are read back and compared. On any failure the
+	 * target is untouched and no temporary file remains. backup may be NULL (no backup kept).
+	 */
+	int	(*replace_file)(struct rk_backup *backup, struct rk_transport *t,
+		    const struct rk_file_spec *spec, struct rk_bytes content, struct rk_err *err);
+	/* Puts back exactly what backup recorded (bytes, mode, owner), or removes the file
+	 * when there was none, and checks the result. */
+	int	(*restore_file)(struct rk_transport *t, const struct rk_backup *backup,
+		    struct rk_err *err);
+	/* Runs argv (argv[0] a program, never a shell line), through sudo -n when sudo. */
+	int	(*run)(struct rk_run_result *out, struct rk_transport *t, const char *const *argv,
+		    bool sudo, struct rk_err *err);
+	/* Closes the connection and frees t; NULL-safe, cannot fail. */
+	void	(*free)(struct rk_transport *t);
+};
+
+/* Each backend embeds this as its first member. */
+struct rk_transport {
+	const struct rk_transport_ops	*ops;
+	const struct rk_host		*host;	/* borrowed from the model */
+};
+
+void	rk_backup_clear(struct rk_backup *backup);
+void	rk_run_result_init(struct rk_run_result *r);
+void	rk_run_result_clear(struct rk_run_result *r);
+/* Frees through the ops table; NULL is fine. */
+void	rk_transport_free(struct rk_transport *t);
+
+#endif

@@ -1,0 +1,39 @@
+#include "rekey/transport.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+rk_backup_clear(struct rk_backup *backup)
+{
+	if (backup == NULL)
+		return;
+	free(backup->target);
+	free(backup->path);
+	memset(backup, 0, sizeof(*backup));
+}
+
+void
+rk_run_result_init(struct rk_run_result *r)
+{
+	r->exit_status = -1;
+	rk_buf_init(&r->out, RK_REMOTE_OUTPUT_MAX);
+	rk_buf_init(&r->err, RK_REMOTE_OUTPUT_MAX);
+}
+
+void
+rk_run_result_clear(struct rk_run_result *r)
+{
+	if (r == NULL)
+		return;
+	rk_buf_clear(&r->out);
+	rk_buf_clear(&r->err);
+	r->exit_status = -1;
+}
+
+void
+rk_transport_free(struct rk_transport *t)
+{
+	if (t != NULL)
+		t->ops->free(t);
+}

@@ -40,6 +40,9 @@ int	cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_mode
 int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* Prints "rekey: WHAT: message" to stderr, and with --debug where it was raised. */
+void	cli_report_error(const struct rk_cli *cli, const char *what, const struct rk_err *err);
+
 void	render_diags(FILE *f, const struct rk_diags *d, bool color);
 void	render_plan_text(FILE *f, const struct rk_plan *plan, bool color);
 int	render_plan_json(FILE *f, const struct rk_plan *plan);

@@ -339,7 +339,7 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 		struct rk_err err = { 0 };
 
 		if (inspect_file(&item, argv[i], has_pass ? &pass : NULL, &err) != 0) {
-			fprintf(stderr, "rekey: pki: %s\n", err.msg);
+			cli_report_error(cli, "pki inspect", &err);
 			rc = RK_EXIT_FAILED;
 			continue;
 		}
@@ -503,7 +503,7 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 	rc = RK_EXIT_OK;
 	goto out;
  fail:
-	fprintf(stderr, "rekey: pki: init: %s\n", err.msg);
+	cli_report_error(cli, "pki init", &err);
  out:
 	for (i = 0; i < nnames; i++)
 		free(names[i]);
@@ -645,7 +645,7 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 		    rk_cert_write_file(cert_out, cert, &err) != 0 ||
 		    record_issue(ledger, cert, rk_profile_name(profile),
 		    replaces != NULL ? replaced : NULL, &err) != 0) {
-			fprintf(stderr, "rekey: pki: issue: %s\n", err.msg);
+			cli_report_error(cli, "pki issue", &err);
 			goto out;
 		}
 	}
@@ -924,7 +924,7 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	rc = RK_EXIT_OK;
 	goto out;
  fail:
-	fprintf(stderr, "rekey: pki: revoke: %s\n", err.msg);
+	cli_report_error(cli, "pki revoke", &err);
 	if (err.code == RK_E_USAGE)
 		rc = RK_EXIT_USAGE;
  out:

@@ -51,7 +51,7 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 	if ((rc = cli_load_playbook(cli, argv[optind], &model)) != RK_EXIT_OK)
 		return rc;
 	if (rk_plan_build(&plan, model, &err) != 0) {
-		fprintf(stderr, "rekey: plan: %s\n", err.msg);
+		cli_report_error(cli, "plan", &err);
 		rc = RK_EXIT_FAILED;
 		goto out;
 	}

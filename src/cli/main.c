@@ -93,6 +93,15 @@ cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	return RK_EXIT_USAGE;
 }
 
+void
+cli_report_error(const struct rk_cli *cli, const char *what, const struct rk_err *err)
+{
+	fprintf(stderr, "rekey: %s: %s\n", what, err->msg);
+	if (cli->debug && err->file != NULL)
+		fprintf(stderr, "rekey: (%s error raised at %s:%d)\n", rk_code_name(err->code),
+		    err->file, err->line);
+}
+
 int
 cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **out)
 {
@@ -107,7 +116,7 @@ cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **
 		fprintf(stderr, "rekey: %s: %zu error%s; nothing was changed\n", path,
 		    diags.nerrors, diags.nerrors == 1 ? "" : "s");
 	else if (r != 0)
-		fprintf(stderr, "rekey: %s: %s\n", path, err.msg);
+		cli_report_error(cli, path, &err);
 	rk_diags_clear(&diags);
 	return r == 0 ? RK_EXIT_OK : RK_EXIT_USAGE;
 }
@@ -123,6 +132,7 @@ main(int argc, char **argv)
 	};
 	struct rk_cli cli = { 0 };
 	const struct rk_command *cmd = NULL;
+	static char progname[64];
 	size_t i;
 	int c;
 
@@ -172,9 +182,12 @@ main(int argc, char **argv)
 		return cli_usage_error(&cli, "not available yet in rekey %s (planned in %s)",
 		    REKEY_VERSION, cmd->issue);
 	}
-	/* The command sees argv from its own name on, as a program of its own would. */
+	/* The command sees argv from its own name on, as a program of its own would; getopt's
+	 * messages then start with "rekey plan:". */
 	argc -= optind;
 	argv += optind;
+	snprintf(progname, sizeof(progname), "rekey %s", cmd->name);
+	argv[0] = progname;
 	optind = 0;		/* 0, not 1: glibc then resets getopt's state fully */
 	return cmd->run(&cli, argc, argv);
 }

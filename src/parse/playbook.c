@@ -252,10 +252,22 @@ get_int(struct pb *pb, ynode *node, const char *what, long long min, long long m
 		return false;
 	errno = 0;
 	v = strtoll(node->value, &end, 10);
-	if (!node->plain || node->len == 0 || *end != '\0' || errno != 0 ||
-	    isspace((unsigned char)node->value[0])) {
+	if (node->len == 0 || *end != '\0' || isspace((unsigned char)node->value[0]) ||
+	    (errno != 0 && errno != ERANGE)) {
 		rk_diags_error(pb->d, node->pos, "%s must be a whole number, not '%s'", what,
 		    node->value);
+		return false;
+	}
+	/* "1" in quotes is a string in YAML; saying "not '1'" alone would puzzle the reader. */
+	if (!node->plain) {
+		rk_diags_error(pb->d, node->pos,
+		    "%s must be a whole number, not the quoted string \"%s\" (drop the quotes)",
+		    what, node->value);
+		return false;
+	}
+	if (errno == ERANGE) {
+		rk_diags_error(pb->d, node->pos, "%s must be between %lld and %lld, not %s", what,
+		    min, max, node->value);
 		return false;
 	}
 	if (v < min || v > max) {
@@ -283,6 +295,12 @@ get_bool(struct pb *pb, ynode *node, const char *what, bool *out)
 		*out = false;
 		return true;
 	}
+	if (!node->plain && (in_list(node->value, yes) || in_list(node->value, no))) {
+		rk_diags_error(pb->d, node->pos,
+		    "%s must be true or false, not the quoted string \"%s\" (drop the quotes)",
+		    what, node->value);
+		return false;
+	}
 	rk_diags_error(pb->d, node->pos, "%s must be true or false, not '%s'", what, node->value);
 	return false;
 }
@@ -291,7 +309,7 @@ static bool
 get_enum(struct pb *pb, ynode *node, const char *what, const struct rk_enum_name *table,
     int *out)
 {
-	const char *words[16], *near;
+	const char *words[16], *near = NULL;
 	char expected[256];
 	size_t n = 0;
 
@@ -299,11 +317,14 @@ get_enum(struct pb *pb, ynode *node, const char *what, const struct rk_enum_name
 		return false;
 	if (rk_enum_lookup(table, node->value, out))
 		return true;
-	for (; table[n].name != NULL && n + 1 < sizeof(words) / sizeof(words[0]); n++)
+	for (; table[n].name != NULL && n + 1 < sizeof(words) / sizeof(words[0]); n++) {
 		words[n] = table[n].name;
+		if (strcasecmp(node->value, words[n]) == 0)
+			near = words[n];	/* "RSA-3072": case counts as edits, so look first */
+	}
 	words[n] = NULL;
 	list_words(expected, sizeof(expected), words);
-	if ((near = rk_closest_word(node->value, words)) != NULL)
+	if (near != NULL || (near = rk_closest_word(node->value, words)) != NULL)
 		rk_diags_error(pb->d, node->pos, "%s: unsupported value '%s' (did you mean '%s'?)",
 		    what, node->value, near);
 	else
@@ -437,16 +458,17 @@ get_mode(struct pb *pb, ynode *node, const char *what, mode_t *out)
 		return false;
 	s = node->value;
 	n = strlen(s);
-	if (n < 3 || n > 4 || strspn(s, "01234567") != n) {
+	/* Up to five digits, so "04755" gets the setuid message rather than "not a mode". */
+	v = n >= 3 && n <= 5 && strspn(s, "01234567") == n ? strtoul(s, NULL, 8) : ULONG_MAX;
+	if (v > 07777) {
 		rk_diags_error(pb->d, node->pos,
 		    "%s '%s' is not a file mode: write it in octal, as \"0600\" or \"0644\"",
 		    what, s);
 		return false;
 	}
-	v = strtoul(s, NULL, 8);
 	if (v > 0777) {
-		rk_diags_error(pb->d, node->pos,
-		    "%s '%s': setuid, setgid and sticky bits are refused", what, s);
+		rk_diags_error(pb->d, node->pos, "%s '%s' is not a file mode rekey writes: "
+		    "setuid, setgid and sticky bits are refused", what, s);
 		return false;
 	}
 	*out = (mode_t)v;
@@ -480,9 +502,10 @@ get_secret_ref(struct pb *pb, ynode *map, const char *name, const char *what,
 	}
 	if (env != NULL) {
 		snprintf(label, sizeof(label), "%s %s", what, k_env);
+		/* The value is not echoed: a secret pasted here by mistake must not reach a log. */
 		if (get_string(pb, env, label, &out->env) && !is_valid_env_name(out->env))
-			rk_diags_error(pb->d, env->pos,
-			    "%s '%s' is not an environment variable name", label, out->env);
+			rk_diags_error(pb->d, env->pos, "%s is not an environment variable name "
+			    "(letters, digits and '_'; the value is not shown)", label);
 	}
 	if (file != NULL) {
 		snprintf(label, sizeof(label), "%s %s", what, k_file);
@@ -495,6 +518,32 @@ static struct rk_pos
 pos_of(ynode *node)
 {
 	return node->pos;
+}
+
+/*
+ * rk_model_find_host() and rk_model_find_certificate() expect a finished model. While parsing,
+ * an entry whose name was refused (a null key, a NUL byte) has name NULL, so these skip it.
+ */
+static const struct rk_host *
+find_host(const struct rk_model *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nhosts; i++)
+		if (m->hosts[i].name != NULL && strcmp(m->hosts[i].name, name) == 0)
+			return &m->hosts[i];
+	return NULL;
+}
+
+static const struct rk_certificate *
+find_certificate(const struct rk_model *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->ncertificates; i++)
+		if (m->certificates[i].name != NULL && strcmp(m->certificates[i].name, name) == 0)
+			return &m->certificates[i];
+	return NULL;
 }
 
 /* ---- distinguished names and SANs ---------------------------------------------- */
@@ -1073,7 +1122,7 @@ parse_hosts(struct pb *pb, ynode *root)
 			continue;
 		if (!get_string(pb, v, "jump", &name))
 			continue;
-		if ((h->jump = rk_model_find_host(pb->m, name)) == NULL)
+		if ((h->jump = find_host(pb->m, name)) == NULL)
 			rk_diags_error(pb->d, v->pos, "host '%s': jump names unknown host '%s'",
 			    h->name, name);
 		else if (h->jump->transport != RK_TRANSPORT_SSH)
@@ -1088,7 +1137,8 @@ parse_hosts(struct pb *pb, ynode *root)
 			hop = hop->jump;
 		if (hop != NULL)
 			rk_diags_error(pb->d, pb->m->hosts[i].pos,
-			    "host '%s': its jump hosts lead back to themselves",
+			    "host '%s': its chain of jump hosts runs in a loop (one host in it must "
+			    "have no jump)",
 			    pb->m->hosts[i].name);
 	}
 }
@@ -1101,7 +1151,7 @@ get_certificate_ref(struct pb *pb, ynode *node, const char *what, enum rk_profil
 
 	if (!get_string(pb, node, what, &name))
 		return NULL;
-	if ((c = rk_model_find_certificate(pb->m, name)) == NULL)
+	if ((c = find_certificate(pb->m, name)) == NULL)
 		rk_diags_error(pb->d, node->pos, "%s names unknown certificate '%s'", what, name);
 	else if (c->profile != want)
 		rk_diags_error(pb->d, node->pos, "%s '%s' has profile %s; it needs profile %s",
@@ -1119,7 +1169,7 @@ get_host_ref(struct pb *pb, ynode *map, const char *what)
 
 	if ((v = require(pb, map, "host", what)) == NULL || !get_string(pb, v, "host", &name))
 		return NULL;
-	if ((h = rk_model_find_host(pb->m, name)) == NULL) {
+	if ((h = find_host(pb->m, name)) == NULL) {
 		const char *names[64], *near;
 		size_t i, n = 0;
 
@@ -1231,7 +1281,7 @@ static void
 parse_connect(struct pb *pb, ynode *map, struct rk_service *s, const char *what)
 {
 	struct rk_connect *c = &s->connect;
-	char label[160];
+	char label[160], ref[192];
 	ynode *v;
 
 	snprintf(label, sizeof(label), "%s connect", what);
@@ -1246,9 +1296,9 @@ parse_connect(struct pb *pb, ynode *map, struct rk_service *s, const char *what)
 	if ((v = rk_ynode_get(map, "user")) != NULL)
 		(void)get_string(pb, v, "connect user", &c->user);
 	get_secret_ref(pb, map, "password", label, &c->password);
+	snprintf(ref, sizeof(ref), "%s certificate", label);
 	if ((v = rk_ynode_get(map, "certificate")) != NULL)
-		c->certificate = get_certificate_ref(pb, v, "connect certificate",
-		    RK_PROFILE_CLIENT);
+		c->certificate = get_certificate_ref(pb, v, ref, RK_PROFILE_CLIENT);
 	if ((v = rk_ynode_get(map, "sslcert")) != NULL &&
 	    get_local_path(pb, v, "sslcert", &c->sslcert))
 		check_local_file(pb, v, c->sslcert, "sslcert", LOCAL_FILE_PEM);
@@ -1291,7 +1341,7 @@ parse_verify(struct pb *pb, ynode *map, struct rk_verify_spec *vs, const char *w
 static void
 parse_service(struct pb *pb, ynode *map, size_t index, struct rk_service *s)
 {
-	char what[128];
+	char what[128], label[160];
 	ynode *v;
 	int kind;
 
@@ -1301,18 +1351,20 @@ parse_service(struct pb *pb, ynode *map, size_t index, struct rk_service *s)
 	s->verify.min_tls = RK_TLS_1_2;
 	s->verify.require_tls = true;
 	snprintf(what, sizeof(what), "services[%zu]", index);
-	if (expect_map(pb, map, what, service_keys) == NULL)
+	if (expect_map(pb, map, what, NULL) == NULL)
 		return;
 	if ((v = require(pb, map, "name", what)) != NULL && get_name(pb, v, "service name",
 	    &s->name))
 		snprintf(what, sizeof(what), "service '%s'", s->name);
+	check_keys(pb, map, what, service_keys);	/* after the name, to say which service */
 	s->host = get_host_ref(pb, map, what);
 	if ((v = require(pb, map, "kind", what)) != NULL &&
 	    get_enum(pb, v, "kind", rk_service_kind_names, &kind))
 		s->kind = (enum rk_service_kind)kind;
 	s->connect.port = s->kind == RK_SERVICE_POSTGRESQL ? 5432 : 3306;
+	snprintf(label, sizeof(label), "%s certificate", what);
 	if ((v = rk_ynode_get(map, "certificate")) != NULL)
-		s->certificate = get_certificate_ref(pb, v, "certificate", RK_PROFILE_SERVER);
+		s->certificate = get_certificate_ref(pb, v, label, RK_PROFILE_SERVER);
 	if ((v = rk_ynode_get(map, "files")) != NULL)
 		parse_files(pb, v, what, false, s->files);
 	if ((v = rk_ynode_get(map, "reload")) != NULL)
@@ -1442,14 +1494,16 @@ parse_client(struct pb *pb, ynode *map, size_t index, struct rk_client *c)
 	char what[128], label[160];
 	ynode *v, *file;
 	int format;
+	bool has_format = false;
 
 	c->pos = pos_of(map);
 	snprintf(what, sizeof(what), "clients[%zu]", index);
-	if (expect_map(pb, map, what, client_keys) == NULL)
+	if (expect_map(pb, map, what, NULL) == NULL)
 		return;
 	if ((v = require(pb, map, "name", what)) != NULL && get_name(pb, v, "client name",
 	    &c->name))
 		snprintf(what, sizeof(what), "client '%s'", c->name);
+	check_keys(pb, map, what, client_keys);		/* after the name, to say which client */
 	c->host = get_host_ref(pb, map, what);
 	snprintf(label, sizeof(label), "%s file", what);
 	if ((file = rk_ynode_get(map, "file")) != NULL &&
@@ -1457,23 +1511,26 @@ parse_client(struct pb *pb, ynode *map, size_t index, struct rk_client *c)
 		if ((v = require(pb, file, "path", label)) != NULL)
 			(void)get_remote_path(pb, v, "file path", &c->path);
 		if ((v = require(pb, file, "format", label)) != NULL &&
-		    get_enum(pb, v, "format", rk_format_names, &format))
+		    get_enum(pb, v, "format", rk_format_names, &format)) {
 			c->format = (enum rk_client_format)format;
+			has_format = true;
+		}
 		if ((v = rk_ynode_get(file, "section")) != NULL)
 			(void)get_string(pb, v, "section", &c->section);
 		if ((v = rk_ynode_get(file, "variable")) != NULL &&
 		    get_string(pb, v, "variable", &c->variable) && !is_valid_env_name(c->variable))
 			rk_diags_error(pb->d, v->pos, "variable '%s' is not a variable name",
 			    c->variable);
-		if ((c->format == RK_FORMAT_INI || c->format == RK_FORMAT_PG_SERVICE) &&
-		    c->section == NULL)
+		/* Without a known format, whether section or variable applies is a guess. */
+		if (has_format && (c->format == RK_FORMAT_INI ||
+		    c->format == RK_FORMAT_PG_SERVICE) && c->section == NULL)
 			rk_diags_error(pb->d, file->pos, "%s: format %s needs section (as [client] "
 			    "or a service name)", label, rk_format_name(c->format));
-		if (c->format != RK_FORMAT_INI && c->format != RK_FORMAT_PG_SERVICE &&
-		    c->section != NULL)
+		if (has_format && c->format != RK_FORMAT_INI &&
+		    c->format != RK_FORMAT_PG_SERVICE && c->section != NULL)
 			rk_diags_error(pb->d, rk_ynode_get(file, "section")->pos,
 			    "%s: section applies to ini and pg_service only", label);
-		if (c->format != RK_FORMAT_CONNINFO && c->variable != NULL)
+		if (has_format && c->format != RK_FORMAT_CONNINFO && c->variable != NULL)
 			rk_diags_error(pb->d, rk_ynode_get(file, "variable")->pos,
 			    "%s: variable applies to conninfo only", label);
 	}
@@ -1536,8 +1593,8 @@ parse_policy(struct pb *pb, ynode *root)
 	if ((v = rk_ynode_get(map, "canary")) != NULL &&
 	    get_int(pb, v, "canary", 0, INT_MAX, &p->canary) && pb->m->nservices > 0 &&
 	    (size_t)p->canary > pb->m->nservices)
-		rk_diags_error(pb->d, v->pos, "canary %d is more than the %zu services", p->canary,
-		    pb->m->nservices);
+		rk_diags_error(pb->d, v->pos, "canary %d is more than the %zu service%s", p->canary,
+		    pb->m->nservices, pb->m->nservices == 1 ? "" : "s");
 	if ((v = rk_ynode_get(map, "on_failure")) != NULL &&
 	    get_enum(pb, v, "on_failure", rk_on_failure_names, &e))
 		p->on_failure = (enum rk_on_failure)e;
@@ -1698,6 +1755,11 @@ rk_playbook_parse(struct rk_model **out, const char *name, const char *base_dir,
 	int r = RK_E_USAGE;
 
 	*out = NULL;
+	/* Some editors start UTF-8 with a byte order mark; YAML allows it (YAML 1.2, 5.2). */
+	if (text.len >= 3 && memcmp(text.ptr, "\xef\xbb\xbf", 3) == 0) {
+		text.ptr += 3;
+		text.len -= 3;
+	}
 	if (!check_text(diags, text))
 		goto out;
 	if (!rk_ytree_parse(&root, text, &limits, diags)) {

@@ -5,16 +5,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rekey/err.h"
 #include "rekey/model.h"
 
 /*
- * Parses a subject such as "/O=Example/CN=db1"; "\/" escapes a slash in a value. On failure
- * returns false, leaves *out untouched, and puts a one-line reason in why (which never
- * repeats more of the input than the part at fault). Out of memory is a failure too.
+ * Parses a subject such as "/O=Example/CN=db1"; "\/" escapes a slash in a value. Returns 0,
+ * RK_E_USAGE with a one-line reason in why and *out untouched, or RK_E_NOMEM.
  */
-bool	rk_dn_parse(struct rk_dn *out, const char *s, char *why, size_t whysize);
-/* Parses "DNS:name", "IP:v4" or "IP:v6" (prefix in any case) into *out, malloc'ed as "DNS:x". */
-bool	rk_san_parse(char **out, const char *s, char *why, size_t whysize);
+int	rk_dn_parse(struct rk_dn *out, const char *s, char *why, size_t whysize) RK_MUST_CHECK;
+/* Parses "DNS:name", "IP:v4" or "IP:v6" (prefix in any case) into *out, malloc'ed as "DNS:x";
+ * returns as rk_dn_parse. */
+int	rk_san_parse(char **out, const char *s, char *why, size_t whysize) RK_MUST_CHECK;
 /* A host name as a SAN may hold it: letters, digits, '-', '_', one leading "*." wildcard. */
 bool	rk_dns_name_is_valid(const char *s);
 

@@ -431,7 +431,7 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 		case 'n':
 			if (nnames == sizeof(names) / sizeof(names[0]))
 				return cli_usage_error(cli, "too many --name options");
-			if (!rk_san_parse(&names[nnames], optarg, why, sizeof(why))) {
+			if (rk_san_parse(&names[nnames], optarg, why, sizeof(why)) != 0) {
 				for (i = 0; i < nnames; i++)
 					free(names[i]);
 				return cli_usage_error(cli, "--name: %s", why);
@@ -460,9 +460,9 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 	dir = argv[optind];
 	snprintf(ca_sub, sizeof(ca_sub), "/O=rekey/CN=%s", ca_cn);
 	snprintf(client_sub, sizeof(client_sub), "/O=rekey/CN=%s", client_cn);
-	if (!rk_dn_parse(&ca_dn, ca_sub, why, sizeof(why)) ||
-	    !rk_dn_parse(&client_dn, client_sub, why, sizeof(why)) ||
-	    !rk_dn_parse(&server_dn, "/O=rekey/CN=localhost", why, sizeof(why))) {
+	if (rk_dn_parse(&ca_dn, ca_sub, why, sizeof(why)) != 0 ||
+	    rk_dn_parse(&client_dn, client_sub, why, sizeof(why)) != 0 ||
+	    rk_dn_parse(&server_dn, "/O=rekey/CN=localhost", why, sizeof(why)) != 0) {
 		rc = cli_usage_error(cli, "%s", why);
 		goto out;
 	}
@@ -587,7 +587,7 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 				rc = cli_usage_error(cli, "too many --san options");
 				goto out;
 			}
-			if (!rk_san_parse(&sans[nsan], optarg, why, sizeof(why))) {
+			if (rk_san_parse(&sans[nsan], optarg, why, sizeof(why)) != 0) {
 				rc = cli_usage_error(cli, "--san: %s", why);
 				goto out;
 			}
@@ -621,7 +621,7 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 		    "--cert-out and --key-out (see rekey pki --help)");
 		goto out;
 	}
-	if (!rk_dn_parse(&dn, subject, why, sizeof(why))) {
+	if (rk_dn_parse(&dn, subject, why, sizeof(why)) != 0) {
 		rc = cli_usage_error(cli, "--subject: %s", why);
 		goto out;
 	}

@@ -191,8 +191,9 @@ rk_model_find_host(const struct rk_model *m, const char *name)
 {
 	size_t i;
 
+	/* While parsing, an entry whose name was refused has none: skip it. */
 	for (i = 0; i < m->nhosts; i++)
-		if (strcmp(m->hosts[i].name, name) == 0)
+		if (m->hosts[i].name != NULL && strcmp(m->hosts[i].name, name) == 0)
 			return &m->hosts[i];
 	return NULL;
 }
@@ -203,7 +204,7 @@ rk_model_find_certificate(const struct rk_model *m, const char *name)
 	size_t i;
 
 	for (i = 0; i < m->ncertificates; i++)
-		if (strcmp(m->certificates[i].name, name) == 0)
+		if (m->certificates[i].name != NULL && strcmp(m->certificates[i].name, name) == 0)
 			return &m->certificates[i];
 	return NULL;
 }

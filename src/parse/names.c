@@ -26,7 +26,7 @@ is_dn_type(const char *t)
 }
 
 /* Appends one attribute to dn after checking its type and value. */
-static bool
+static int
 dn_add(struct rk_dn *dn, const char *type, size_t tlen, const char *value, char *why,
     size_t whysize)
 {
@@ -49,49 +49,51 @@ dn_add(struct rk_dn *dn, const char *type, size_t tlen, const char *value, char 
 		snprintf(why, whysize, "unknown attribute type '%s'%s%s%s", a->type,
 		    near != NULL ? " (did you mean '" : "", near != NULL ? near : "",
 		    near != NULL ? "'?)" : "");
-		return false;
+		return RK_E_USAGE;
 	}
 	if (*value == '\0') {
 		snprintf(why, whysize, "%s has an empty value", a->type);
-		return false;
+		return RK_E_USAGE;
 	}
 	if (strcmp(a->type, "C") == 0 && strlen(value) != 2) {
 		snprintf(why, whysize, "the country C=%s must be a two-letter code", value);
-		return false;
+		return RK_E_USAGE;
 	}
 	if (strlen(value) > 64) {
 		snprintf(why, whysize, "%s is longer than 64 characters (the RFC 5280 upper bound)",
 		    a->type);
-		return false;
+		return RK_E_USAGE;
 	}
-	return true;
+	return 0;
  oom:
 	snprintf(why, whysize, "out of memory");
-	return false;
+	return RK_E_NOMEM;
 }
 
-bool
+int
 rk_dn_parse(struct rk_dn *out, const char *s, char *why, size_t whysize)
 {
 	struct rk_dn dn = { NULL, 0 };
 	const char *p = s, *type;
 	size_t tlen, vlen;
 	char *value;
+	int r = 0;
 
 	if (*p != '/') {
 		snprintf(why, whysize, "'%s' must look like \"/O=Example/CN=db1.example.com\"", s);
-		return false;
+		return RK_E_USAGE;
 	}
 	if ((value = malloc(strlen(s) + 1)) == NULL) {
 		snprintf(why, whysize, "out of memory");
-		return false;
+		return RK_E_NOMEM;
 	}
-	while (*p == '/') {
+	while (*p == '/' && r == 0) {
 		type = ++p;
 		tlen = strcspn(type, "=/");
 		if (tlen == 0 || type[tlen] != '=') {
 			snprintf(why, whysize, "'%s': each part is TYPE=value, as /CN=db1", s);
-			goto fail;
+			r = RK_E_USAGE;
+			break;
 		}
 		for (p = type + tlen + 1, vlen = 0; *p != '\0' && *p != '/'; p++) {
 			if (*p == '\\' && p[1] != '\0')
@@ -99,17 +101,16 @@ rk_dn_parse(struct rk_dn *out, const char *s, char *why, size_t whysize)
 			value[vlen++] = *p;
 		}
 		value[vlen] = '\0';
-		if (!dn_add(&dn, type, tlen, value, why, whysize))
-			goto fail;
+		r = dn_add(&dn, type, tlen, value, why, whysize);
 	}
 	free(value);
+	if (r != 0) {
+		rk_dn_clear(&dn);
+		return r;
+	}
 	rk_dn_clear(out);
 	*out = dn;
-	return true;
- fail:
-	free(value);
-	rk_dn_clear(&dn);
-	return false;
+	return 0;
 }
 
 bool
@@ -139,7 +140,7 @@ rk_dns_name_is_valid(const char *s)
 	return label > 0 && p[-1] != '-';
 }
 
-bool
+int
 rk_san_parse(char **out, const char *s, char *why, size_t whysize)
 {
 	unsigned char addr[16];
@@ -151,7 +152,7 @@ rk_san_parse(char **out, const char *s, char *why, size_t whysize)
 		v = s + 4;
 		if (!rk_dns_name_is_valid(v)) {
 			snprintf(why, whysize, "bad SAN entry '%s': '%s' is not a DNS name", s, v);
-			return false;
+			return RK_E_USAGE;
 		}
 		n = asprintf(out, "DNS:%s", v);
 	} else if (strncasecmp(s, "IP:", 3) == 0) {
@@ -159,18 +160,18 @@ rk_san_parse(char **out, const char *s, char *why, size_t whysize)
 		if (inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1) {
 			snprintf(why, whysize,
 			    "bad SAN entry '%s': '%s' is not an IPv4 or IPv6 address", s, v);
-			return false;
+			return RK_E_USAGE;
 		}
 		n = asprintf(out, "IP:%s", v);
 	} else {
 		snprintf(why, whysize,
 		    "bad SAN entry '%s': write DNS:name, IP:v4-address or IP:v6-address", s);
-		return false;
+		return RK_E_USAGE;
 	}
 	if (n < 0) {
 		*out = NULL;
 		snprintf(why, whysize, "out of memory");
-		return false;
+		return RK_E_NOMEM;
 	}
-	return true;
+	return 0;
 }

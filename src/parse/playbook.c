@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "rekey/fsutil.h"
+#include "rekey/names.h"
 #include "rekey/strutil.h"
 #include "rekey/yamltree.h"
 
@@ -77,11 +78,6 @@ static const char *const policy_keys[] = {
 	"max_parallel", "canary", "on_failure", "trust_overlap", NULL,
 };
 
-/* Attribute types a subject may name, as OpenSSL's -subj spells them. */
-static const char *const dn_types[] = {
-	"C", "ST", "L", "O", "OU", "CN", "emailAddress", "DC", "serialNumber", "street",
-	"title", "GN", "SN", "UID", "postalCode", NULL,
-};
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
@@ -221,11 +217,18 @@ expect_map(struct pb *pb, ynode *node, const char *what, const char *const *allo
 static ynode *
 require(struct pb *pb, ynode *map, const char *key, const char *what)
 {
+	const char *only[] = { key, NULL };
 	ynode *v = rk_ynode_get(map, key);
+	size_t i;
 
-	if (v == NULL)
-		rk_diags_error(pb->d, map->pos, "%s: missing required key '%s'", what, key);
-	return v;
+	if (v != NULL)
+		return v;
+	/* A misspelt key ("versoin") was reported with its suggestion already: once is enough. */
+	for (i = 0; i + 1 < map->n; i += 2)
+		if (rk_closest_word(map->items[i]->value, only) != NULL)
+			return NULL;
+	rk_diags_error(pb->d, map->pos, "%s: missing required key '%s'", what, key);
+	return NULL;
 }
 
 static bool
@@ -236,6 +239,15 @@ get_string(struct pb *pb, ynode *node, const char *what, char **out)
 	if (strlen(node->value) != node->len) {
 		rk_diags_error(pb->d, node->pos, "%s holds a NUL byte", what);
 		return false;
+	}
+	/* A line break or escape in a path, name or command is a paste accident, and would
+	 * reach logs and remote commands: refuse it. */
+	for (const char *c = node->value; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			rk_diags_error(pb->d, node->pos, "%s holds a control character (a line break, "
+			    "tab or escape): write it on one line", what);
+			return false;
+		}
 	}
 	free(*out);
 	*out = pb_strdup(pb, node->value);
@@ -520,188 +532,34 @@ pos_of(ynode *node)
 	return node->pos;
 }
 
-/*
- * rk_model_find_host() and rk_model_find_certificate() expect a finished model. While parsing,
- * an entry whose name was refused (a null key, a NUL byte) has name NULL, so these skip it.
- */
-static const struct rk_host *
-find_host(const struct rk_model *m, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < m->nhosts; i++)
-		if (m->hosts[i].name != NULL && strcmp(m->hosts[i].name, name) == 0)
-			return &m->hosts[i];
-	return NULL;
-}
-
-static const struct rk_certificate *
-find_certificate(const struct rk_model *m, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < m->ncertificates; i++)
-		if (m->certificates[i].name != NULL && strcmp(m->certificates[i].name, name) == 0)
-			return &m->certificates[i];
-	return NULL;
-}
-
 /* ---- distinguished names and SANs ---------------------------------------------- */
 
-/* Appends one attribute to dn, checking its type and value. */
-static bool
-dn_add(struct pb *pb, ynode *node, const char *what, struct rk_dn *dn, const char *type,
-    size_t tlen, const char *value)
-{
-	struct rk_dn_attr *grown, *a;
-	const char *near;
-
-	if ((grown = reallocarray(dn->attrs, dn->n + 1, sizeof(*grown))) == NULL)
-		goto oom;
-	dn->attrs = grown;
-	a = &dn->attrs[dn->n];
-	if ((a->type = strndup(type, tlen)) == NULL)
-		goto oom;
-	if ((a->value = strdup(value)) == NULL) {
-		free(a->type);
-		goto oom;
-	}
-	dn->n++;
-	if (!in_list(a->type, dn_types)) {
-		near = rk_closest_word(a->type, dn_types);
-		rk_diags_error(pb->d, node->pos, "%s: unknown attribute type '%s'%s%s%s", what,
-		    a->type, near != NULL ? " (did you mean '" : "", near != NULL ? near : "",
-		    near != NULL ? "'?)" : "");
-		return false;
-	}
-	if (*value == '\0') {
-		rk_diags_error(pb->d, node->pos, "%s: %s has an empty value", what, a->type);
-		return false;
-	}
-	if (strcmp(a->type, "C") == 0 && strlen(value) != 2) {
-		rk_diags_error(pb->d, node->pos, "%s: the country C=%s must be a two-letter code",
-		    what, value);
-		return false;
-	}
-	if (strlen(value) > 64) {
-		rk_diags_error(pb->d, node->pos,
-		    "%s: %s is longer than 64 characters (the RFC 5280 upper bound)", what, a->type);
-		return false;
-	}
-	return true;
- oom:
-	pb->oom = true;
-	return false;
-}
-
-/* Splits "/O=Example/CN=db1" into attributes; "\/" escapes a slash inside a value. */
+/* Parses a subject with names.c, its reason becoming a diag at node. */
 static bool
 parse_dn(struct pb *pb, ynode *node, const char *what, const char *s, struct rk_dn *out)
 {
-	struct rk_dn dn = { NULL, 0 };
-	const char *p = s, *type;
-	size_t tlen, vlen;
-	char *value;
+	char why[512];
+	int r = rk_dn_parse(out, s, why, sizeof(why));
 
-	if (*p != '/') {
-		rk_diags_error(pb->d, node->pos,
-		    "%s '%s' must look like \"/O=Example/CN=db1.example.com\"", what, s);
-		return false;
-	}
-	if ((value = malloc(strlen(s) + 1)) == NULL) {
+	if (r == RK_E_NOMEM)
 		pb->oom = true;
-		return false;
-	}
-	while (*p == '/') {
-		type = ++p;
-		tlen = strcspn(type, "=/");
-		if (tlen == 0 || type[tlen] != '=') {
-			rk_diags_error(pb->d, node->pos,
-			    "%s '%s': each part is TYPE=value, as /CN=db1", what, s);
-			goto fail;
-		}
-		for (p = type + tlen + 1, vlen = 0; *p != '\0' && *p != '/'; p++) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			value[vlen++] = *p;
-		}
-		value[vlen] = '\0';
-		if (!dn_add(pb, node, what, &dn, type, tlen, value))
-			goto fail;
-	}
-	free(value);
-	rk_dn_clear(out);
-	*out = dn;
-	return true;
- fail:
-	free(value);
-	rk_dn_clear(&dn);
-	return false;
+	else if (r != 0)
+		rk_diags_error(pb->d, node->pos, "%s: %s", what, why);
+	return r == 0;
 }
 
-static bool
-is_valid_dns_name(const char *s)
-{
-	size_t label = 0, total = strlen(s);
-	const char *p = s;
-
-	if (total == 0 || total > 253)
-		return false;
-	if (p[0] == '*' && p[1] == '.')
-		p += 2;			/* one wildcard, leftmost label only (RFC 6125 6.4.3) */
-	for (; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-			return false;
-		if (label == 0 && *p == '-')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && p[-1] != '-';
-}
-
-/* Normalises "dns:x" to "DNS:x"; *out is malloc'ed. */
+/* Parses a SAN entry with names.c; "dns:x" becomes "DNS:x". *out is malloc'ed. */
 static bool
 parse_san(struct pb *pb, ynode *node, const char *s, char **out)
 {
-	unsigned char addr[16];
-	const char *v;
+	char why[512];
+	int r = rk_san_parse(out, s, why, sizeof(why));
 
-	if (strncasecmp(s, "DNS:", 4) == 0) {
-		v = s + 4;
-		if (!is_valid_dns_name(v)) {
-			rk_diags_error(pb->d, node->pos, "bad SAN entry '%s': '%s' is not a DNS name",
-			    s, v);
-			return false;
-		}
-		if (asprintf(out, "DNS:%s", v) < 0)
-			goto oom;
-		return true;
-	}
-	if (strncasecmp(s, "IP:", 3) == 0) {
-		v = s + 3;
-		if (inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1) {
-			rk_diags_error(pb->d, node->pos,
-			    "bad SAN entry '%s': '%s' is not an IPv4 or IPv6 address", s, v);
-			return false;
-		}
-		if (asprintf(out, "IP:%s", v) < 0)
-			goto oom;
-		return true;
-	}
-	rk_diags_error(pb->d, node->pos,
-	    "bad SAN entry '%s': write DNS:name, IP:v4-address or IP:v6-address", s);
-	return false;
- oom:
-	*out = NULL;
-	pb->oom = true;
-	return false;
+	if (r == RK_E_NOMEM)
+		pb->oom = true;
+	else if (r != 0)
+		rk_diags_error(pb->d, node->pos, "%s", why);
+	return r == 0;
 }
 
 /* Whether a client connecting to address with verify-full would accept cert's names. */
@@ -1122,7 +980,7 @@ parse_hosts(struct pb *pb, ynode *root)
 			continue;
 		if (!get_string(pb, v, "jump", &name))
 			continue;
-		if ((h->jump = find_host(pb->m, name)) == NULL)
+		if ((h->jump = rk_model_find_host(pb->m, name)) == NULL)
 			rk_diags_error(pb->d, v->pos, "host '%s': jump names unknown host '%s'",
 			    h->name, name);
 		else if (h->jump->transport != RK_TRANSPORT_SSH)
@@ -1151,7 +1009,7 @@ get_certificate_ref(struct pb *pb, ynode *node, const char *what, enum rk_profil
 
 	if (!get_string(pb, node, what, &name))
 		return NULL;
-	if ((c = find_certificate(pb->m, name)) == NULL)
+	if ((c = rk_model_find_certificate(pb->m, name)) == NULL)
 		rk_diags_error(pb->d, node->pos, "%s names unknown certificate '%s'", what, name);
 	else if (c->profile != want)
 		rk_diags_error(pb->d, node->pos, "%s '%s' has profile %s; it needs profile %s",
@@ -1169,7 +1027,7 @@ get_host_ref(struct pb *pb, ynode *map, const char *what)
 
 	if ((v = require(pb, map, "host", what)) == NULL || !get_string(pb, v, "host", &name))
 		return NULL;
-	if ((h = find_host(pb->m, name)) == NULL) {
+	if ((h = rk_model_find_host(pb->m, name)) == NULL) {
 		const char *names[64], *near;
 		size_t i, n = 0;
 
@@ -1350,7 +1208,7 @@ parse_service(struct pb *pb, ynode *map, size_t index, struct rk_service *s)
 	s->verify.sslmode = RK_SSLMODE_VERIFY_FULL;
 	s->verify.min_tls = RK_TLS_1_2;
 	s->verify.require_tls = true;
-	snprintf(what, sizeof(what), "services[%zu]", index);
+	snprintf(what, sizeof(what), "service #%zu", index + 1);
 	if (expect_map(pb, map, what, NULL) == NULL)
 		return;
 	if ((v = require(pb, map, "name", what)) != NULL && get_name(pb, v, "service name",
@@ -1497,7 +1355,7 @@ parse_client(struct pb *pb, ynode *map, size_t index, struct rk_client *c)
 	bool has_format = false;
 
 	c->pos = pos_of(map);
-	snprintf(what, sizeof(what), "clients[%zu]", index);
+	snprintf(what, sizeof(what), "client #%zu", index + 1);
 	if (expect_map(pb, map, what, NULL) == NULL)
 		return;
 	if ((v = require(pb, map, "name", what)) != NULL && get_name(pb, v, "client name",
@@ -1696,23 +1554,6 @@ parse_root(struct pb *pb, ynode *root)
 
 /* ---- entry points --------------------------------------------------------------- */
 
-static struct rk_pos
-pos_at_offset(const unsigned char *s, size_t off)
-{
-	struct rk_pos p = { 1, 1 };
-	size_t i;
-
-	for (i = 0; i < off; i++) {
-		if (s[i] == '\n') {
-			p.line++;
-			p.col = 1;
-		} else if ((s[i] & 0xc0) != 0x80) {
-			p.col++;		/* columns count characters, as libyaml's do */
-		}
-	}
-	return p;
-}
-
 static bool
 check_text(struct rk_diags *d, struct rk_bytes text)
 {
@@ -1730,12 +1571,12 @@ check_text(struct rk_diags *d, struct rk_bytes text)
 		return false;
 	}
 	if ((nul = memchr(text.ptr, '\0', text.len)) != NULL) {
-		rk_diags_error(d, pos_at_offset(text.ptr, (size_t)(nul - text.ptr)),
+		rk_diags_error(d, rk_pos_at_offset(text.ptr, (size_t)(nul - text.ptr)),
 		    "NUL byte: this is binary data, not a YAML playbook");
 		return false;
 	}
 	if (!rk_utf8_is_valid(text.ptr, text.len, &bad)) {
-		rk_diags_error(d, pos_at_offset(text.ptr, bad),
+		rk_diags_error(d, rk_pos_at_offset(text.ptr, bad),
 		    "invalid UTF-8 (byte 0x%02x): a playbook is UTF-8 text", text.ptr[bad]);
 		return false;
 	}
@@ -1805,6 +1646,7 @@ rk_playbook_load(struct rk_model **out, const char *path, struct rk_diags *diags
 	static const struct rk_pos nowhere = { 0, 0 }, start = { 1, 1 };
 	struct rk_err read_err = { 0 };
 	const char *cause;
+	struct stat st;
 	struct rk_buf text;
 	char *dir = NULL, *abs_dir = NULL;
 	int r;
@@ -1820,7 +1662,11 @@ rk_playbook_load(struct rk_model **out, const char *path, struct rk_diags *diags
 		cause = read_err.msg;
 		if (strncmp(cause, path, strlen(path)) == 0 && cause[strlen(path)] == ':')
 			cause += strlen(path) + 2;
-		rk_diags_error(diags, read_err.code == RK_E_LIMIT ? start : nowhere, "%s", cause);
+		if (read_err.code == RK_E_LIMIT && stat(path, &st) == 0)
+			rk_diags_error(diags, start, "playbook is %lld bytes, over the limit of %d",
+			    (long long)st.st_size, RK_PLAYBOOK_MAX);
+		else
+			rk_diags_error(diags, nowhere, "%s", cause);
 		r = RK_E_USAGE;
 		goto out;
 	}

@@ -6,6 +6,7 @@
 #include <yaml.h>
 
 struct builder {
+	struct rk_bytes			 text;
 	const struct rk_ytree_limits	*limits;
 	struct rk_diags			*diags;
 	size_t				 nodes;
@@ -98,8 +99,9 @@ report_parser_error(struct builder *b, yaml_parser_t *p)
 		b->oom = true;
 		return;
 	case YAML_READER_ERROR:
-		/* The reader reports a byte offset only; the caller checked UTF-8 with lines. */
-		rk_diags_error(b->diags, mark_pos(mark), "YAML: %s", problem);
+		/* The reader gives a byte offset, not a mark: turn it into a place. */
+		rk_diags_error(b->diags, rk_pos_at_offset(b->text.ptr, p->problem_offset <
+		    b->text.len ? p->problem_offset : b->text.len), "YAML: %s", problem);
 		return;
 	case YAML_SCANNER_ERROR:
 	case YAML_PARSER_ERROR:
@@ -108,6 +110,18 @@ report_parser_error(struct builder *b, yaml_parser_t *p)
 	case YAML_EMITTER_ERROR:
 	case YAML_NO_ERROR:
 		break;
+	}
+	/* An unclosed quote is found at the end of the file; the fix is where it opened. */
+	if (p->context != NULL && strstr(p->context, "quoted scalar") != NULL &&
+	    strstr(problem, "end of stream") != NULL) {
+		rk_diags_error(b->diags, mark_pos(p->context_mark),
+		    "YAML syntax error: this quote is never closed");
+		return;
+	}
+	if (mark.index < b->text.len && b->text.ptr[mark.index] == '\t') {
+		rk_diags_error(b->diags, mark_pos(mark),
+		    "YAML syntax error: a tab in the indentation (YAML indents with spaces only)");
+		return;
 	}
 	if (p->context != NULL)
 		rk_diags_error(b->diags, mark_pos(mark), "YAML syntax error: %s %s (line %zu)",
@@ -281,7 +295,7 @@ bool
 rk_ytree_parse(struct rk_ynode **out, struct rk_bytes text,
     const struct rk_ytree_limits *limits, struct rk_diags *diags)
 {
-	struct builder b = { limits, diags, 0, false };
+	struct builder b = { text, limits, diags, 0, false };
 	struct rk_ynode *root = NULL;
 	yaml_parser_t p;
 	yaml_event_t ev;

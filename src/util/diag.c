@@ -28,6 +28,41 @@ rk_diags_clear(struct rk_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/*
+ * Control characters from the input would let a playbook forge a diagnostic line ("\n" then
+ * "other.yml:1:1: error: ...") or drive the terminal (ESC): show them escaped instead.
+ */
+static char *
+escape_controls(char *msg)
+{
+	size_t n = 0, i, o = 0;
+	char *out;
+
+	for (i = 0; msg[i] != '\0'; i++)
+		n += ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f) ? 4 : 1;
+	if (n == i)
+		return msg;
+	if ((out = malloc(n + 1)) == NULL) {
+		free(msg);
+		return NULL;
+	}
+	for (i = 0; msg[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		if (c == '\n' || c == '\t' || c == '\r') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	free(msg);
+	return out;
+}
+
 void
 rk_diags_add(struct rk_diags *d, enum rk_severity sev, struct rk_pos pos, const char *fmt, ...)
 {
@@ -53,7 +88,7 @@ rk_diags_add(struct rk_diags *d, enum rk_severity sev, struct rk_pos pos, const 
 	va_start(ap, fmt);
 	len = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	if (len < 0) {
+	if (len < 0 || (msg = escape_controls(msg)) == NULL) {
 		d->out_of_memory = true;
 		return;
 	}
@@ -90,4 +125,21 @@ rk_diags_sort(struct rk_diags *d)
 			d->items[j] = d->items[j - 1];
 		d->items[j] = cur;
 	}
+}
+
+struct rk_pos
+rk_pos_at_offset(const unsigned char *text, size_t off)
+{
+	struct rk_pos p = { 1, 1 };
+	size_t i;
+
+	for (i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			p.line++;
+			p.col = 1;
+		} else if ((text[i] & 0xc0) != 0x80) {
+			p.col++;		/* a UTF-8 continuation byte is not a new column */
+		}
+	}
+	return p;
 }

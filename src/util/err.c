@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+static void err_vset(struct rk_err *err, enum rk_code code, const char *file, int line,
+    const char *fmt, va_list ap) RK_PRINTF(5, 0);
+
 static void
 err_vset(struct rk_err *err, enum rk_code code, const char *file, int line,
     const char *fmt, va_list ap)

@@ -188,7 +188,8 @@ test_reports_every_problem_at_once(void **state)
 	(void)state;
 	assert_null(parse(text, &d));
 	assert_true(has_error(&d, 4, "unknown key 'adress' in host 'h' (did you mean 'address'?)"));
-	assert_true(has_error(&d, 4, "missing required key 'address'"));
+	/* The typo is the cause: no second "missing required key 'address'" for it. */
+	assert_false(has_error(&d, 4, "missing required key 'address'"));
 	assert_true(has_error(&d, 6, "RSA keys under 2048 bits are refused"));
 	assert_true(has_error(&d, 6, "days must be between 1 and 3650, not 0"));
 	assert_true(has_error(&d, 6, "bad SAN entry 'DNS:a b'"));
@@ -196,7 +197,7 @@ test_reports_every_problem_at_once(void **state)
 	assert_true(has_error(&d, 8, "unsupported value 'postgres' (did you mean 'postgresql'?)"));
 	assert_true(has_error(&d, 8, "names unknown certificate 'nope'"));
 	assert_true(has_error(&d, 9, "unsupported value 'rolback' (did you mean 'rollback'?)"));
-	assert_true(d.nerrors >= 9);
+	assert_true(d.nerrors >= 8);
 	rk_diags_clear(&d);
 }
 

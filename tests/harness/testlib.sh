@@ -24,7 +24,9 @@ rk_t_fail() {
 
 # Last 20 lines of a command's output, indented, for failure messages.
 rk_t_show() {
-	printf '\n%s' "$(tail -n 20 <<<"$1" | sed 's/^/    | /')"
+	# Error lines first: the cause is often far above the tail (mariadb-install-db's advice).
+	printf '\n%s' "$( { grep -m 10 -iE 'error|fatal|failed' <<<"$1" || true
+		echo '    ...'; tail -n 12 <<<"$1"; } | sed 's/^/    | /')"
 }
 
 # rk_t_succeeds WHAT COMMAND...: COMMAND must exit 0.

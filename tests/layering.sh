@@ -9,7 +9,7 @@ cd "$root/src"
 # Per folder: the system headers (by prefix) and rekey modules it may include.
 # rekey headers are "rekey/<module>.h"; a folder may include its own and lower layers'.
 declare -A allowed_libs=(
-	[util]="openssl/crypto.h"
+	[util]="openssl/crypto.h openssl/evp.h"
 	[core]=""
 	[parse]="yaml.h"
 	[pki]="openssl/"
@@ -21,9 +21,11 @@ declare -A allowed_libs=(
 )
 declare -A module_layer=(
 	[err]=util [log]=util [bytes]=util [secret]=util [fsutil]=util [diag]=util [strutil]=util
+	[digest]=util
 	[model]=core [plan]=core [transport]=core [executor]=core [journal]=core [policy]=core [event]=core
 	[playbook]=parse [yamltree]=parse [names]=parse [envfile]=parse [inifile]=parse [conninfo]=parse
 	[key]=pki [cert]=pki [crl]=pki [ca]=pki [ledger]=record
+	[ssh]=transport [local]=transport [shellquote]=transport
 )
 declare -A may_use=(
 	[util]="util"

@@ -24,6 +24,11 @@ int	rk_path_resolve(char **out, const char *base_dir, const char *path, struct r
  */
 int	rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_err *err)
 	    RK_MUST_CHECK;
+/* Writes all of data to fd, retrying on EINTR; name labels errors. */
+int	rk_fd_write_all(int fd, struct rk_bytes data, const char *name, struct rk_err *err)
+	    RK_MUST_CHECK;
+/* fsyncs a folder, so a rename in it survives a crash. */
+int	rk_dir_sync(const char *dir, struct rk_err *err) RK_MUST_CHECK;
 /* The folder part of path ("." when it has none); *out is malloc'ed. */
 int	rk_path_dirname(char **out, const char *path, struct rk_err *err) RK_MUST_CHECK;
 

@@ -14,6 +14,8 @@ size_t	rk_edit_distance(const char *a, const char *b, size_t limit);
 const char *rk_closest_word(const char *word, const char *const *candidates);
 /* true when s[0..len) is valid UTF-8; otherwise *bad_at is the offset of the first bad byte. */
 bool	rk_utf8_is_valid(const unsigned char *s, size_t len, size_t *bad_at);
+/* Lower-case hex of len bytes into out, which holds 2 * len + 1 characters. */
+void	rk_hex_encode(char *out, const unsigned char *data, size_t len);
 /* snprintf that reports truncation: returns false if dst was too small. */
 bool	rk_strlcpy(char *dst, const char *src, size_t size);
 

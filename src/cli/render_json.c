@@ -4,6 +4,8 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "rekey/local.h"
+#include "rekey/ssh.h"
 
 /* jansson's setters steal references and accept NULL values as failures; one flag
  * collects every failure so the code reads as the document it builds. */
@@ -40,6 +42,8 @@ host_json(struct jb *jb, const struct rk_host *h)
 	put(jb, o, "user", str_or_null(h->user));
 	put(jb, o, "sudo", json_boolean(h->sudo));
 	put(jb, o, "jump", h->jump != NULL ? json_string(h->jump->name) : json_null());
+	put(jb, o, "swap", json_string(h->transport == RK_TRANSPORT_SSH ?
+	    rk_ssh_rename_method(h) : rk_local_rename_method(h)));
 	return o;
 }
 

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "rekey/local.h"
+#include "rekey/ssh.h"
 
 #define C_BOLD		"\033[1m"
 #define C_DIM		"\033[2m"
@@ -53,15 +55,18 @@ print_host_header(FILE *f, const struct paint *p, const struct rk_host *h)
 		    pc(p, C_DIM), pc(p, C_RESET));
 		return;
 	}
+	/* The swap method is a decision (libssh2 1.10 has no posix-rename): say it. */
 	if (h->transport == RK_TRANSPORT_LOCAL) {
-		fprintf(f, "    %s%s%s %s(local%s)%s\n", pc(p, C_CYAN), h->name, pc(p, C_RESET),
-		    pc(p, C_DIM), h->sudo ? ", sudo" : "", pc(p, C_RESET));
+		fprintf(f, "    %s%s%s %s(local%s; swap by %s)%s\n", pc(p, C_CYAN), h->name,
+		    pc(p, C_RESET), pc(p, C_DIM), h->sudo ? ", sudo" : "",
+		    rk_local_rename_method(h), pc(p, C_RESET));
 		return;
 	}
-	fprintf(f, "    %s%s%s %s(ssh %s%s%s:%d%s%s%s)%s\n", pc(p, C_CYAN), h->name, pc(p, C_RESET),
-	    pc(p, C_DIM), h->user != NULL ? h->user : "", h->user != NULL ? "@" : "",
-	    h->address, h->port, h->sudo ? ", sudo" : "", h->jump != NULL ? ", via " : "",
-	    h->jump != NULL ? h->jump->name : "", pc(p, C_RESET));
+	fprintf(f, "    %s%s%s %s(ssh %s%s%s:%d%s%s%s; swap by %s)%s\n", pc(p, C_CYAN), h->name,
+	    pc(p, C_RESET), pc(p, C_DIM), h->user != NULL ? h->user : "",
+	    h->user != NULL ? "@" : "", h->address, h->port, h->sudo ? ", sudo" : "",
+	    h->jump != NULL ? ", via " : "", h->jump != NULL ? h->jump->name : "",
+	    rk_ssh_rename_method(h), pc(p, C_RESET));
 }
 
 /* Whether host h already appeared among steps[from..i) of the same group. */

@@ -312,8 +312,6 @@ int
 rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_err *err)
 {
 	struct rk_buf pem;
-	size_t off = 0;
-	ssize_t n;
 	int fd = -1, r;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
@@ -328,15 +326,8 @@ rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_err *
 		r = rk_fail_errno(err, "chmod %s", path);
 		goto out;
 	}
-	while (off < pem.len) {
-		if ((n = write(fd, pem.ptr + off, pem.len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			r = rk_fail_errno(err, "write %s", path);
-			goto out;
-		}
-		off += (size_t)n;
-	}
+	if ((r = rk_fd_write_all(fd, rk_buf_bytes(&pem), path, err)) != 0)
+		goto out;
 	if (fsync(fd) == -1)
 		r = rk_fail_errno(err, "fsync %s", path);
  out:

@@ -207,8 +207,6 @@ rk_key_write_file(const char *path, const struct rk_key *key,
     const struct rk_secret *passphrase, struct rk_err *err)
 {
 	struct rk_secret pem = { NULL, 0 };
-	size_t off = 0;
-	ssize_t n;
 	int fd = -1, r;
 
 	if ((r = rk_key_to_pem(&pem, key, passphrase, err)) != 0)
@@ -218,15 +216,8 @@ rk_key_write_file(const char *path, const struct rk_key *key,
 		r = rk_fail_errno(err, "create %s", path);
 		goto out;
 	}
-	while (off < pem.len) {
-		if ((n = write(fd, pem.ptr + off, pem.len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			r = rk_fail_errno(err, "write %s", path);
-			goto out;
-		}
-		off += (size_t)n;
-	}
+	if ((r = rk_fd_write_all(fd, (struct rk_bytes){ pem.ptr, pem.len }, path, err)) != 0)
+		goto out;
 	if (fsync(fd) == -1) {
 		r = rk_fail_errno(err, "fsync %s", path);
 		goto out;

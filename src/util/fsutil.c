@@ -78,8 +78,8 @@ rk_path_resolve(char **out, const char *base_dir, const char *path, struct rk_er
 	return 0;
 }
 
-static int
-write_all(int fd, struct rk_bytes data, const char *path, struct rk_err *err)
+int
+rk_fd_write_all(int fd, struct rk_bytes data, const char *path, struct rk_err *err)
 {
 	size_t off = 0;
 	ssize_t n;
@@ -95,8 +95,8 @@ write_all(int fd, struct rk_bytes data, const char *path, struct rk_err *err)
 	return 0;
 }
 
-static int
-sync_dir(const char *dir, struct rk_err *err)
+int
+rk_dir_sync(const char *dir, struct rk_err *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -135,7 +135,7 @@ rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_e
 		r = rk_fail_errno(err, "chmod %s", tmp);
 		goto out;
 	}
-	if ((r = write_all(fd, data, tmp, err)) != 0)
+	if ((r = rk_fd_write_all(fd, data, tmp, err)) != 0)
 		goto out;
 	if (fsync(fd) == -1) {
 		r = rk_fail_errno(err, "fsync %s", tmp);
@@ -147,7 +147,7 @@ rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_e
 	}
 	free(tmp);
 	tmp = NULL;			/* it is path now */
-	r = sync_dir(dir, err);
+	r = rk_dir_sync(dir, err);
  out:
 	if (fd != -1)
 		close(fd);

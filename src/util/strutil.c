@@ -125,3 +125,16 @@ rk_strlcpy(char *dst, const char *src, size_t size)
 	memcpy(dst, src, len + 1);
 	return true;
 }
+
+void
+rk_hex_encode(char *out, const unsigned char *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[data[i] >> 4];
+		out[2 * i + 1] = digits[data[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}

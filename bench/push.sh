@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Pushes four files (cert, key, CA, CRL) with mode and owner to HOSTS sshd instances on
+# 127.0.0.2 ... (one port, LAB.md (b)), first with rekey's ssh transport from a pool of WORKERS
+# threads (one session per host, every file checked afterwards), then with Ansible's copy
+# module (forks = WORKERS, backup: true), in one run on this machine; prints both times, the
+# ratio and rekey's peak memory. Old versions of the files are there first, so both replace
+# (and back up) rather than create. Needs root (sshd, the harness's test user rkuser); installs
+# Debian's ansible package when missing. Never run by ctest.
+# Usage: bench/push.sh [BUILD_DIR] [HOSTS] [WORKERS]
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=$(realpath "${1:-$repo/build}")
+count=${2:-100}
+workers=${3:-16}
+
+[[ $(id -u) == 0 ]] || { echo "push.sh: run as root (starts sshd, logs in as rkuser)" >&2; exit 2; }
+[[ -x $build/bin/bench_push && -x $build/bin/rekey ]] ||
+	{ echo "push.sh: build first: cmake --build $build" >&2; exit 2; }
+((count >= 1 && count <= 250)) || { echo "push.sh: HOSTS must be 1 to 250" >&2; exit 2; }
+
+if ! command -v ansible-playbook >/dev/null; then
+	echo "push.sh: installing Debian's ansible package (once)" >&2
+	apt-get install -y ansible >/dev/null
+fi
+
+export RK_H_REKEY=$build/bin/rekey RK_H_QUIET=1
+# shellcheck source=../tests/harness/harness.sh
+. "$repo/tests/harness/harness.sh"
+harness_init			# a private folder, cleaned up (servers too) on exit
+harness_ensure_test_users
+harness_make_ca "$RK_H_DIR/pki"
+harness_make_ssh_client_key "$RK_H_DIR/ssh"
+mkdir -p /run/sshd
+port=$(harness_pick_free_port)
+user=$RK_H_SSH_USER
+sshd=$(command -v sshd)
+
+start_host() {
+	local i=$1 addr=127.0.0.$(($1 + 1)) dir=$RK_H_DIR/hosts/h$1
+	mkdir -p "$dir/ak"
+	ssh-keygen -q -t ed25519 -N '' -C bench -f "$dir/hk_ed25519"
+	install -m 0644 "$RK_H_SSH_PUBKEY" "$dir/ak/$user"
+	cat >"$dir/sshd_config" <<CFG
+Port $port
+ListenAddress $addr
+HostKey $dir/hk_ed25519
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/ak/%u
+AllowUsers $user
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin no
+PrintMotd no
+Subsystem sftp internal-sftp
+MaxStartups 200:30:400
+MaxSessions 50
+LogLevel ERROR
+CFG
+	harness_register_server sshd "h$i" "$dir"
+	harness_run_logged "$dir/sshd.log" "$sshd" -f "$dir/sshd_config" -E "$dir/sshd.log"
+	printf '[%s]:%s %s\n' "$addr" "$port" "$(cut -d' ' -f1,2 "$dir/hk_ed25519.pub")" \
+		>>"$RK_H_KNOWN_HOSTS"
+	for tool in rekey ansible; do
+		install -d -o "$user" -g "$user" -m 0755 "$RK_H_DIR/targets/h$i/$tool"
+		for f in server.crt server.key ca.crt ca.crl; do
+			f=$RK_H_DIR/targets/h$i/$tool/$f
+			install -o "$user" -g "$user" -m 0600 /dev/null "$f"
+			echo old >"$f"
+		done
+	done
+	printf 'h%s %s %s %s\n' "$i" "$addr" "$port" "$RK_H_DIR/targets/h$i/rekey" \
+		>>"$RK_H_DIR/hosts.txt"
+	printf 'h%s ansible_host=%s folder=%s\n' "$i" "$addr" "$RK_H_DIR/targets/h$i/ansible" \
+		>>"$RK_H_DIR/inventory.body"
+}
+
+all_listen() {
+	(($(ss -Hltn "sport = :$port" | wc -l) >= count))
+}
+
+t0=$(date +%s.%N)
+for ((i = 1; i <= count; i++)); do
+	start_host "$i"
+done
+harness_wait_until 30 "$count sshd listen on port $port" all_listen
+t1=$(date +%s.%N)
+printf 'push.sh: %d sshd on 127.0.0.2-127.0.0.%d:%d started in %.2f s\n' "$count" \
+	$((count + 1)) "$port" "$(echo "$t1 - $t0" | bc)"
+
+# rekey
+/usr/bin/time -v -o "$RK_H_DIR/rekey.time" "$build/bin/bench_push" "$RK_H_DIR/hosts.txt" \
+	"$user" "$RK_H_SSH_KEY" "$RK_H_KNOWN_HOSTS" "$workers" "$RK_H_SERVER_CERT" \
+	"$RK_H_SERVER_KEY" "$RK_H_CA" "$RK_H_CA_CRL" >"$RK_H_DIR/rekey.out"
+read -r _ hosts _ files _ failed _ rekey_s _ rss_kib <"$RK_H_DIR/rekey.out"
+time_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$RK_H_DIR/rekey.time")
+
+# Ansible, same hosts, same files, same parallelism
+{
+	printf '[bench]\n'
+	cat "$RK_H_DIR/inventory.body"
+	printf '\n[bench:vars]\nansible_port=%s\nansible_user=%s\n' "$port" "$user"
+	printf 'ansible_ssh_private_key_file=%s\nansible_python_interpreter=/usr/bin/python3\n' \
+		"$RK_H_SSH_KEY"
+	printf "ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" \
+		"$RK_H_KNOWN_HOSTS"
+	printf " -o IdentitiesOnly=yes'\n"
+} >"$RK_H_DIR/inventory"
+cat >"$RK_H_DIR/push.yml" <<YML
+- hosts: bench
+  gather_facts: false
+  tasks:
+    - name: push cert, key, CA and CRL with mode and owner
+      ansible.builtin.copy:
+        src: "{{ item.src }}"
+        dest: "{{ folder }}/{{ item.name }}"
+        mode: "{{ item.mode }}"
+        owner: $user
+        group: $user
+        backup: true
+      loop:
+        - { src: "$RK_H_SERVER_CERT", name: server.crt, mode: "0644" }
+        - { src: "$RK_H_SERVER_KEY", name: server.key, mode: "0600" }
+        - { src: "$RK_H_CA", name: ca.crt, mode: "0644" }
+        - { src: "$RK_H_CA_CRL", name: ca.crl, mode: "0644" }
+YML
+t0=$(date +%s.%N)
+ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_LOCAL_TEMP=$RK_H_DIR/ansible-tmp \
+	ansible-playbook -i "$RK_H_DIR/inventory" -f "$workers" "$RK_H_DIR/push.yml" \
+	>"$RK_H_DIR/ansible.out" 2>&1 || { tail -20 "$RK_H_DIR/ansible.out" >&2; exit 1; }
+t1=$(date +%s.%N)
+ansible_s=$(echo "$t1 - $t0" | bc)
+ansible_ok=$(grep -c 'changed=1' "$RK_H_DIR/ansible.out" || true)
+
+# Both really landed: the same bytes and modes on every host.
+for ((i = 1; i <= count; i++)); do
+	for f in server.crt server.key ca.crt ca.crl; do
+		cmp -s "$RK_H_DIR/targets/h$i/rekey/$f" "$RK_H_DIR/targets/h$i/ansible/$f" ||
+			{ echo "push.sh: h$i/$f differs between rekey and ansible" >&2; exit 1; }
+	done
+	[[ $(stat -c %a "$RK_H_DIR/targets/h$i/rekey/server.key") == 600 ]] ||
+		{ echo "push.sh: h$i rekey key mode" >&2; exit 1; }
+done
+
+printf '%-8s %6s %6s %7s %10s %14s\n' tool hosts files failed seconds "peak RSS"
+printf '%-8s %6s %6s %7s %10.2f %11s KiB\n' rekey "$hosts" "$files" "$failed" "$rekey_s" \
+	"${time_rss:-$rss_kib}"
+printf '%-8s %6s %6s %7s %10.2f %14s\n' ansible "$count" $((count * 4)) \
+	$((count - ansible_ok)) "$ansible_s" "-"
+printf 'ratio (ansible / rekey): %.1fx   workers/forks: %s   ansible-core %s   libssh2 %s\n' \
+	"$(echo "$ansible_s / $rekey_s" | bc -l)" "$workers" \
+	"$(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p')" \
+	"$(pkg-config --modversion libssh2 2>/dev/null || echo '?')"

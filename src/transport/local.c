@@ -1,0 +1,794 @@
+/*
+ * The local transport. As root (or without sudo) every step is a system call on the file
+ * itself; as a non-root user with `sudo: true` the privileged steps are `sudo -n` commands
+ * through the command engine (filecmd.c), exactly as over ssh.
+ */
+#include "rekey/local.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rekey/fsutil.h"
+#include "rekey/strutil.h"
+#include "transport_int.h"
+
+extern char **environ;
+
+#define LOCAL_DEFAULT_TIMEOUT	30	/* seconds, when the host gives none */
+#define LOCAL_ARGV_MAX		64
+
+struct local_transport {
+	struct rk_transport	base;		/* first: the executor sees only this */
+	struct tp_cmd_host	cmd;		/* the command engine, for sudo as non-root */
+	bool			use_commands;
+	char			scratch_dir[256];
+};
+
+static struct local_transport *
+local_of(struct rk_transport *t)
+{
+	return (struct local_transport *)t;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Commands: posix_spawn, both outputs capped, a deadline */
+
+static int
+timeout_of(const struct rk_host *host)
+{
+	return host->timeout > 0 ? host->timeout : LOCAL_DEFAULT_TIMEOUT;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* argv with `sudo -n --` in front when asked. */
+static int
+build_argv(const char **full, const char *const *argv, bool sudo, struct rk_err *err)
+{
+	size_t n = 0, i;
+
+	if (argv == NULL || argv[0] == NULL)
+		return rk_fail(err, RK_E_INTERNAL, "empty command");
+	if (sudo) {
+		full[n++] = "sudo";
+		full[n++] = "-n";
+		full[n++] = "--";
+	}
+	for (i = 0; argv[i] != NULL; i++) {
+		if (n + 1 >= LOCAL_ARGV_MAX)
+			return rk_fail(err, RK_E_INTERNAL, "command has too many words");
+		full[n++] = argv[i];
+	}
+	full[n] = NULL;
+	return 0;
+}
+
+/* The environment with LC_ALL=C, so the messages we parse and record are in one language. */
+static char **
+environment_in_c_locale(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 2, sizeof(*env))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LC_ALL=", 7) != 0)
+			env[k++] = environ[i];
+	env[k++] = (char *)"LC_ALL=C";
+	env[k] = NULL;
+	return env;
+}
+
+static int
+spawn_with_pipes(pid_t *pid, int *out_fd, int *err_fd, const char **argv, struct rk_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, r = 0, e;
+	char **env = NULL;
+
+	if (pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1) {
+		r = rk_fail_errno(err, "pipe");
+		goto out;
+	}
+	if ((env = environment_in_c_locale()) == NULL) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0) {
+		errno = e;
+		r = rk_fail_errno(err, "posix_spawn");
+		goto out;
+	}
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	e = posix_spawnp(pid, argv[0], &fa, NULL, (char *const *)argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (e != 0) {
+		errno = e;
+		r = rk_fail_errno(err, "run %s", argv[0]);
+		goto out;
+	}
+	*out_fd = po[0];
+	*err_fd = pe[0];
+	po[0] = pe[0] = -1;
+ out:
+	for (int i = 0; i < 2; i++) {
+		if (po[i] != -1)
+			close(po[i]);
+		if (pe[i] != -1)
+			close(pe[i]);
+	}
+	free(env);
+	return r;
+}
+
+/* Reads what is there on fd into b; *open_fd becomes -1 at EOF. */
+static int
+drain_into(struct rk_buf *b, int *open_fd, const char *what, struct rk_err *err)
+{
+	unsigned char chunk[4096];
+	ssize_t n = read(*open_fd, chunk, sizeof(chunk));
+
+	if (n == -1 && errno == EINTR)
+		return 0;
+	if (n == -1)
+		return rk_fail_errno(err, "read the %s of a command", what);
+	if (n == 0) {
+		close(*open_fd);
+		*open_fd = -1;
+		return 0;
+	}
+	return rk_buf_append(b, chunk, (size_t)n, err);
+}
+
+static int
+collect_output(struct rk_run_result *out, int *fds, long long deadline, int timeout,
+    struct rk_err *err)
+{
+	struct pollfd pfd[2];
+	long long left;
+	int r, n;
+
+	while (fds[0] != -1 || fds[1] != -1) {
+		if ((left = deadline - now_ms()) <= 0)
+			return rk_fail(err, RK_E_REMOTE, "timed out after %d s", timeout);
+		pfd[0] = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = fds[1], .events = POLLIN };
+		if ((n = poll(pfd, 2, (int)(left > 1000 ? 1000 : left))) == -1) {
+			if (errno == EINTR)
+				continue;
+			return rk_fail_errno(err, "poll");
+		}
+		if (fds[0] != -1 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+		    (r = drain_into(&out->out, &fds[0], "output", err)) != 0)
+			return r;
+		if (fds[1] != -1 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+		    (r = drain_into(&out->err, &fds[1], "error output", err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+local_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
+    size_t out_cap, struct rk_err *err)
+{
+	struct local_transport *lt = ctx;
+	const char *full[LOCAL_ARGV_MAX];
+	int fds[2] = { -1, -1 }, status, r, timeout = timeout_of(lt->base.host);
+	pid_t pid = -1;
+
+	rk_run_result_init(out);
+	out->out.cap = out_cap;
+	if ((r = build_argv(full, argv, sudo, err)) != 0 ||
+	    (r = spawn_with_pipes(&pid, &fds[0], &fds[1], full, err)) != 0)
+		return r;
+	r = collect_output(out, fds, now_ms() + (long long)timeout * 1000, timeout, err);
+	if (r != 0)
+		(void)kill(pid, SIGKILL);	/* our own child: over time or over the cap */
+	for (int i = 0; i < 2; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return r != 0 ? r : rk_fail_errno(err, "waitpid");
+	if (r == 0)
+		out->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Names and ids */
+
+static void
+name_of_user(char *out, size_t size, uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+	    rk_strlcpy(out, res->pw_name, size))
+		return;
+	snprintf(out, size, "%lu", (unsigned long)uid);	/* no name: the number, as ls */
+}
+
+static void
+name_of_group(char *out, size_t size, gid_t gid)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &res) == 0 && res != NULL &&
+	    rk_strlcpy(out, res->gr_name, size))
+		return;
+	snprintf(out, size, "%lu", (unsigned long)gid);
+}
+
+static int
+uid_of_user(uid_t *out, const char *name, struct rk_err *err)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return rk_fail(err, RK_E_USAGE, "no user %s on this machine", name);
+	*out = res->pw_uid;
+	return 0;
+}
+
+static int
+gid_of_group(gid_t *out, const char *name, struct rk_err *err)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return rk_fail(err, RK_E_USAGE, "no group %s on this machine", name);
+	*out = res->gr_gid;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* System calls */
+
+static int
+hash_file(char out[RK_SHA256_HEX], const char *path, struct rk_err *err)
+{
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) == -1)
+		return rk_fail_errno(err, "open %s", path);
+	r = rk_sha256_fd(out, fd, path, err);
+	close(fd);
+	return r;
+}
+
+static int
+stat_path(struct rk_file_stat *out, const char *path, bool with_hash, struct rk_err *err)
+{
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return rk_fail_errno(err, "stat %s", path);
+	}
+	out->exists = true;
+	out->is_regular = S_ISREG(st.st_mode);
+	out->is_symlink = S_ISLNK(st.st_mode);
+	out->mode = st.st_mode & 07777;
+	out->size = (unsigned long long)st.st_size;
+	name_of_user(out->owner, sizeof(out->owner), st.st_uid);
+	name_of_group(out->group, sizeof(out->group), st.st_gid);
+	if (with_hash && out->is_regular)
+		return hash_file(out->sha256, path, err);
+	return 0;
+}
+
+/* What a new file must be: owner and group ids (-1: as created), mode. */
+struct wanted {
+	uid_t	uid;
+	gid_t	gid;
+	mode_t	mode;
+};
+
+/*
+ * Owner and mode, in the order that never widens: the data sits in a file only its creator
+ * may read until fchown has run, and the final mode (which may open it to a group) comes last.
+ */
+static int
+settle_owner_mode(int fd, const char *name, const struct wanted *w, struct rk_err *err)
+{
+	if ((w->uid != (uid_t)-1 || w->gid != (gid_t)-1) && fchown(fd, w->uid, w->gid) == -1)
+		return rk_fail_errno(err, "chown %s", name);
+	if (fchmod(fd, w->mode & 07777) == -1)
+		return rk_fail_errno(err, "chmod %s", name);
+	return 0;
+}
+
+/* Creates path (O_EXCL, never through a symlink) holding data, with w, fsynced. */
+static int
+create_file_with(const char *path, struct rk_bytes data, const struct wanted *w,
+    struct rk_err *err)
+{
+	int fd, r;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, w->mode & 0700);
+	if (fd == -1)
+		return rk_fail_errno(err, "create %s", path);
+	if ((r = rk_fd_write_all(fd, data, path, err)) != 0 ||
+	    (r = settle_owner_mode(fd, path, w, err)) != 0)
+		goto out;
+	if (fsync(fd) == -1)
+		r = rk_fail_errno(err, "fsync %s", path);
+ out:
+	if (close(fd) == -1 && r == 0)
+		r = rk_fail_errno(err, "close %s", path);
+	if (r != 0)
+		(void)unlink(path);
+	return r;
+}
+
+static int
+copy_bytes(int to, int from, const char *src, const char *dst, struct rk_err *err)
+{
+	unsigned char chunk[16384];
+	ssize_t n;
+	int r = 0;
+
+	for (;;) {
+		if ((n = read(from, chunk, sizeof(chunk))) == -1) {
+			if (errno == EINTR)
+				continue;
+			r = rk_fail_errno(err, "read %s", src);
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((r = rk_fd_write_all(to, (struct rk_bytes){ chunk, (size_t)n }, dst, err)) != 0)
+			break;
+	}
+	explicit_bzero(chunk, sizeof(chunk));	/* it may be a private key */
+	return r;
+}
+
+/* Copies a regular file to a new dst with w and src's times (a backup, or a restore's copy),
+ * streaming, so no size limit applies; dst is created O_EXCL and fsynced. */
+static int
+copy_file_with(const char *src, const char *dst, const struct wanted *w, struct rk_err *err)
+{
+	struct timespec times[2];
+	struct stat st;
+	int in = -1, out = -1, r = 0;
+
+	if ((in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(in, &st) == -1) {
+		r = rk_fail_errno(err, "open %s", src);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = rk_fail(err, RK_E_USAGE, "%s is not a regular file", src);
+		goto out;
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, w->mode & 0700);
+	if (out == -1) {
+		r = rk_fail_errno(err, "create %s", dst);
+		goto out;
+	}
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	if ((r = copy_bytes(out, in, src, dst, err)) != 0 ||
+	    (r = settle_owner_mode(out, dst, w, err)) != 0)
+		goto out;
+	if (futimens(out, times) == -1 || fsync(out) == -1)
+		r = rk_fail_errno(err, "finish %s", dst);
+ out:
+	if (in != -1)
+		close(in);
+	if (out != -1 && close(out) == -1 && r == 0)
+		r = rk_fail_errno(err, "close %s", dst);
+	if (out != -1 && r != 0)
+		(void)unlink(dst);
+	return r;
+}
+
+/* A symbolic link at src copied as a link (its own owner kept), for allow_symlink targets. */
+static int
+copy_symlink(const char *src, const char *dst, struct rk_err *err)
+{
+	char target[4096];
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(src, &st) == -1)
+		return rk_fail_errno(err, "stat %s", src);
+	if ((n = readlink(src, target, sizeof(target) - 1)) == -1)
+		return rk_fail_errno(err, "readlink %s", src);
+	target[n] = '\0';
+	if (symlink(target, dst) == -1)
+		return rk_fail_errno(err, "symlink %s", dst);
+	if (lchown(dst, st.st_uid, st.st_gid) == -1) {
+		(void)unlink(dst);
+		return rk_fail_errno(err, "chown %s", dst);
+	}
+	return 0;
+}
+
+static int
+wanted_from_names(struct wanted *w, const char *owner, const char *group, mode_t mode,
+    struct rk_err *err)
+{
+	int r;
+
+	w->uid = (uid_t)-1;
+	w->gid = (gid_t)-1;
+	w->mode = mode;
+	if (owner != NULL && (r = uid_of_user(&w->uid, owner, err)) != 0)
+		return r;
+	if (group != NULL && (r = gid_of_group(&w->gid, group, err)) != 0)
+		return r;
+	return 0;
+}
+
+/* Everything one native replace works with. */
+struct native_job {
+	const struct rk_file_spec	*spec;
+	struct rk_file_stat		 old;
+	char				*dir, *tmp, *bak;
+	const char			*owner, *group;	/* NULL: whatever it got */
+	char				 sha256[RK_SHA256_HEX];
+	bool				 swapped;
+};
+
+static int
+back_up_natively(struct native_job *job, struct rk_err *err)
+{
+	struct rk_file_stat st;
+	struct wanted w;
+	int r;
+
+	if (!job->old.exists)
+		return 0;
+	if ((r = tp_backup_sibling(&job->bak, job->spec->path, err)) != 0)
+		return r;
+	if (job->old.is_symlink)
+		return copy_symlink(job->spec->path, job->bak, err);
+	if ((r = wanted_from_names(&w, job->old.owner, job->old.group, job->old.mode, err)) != 0 ||
+	    (r = copy_file_with(job->spec->path, job->bak, &w, err)) != 0 ||
+	    (r = stat_path(&st, job->bak, true, err)) != 0)
+		return r;
+	return tp_check_result(&st, job->bak, job->old.mode, job->old.owner, job->old.group,
+	    job->old.sha256, err);
+}
+
+static int
+native_restore(const struct rk_backup *backup, struct rk_err *err);
+
+static void
+native_roll_back(struct native_job *job, struct rk_err *err)
+{
+	struct rk_backup undo = { 0 };
+	struct rk_err why = { 0 };
+	size_t used = strlen(err->msg);
+
+	if (tp_backup_record(&undo, &job->old, job->spec->path, job->bak, &why) == 0 &&
+	    native_restore(&undo, &why) == 0) {
+		snprintf(err->msg + used, sizeof(err->msg) - used,
+		    "; the previous file was put back");
+	} else {
+		snprintf(err->msg + used, sizeof(err->msg) - used,
+		    "; putting the previous file back failed: %.200s; it is kept in %.200s",
+		    why.msg, job->bak != NULL ? job->bak : "(none)");
+		free(job->bak);
+		job->bak = NULL;		/* the only copy left: never remove it */
+	}
+	rk_backup_clear(&undo);
+}
+
+static int
+native_replace(struct rk_backup *backup, const struct rk_file_spec *spec,
+    struct rk_bytes content, struct rk_err *err)
+{
+	struct native_job job = { .spec = spec };
+	struct rk_file_stat now;
+	struct wanted w;
+	bool keep_old;
+	int r;
+
+	if ((r = rk_sha256_hex(job.sha256, content, err)) != 0 ||
+	    (r = rk_path_dirname(&job.dir, spec->path, err)) != 0 ||
+	    (r = stat_path(&job.old, spec->path, true, err)) != 0 ||
+	    (r = tp_check_target_kind(&job.old, spec, err)) != 0)
+		goto out;
+	keep_old = job.old.exists && job.old.is_regular;
+	job.owner = spec->owner != NULL ? spec->owner : keep_old ? job.old.owner : NULL;
+	job.group = spec->group != NULL ? spec->group : keep_old ? job.old.group : NULL;
+	if ((r = wanted_from_names(&w, job.owner, job.group, spec->mode, err)) != 0 ||
+	    (r = back_up_natively(&job, err)) != 0 ||
+	    (r = tp_temp_sibling(&job.tmp, spec->path, err)) != 0)
+		goto out;
+	if ((r = create_file_with(job.tmp, content, &w, err)) != 0) {
+		free(job.tmp);
+		job.tmp = NULL;		/* create_file_with removed what it made */
+		goto out;
+	}
+	if (rename(job.tmp, spec->path) == -1) {
+		r = rk_fail_errno(err, "rename %s to %s", job.tmp, spec->path);
+		goto out;
+	}
+	free(job.tmp);
+	job.tmp = NULL;
+	job.swapped = true;
+	if ((r = rk_dir_sync(job.dir, err)) != 0 ||
+	    (r = stat_path(&now, spec->path, true, err)) != 0 ||
+	    (r = tp_check_result(&now, spec->path, spec->mode, job.owner, job.group, job.sha256,
+	    err)) != 0)
+		goto out;
+	if (backup != NULL) {
+		if ((r = tp_backup_record(backup, &job.old, spec->path, job.bak, err)) != 0)
+			goto out;
+		free(job.bak);
+		job.bak = NULL;
+	}
+ out:
+	if (r != 0 && job.swapped)
+		native_roll_back(&job, err);
+	if (job.tmp != NULL)
+		(void)unlink(job.tmp);
+	if (job.bak != NULL)
+		(void)unlink(job.bak);
+	free(job.tmp);
+	free(job.bak);
+	free(job.dir);
+	return r;
+}
+
+static int
+native_restore_removal(const struct rk_backup *backup, const char *dir, struct rk_err *err)
+{
+	struct rk_file_stat st;
+	int r;
+
+	if (unlink(backup->target) == -1 && errno != ENOENT)
+		return rk_fail_errno(err, "remove %s", backup->target);
+	if ((r = rk_dir_sync(dir, err)) != 0 || (r = stat_path(&st, backup->target, false, err)))
+		return r;
+	return st.exists ? rk_fail(err, RK_E_SYS, "%s is still there", backup->target) : 0;
+}
+
+static int
+native_restore(const struct rk_backup *backup, struct rk_err *err)
+{
+	struct rk_file_stat bak, now;
+	char *dir = NULL, *tmp = NULL;
+	struct wanted w;
+	int r;
+
+	if (backup->target == NULL || (backup->existed && backup->path == NULL))
+		return rk_fail(err, RK_E_INTERNAL, "restore: incomplete backup record");
+	if ((r = rk_path_dirname(&dir, backup->target, err)) != 0)
+		return r;
+	if (!backup->existed) {
+		r = native_restore_removal(backup, dir, err);
+		goto out;
+	}
+	if ((r = stat_path(&bak, backup->path, false, err)) != 0)
+		goto out;
+	if (!bak.exists) {
+		r = rk_fail(err, RK_E_SYS, "the backup %s is gone", backup->path);
+		goto out;
+	}
+	if ((r = tp_temp_sibling(&tmp, backup->target, err)) != 0)
+		goto out;
+	/* A copy, not a move: the backup stays for the record and for a second undo. */
+	if (bak.is_symlink)
+		r = copy_symlink(backup->path, tmp, err);
+	else if ((r = wanted_from_names(&w, backup->owner, backup->group, backup->mode, err)) == 0)
+		r = copy_file_with(backup->path, tmp, &w, err);
+	if (r != 0)
+		goto out;
+	if (rename(tmp, backup->target) == -1) {
+		r = rk_fail_errno(err, "rename %s to %s", tmp, backup->target);
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	if ((r = rk_dir_sync(dir, err)) != 0 || (r = stat_path(&now, backup->target, true, err)))
+		goto out;
+	if (bak.is_symlink)
+		r = now.is_symlink ? 0 : rk_fail(err, RK_E_SYS, "check %s: not a symbolic link",
+		    backup->target);
+	else
+		r = tp_check_result(&now, backup->target, backup->mode, backup->owner,
+		    backup->group, backup->sha256, err);
+ out:
+	if (tmp != NULL)
+		(void)unlink(tmp);
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The command engine's primitives for sudo as non-root */
+
+static int
+local_upload(void *ctx, const char *path, struct rk_bytes content, mode_t mode, bool *synced,
+    struct rk_err *err)
+{
+	struct wanted w = { (uid_t)-1, (gid_t)-1, mode };
+
+	(void)ctx;
+	*synced = true;
+	return create_file_with(path, content, &w, err);
+}
+
+static void
+local_remove_own(void *ctx, const char *path)
+{
+	(void)ctx;
+	(void)unlink(path);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The operations */
+
+static int
+local_connect(struct rk_transport *t, struct rk_err *err)
+{
+	(void)t;
+	(void)err;
+	return 0;
+}
+
+static int
+local_stat(struct rk_file_stat *out, struct rk_transport *t, const char *path, bool with_hash,
+    struct rk_err *err)
+{
+	struct local_transport *lt = local_of(t);
+	int r;
+
+	if (lt->use_commands)
+		r = tp_cmd_stat(out, &lt->cmd, path, with_hash, err);
+	else
+		r = stat_path(out, path, with_hash, err);
+	return tp_finish(r, t, "stat", path, err);
+}
+
+static int
+local_read_file(struct rk_buf *out, struct rk_transport *t, const char *path, size_t cap,
+    struct rk_err *err)
+{
+	struct local_transport *lt = local_of(t);
+	int r;
+
+	if (lt->use_commands)
+		r = tp_cmd_read_file(out, &lt->cmd, path, cap, err);
+	else
+		r = rk_file_read(out, path, cap, err);
+	return tp_finish(r, t, "read", path, err);
+}
+
+static int
+local_replace_file(struct rk_backup *backup, struct rk_transport *t,
+    const struct rk_file_spec *spec, struct rk_bytes content, struct rk_err *err)
+{
+	struct local_transport *lt = local_of(t);
+	int r;
+
+	if (backup != NULL)
+		rk_backup_clear(backup);
+	if (spec->path == NULL || spec->path[0] != '/')
+		r = rk_fail(err, RK_E_USAGE, "the path must be absolute");
+	else if (lt->use_commands)
+		r = tp_cmd_replace(backup, &lt->cmd, spec, content, err);
+	else
+		r = native_replace(backup, spec, content, err);
+	return tp_finish(r, t, "replace", spec->path, err);
+}
+
+static int
+local_restore_file(struct rk_transport *t, const struct rk_backup *backup, struct rk_err *err)
+{
+	struct local_transport *lt = local_of(t);
+	int r;
+
+	if (lt->use_commands)
+		r = tp_cmd_restore(&lt->cmd, backup, err);
+	else
+		r = native_restore(backup, err);
+	return tp_finish(r, t, "restore", backup->target, err);
+}
+
+static int
+local_run(struct rk_run_result *out, struct rk_transport *t, const char *const *argv, bool sudo,
+    struct rk_err *err)
+{
+	/* root needs no sudo, and a machine without sudo installed still works for root. */
+	bool through_sudo = sudo && geteuid() != 0;
+	int r;
+
+	r = local_run_capped(out, local_of(t), argv, through_sudo, RK_REMOTE_OUTPUT_MAX, err);
+	return tp_finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
+}
+
+static void
+local_free(struct rk_transport *t)
+{
+	free(t);
+}
+
+static const struct rk_transport_ops local_ops = {
+	.name = "local",
+	.connect = local_connect,
+	.stat = local_stat,
+	.read_file = local_read_file,
+	.replace_file = local_replace_file,
+	.restore_file = local_restore_file,
+	.run = local_run,
+	.free = local_free,
+};
+
+static bool
+uses_commands(const struct rk_host *host)
+{
+	return host->sudo && geteuid() != 0;
+}
+
+const char *
+rk_local_rename_method(const struct rk_host *host)
+{
+	return uses_commands(host) ? "sudo -n mv -f -T (rename(2) as root)" : "rename(2)";
+}
+
+int
+rk_local_transport_new(struct rk_transport **out, const struct rk_host *host,
+    struct rk_err *err)
+{
+	struct local_transport *lt;
+	const char *tmpdir = getenv("TMPDIR");
+
+	*out = NULL;
+	if ((lt = calloc(1, sizeof(*lt))) == NULL)
+		return rk_fail_nomem(err);
+	lt->base.ops = &local_ops;
+	lt->base.host = host;
+	lt->use_commands = uses_commands(host);
+	if (tmpdir == NULL || tmpdir[0] != '/' || !rk_strlcpy(lt->scratch_dir, tmpdir,
+	    sizeof(lt->scratch_dir)))
+		rk_strlcpy(lt->scratch_dir, "/tmp", sizeof(lt->scratch_dir));
+	lt->cmd = (struct tp_cmd_host){
+		.host = host,
+		.ctx = lt,
+		.run = local_run_capped,
+		.upload = local_upload,
+		.remove_own = local_remove_own,
+		.scratch_dir = lt->scratch_dir,
+	};
+	*out = &lt->base;
+	return 0;
+}

@@ -1,0 +1,230 @@
+#include "transport_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rekey/strutil.h"
+
+int
+tp_random_hex(char *out, size_t n, struct rk_err *err)
+{
+	unsigned char raw[32];
+	size_t got = 0;
+	ssize_t k;
+
+	if (n > sizeof(raw))
+		return rk_fail(err, RK_E_INTERNAL, "tp_random_hex: %zu bytes asked", n);
+	while (got < n) {
+		if ((k = getrandom(raw + got, n - got, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return rk_fail_errno(err, "getrandom");
+		}
+		got += (size_t)k;
+	}
+	rk_hex_encode(out, raw, n);
+	return 0;
+}
+
+int
+tp_temp_sibling(char **out, const char *path, struct rk_err *err)
+{
+	char rnd[17];
+	int r;
+
+	*out = NULL;
+	if ((r = tp_random_hex(rnd, 8, err)) != 0)
+		return r;
+	if (asprintf(out, "%s.rekey-tmp-%s", path, rnd) < 0) {
+		*out = NULL;
+		return rk_fail_nomem(err);
+	}
+	return 0;
+}
+
+int
+tp_backup_sibling(char **out, const char *path, struct rk_err *err)
+{
+	char rnd[9], stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	int r;
+
+	*out = NULL;
+	if ((r = tp_random_hex(rnd, 4, err)) != 0)
+		return r;
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return rk_fail(err, RK_E_INTERNAL, "cannot format the time");
+	if (asprintf(out, "%s.rekey-bak-%s-%s", path, stamp, rnd) < 0) {
+		*out = NULL;
+		return rk_fail_nomem(err);
+	}
+	return 0;
+}
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int
+tp_base64_unpadded(char *out, size_t size, const unsigned char *data, size_t len)
+{
+	size_t o = 0;
+	unsigned long v;
+
+	for (size_t i = 0; i < len; i += 3) {
+		size_t take = len - i < 3 ? len - i : 3;
+
+		v = (unsigned long)data[i] << 16;
+		if (take > 1)
+			v |= (unsigned long)data[i + 1] << 8;
+		if (take > 2)
+			v |= data[i + 2];
+		for (size_t k = 0; k < take + 1; k++) {
+			if (o + 1 >= size)
+				return -1;
+			out[o++] = b64_alphabet[(v >> (18 - 6 * k)) & 0x3f];
+		}
+	}
+	if (o >= size)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+long
+tp_base64_decode(unsigned char *out, size_t size, const char *in, size_t len)
+{
+	unsigned long acc = 0;
+	size_t o = 0;
+	int bits = 0;
+	const char *p;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '=' || in[i] == '\n' || in[i] == '\r' || in[i] == ' ' || in[i] == '\t')
+			continue;
+		if (in[i] == '\0' || (p = strchr(b64_alphabet, in[i])) == NULL)
+			return -1;
+		acc = (acc << 6) | (unsigned long)(p - b64_alphabet);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= size)
+				return -1;
+			out[o++] = (unsigned char)((acc >> bits) & 0xff);
+		}
+	}
+	return (long)o;
+}
+
+void
+tp_first_line(char *dst, size_t size, const struct rk_buf *b)
+{
+	size_t i = 0, o = 0;
+
+	if (size == 0)
+		return;
+	dst[0] = '\0';
+	if (b->ptr == NULL)
+		return;
+	while (i < b->len && (b->ptr[i] == '\n' || b->ptr[i] == '\r'))
+		i++;
+	for (; i < b->len && b->ptr[i] != '\n' && o + 1 < size; i++) {
+		unsigned char c = b->ptr[i];
+
+		dst[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	while (o > 0 && (dst[o - 1] == ' ' || dst[o - 1] == '?'))
+		o--;			/* a trailing \r or blank */
+	dst[o] = '\0';
+}
+
+void
+tp_err_make_one_line(struct rk_err *err)
+{
+	if (err == NULL)
+		return;
+	for (char *p = err->msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+int
+tp_backup_record(struct rk_backup *backup, const struct rk_file_stat *old, const char *target,
+    const char *backup_path, struct rk_err *err)
+{
+	rk_backup_clear(backup);
+	backup->existed = old->exists;
+	if ((backup->target = strdup(target)) == NULL)
+		return rk_fail_nomem(err);
+	if (backup_path != NULL && (backup->path = strdup(backup_path)) == NULL) {
+		rk_backup_clear(backup);
+		return rk_fail_nomem(err);
+	}
+	if (!old->exists)
+		return 0;
+	backup->mode = old->mode;
+	if (!rk_strlcpy(backup->owner, old->owner, sizeof(backup->owner)) ||
+	    !rk_strlcpy(backup->group, old->group, sizeof(backup->group)) ||
+	    !rk_strlcpy(backup->sha256, old->sha256, sizeof(backup->sha256))) {
+		rk_backup_clear(backup);
+		return rk_fail(err, RK_E_INTERNAL, "backup record does not fit");
+	}
+	return 0;
+}
+
+int
+tp_check_result(const struct rk_file_stat *now, const char *path, mode_t mode,
+    const char *owner, const char *group, const char *sha256, struct rk_err *err)
+{
+	if (!now->exists)
+		return rk_fail(err, RK_E_REMOTE, "check %s: the file is not there", path);
+	if (!now->is_regular)
+		return rk_fail(err, RK_E_REMOTE, "check %s: not a regular file", path);
+	if (now->mode != (mode & 07777))
+		return rk_fail(err, RK_E_REMOTE, "check %s: mode is %04o, not %04o", path,
+		    (unsigned)now->mode, (unsigned)(mode & 07777));
+	if (owner != NULL && strcmp(now->owner, owner) != 0)
+		return rk_fail(err, RK_E_REMOTE, "check %s: owner is %s, not %s", path,
+		    now->owner, owner);
+	if (group != NULL && strcmp(now->group, group) != 0)
+		return rk_fail(err, RK_E_REMOTE, "check %s: group is %s, not %s", path,
+		    now->group, group);
+	if (sha256 != NULL && strcmp(now->sha256, sha256) != 0)
+		return rk_fail(err, RK_E_REMOTE, "check %s: content differs (SHA-256 %s, not %s)",
+		    path, now->sha256, sha256);
+	return 0;
+}
+
+int
+tp_check_target_kind(const struct rk_file_stat *st, const struct rk_file_spec *spec,
+    struct rk_err *err)
+{
+	if (!st->exists || st->is_regular)
+		return 0;
+	if (st->is_symlink && !spec->allow_symlink)
+		return rk_fail(err, RK_E_USAGE,
+		    "is a symbolic link (refused unless allow_symlink)");
+	if (!st->is_symlink)
+		return rk_fail(err, RK_E_USAGE, "is not a regular file");
+	return 0;
+}
+
+int
+tp_finish(int r, const struct rk_transport *t, const char *verb, const char *path,
+    struct rk_err *err)
+{
+	if (r != 0) {
+		if (path != NULL)
+			rk_err_prefix(err, "%s: %s %s", t->host->name, verb, path);
+		else
+			rk_err_prefix(err, "%s: %s", t->host->name, verb);
+		tp_err_make_one_line(err);
+	}
+	return r;
+}

@@ -1,0 +1,93 @@
+/* Private to src/transport: what the ssh and local backends share. Not installed, not public. */
+#ifndef REKEY_TRANSPORT_INT_H
+#define REKEY_TRANSPORT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rekey/bytes.h"
+#include "rekey/err.h"
+#include "rekey/model.h"
+#include "rekey/digest.h"
+#include "rekey/transport.h"
+
+/* Small tools (tputil.c). */
+
+/* A replace target must be a regular file, absent, or a symlink the spec allows. */
+int	tp_check_target_kind(const struct rk_file_stat *st, const struct rk_file_spec *spec,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* Returns r; on failure puts "HOST: VERB PATH: " before the message, kept on one line. */
+int	tp_finish(int r, const struct rk_transport *t, const char *verb, const char *path,
+	    struct rk_err *err);
+
+/* "<path>.rekey-tmp-<16 random hex>": a name in the target's folder, so rename(2) is atomic. */
+int	tp_temp_sibling(char **out, const char *path, struct rk_err *err) RK_MUST_CHECK;
+/* "<path>.rekey-bak-<UTC YYYYmmddTHHMMSSZ>-<8 random hex>": sorts by time, never collides. */
+int	tp_backup_sibling(char **out, const char *path, struct rk_err *err) RK_MUST_CHECK;
+/* n random bytes as 2n hex digits and a NUL (getrandom(2)). */
+int	tp_random_hex(char *out, size_t n, struct rk_err *err) RK_MUST_CHECK;
+/* Standard base64 of data without '=' padding, as OpenSSH prints fingerprints. */
+int	tp_base64_unpadded(char *out, size_t size, const unsigned char *data, size_t len);
+/* Decodes standard base64 (padding optional, whitespace skipped); -1 on a bad character
+ * or when out is too small, else the decoded length. */
+long	tp_base64_decode(unsigned char *out, size_t size, const char *in, size_t len);
+/* The first non-empty line of b, control characters replaced by '?', cut to fit size. */
+void	tp_first_line(char *dst, size_t size, const struct rk_buf *b);
+/* Replaces control characters in err->msg (a path may hold a newline): messages are one line. */
+void	tp_err_make_one_line(struct rk_err *err);
+/* Fills backup from the stat of the old file: copies target and backup_path (may be NULL). */
+int	tp_backup_record(struct rk_backup *backup, const struct rk_file_stat *old,
+	    const char *target, const char *backup_path, struct rk_err *err) RK_MUST_CHECK;
+/* Compares what is on the host with what was asked; the message names the first difference. */
+int	tp_check_result(const struct rk_file_stat *now, const char *path, mode_t mode,
+	    const char *owner, const char *group, const char *sha256, struct rk_err *err)
+	    RK_MUST_CHECK;
+
+/*
+ * The command engine (filecmd.c): stat, read, replace and restore done with commands on the
+ * host (GNU coreutils: stat, sha256sum, cp, install, chown, chmod, sync, mv, rm, cat). The ssh
+ * backend uses it for every host; the local backend uses it for `sudo: true` when rekey is
+ * not root. Each command is an argv array; the backend decides how it runs (an exec channel,
+ * or fork and exec) and puts `sudo -n --` in front when asked.
+ */
+struct tp_cmd_host {
+	const struct rk_host	*host;
+	void			*ctx;		/* the backend */
+	/* Runs argv, through sudo -n when sudo; stdout capped at out_cap. A command that ran and
+	 * failed is not an error here: out->exit_status tells. */
+	int	(*run)(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
+		    size_t out_cap, struct rk_err *err);
+	/* Creates path (O_EXCL: never an existing file or a symlink) with mode, writes content
+	 * and closes; *synced says whether the data was made durable (fsync) on the way. */
+	int	(*upload)(void *ctx, const char *path, struct rk_bytes content, mode_t mode,
+		    bool *synced, struct rk_err *err);
+	/* Renames the login's own file over another in one step, or NULL: `mv -f -T` then. */
+	int	(*rename_own)(void *ctx, const char *from, const char *to, struct rk_err *err);
+	/* Removes a file the login created itself; best effort, for cleanup. */
+	void	(*remove_own)(void *ctx, const char *path);
+	/* Folder for the private copy on the sudo path (the login's own 0600 file). */
+	const char		*scratch_dir;
+	/* The login's user and primary group, learned once (`id`), "" until then. */
+	char			 login_user[64];
+	char			 login_group[64];
+};
+
+int	tp_cmd_stat(struct rk_file_stat *out, struct tp_cmd_host *h, const char *path,
+	    bool with_hash, struct rk_err *err) RK_MUST_CHECK;
+int	tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path, size_t cap,
+	    struct rk_err *err) RK_MUST_CHECK;
+int	tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h,
+	    const struct rk_file_spec *spec, struct rk_bytes content, struct rk_err *err)
+	    RK_MUST_CHECK;
+int	tp_cmd_restore(struct tp_cmd_host *h, const struct rk_backup *backup, struct rk_err *err)
+	    RK_MUST_CHECK;
+/* Runs argv and turns a non-zero exit into an error: the first line of stderr (which names
+ * the program, as GNU tools and sudo write it), or "<argv0> exited with status N". */
+int	tp_cmd_must_succeed(struct tp_cmd_host *h, const char *const *argv, bool sudo,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* The same check on a result already in hand. */
+int	tp_run_result_check(const struct rk_run_result *res, const char *const *argv,
+	    struct rk_err *err) RK_MUST_CHECK;
+
+#endif

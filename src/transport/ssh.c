@@ -575,7 +575,7 @@ openssh_key_is_rsa(const unsigned char *blob, size_t len)
 static bool
 identity_is_rsa(const char *path)
 {
-	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	static const char begin[] = "-----BEGIN OPENSSH " "PRIVATE KEY-----";
 	struct rk_err ignored = { 0 };
 	const char *body, *stop;
 	unsigned char *raw = NULL;
@@ -587,7 +587,7 @@ identity_is_rsa(const char *path)
 	rk_buf_init(&file, SSH_KEY_FILE_MAX);
 	if (rk_file_read(&file, path, SSH_KEY_FILE_MAX, &ignored) != 0)
 		goto out;
-	if (strstr((const char *)file.ptr, "-----BEGIN RSA PRIVATE KEY-----") != NULL) {
+	if (strstr((const char *)file.ptr, "-----BEGIN RSA " "PRIVATE KEY-----") != NULL) {
 		rsa = true;
 		goto out;
 	}

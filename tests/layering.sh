@@ -26,6 +26,7 @@ declare -A module_layer=(
 	[playbook]=parse [yamltree]=parse [names]=parse [envfile]=parse [inifile]=parse [conninfo]=parse
 	[key]=pki [cert]=pki [crl]=pki [ca]=pki [ledger]=record
 	[ssh]=transport [local]=transport [shellquote]=transport
+	[probe]=verify
 )
 declare -A may_use=(
 	[util]="util"

@@ -74,7 +74,9 @@
 #   RK_H_MY_CERT_USER      rkclient: REQUIRE X509, RELOAD; logs in with RK_H_CLIENT_CERT
 #   (root may use `mariadb --no-defaults --socket=$RK_H_MY_SOCKET -uroot` without password.)
 #
-# Settings read from the environment: RK_H_PG_BIN, RK_H_QUIET=1 (no progress lines).
+# Settings read from the environment: RK_H_PG_BIN, RK_H_QUIET=1 (no progress lines), RK_H_REKEY
+# (the rekey binary that makes the test CA; ctest sets it to the build's own, and tests may
+# run it too; default: build/bin/rekey in the repository).
 
 # Root's tools (useradd, visudo, runuser, sshd) live in sbin, which a minimal PATH may lack.
 case ":$PATH:" in

@@ -51,7 +51,7 @@ fi
 # Values from an enclosing run must not leak into this one.
 for name in $(compgen -v RK_H_); do
 	case $name in
-	RK_H_PG_BIN | RK_H_QUIET | RK_H_SSH_USER | RK_H_SSH_ADMIN) ;;
+	RK_H_PG_BIN | RK_H_QUIET | RK_H_REKEY | RK_H_SSH_USER | RK_H_SSH_ADMIN) ;;
 	*) unset "$name" ;;
 	esac
 done

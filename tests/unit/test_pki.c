@@ -22,8 +22,6 @@
 #include "rekey/crl.h"
 #include "rekey/key.h"
 
-extern char **environ;
-
 struct pki {
 	char		 dir[64];
 	struct rk_key	*ca_key;
@@ -36,32 +34,6 @@ static struct rk_dn_attr ca_attrs[] = { { "O", "rekey test" }, { "CN", "rekey un
 static struct rk_dn_attr leaf_attrs[] = { { "O", "rekey test" }, { "CN", "db1.example.com" } };
 static char *server_sans[] = { "DNS:db1.example.com", "DNS:localhost", "IP:127.0.0.1",
     "IP:::1" };
-
-/* Runs argv, capturing stdout+stderr into out; returns the exit status. */
-static int
-run(char *out, size_t size, char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	int fds[2], status = -1;
-	size_t used = 0;
-	ssize_t n;
-	pid_t pid;
-
-	assert_int_equal(pipe(fds), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	assert_int_equal(posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	while (used + 1 < size && (n = read(fds[0], out + used, size - used - 1)) > 0)
-		used += (size_t)n;
-	out[used] = '\0';
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static void
 path(char *buf, size_t size, const struct pki *p, const char *name)
@@ -96,7 +68,7 @@ teardown(void **state)
 	char cmd_out[256];
 	char *argv[] = { "rm", "-rf", p->dir, NULL };
 
-	(void)run(cmd_out, sizeof(cmd_out), argv);
+	(void)rk_test_run(cmd_out, sizeof(cmd_out), argv);
 	rk_cert_free(p->ca);
 	rk_key_free(p->ca_key);
 	free(p);
@@ -136,7 +108,7 @@ openssl_verify(struct pki *p, const char *leaf, char *out, size_t size)
 	path(ca, sizeof(ca), p, "ca.crt");
 	path(crl, sizeof(crl), p, "ca.crl");
 	path(file, sizeof(file), p, leaf);
-	return run(out, size, argv);
+	return rk_test_run(out, size, argv);
 }
 
 static void
@@ -167,7 +139,7 @@ test_every_key_type_issues_a_certificate_openssl_verifies(void **state)
 			fail_msg("%s: openssl verify failed: %s", rk_key_type_name(types[i]), out);
 		assert_non_null(strstr(out, ": OK"));
 
-		assert_int_equal(run(out, sizeof(out), x509_argv), 0);
+		assert_int_equal(rk_test_run(out, sizeof(out), x509_argv), 0);
 		rk_cert_fingerprint(fp, cert);
 		snprintf(want, sizeof(want), "sha256 Fingerprint=%s", fp);
 		if (strstr(out, want) == NULL)
@@ -315,7 +287,7 @@ test_keys_round_trip_encrypted_and_wrong_passphrase_is_named(void **state)
 	/* O_EXCL: never overwrite a key in place. */
 	assert_int_equal(rk_key_write_file(file, key, &pass, &err), RK_E_SYS);
 	rk_err_clear(&err);
-	assert_int_equal(run(out, sizeof(out), argv), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), argv), 0);
 
 	assert_int_equal(rk_key_load_file(&back, file, &wrong, &err), RK_E_USAGE);
 	assert_non_null(strstr(err.msg, "wrong passphrase"));
@@ -528,8 +500,8 @@ test_der_certificates_keys_and_crls_load(void **state)
 	path(crl_pem, sizeof(crl_pem), p, "ca.crl");
 	path(crl_der, sizeof(crl_der), p, "crl.der");
 	path(key_der, sizeof(key_der), p, "key.der");
-	assert_int_equal(run(out, sizeof(out), to_der_crt), 0);
-	assert_int_equal(run(out, sizeof(out), to_der_crl), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), to_der_crt), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), to_der_crl), 0);
 	assert_int_equal(rk_cert_load_file(&cert, crt_der, &err), 0);
 	rk_cert_fingerprint(fp1, cert);
 	rk_cert_fingerprint(fp2, p->ca);
@@ -539,7 +511,7 @@ test_der_certificates_keys_and_crls_load(void **state)
 	/* A DER private key (PKCS#8) from the PEM one rekey wrote. */
 	path(crt_pem, sizeof(crt_pem), p, "der-src.key");
 	assert_int_equal(rk_key_write_file(crt_pem, p->ca_key, NULL, &err), 0);
-	assert_int_equal(run(out, sizeof(out), to_der_key), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), to_der_key), 0);
 	assert_int_equal(rk_key_load_file(&key, key_der, NULL, &err), 0);
 	assert_int_equal(rk_cert_check_key(p->ca, key, &err), 0);
 	rk_key_free(key);

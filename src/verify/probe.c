@@ -1,0 +1,471 @@
+/*
+ * The TLS probe. It sees a server as any client does: a TCP connection, the database's own
+ * request to switch to TLS (PostgreSQL's SSLRequest, MySQL's SSL request inside its
+ * handshake), then a TLS handshake. The chain is judged after the handshake, not during, so
+ * a certificate that fails verification is still reported with its facts.
+ */
+#include "rekey/probe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "rekey/strutil.h"
+
+/* A MySQL server greeting is a few hundred bytes; anything near this cap is not one. */
+#define MYSQL_GREETING_MAX	4096
+
+/* Client capability flags of the MySQL protocol (include/mysql_com.h). */
+#define MYSQL_CLIENT_LONG_PASSWORD	0x00000001u
+#define MYSQL_CLIENT_PROTOCOL_41	0x00000200u
+#define MYSQL_CLIENT_SSL		0x00000800u
+#define MYSQL_CLIENT_SECURE_CONNECTION	0x00008000u
+
+/* PostgreSQL's SSLRequest code: 1234 in the high 16 bits, 5679 in the low (protocol.sgml). */
+#define PG_SSL_REQUEST_CODE		80877103u
+
+struct probe {
+	const struct rk_probe_request	*req;
+	const char			*name;
+	int				 fd;
+	SSL_CTX				*ctx;
+	SSL				*ssl;
+};
+
+static int
+set_timeouts(int fd, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
+		return -1;
+	return 0;
+}
+
+/* Non-blocking connect with a deadline, then blocking I/O bounded by socket timeouts. */
+static int
+connect_one(int *out, const struct addrinfo *ai, int timeout, int *why)
+{
+	struct pollfd pfd;
+	socklen_t len = sizeof(*why);
+	int fd, flags;
+
+	*out = -1;
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    ai->ai_protocol)) == -1) {
+		*why = errno;
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		if (errno != EINPROGRESS) {
+			*why = errno;
+			goto fail;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, timeout * 1000) != 1) {
+			*why = ETIMEDOUT;
+			goto fail;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, why, &len) == -1 || *why != 0)
+			goto fail;
+	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
+	    set_timeouts(fd, timeout) == -1) {
+		*why = errno;
+		goto fail;
+	}
+	*out = fd;
+	return 0;
+ fail:
+	close(fd);
+	return -1;
+}
+
+static int
+connect_tcp(struct probe *p, struct rk_err *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[16];
+	int rc, why = ECONNREFUSED;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", p->req->port);
+	if ((rc = getaddrinfo(p->req->address, port, &hints, &res)) != 0)
+		return rk_fail(err, RK_E_REMOTE, "%s: %s", p->req->address, gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (connect_one(&p->fd, ai, p->req->timeout > 0 ? p->req->timeout : 10, &why) == 0)
+			break;
+	freeaddrinfo(res);
+	if (p->fd == -1)
+		return rk_fail(err, RK_E_REMOTE, "connect: %s", strerror(why));
+	return 0;
+}
+
+static int
+read_exact(struct probe *p, unsigned char *buf, size_t n, struct rk_err *err)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		if ((r = read(p->fd, buf + got, n - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return rk_fail(err, RK_E_REMOTE, "read: %s", errno == EAGAIN ?
+			    "timed out" : strerror(errno));
+		}
+		if (r == 0)
+			return rk_fail(err, RK_E_REMOTE, "the server closed the connection");
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int
+write_exact(struct probe *p, const unsigned char *buf, size_t n, struct rk_err *err)
+{
+	size_t put = 0;
+	ssize_t r;
+
+	while (put < n) {
+		if ((r = write(p->fd, buf + put, n - put)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return rk_fail(err, RK_E_REMOTE, "write: %s", strerror(errno));
+		}
+		put += (size_t)r;
+	}
+	return 0;
+}
+
+static int
+postgres_ssl_request(struct probe *p, struct rk_err *err)
+{
+	unsigned char req[8] = { 0, 0, 0, 8,
+	    PG_SSL_REQUEST_CODE >> 24, (PG_SSL_REQUEST_CODE >> 16) & 0xff,
+	    (PG_SSL_REQUEST_CODE >> 8) & 0xff, PG_SSL_REQUEST_CODE & 0xff };
+	unsigned char answer;
+	int r;
+
+	if ((r = write_exact(p, req, sizeof(req), err)) != 0 ||
+	    (r = read_exact(p, &answer, 1, err)) != 0)
+		return r;
+	if (answer == 'N')
+		return rk_fail(err, RK_E_REMOTE, "the server does not offer TLS (it answered N to "
+		    "the SSLRequest: ssl = off?)");
+	if (answer != 'S')
+		return rk_fail(err, RK_E_REMOTE, "not a PostgreSQL server (answer 0x%02x to the "
+		    "SSLRequest)", answer);
+	return 0;
+}
+
+static void
+put_le(unsigned char *p, uint32_t v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Reads the greeting (protocol 10), checks CLIENT_SSL, and sends the 32-byte SSL request. */
+static int
+mysql_ssl_request(struct probe *p, struct rk_err *err)
+{
+	unsigned char hdr[4], payload[MYSQL_GREETING_MAX], req[4 + 32];
+	size_t len, pos;
+	uint32_t caps;
+	int r;
+
+	if ((r = read_exact(p, hdr, sizeof(hdr), err)) != 0)
+		return r;
+	len = (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16;
+	if (len < 1 || len > sizeof(payload))
+		return rk_fail(err, RK_E_REMOTE, "not a MySQL server (greeting of %zu bytes)", len);
+	if ((r = read_exact(p, payload, len, err)) != 0)
+		return r;
+	if (payload[0] == 0xff)		/* an error packet: code (2), then "#" state (6) */
+		return rk_fail(err, RK_E_REMOTE, "the server refused the connection: %.*s",
+		    (int)(len > 9 ? len - 9 : 0), (const char *)payload + (len > 9 ? 9 : len));
+	if (payload[0] != 10)
+		return rk_fail(err, RK_E_REMOTE, "not a MySQL server (protocol %u)", payload[0]);
+	pos = 1;
+	while (pos < len && payload[pos] != '\0')
+		pos++;				/* server version */
+	pos += 1 + 4 + 8 + 1;			/* NUL, thread id, auth data part 1, filler */
+	if (pos + 2 > len)
+		return rk_fail(err, RK_E_REMOTE, "not a MySQL server (short greeting)");
+	caps = (uint32_t)payload[pos] | (uint32_t)payload[pos + 1] << 8;
+	if (pos + 7 <= len)			/* charset (1), status (2), upper flags (2) */
+		caps |= ((uint32_t)payload[pos + 5] | (uint32_t)payload[pos + 6] << 8) << 16;
+	if ((caps & MYSQL_CLIENT_SSL) == 0)
+		return rk_fail(err, RK_E_REMOTE, "the server does not offer TLS (no CLIENT_SSL: "
+		    "no ssl-cert/ssl-key configured?)");
+	memset(req, 0, sizeof(req));
+	put_le(req, 32, 3);
+	req[3] = 1;				/* sequence number */
+	put_le(req + 4, MYSQL_CLIENT_SSL | MYSQL_CLIENT_PROTOCOL_41 |
+	    MYSQL_CLIENT_SECURE_CONNECTION | MYSQL_CLIENT_LONG_PASSWORD, 4);
+	put_le(req + 8, 16 * 1024 * 1024, 4);	/* max packet */
+	req[12] = 33;				/* utf8_general_ci */
+	return write_exact(p, req, sizeof(req), err);
+}
+
+static bool
+is_ip_address(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int
+setup_tls(struct probe *p, int security_level, struct rk_err *err)
+{
+	const struct rk_probe_request *req = p->req;
+	X509_STORE *store;
+	X509_LOOKUP *lookup;
+
+	if ((p->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return rk_fail(err, RK_E_CRYPTO, "cannot create a TLS context");
+	if (security_level >= 0)
+		SSL_CTX_set_security_level(p->ctx, security_level);
+	if ((req->min_version != 0 && !SSL_CTX_set_min_proto_version(p->ctx, req->min_version)) ||
+	    (req->max_version != 0 && !SSL_CTX_set_max_proto_version(p->ctx, req->max_version)))
+		return rk_fail(err, RK_E_INTERNAL, "cannot set the TLS versions to offer");
+	/* Verification runs during the handshake but never aborts it: it is judged after. */
+	SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
+	if (req->ca_file != NULL && SSL_CTX_load_verify_locations(p->ctx, req->ca_file, NULL) != 1) {
+		ERR_clear_error();
+		return rk_fail(err, RK_E_USAGE, "%s: cannot load the CA bundle", req->ca_file);
+	}
+	if (req->crl_file != NULL) {
+		store = SSL_CTX_get_cert_store(p->ctx);
+		if ((lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file())) == NULL ||
+		    X509_load_crl_file(lookup, req->crl_file, X509_FILETYPE_PEM) < 1) {
+			ERR_clear_error();
+			return rk_fail(err, RK_E_USAGE, "%s: cannot load the CRL", req->crl_file);
+		}
+		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	}
+	if ((p->ssl = SSL_new(p->ctx)) == NULL || SSL_set_fd(p->ssl, p->fd) != 1)
+		return rk_fail(err, RK_E_CRYPTO, "cannot create a TLS session");
+	if (!is_ip_address(p->name))
+		(void)SSL_set_tlsext_host_name(p->ssl, p->name);	/* SNI for name-based hosts */
+	return 0;
+}
+
+/* The reason OpenSSL gives for a failed handshake, as one line. */
+static void
+handshake_reason(char *buf, size_t size, unsigned long e)
+{
+	const char *reason = ERR_reason_error_string(e);
+
+	if (e == 0)
+		snprintf(buf, size, "the connection was closed during the handshake");
+	else
+		snprintf(buf, size, "%s", reason != NULL ? reason : "unknown TLS error");
+}
+
+/* Connects, does the protocol's upgrade, and the TLS handshake; *reason gets the failure. */
+static int
+open_session(struct probe *p, int security_level, unsigned long *tls_error, struct rk_err *err)
+{
+	int r;
+
+	*tls_error = 0;
+	if ((r = connect_tcp(p, err)) != 0)
+		return r;
+	switch (p->req->protocol) {
+	case RK_PROBE_POSTGRESQL:
+		r = postgres_ssl_request(p, err);
+		break;
+	case RK_PROBE_MYSQL:
+		r = mysql_ssl_request(p, err);
+		break;
+	case RK_PROBE_TLS:
+		r = 0;
+		break;
+	}
+	if (r != 0 || (r = setup_tls(p, security_level, err)) != 0)
+		return r;
+	ERR_clear_error();
+	if (SSL_connect(p->ssl) != 1) {
+		char reason[160];
+
+		*tls_error = ERR_peek_error();
+		handshake_reason(reason, sizeof(reason), *tls_error);
+		ERR_clear_error();
+		return rk_fail(err, RK_E_REMOTE, "TLS handshake failed: %s", reason);
+	}
+	return 0;
+}
+
+static void
+close_session(struct probe *p)
+{
+	if (p->ssl != NULL) {
+		(void)SSL_shutdown(p->ssl);	/* a courtesy: the answer does not matter */
+		SSL_free(p->ssl);
+	}
+	SSL_CTX_free(p->ctx);
+	if (p->fd != -1)
+		close(p->fd);
+	ERR_clear_error();
+}
+
+static void
+describe_sans(char *buf, size_t size, X509 *x)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	char ip[INET6_ADDRSTRLEN];
+	size_t used = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		const unsigned char *d;
+		int len, n = 0;
+
+		if (g->type == GEN_DNS) {
+			d = ASN1_STRING_get0_data(g->d.dNSName);
+			len = ASN1_STRING_length(g->d.dNSName);
+			n = snprintf(buf + used, size - used, "%sDNS:%.*s", used > 0 ? ", " : "",
+			    len, (const char *)d);
+		} else if (g->type == GEN_IPADD) {
+			d = ASN1_STRING_get0_data(g->d.iPAddress);
+			len = ASN1_STRING_length(g->d.iPAddress);
+			if ((len != 4 && len != 16) ||
+			    inet_ntop(len == 4 ? AF_INET : AF_INET6, d, ip, sizeof(ip)) == NULL)
+				continue;
+			n = snprintf(buf + used, size - used, "%sIP:%s", used > 0 ? ", " : "", ip);
+		}
+		if (n < 0 || (size_t)n >= size - used)
+			break;			/* a cut list is better than none */
+		used += (size_t)n;
+	}
+	GENERAL_NAMES_free(names);
+}
+
+static void
+describe_leaf(struct rk_probe_result *out, X509 *x)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
+	struct tm tm;
+
+	if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1)
+		for (i = 0; i < mdlen; i++)
+			snprintf(out->fingerprint + 3 * i, sizeof(out->fingerprint) - 3 * i,
+			    "%02X%s", md[i], i + 1 < mdlen ? ":" : "");
+	for (i = 0; i < (unsigned)ASN1_STRING_length(serial) && 3 * i + 3 < sizeof(out->serial);
+	    i++)
+		snprintf(out->serial + 3 * i, sizeof(out->serial) - 3 * i, "%02X%s",
+		    ASN1_STRING_get0_data(serial)[i],
+		    i + 1 < (unsigned)ASN1_STRING_length(serial) ? ":" : "");
+	X509_NAME_oneline(X509_get_subject_name(x), out->subject, sizeof(out->subject));
+	X509_NAME_oneline(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
+	describe_sans(out->sans, sizeof(out->sans), x);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		out->not_after = timegm(&tm);
+}
+
+int
+rk_probe(struct rk_probe_result *out, const struct rk_probe_request *req, struct rk_err *err)
+{
+	struct probe p = { req, req->name != NULL ? req->name : req->address, -1, NULL, NULL };
+	STACK_OF(X509) *chain;
+	unsigned long tls_error;
+	X509 *leaf = NULL;
+	long verdict;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = open_session(&p, -1, &tls_error, err)) != 0)
+		goto out;
+	rk_strlcpy(out->protocol, SSL_get_version(p.ssl), sizeof(out->protocol));
+	rk_strlcpy(out->cipher, SSL_get_cipher_name(p.ssl), sizeof(out->cipher));
+	if ((leaf = SSL_get1_peer_certificate(p.ssl)) == NULL) {
+		r = rk_fail(err, RK_E_REMOTE, "the server presented no certificate");
+		goto out;
+	}
+	chain = SSL_get_peer_cert_chain(p.ssl);
+	out->chain_length = chain != NULL ? sk_X509_num(chain) : 1;
+	describe_leaf(out, leaf);
+	if (req->ca_file != NULL) {
+		verdict = SSL_get_verify_result(p.ssl);
+		out->chain_ok = verdict == X509_V_OK;
+		if (!out->chain_ok)
+			rk_strlcpy(out->chain_error, X509_verify_cert_error_string(verdict),
+			    sizeof(out->chain_error));
+	}
+	/* Checked apart from the chain, so a wrong name and a wrong CA are told apart. */
+	out->name_ok = is_ip_address(p.name) ? X509_check_ip_asc(leaf, p.name, 0) == 1 :
+	    X509_check_host(leaf, p.name, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+ out:
+	if (r != 0)
+		rk_err_prefix(err, "%s:%d", req->address, req->port);
+	X509_free(leaf);
+	close_session(&p);
+	return r;
+}
+
+int
+rk_probe_refuses_older_than(bool *refused, const struct rk_probe_request *req, int min,
+    struct rk_err *err)
+{
+	struct rk_probe_request older = *req;
+	struct probe p = { &older, req->name != NULL ? req->name : req->address, -1, NULL, NULL };
+	struct rk_err why = { 0 };
+	unsigned long tls_error;
+	int r, reason;
+
+	*refused = false;
+	older.min_version = TLS1_VERSION;
+	older.max_version = min == TLS1_3_VERSION ? TLS1_2_VERSION : TLS1_1_VERSION;
+	/* Security level 0: this client must be able to offer the old versions, so that a
+	 * failure can only be the server's refusal. */
+	r = open_session(&p, 0, &tls_error, &why);
+	close_session(&p);
+	if (r == 0)
+		return 0;			/* the server accepted an old version */
+	reason = ERR_GET_REASON(tls_error);
+	if (tls_error != 0 && reason == SSL_R_NO_PROTOCOLS_AVAILABLE)
+		return rk_fail(err, RK_E_INTERNAL, "%s:%d: this OpenSSL cannot offer TLS older "
+		    "than the minimum, so a refusal cannot be proven", req->address, req->port);
+	if (tls_error == 0 && strstr(why.msg, "handshake failed") == NULL) {
+		*err = why;			/* not a TLS refusal: unreachable, no TLS, ... */
+		rk_err_prefix(err, "%s:%d", req->address, req->port);
+		return err->code;
+	}
+	*refused = true;
+	return 0;
+}
+
+int
+rk_probe_version_of(enum rk_tls_version v)
+{
+	switch (v) {
+	case RK_TLS_1_2:	return TLS1_2_VERSION;
+	case RK_TLS_1_3:	return TLS1_3_VERSION;
+	}
+	return TLS1_2_VERSION;
+}

@@ -1,0 +1,251 @@
+/*
+ * The TLS probe against the harness's real PostgreSQL 15 and MariaDB (run under
+ * with-servers.sh --pg --mariadb): what it reports must be what `openssl s_client -starttls`
+ * reports, a wrong CA, a wrong name and a revoked server certificate must each be told for
+ * what they are, and a handshake older than the server's minimum must be refused.
+ */
+#include "test_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "rekey/probe.h"
+
+struct server {
+	enum rk_probe_protocol	 protocol;
+	const char		*starttls;	/* s_client's name for it */
+	int			 port;
+	const char		*cert;		/* the certificate file the server loads */
+};
+
+static struct server pg, my;
+
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		fail_msg("%s is not set: run under tests/harness/with-servers.sh --pg --mariadb",
+		    name);
+	return v;
+}
+
+static struct rk_probe_request
+request_for(const struct server *s)
+{
+	struct rk_probe_request r = { s->protocol, "127.0.0.1", s->port, NULL,
+	    env("RK_H_CA"), NULL, 10, 0, 0 };
+
+	return r;
+}
+
+/* From s_client's "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384" line, which it prints
+ * after every handshake (its session block is skipped when the server closes first). */
+static void
+s_client_session(char *protocol, char *cipher, size_t size, const char *text)
+{
+	const char *p = strstr(text, "\nNew, "), *comma;
+
+	protocol[0] = cipher[0] = '\0';
+	if (p == NULL || (comma = strchr(p + 6, ',')) == NULL)
+		return;
+	snprintf(protocol, size, "%.*s", (int)(comma - (p + 6)), p + 6);
+	if ((p = strstr(comma, "Cipher is ")) != NULL)
+		snprintf(cipher, size, "%.*s", (int)strcspn(p + 10, "\n"), p + 10);
+}
+
+static void
+fingerprint_of_file(char *out, size_t size, const char *file)
+{
+	char text[512], *eq;
+	char *argv[] = { "openssl", "x509", "-in", (char *)file, "-noout", "-fingerprint",
+	    "-sha256", NULL };
+
+	assert_int_equal(rk_test_run(text, sizeof(text), argv), 0);
+	assert_non_null(eq = strchr(text, '='));
+	snprintf(out, size, "%.*s", (int)strcspn(eq + 1, "\n"), eq + 1);
+}
+
+static void
+check_agrees_with_s_client(const struct server *s)
+{
+	struct rk_probe_request req = request_for(s);
+	struct rk_probe_result res;
+	struct rk_err err = { 0 };
+	char text[65536], connect[64], want[128], protocol[32], cipher[64];
+	char *argv[] = { "openssl", "s_client", "-starttls", (char *)s->starttls, "-connect",
+	    connect, "-CAfile", (char *)env("RK_H_CA"), "-verify_return_error", NULL };
+
+	snprintf(connect, sizeof(connect), "127.0.0.1:%d", s->port);
+	assert_int_equal(rk_test_run(text, sizeof(text), argv), 0);
+	if (rk_probe(&res, &req, &err) != 0)
+		fail_msg("probe: %s", err.msg);
+	s_client_session(protocol, cipher, sizeof(cipher), text);
+	assert_string_equal(res.protocol, protocol);
+	assert_string_equal(res.cipher, cipher);
+	fingerprint_of_file(want, sizeof(want), s->cert);
+	assert_string_equal(res.fingerprint, want);
+	assert_true(res.chain_ok);
+	assert_true(res.name_ok);
+	assert_string_equal(res.sans, "DNS:localhost, IP:127.0.0.1");
+	assert_non_null(strstr(res.subject, "CN=localhost"));
+	assert_true(res.not_after > time(NULL));
+}
+
+static void
+test_postgresql_probe_agrees_with_s_client(void **state)
+{
+	(void)state;
+	check_agrees_with_s_client(&pg);
+}
+
+static void
+test_mariadb_probe_agrees_with_s_client(void **state)
+{
+	(void)state;
+	check_agrees_with_s_client(&my);
+}
+
+static void
+test_a_name_not_in_the_certificate_is_told_apart_from_the_chain(void **state)
+{
+	struct rk_probe_request req = request_for(&pg);
+	struct rk_probe_result res;
+	struct rk_err err = { 0 };
+
+	(void)state;
+	req.name = "db.example.com";
+	assert_int_equal(rk_probe(&res, &req, &err), 0);
+	assert_true(res.chain_ok);
+	assert_false(res.name_ok);
+	req.name = "localhost";
+	assert_int_equal(rk_probe(&res, &req, &err), 0);
+	assert_true(res.name_ok);
+}
+
+static void
+test_another_ca_fails_the_chain_with_its_reason(void **state)
+{
+	char dir[] = "/tmp/rk-probe-XXXXXX", ca[96], out[4096];
+	char *init[] = { (char *)env("RK_H_REKEY"), "pki", "init", dir, NULL };
+	char *rm[] = { "rm", "-rf", dir, NULL };
+	struct rk_probe_request req;
+	struct rk_probe_result res;
+	struct rk_err err = { 0 };
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), init), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	for (i = 0; i < 2; i++) {
+		req = request_for(i == 0 ? &pg : &my);
+		req.ca_file = ca;
+		assert_int_equal(rk_probe(&res, &req, &err), 0);
+		assert_false(res.chain_ok);
+		/* OpenSSL's words depend on whether the server also sent its CA. */
+		if (strcmp(res.chain_error, "unable to get local issuer certificate") != 0 &&
+		    strcmp(res.chain_error, "self-signed certificate in certificate chain") != 0)
+			fail_msg("unexpected reason: %s", res.chain_error);
+		assert_true(res.name_ok);
+		assert_true(res.fingerprint[0] != '\0');	/* the facts are there all the same */
+	}
+	(void)rk_test_run(out, sizeof(out), rm);
+}
+
+static void
+test_a_revoked_server_certificate_is_reported_with_the_crl(void **state)
+{
+	char dir[] = "/tmp/rk-probe-XXXXXX", crl[96], ledger[96], out[4096];
+	char *cp[] = { "cp", (char *)env("RK_H_CA_CRL"), crl, NULL };
+	char *revoke[] = { (char *)env("RK_H_REKEY"), "pki", "revoke", "--ca-cert",
+	    (char *)env("RK_H_CA"), "--ca-key", (char *)env("RK_H_CA_KEY"), "--crl", crl,
+	    "--ledger", ledger, "--cert", (char *)env("RK_H_PG_SERVER_CERT"), NULL };
+	char *rm[] = { "rm", "-rf", dir, NULL };
+	struct rk_probe_request req = request_for(&pg);
+	struct rk_probe_result res;
+	struct rk_err err = { 0 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(crl, sizeof(crl), "%s/ca.crl", dir);
+	snprintf(ledger, sizeof(ledger), "%s/ledger.json", dir);
+	assert_int_equal(rk_test_run(out, sizeof(out), cp), 0);
+	/* The harness's CRL does not list the server: the chain passes with it. */
+	req.crl_file = crl;
+	assert_int_equal(rk_probe(&res, &req, &err), 0);
+	assert_true(res.chain_ok);
+	if (rk_test_run(out, sizeof(out), revoke) != 0)
+		fail_msg("rekey pki revoke: %s", out);
+	assert_int_equal(rk_probe(&res, &req, &err), 0);
+	assert_false(res.chain_ok);
+	assert_string_equal(res.chain_error, "certificate revoked");
+	(void)rk_test_run(out, sizeof(out), rm);
+}
+
+static void
+test_handshakes_older_than_the_minimum_are_refused(void **state)
+{
+	struct rk_probe_request req;
+	struct rk_err err = { 0 };
+	bool refused = false;
+
+	(void)state;
+	/* Both servers accept TLS 1.2 and 1.3 only (their defaults on Debian 12). */
+	req = request_for(&pg);
+	if (rk_probe_refuses_older_than(&refused, &req, TLS1_2_VERSION, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(refused);
+	req = request_for(&my);
+	assert_int_equal(rk_probe_refuses_older_than(&refused, &req, TLS1_2_VERSION, &err), 0);
+	assert_true(refused);
+	/* The check can fail: TLS 1.2 is accepted, so "older than 1.3" is not refused. */
+	req = request_for(&pg);
+	assert_int_equal(rk_probe_refuses_older_than(&refused, &req, TLS1_3_VERSION, &err), 0);
+	assert_false(refused);
+}
+
+static void
+test_unreachable_and_non_tls_servers_fail_with_the_cause(void **state)
+{
+	struct rk_probe_request req = request_for(&pg);
+	struct rk_probe_result res;
+	struct rk_err err = { 0 };
+	char want[64];
+
+	(void)state;
+	req.port = 1;		/* nothing listens on port 1 of loopback */
+	assert_int_equal(rk_probe(&res, &req, &err), RK_E_REMOTE);
+	snprintf(want, sizeof(want), "127.0.0.1:1: connect: Connection refused");
+	assert_string_equal(err.msg, want);
+	rk_err_clear(&err);
+	/* MariaDB's port spoken to as PostgreSQL: the greeting is not an answer to SSLRequest. */
+	req = request_for(&my);
+	req.protocol = RK_PROBE_POSTGRESQL;
+	assert_int_equal(rk_probe(&res, &req, &err), RK_E_REMOTE);
+	assert_non_null(strstr(err.msg, "not a PostgreSQL server"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_postgresql_probe_agrees_with_s_client),
+		cmocka_unit_test(test_mariadb_probe_agrees_with_s_client),
+		cmocka_unit_test(test_a_name_not_in_the_certificate_is_told_apart_from_the_chain),
+		cmocka_unit_test(test_another_ca_fails_the_chain_with_its_reason),
+		cmocka_unit_test(test_a_revoked_server_certificate_is_reported_with_the_crl),
+		cmocka_unit_test(test_handshakes_older_than_the_minimum_are_refused),
+		cmocka_unit_test(test_unreachable_and_non_tls_servers_fail_with_the_cause),
+	};
+
+	pg = (struct server){ RK_PROBE_POSTGRESQL, "postgres", atoi(env("RK_H_PG_PORT")),
+	    env("RK_H_PG_SERVER_CERT") };
+	my = (struct server){ RK_PROBE_MYSQL, "mysql", atoi(env("RK_H_MY_PORT")),
+	    env("RK_H_MY_SERVER_CERT") };
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

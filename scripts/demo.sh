@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main command: installs what is missing, builds rekey, brings up the embedded
 # lab (a CA, PostgreSQL 15 and MariaDB with TLS, three sshd hosts, an app host) and shows
-# the plan for its rotation. `scripts/lab down` tears the lab down.
+# the plan for its rotation, then checks every service as its clients see it (rekey verify).
+# `scripts/lab down` tears the lab down.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,3 +18,6 @@ eval "$(./scripts/lab env | grep "^export REKEY_LAB_DIR=")"
 lab=$REKEY_LAB_DIR
 echo
 ./build/bin/rekey plan "$lab/lab.yml"
+echo
+# The estate as its clients see it now: the check a rotation ends with.
+./build/bin/rekey verify "$lab/lab.yml"

@@ -37,5 +37,9 @@ check 2 "$bindir/rekey" plan "$tmp/bad.yml"
 check 2 "$bindir/rekey" plan "$tmp/missing.yml"
 check 2 "$bindir/rekey" plan
 check 2 "$bindir/rekey" run "$tmp/bad.yml"
+# rekey verify with its worker threads, against services nothing listens for: exit 1.
+printf 'version: 1\nca: {cert: c, key: k}\nhosts: {h: {transport: local}}\nservices:\n  - {name: a, host: h, kind: postgresql, reload: none, connect: {address: 127.0.0.1, port: 1}}\n  - {name: b, host: h, kind: mysql, reload: none, connect: {address: 127.0.0.1, port: 1}}\n' >"$tmp/down.yml"
+check 1 "$bindir/rekey" verify "$tmp/down.yml"
+check 1 "$bindir/rekey" verify --json "$tmp/down.yml"
 echo "valgrind: $((ran - fail)) passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -33,6 +33,7 @@ struct rk_command {
 
 int	cmd_plan(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_pki(const struct rk_cli *cli, int argc, char **argv);
+int	cmd_verify(const struct rk_cli *cli, int argc, char **argv);
 
 /* Loads and validates a playbook, printing every diag to stderr; returns an rk_exit code. */
 int	cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **out);

@@ -13,8 +13,8 @@
 static const struct rk_command commands[] = {
 	{ "plan", cmd_plan, "[--json] PLAYBOOK",
 	    "print the ordered plan that run carries out; change nothing", NULL },
-	{ "verify", NULL, "[--json] PLAYBOOK",
-	    "check every service's TLS now: chain, name, version, fingerprint", "#6" },
+	{ "verify", cmd_verify, "[--json] PLAYBOOK",
+	    "check every service's TLS now: chain, name, version, fingerprint", NULL },
 	{ "rehearse", NULL, "PLAYBOOK",
 	    "run every read-only step of the plan against the real estate", "a later issue" },
 	{ "run", NULL, "PLAYBOOK", "carry out the plan, journaled, rolling back on failure",

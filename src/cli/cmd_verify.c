@@ -1,0 +1,318 @@
+/*
+ * `rekey verify`: every service of the playbook checked now, in parallel, as its clients see
+ * it: the chain up to the CA clients trust (and the CRL when there is one), the name they
+ * connect to, the TLS version against min_tls, days left, and that older handshakes are
+ * refused. The seeds' "SSL health report", for the whole estate at once.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "rekey/probe.h"
+
+/* A certificate with fewer days left is reported as a warning, not a failure. */
+#define VERIFY_WARN_DAYS	14
+
+struct verdict {
+	const struct rk_service	*service;
+	struct rk_probe_result	 probe;
+	bool			 reached;
+	char			 error[512];	/* why the probe failed, when it did */
+	bool			 old_tls_refused;
+	bool			 old_tls_checked;
+	char			 old_tls_error[512];
+	long			 days_left;
+	bool			 version_ok;
+	bool			 ok;
+	char			 problems[512];	/* what failed, for the table */
+};
+
+struct job {
+	const struct rk_model	*model;
+	struct verdict		*verdicts;
+	size_t			 n;
+	atomic_size_t		 next;
+	const char		*crl;		/* the CA's CRL, when the file exists */
+};
+
+static enum rk_probe_protocol
+protocol_of(const struct rk_service *s)
+{
+	switch (s->kind) {
+	case RK_SERVICE_POSTGRESQL:	return RK_PROBE_POSTGRESQL;
+	case RK_SERVICE_MYSQL:		return RK_PROBE_MYSQL;
+	}
+	return RK_PROBE_TLS;
+}
+
+static void
+add_problem(struct verdict *v, const char *what)
+{
+	size_t used = strlen(v->problems);
+
+	snprintf(v->problems + used, sizeof(v->problems) - used, "%s%s", used > 0 ? "; " : "",
+	    what);
+	v->ok = false;
+}
+
+static void
+check_service(struct verdict *v, const struct job *job)
+{
+	const struct rk_service *s = v->service;
+	struct rk_probe_request req = { protocol_of(s), s->connect.address, s->connect.port,
+	    s->connect.address, job->model->ca.cert, job->crl, s->host != NULL ?
+	    s->host->timeout : 10, 0, 0 };
+	struct rk_err err = { 0 };
+	char why[300];
+
+	v->ok = true;
+	if (rk_probe(&v->probe, &req, &err) != 0) {
+		snprintf(v->error, sizeof(v->error), "%s", err.msg);
+		add_problem(v, "unreachable or no TLS");
+		return;
+	}
+	v->reached = true;
+	v->days_left = (long)((v->probe.not_after - time(NULL)) / 86400);
+	if (!v->probe.chain_ok) {
+		snprintf(why, sizeof(why), "chain: %s", v->probe.chain_error);
+		add_problem(v, why);
+	}
+	if (s->verify.sslmode == RK_SSLMODE_VERIFY_FULL && !v->probe.name_ok) {
+		snprintf(why, sizeof(why), "%s is not among the certificate's names",
+		    s->connect.address);
+		add_problem(v, why);
+	}
+	v->version_ok = !(s->verify.min_tls == RK_TLS_1_3 &&
+	    strcmp(v->probe.protocol, "TLSv1.3") != 0);
+	if (!v->version_ok) {
+		snprintf(why, sizeof(why), "negotiated %s, below min_tls %s", v->probe.protocol,
+		    rk_tls_version_name(s->verify.min_tls));
+		add_problem(v, why);
+	}
+	if (v->probe.not_after < time(NULL))
+		add_problem(v, "certificate expired");
+	/* What must not work: a handshake older than min_tls. */
+	rk_err_clear(&err);
+	if (rk_probe_refuses_older_than(&v->old_tls_refused, &req,
+	    rk_probe_version_of(s->verify.min_tls), &err) != 0) {
+		snprintf(v->old_tls_error, sizeof(v->old_tls_error), "%s", err.msg);
+		add_problem(v, "could not check older TLS versions");
+	} else {
+		v->old_tls_checked = true;
+		if (!v->old_tls_refused) {
+			snprintf(why, sizeof(why), "accepts TLS older than %s",
+			    rk_tls_version_name(s->verify.min_tls));
+			add_problem(v, why);
+		}
+	}
+}
+
+static void *
+worker(void *arg)
+{
+	struct job *job = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&job->next, 1)) < job->n)
+		check_service(&job->verdicts[i], job);
+	return NULL;
+}
+
+/* Runs the checks on up to policy.max_parallel threads: each one mostly waits on a server. */
+static void
+run_checks(struct job *job)
+{
+	pthread_t tids[64];
+	size_t nthreads = job->n, i, started = 0;
+
+	if (nthreads > (size_t)job->model->policy.max_parallel)
+		nthreads = (size_t)job->model->policy.max_parallel;
+	if (nthreads > sizeof(tids) / sizeof(tids[0]))
+		nthreads = sizeof(tids) / sizeof(tids[0]);
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&tids[started], NULL, worker, job) == 0)
+			started++;
+	if (started == 0)
+		worker(job);		/* no thread could start: do it all here */
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+}
+
+static void
+short_fingerprint(char *out, size_t size, const char *fp)
+{
+	/* The first 8 bytes identify a certificate at a glance; --json has all of it. */
+	snprintf(out, size, "%.23s", fp);
+}
+
+static void
+print_table(const struct job *job, bool color)
+{
+	const char *green = color ? "\033[32m" : "", *red = color ? "\033[31m" : "";
+	const char *yellow = color ? "\033[33m" : "", *reset = color ? "\033[0m" : "";
+	char where[300], fp[32], days[16];
+	size_t i;
+
+	printf("%-16s %-22s %-8s %-24s %-23s %5s  %s\n", "SERVICE", "ADDRESS", "TLS", "CIPHER",
+	    "SHA-256 (start)", "DAYS", "RESULT");
+	for (i = 0; i < job->n; i++) {
+		const struct verdict *v = &job->verdicts[i];
+		bool warn = v->ok && v->days_left < VERIFY_WARN_DAYS;
+
+		snprintf(where, sizeof(where), "%s:%d", v->service->connect.address,
+		    v->service->connect.port);
+		short_fingerprint(fp, sizeof(fp), v->probe.fingerprint);
+		snprintf(days, sizeof(days), "%ld", v->days_left);
+		printf("%-16s %-22s %-8s %-24s %-23s %5s  %s%s%s\n", v->service->name, where,
+		    v->reached ? v->probe.protocol : "-", v->reached ? v->probe.cipher : "-",
+		    v->reached ? fp : "-", v->reached ? days : "-",
+		    v->ok ? (warn ? yellow : green) : red,
+		    v->ok ? (warn ? "ok (expires soon)" : "ok") : "FAIL", reset);
+		if (!v->ok)
+			printf("  %s: %s\n", v->service->name, v->error[0] != '\0' ? v->error :
+			    v->problems);
+		else if (v->old_tls_checked)
+			printf("  %s: chain and name verified; TLS older than %s refused\n",
+			    v->service->name, rk_tls_version_name(v->service->verify.min_tls));
+	}
+}
+
+static json_t *
+verdict_json(const struct verdict *v)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:b}", "service", v->service->name,
+	    "kind", rk_service_kind_name(v->service->kind), "address",
+	    v->service->connect.address, "port", v->service->connect.port, "ok", v->ok);
+
+	if (o == NULL)
+		return NULL;
+	if (!v->reached) {
+		json_object_set_new(o, "error", json_string(v->error));
+		return o;
+	}
+	json_object_set_new(o, "tls", json_pack("{s:s, s:s}", "protocol", v->probe.protocol,
+	    "cipher", v->probe.cipher));
+	json_object_set_new(o, "certificate", json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
+	    "sha256", v->probe.fingerprint, "subject", v->probe.subject, "issuer",
+	    v->probe.issuer, "serial", v->probe.serial, "san", v->probe.sans, "not_after",
+	    (json_int_t)v->probe.not_after, "days_left", (json_int_t)v->days_left));
+	json_object_set_new(o, "checks", json_pack("{s:b, s:s, s:b, s:b, s:o}",
+	    "chain", v->probe.chain_ok, "chain_error", v->probe.chain_error, "name",
+	    v->probe.name_ok, "min_tls", v->version_ok, "older_tls_refused",
+	    v->old_tls_checked ? json_boolean(v->old_tls_refused) : json_null()));
+	if (!v->ok)
+		json_object_set_new(o, "problems", json_string(v->problems));
+	return o;
+}
+
+static int
+print_json(const struct job *job)
+{
+	json_t *doc = json_object(), *list = json_array();
+	size_t i, failed = 0;
+
+	if (doc == NULL || list == NULL)
+		goto oom;
+	for (i = 0; i < job->n; i++) {
+		failed += !job->verdicts[i].ok;
+		if (json_array_append_new(list, verdict_json(&job->verdicts[i])) != 0)
+			goto oom;
+	}
+	json_object_set_new(doc, "rekey_verify", json_integer(1));
+	json_object_set_new(doc, "playbook", json_string(job->model->playbook));
+	json_object_set_new(doc, "ca", json_string(job->model->ca.cert));
+	json_object_set_new(doc, "crl", job->crl != NULL ? json_string(job->crl) : json_null());
+	json_object_set_new(doc, "ok", json_boolean(failed == 0));
+	json_object_set_new(doc, "services", list);
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(doc);
+	return RK_EXIT_OK;
+ oom:
+	json_decref(list);
+	json_decref(doc);
+	fprintf(stderr, "rekey: verify: out of memory\n");
+	return RK_EXIT_FAILED;
+}
+
+static void
+verify_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: rekey verify [--json] PLAYBOOK\n"
+	    "\n"
+	    "Checks every service of PLAYBOOK now, in parallel (policy.max_parallel at once), as\n"
+	    "its clients see it: the chain up to ca.cert (and ca.crl when it exists), the name in\n"
+	    "connect.address under verify-full, the TLS version against verify.min_tls, days left,\n"
+	    "and that handshakes older than min_tls are refused. Changes nothing.\n"
+	    "Exit status 1 when any check fails.\n"
+	    "\n"
+	    "  --json   one JSON document with every fact and check\n"
+	    "  --help   this help\n");
+}
+
+int
+cmd_verify(const struct rk_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rk_model *model = NULL;
+	struct job job;
+	struct stat st;
+	bool json = false;
+	size_t i;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			verify_usage(stdout);
+			return RK_EXIT_OK;
+		default:
+			verify_usage(stderr);
+			return RK_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, "expects one PLAYBOOK (see rekey verify --help)");
+	if ((rc = cli_load_playbook(cli, argv[optind], &model)) != RK_EXIT_OK)
+		return rc;
+	memset(&job, 0, sizeof(job));
+	job.model = model;
+	job.n = model->nservices;
+	job.crl = model->ca.crl != NULL && stat(model->ca.crl, &st) == 0 ? model->ca.crl : NULL;
+	if (job.n == 0) {
+		fprintf(stderr, "rekey: verify: the playbook has no service to check\n");
+		rk_model_free(model);
+		return RK_EXIT_USAGE;
+	}
+	if ((job.verdicts = calloc(job.n, sizeof(*job.verdicts))) == NULL) {
+		fprintf(stderr, "rekey: verify: out of memory\n");
+		rk_model_free(model);
+		return RK_EXIT_FAILED;
+	}
+	for (i = 0; i < job.n; i++)
+		job.verdicts[i].service = &model->services[i];
+	run_checks(&job);
+	rc = json ? print_json(&job) : (print_table(&job, cli->color), RK_EXIT_OK);
+	for (i = 0; i < job.n && rc == RK_EXIT_OK; i++)
+		if (!job.verdicts[i].ok)
+			rc = RK_EXIT_FAILED;
+	free(job.verdicts);
+	rk_model_free(model);
+	return rc;
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# rekey verify on the harness's real PostgreSQL and MariaDB (run under with-servers.sh --pg
+# --mariadb): a healthy estate passes with the served fingerprints reported; a revoked server
+# certificate and a server that is down each fail with exit 1 and the cause named.
+set -euo pipefail
+
+rekey=$(realpath "${1:?usage: verify_cli.sh REKEY}")
+: "${RK_H_PG_PORT:?run under with-servers.sh --pg --mariadb}" "${RK_H_MY_PORT:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
+
+# A verify-only playbook: the CA clients trust, its CRL, the two services.
+cp "$RK_H_CA" "$tmp/ca.crt"
+cp "$RK_H_CA_KEY" "$tmp/ca.key"
+chmod 600 "$tmp/ca.key"
+cp "$RK_H_CA_CRL" "$tmp/ca.crl"
+write_playbook() {	# write_playbook PG_PORT
+	cat >"$tmp/verify.yml" <<YML
+version: 1
+ca: {cert: ca.crt, key: ca.key, crl: ca.crl}
+hosts:
+  db: {transport: local}
+services:
+  - name: pg
+    host: db
+    kind: postgresql
+    reload: none
+    connect: {address: 127.0.0.1, port: $1}
+  - name: my
+    host: db
+    kind: mariadb
+    reload: none
+    connect: {address: 127.0.0.1, port: $RK_H_MY_PORT}
+YML
+}
+write_playbook "$RK_H_PG_PORT"
+
+status=0
+"$rekey" verify "$tmp/verify.yml" >"$tmp/out" 2>&1 || status=$?
+[ "$status" = 0 ] && ok || { bad "healthy estate: exit $status"; cat "$tmp/out"; }
+grep -q "TLS older than TLSv1.2 refused" "$tmp/out" && ok || bad "no older-TLS check in the table"
+"$rekey" verify --json "$tmp/verify.yml" >"$tmp/out.json"
+py() { python3 -c "import json,sys; d=json.load(open('$tmp/out.json')); print($1)"; }
+[ "$(py 'd["ok"]')" = True ] && ok || bad "JSON ok is not true"
+[ "$(py 'd["services"][0]["certificate"]["sha256"]')" = "$(fp "$RK_H_PG_SERVER_CERT")" ] &&
+	ok || bad "PostgreSQL fingerprint differs from the served file"
+[ "$(py 'd["services"][1]["certificate"]["sha256"]')" = "$(fp "$RK_H_MY_SERVER_CERT")" ] &&
+	ok || bad "MariaDB fingerprint differs from the served file"
+[ "$(py 'd["services"][0]["checks"]["older_tls_refused"]')" = True ] && ok ||
+	bad "older TLS not proven refused"
+
+# The servers' certificate revoked in the CRL clients check: both fail, and say why.
+"$rekey" pki revoke --ca-cert "$tmp/ca.crt" --ca-key "$tmp/ca.key" --crl "$tmp/ca.crl" \
+	--ledger "$tmp/ledger.json" --cert "$RK_H_PG_SERVER_CERT" >/dev/null
+status=0
+"$rekey" verify "$tmp/verify.yml" >"$tmp/out" 2>&1 || status=$?
+[ "$status" = 1 ] && ok || bad "revoked: exit $status, want 1"
+[ "$(grep -c 'chain: certificate revoked' "$tmp/out")" = 2 ] && ok ||
+	{ bad "revocation not named for both"; cat "$tmp/out"; }
+
+# A server that is down: exit 1, the other service still checked.
+cp "$RK_H_CA_CRL" "$tmp/ca.crl"
+write_playbook 1
+status=0
+"$rekey" verify "$tmp/verify.yml" >"$tmp/out" 2>&1 || status=$?
+[ "$status" = 1 ] && ok || bad "server down: exit $status, want 1"
+grep -q "pg: 127.0.0.1:1: connect: Connection refused" "$tmp/out" && ok ||
+	{ bad "the refused connection is not named"; cat "$tmp/out"; }
+grep -qE "^my .* ok$" "$tmp/out" && ok || bad "the healthy service was not reported ok"
+
+echo "verify: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -14,7 +14,7 @@ declare -A allowed_libs=(
 	[parse]="yaml.h"
 	[pki]="openssl/"
 	[transport]="libssh2"
-	[service]="libpq-fe.h mysql.h mariadb errmsg.h"
+	[service]="libpq-fe.h mysql.h mariadb errmsg.h openssl/"
 	[verify]="openssl/"
 	[record]="archive.h archive_entry.h jansson.h"
 	[cli]="jansson.h"
@@ -26,6 +26,7 @@ declare -A module_layer=(
 	[playbook]=parse [yamltree]=parse [names]=parse [envfile]=parse [inifile]=parse [conninfo]=parse
 	[key]=pki [cert]=pki [crl]=pki [ca]=pki [ledger]=record
 	[ssh]=transport [local]=transport [shellquote]=transport
+	[postgresql]=service [mariadb]=service
 	[probe]=verify
 )
 declare -A may_use=(

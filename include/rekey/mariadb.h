@@ -1,0 +1,41 @@
+/* The MariaDB/MySQL service backend on Connector/C: verified login, FLUSH SSL, plaintext check. */
+#ifndef REKEY_MARIADB_H
+#define REKEY_MARIADB_H
+
+#include "rekey/err.h"
+#include "rekey/service.h"
+
+/*
+ * mysql_library_init(): once per process, before any login and before worker threads start
+ * (Connector/C documents it as not thread-safe). rk_mariadb_global_cleanup() after the last.
+ */
+int	rk_mariadb_global_init(struct rk_err *err) RK_MUST_CHECK;
+void	rk_mariadb_global_cleanup(void);
+
+/*
+ * The backend's table (name "mysql"); a constant, never freed. Thread-safe for different
+ * logins once rk_mariadb_global_init() has run. What each call does:
+ *
+ * check_login: TCP only, TLS enforced (never a silent fallback to plaintext), the CA, CRL and
+ *   client certificate of the login, TLS 1.2+ or 1.3 only, connect/read/write timeouts of
+ *   login->timeout. verify-ca and verify-full both set MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
+ *   which in Connector/C 3.3 checks the chain AND the host name: verify-ca is therefore as
+ *   strict as verify-full here (stricter than asked, never weaker); a server whose
+ *   certificate lacks the address fails with Connector/C's "Validation of SSL server
+ *   certificate failed". The session gives protocol and cipher; cipher_bits is 0 and
+ *   fingerprint is "" because Connector/C 3.3 exposes neither (its only fingerprint is the
+ *   SHA-1 one it checks against MARIADB_OPT_TLS_PEER_FP): the TLS probe (src/verify/)
+ *   reports the served certificate.
+ * reload_tls: by server version: MariaDB 10.4+ FLUSH SSL, MySQL 8.0.16+ ALTER INSTANCE
+ *   RELOAD TLS, anything older RK_E_USAGE. A reload the server refuses (error 1105 "Failed
+ *   to refresh SSL, error: Unable to get private key") is RK_E_REMOTE with its words; a
+ *   missing RELOAD privilege (1227) names the GRANT that fixes it.
+ * check_plaintext_refused: logs in over TLS first (the login must work, else that error),
+ *   then the same login without TLS, with only challenge-response authentication plugins
+ *   allowed, so no password ever crosses the wire in clear: *refused is true when the server
+ *   turns the plaintext login away with an error of its own (MariaDB says 1045 "Access
+ *   denied" when require_secure_transport is ON), false when it lets it in.
+ */
+const struct rk_service_ops *rk_mariadb_ops(void);
+
+#endif

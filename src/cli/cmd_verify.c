@@ -16,7 +16,11 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "rekey/mariadb.h"
+#include "rekey/postgresql.h"
 #include "rekey/probe.h"
+#include "rekey/secret.h"
+#include "rekey/service.h"
 
 /* A certificate with fewer days left is reported as a warning, not a failure. */
 #define VERIFY_WARN_DAYS	14
@@ -31,6 +35,11 @@ struct verdict {
 	char			 old_tls_error[512];
 	long			 days_left;
 	bool			 version_ok;
+	bool			 login_checked;		/* connect.user is set */
+	struct rk_tls_session	 login;
+	char			 login_error[512];
+	bool			 plaintext_checked;	/* and verify.require_tls */
+	bool			 plaintext_refused;
 	bool			 ok;
 	char			 problems[512];	/* what failed, for the table */
 };
@@ -61,6 +70,67 @@ add_problem(struct verdict *v, const char *what)
 	snprintf(v->problems + used, sizeof(v->problems) - used, "%s%s", used > 0 ? "; " : "",
 	    what);
 	v->ok = false;
+}
+
+static const struct rk_service_ops *
+ops_of(const struct rk_service *s)
+{
+	switch (s->kind) {
+	case RK_SERVICE_POSTGRESQL:	return rk_postgresql_ops();
+	case RK_SERVICE_MYSQL:		return rk_mariadb_ops();
+	}
+	return NULL;
+}
+
+static int
+load_password(struct rk_secret *out, const struct rk_secret_ref *ref, struct rk_err *err)
+{
+	if (ref->env != NULL)
+		return rk_secret_from_env(out, ref->env, err);
+	if (ref->file != NULL)
+		return rk_secret_from_file(out, ref->file, err);
+	return 0;
+}
+
+/* Logs in as the service's clients do (connect.user), and proves plaintext is refused. */
+static void
+check_login(struct verdict *v, const struct job *job)
+{
+	const struct rk_service *s = v->service;
+	const struct rk_service_ops *ops = ops_of(s);
+	struct rk_secret password = { NULL, 0 };
+	struct rk_service_login login = { s, job->model->ca.cert, job->crl, s->connect.sslcert,
+	    s->connect.sslkey, NULL, s->host != NULL ? s->host->timeout : 10 };
+	struct rk_err err = { 0 };
+	char why[600];
+
+	if (s->connect.user == NULL || ops == NULL)
+		return;
+	v->login_checked = true;
+	if (load_password(&password, &s->connect.password, &err) != 0) {
+		snprintf(v->login_error, sizeof(v->login_error), "%s", err.msg);
+		add_problem(v, "no password for the login");
+		return;
+	}
+	login.password = password.ptr != NULL ? &password : NULL;
+	if (ops->check_login(&v->login, &login, &err) != 0) {
+		snprintf(v->login_error, sizeof(v->login_error), "%s", err.msg);
+		snprintf(why, sizeof(why), "login as %s: %s", s->connect.user, err.msg);
+		add_problem(v, why);
+		goto out;
+	}
+	if (s->verify.require_tls) {
+		rk_err_clear(&err);
+		if (ops->check_plaintext_refused(&v->plaintext_refused, &login, &err) != 0) {
+			add_problem(v, "could not check a plaintext login");
+		} else {
+			v->plaintext_checked = true;
+			if (!v->plaintext_refused)
+				add_problem(v, "a login without TLS is accepted");
+		}
+	}
+ out:
+	rk_secret_clear(&password);
 }
 
 static void
@@ -113,6 +183,7 @@ check_service(struct verdict *v, const struct job *job)
 			add_problem(v, why);
 		}
 	}
+	check_login(v, job);
 }
 
 static void *
@@ -179,9 +250,13 @@ print_table(const struct job *job, bool color)
 		if (!v->ok)
 			printf("  %s: %s\n", v->service->name, v->error[0] != '\0' ? v->error :
 			    v->problems);
-		else if (v->old_tls_checked)
-			printf("  %s: chain and name verified; TLS older than %s refused\n",
-			    v->service->name, rk_tls_version_name(v->service->verify.min_tls));
+		else
+			printf("  %s: chain and name verified; TLS older than %s refused%s%s%s%s\n",
+			    v->service->name, rk_tls_version_name(v->service->verify.min_tls),
+			    v->login_checked ? "; login as " : "",
+			    v->login_checked ? v->service->connect.user : "",
+			    v->login_checked ? " verified" : "",
+			    v->plaintext_checked ? "; plaintext refused" : "");
 	}
 }
 
@@ -208,6 +283,13 @@ verdict_json(const struct verdict *v)
 	    "chain", v->probe.chain_ok, "chain_error", v->probe.chain_error, "name",
 	    v->probe.name_ok, "min_tls", v->version_ok, "older_tls_refused",
 	    v->old_tls_checked ? json_boolean(v->old_tls_refused) : json_null()));
+	if (v->login_checked)
+		json_object_set_new(o, "login", json_pack("{s:s, s:b, s:s, s:s, s:s}",
+		    "user", v->service->connect.user, "ok", v->login_error[0] == '\0',
+		    "error", v->login_error, "protocol", v->login.protocol, "cipher",
+		    v->login.cipher));
+	json_object_set_new(json_object_get(o, "checks"), "plaintext_refused",
+	    v->plaintext_checked ? json_boolean(v->plaintext_refused) : json_null());
 	if (!v->ok)
 		json_object_set_new(o, "problems", json_string(v->problems));
 	return o;
@@ -252,7 +334,10 @@ verify_usage(FILE *f)
 	    "Checks every service of PLAYBOOK now, in parallel (policy.max_parallel at once), as\n"
 	    "its clients see it: the chain up to ca.cert (and ca.crl when it exists), the name in\n"
 	    "connect.address under verify-full, the TLS version against verify.min_tls, days left,\n"
-	    "and that handshakes older than min_tls are refused. Changes nothing.\n"
+	    "and that handshakes older than min_tls are refused; with connect.user, a login with\n"
+	    "full verification (password from password_env/_file, client certificate from\n"
+	    "sslcert/sslkey) and, under require_tls, that a plaintext login is refused.\n"
+	    "Changes nothing.\n"
 	    "Exit status 1 when any check fails.\n"
 	    "\n"
 	    "  --json   one JSON document with every fact and check\n"
@@ -268,6 +353,7 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rk_model *model = NULL;
+	struct rk_err err = { 0 };
 	struct job job;
 	struct stat st;
 	bool json = false;
@@ -307,7 +393,15 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 	}
 	for (i = 0; i < job.n; i++)
 		job.verdicts[i].service = &model->services[i];
+	/* Connector/C's global state is set up before any thread: it is not thread-safe. */
+	if (rk_mariadb_global_init(&err) != 0) {
+		cli_report_error(cli, "verify", &err);
+		free(job.verdicts);
+		rk_model_free(model);
+		return RK_EXIT_FAILED;
+	}
 	run_checks(&job);
+	rk_mariadb_global_cleanup();
 	rc = json ? print_json(&job) : (print_table(&job, cli->color), RK_EXIT_OK);
 	for (i = 0; i < job.n && rc == RK_EXIT_OK; i++)
 		if (!job.verdicts[i].ok)

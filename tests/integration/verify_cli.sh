@@ -18,6 +18,8 @@ cp "$RK_H_CA" "$tmp/ca.crt"
 cp "$RK_H_CA_KEY" "$tmp/ca.key"
 chmod 600 "$tmp/ca.key"
 cp "$RK_H_CA_CRL" "$tmp/ca.crl"
+install -m 0600 "$RK_H_PG_PASSWORD_FILE" "$tmp/pg.pass"
+install -m 0600 "$RK_H_MY_PASSWORD_FILE" "$tmp/my.pass"
 write_playbook() {	# write_playbook PG_PORT
 	cat >"$tmp/verify.yml" <<YML
 version: 1
@@ -29,12 +31,12 @@ services:
     host: db
     kind: postgresql
     reload: none
-    connect: {address: 127.0.0.1, port: $1}
+    connect: {address: 127.0.0.1, port: $1, user: $RK_H_PG_USER, password_file: pg.pass}
   - name: my
     host: db
     kind: mariadb
     reload: none
-    connect: {address: 127.0.0.1, port: $RK_H_MY_PORT}
+    connect: {address: 127.0.0.1, port: $RK_H_MY_PORT, user: $RK_H_MY_USER, password_file: my.pass}
 YML
 }
 write_playbook "$RK_H_PG_PORT"
@@ -43,6 +45,8 @@ status=0
 "$rekey" verify "$tmp/verify.yml" >"$tmp/out" 2>&1 || status=$?
 [ "$status" = 0 ] && ok || { bad "healthy estate: exit $status"; cat "$tmp/out"; }
 grep -q "TLS older than TLSv1.2 refused" "$tmp/out" && ok || bad "no older-TLS check in the table"
+[ "$(grep -c "login as rekey verified; plaintext refused" "$tmp/out")" = 2 ] && ok ||
+	{ bad "logins and plaintext refusal not shown for both"; cat "$tmp/out"; }
 "$rekey" verify --json "$tmp/verify.yml" >"$tmp/out.json"
 py() { python3 -c "import json,sys; d=json.load(open('$tmp/out.json')); print($1)"; }
 [ "$(py 'd["ok"]')" = True ] && ok || bad "JSON ok is not true"
@@ -52,6 +56,20 @@ py() { python3 -c "import json,sys; d=json.load(open('$tmp/out.json')); print($1
 	ok || bad "MariaDB fingerprint differs from the served file"
 [ "$(py 'd["services"][0]["checks"]["older_tls_refused"]')" = True ] && ok ||
 	bad "older TLS not proven refused"
+[ "$(py 'd["services"][1]["checks"]["plaintext_refused"]')" = True ] && ok ||
+	bad "plaintext not proven refused"
+[ "$(py 'd["services"][0]["login"]["protocol"]')" = "$(py 'd["services"][0]["tls"]["protocol"]')" ] &&
+	ok || bad "the login's TLS version differs from the probe's"
+
+# A wrong password: the login fails, named, and the password is not printed.
+printf 'not-the-password' >"$tmp/pg.pass"
+status=0
+"$rekey" verify "$tmp/verify.yml" >"$tmp/out" 2>&1 || status=$?
+[ "$status" = 1 ] && ok || bad "wrong password: exit $status, want 1"
+grep -q "login as rekey: .*password authentication failed" "$tmp/out" && ok ||
+	{ bad "the failed login is not named"; cat "$tmp/out"; }
+grep -q "not-the-password" "$tmp/out" && bad "the password was printed" || ok
+install -m 0600 "$RK_H_PG_PASSWORD_FILE" "$tmp/pg.pass"
 
 # The servers' certificate revoked in the CRL clients check: both fail, and say why.
 "$rekey" pki revoke --ca-cert "$tmp/ca.crt" --ca-key "$tmp/ca.key" --crl "$tmp/ca.crl" \

@@ -61,6 +61,18 @@ int	rk_probe(struct rk_probe_result *out, const struct rk_probe_request *req,
 int	rk_probe_refuses_older_than(bool *refused, const struct rk_probe_request *req, int min,
 	    struct rk_err *err) RK_MUST_CHECK;
 
+/*
+ * After a reload: probes until the server presents the certificate with fingerprint want
+ * ("AB:CD:..."), waiting 50 ms and doubling up to 1 s between tries, for at most timeout_ms.
+ * A reload is asynchronous, and PostgreSQL answers pg_reload_conf() with true even when it
+ * keeps the old certificate (a key with the wrong mode or owner, or one that does not match):
+ * only what is served tells. On timeout fails with RK_E_REMOTE naming what is still served;
+ * *out (may be NULL) holds the last result.
+ */
+int	rk_probe_wait_for_fingerprint(struct rk_probe_result *out,
+	    const struct rk_probe_request *req, const char *want, int timeout_ms,
+	    struct rk_err *err) RK_MUST_CHECK;
+
 /* The OpenSSL version constant for a playbook's min_tls. */
 int	rk_probe_version_of(enum rk_tls_version v);
 

@@ -460,6 +460,52 @@ rk_probe_refuses_older_than(bool *refused, const struct rk_probe_request *req, i
 	return 0;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+rk_probe_wait_for_fingerprint(struct rk_probe_result *out, const struct rk_probe_request *req,
+    const char *want, int timeout_ms, struct rk_err *err)
+{
+	struct rk_probe_result last;
+	long long deadline = now_ms() + timeout_ms;
+	int pause_ms = 50, tries = 0, r;
+	struct timespec ts;
+
+	for (;;) {
+		struct rk_err once = { 0 };
+
+		tries++;
+		r = rk_probe(&last, req, &once);
+		if (r == 0 && strcmp(last.fingerprint, want) == 0)
+			break;
+		if (now_ms() + pause_ms > deadline) {
+			if (r != 0)
+				*err = once;	/* the server went away: that is the news */
+			else
+				r = rk_fail(err, RK_E_REMOTE, "%s:%d still serves %s after %d tries "
+				    "in %d ms, not the new %s: the reload did not take the new files "
+				    "(PostgreSQL keeps the old ones when the key's mode or owner is "
+				    "wrong or it does not match; its log says which)", req->address,
+				    req->port, last.fingerprint, tries, timeout_ms, want);
+			break;
+		}
+		ts.tv_sec = pause_ms / 1000;
+		ts.tv_nsec = (long)(pause_ms % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+		pause_ms = pause_ms * 2 > 1000 ? 1000 : pause_ms * 2;
+	}
+	if (out != NULL)
+		*out = last;
+	return r;
+}
+
 int
 rk_probe_version_of(enum rk_tls_version v)
 {

@@ -230,6 +230,90 @@ test_unreachable_and_non_tls_servers_fail_with_the_cause(void **state)
 	assert_non_null(strstr(err.msg, "not a PostgreSQL server"));
 }
 
+static void
+run_ok(char *const argv[])
+{
+	char out[8192];
+
+	if (rk_test_run(out, sizeof(out), argv) != 0)
+		fail_msg("%s failed: %s", argv[0], out);
+}
+
+/* Installs cert and key as PostgreSQL's (key first, with key_mode) and reloads. */
+static void
+install_pg_pair(const char *cert, const char *key, const char *key_mode)
+{
+	char *install_key[] = { "install", "-o", "postgres", "-g", "postgres", "-m",
+	    (char *)key_mode, (char *)key, (char *)env("RK_H_PG_SERVER_KEY"), NULL };
+	char *install_cert[] = { "install", "-o", "postgres", "-g", "postgres", "-m", "0644",
+	    (char *)cert, (char *)env("RK_H_PG_SERVER_CERT"), NULL };
+	char *reload[] = { "psql", "-X", "-q", "-h", (char *)env("RK_H_PG_SOCKET_DIR"), "-p",
+	    (char *)env("RK_H_PG_PORT"), "-U", "postgres", "-c", "SELECT pg_reload_conf()", NULL };
+
+	run_ok(install_key);
+	run_ok(install_cert);
+	run_ok(reload);
+}
+
+static void
+issue_server_pair(const char *dir, const char *name)
+{
+	char cert[128], key[128], ledger[128];
+	char *issue[] = { (char *)env("RK_H_REKEY"), "pki", "issue", "--ca-cert",
+	    (char *)env("RK_H_CA"), "--ca-key", (char *)env("RK_H_CA_KEY"), "--ledger", ledger,
+	    "--profile", "server", "--subject", "/CN=localhost", "--san", "DNS:localhost",
+	    "--san", "IP:127.0.0.1", "--days", "2", "--cert-out", cert, "--key-out", key, NULL };
+
+	snprintf(cert, sizeof(cert), "%s/%s.crt", dir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	snprintf(ledger, sizeof(ledger), "%s/ledger.json", dir);
+	run_ok(issue);
+}
+
+static void
+test_a_reload_is_confirmed_by_what_is_served(void **state)
+{
+	char dir[] = "/tmp/rk-probe-XXXXXX", cert[128], key[128], want[128], first[128];
+	char original[128], out[256];
+	char *rm[] = { "rm", "-rf", dir, NULL };
+	struct rk_probe_request req = request_for(&pg);
+	struct rk_probe_result res;
+	struct rk_err err = { 0 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	fingerprint_of_file(original, sizeof(original), env("RK_H_SERVER_CERT"));
+	issue_server_pair(dir, "one");
+	snprintf(cert, sizeof(cert), "%s/one.crt", dir);
+	snprintf(key, sizeof(key), "%s/one.key", dir);
+	fingerprint_of_file(first, sizeof(first), cert);
+	install_pg_pair(cert, key, "0600");
+	if (rk_probe_wait_for_fingerprint(&res, &req, first, 10000, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(res.fingerprint, first);
+
+	/* A key PostgreSQL refuses (group and world readable): pg_reload_conf() still says
+	 * true, the old certificate stays served, and the wait says so. */
+	issue_server_pair(dir, "two");
+	snprintf(cert, sizeof(cert), "%s/two.crt", dir);
+	snprintf(key, sizeof(key), "%s/two.key", dir);
+	fingerprint_of_file(want, sizeof(want), cert);
+	install_pg_pair(cert, key, "0644");
+	assert_int_equal(rk_probe_wait_for_fingerprint(&res, &req, want, 1500, &err),
+	    RK_E_REMOTE);
+	snprintf(out, sizeof(out), "still serves %s", first);
+	assert_non_null(strstr(err.msg, out));
+	assert_non_null(strstr(err.msg, "the reload did not take the new files"));
+	assert_string_equal(res.fingerprint, first);
+
+	/* Put the harness's own pair back for the tests that follow. */
+	rk_err_clear(&err);
+	install_pg_pair(env("RK_H_SERVER_CERT"), env("RK_H_SERVER_KEY"), "0600");
+	if (rk_probe_wait_for_fingerprint(NULL, &req, original, 10000, &err) != 0)
+		fail_msg("%s", err.msg);
+	(void)rk_test_run(out, sizeof(out), rm);
+}
+
 int
 main(void)
 {
@@ -241,6 +325,7 @@ main(void)
 		cmocka_unit_test(test_a_revoked_server_certificate_is_reported_with_the_crl),
 		cmocka_unit_test(test_handshakes_older_than_the_minimum_are_refused),
 		cmocka_unit_test(test_unreachable_and_non_tls_servers_fail_with_the_cause),
+		cmocka_unit_test(test_a_reload_is_confirmed_by_what_is_served),
 	};
 
 	pg = (struct server){ RK_PROBE_POSTGRESQL, "postgres", atoi(env("RK_H_PG_PORT")),

@@ -1,0 +1,439 @@
+/*
+ * The connection string editor. It splits a URL or a libpq keyword string into parameters
+ * with byte offsets, then copies the input through, replacing only the values it was asked
+ * to set. The user information of a URL is never decoded, compared or copied anywhere but out,
+ * so a password cannot leak into a message.
+ */
+#include "rekey/conninfo.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rekey/envfile.h"
+
+/* Bound on parameters in one string; a 64 KiB line cannot hold more than this anyway. */
+#define CI_PARAMS_MAX	32768
+
+struct ci_param {
+	size_t	 key_off, key_len;
+	size_t	 val_off, val_end;	/* as written: quotes and percent escapes included */
+	bool	 has_eq;		/* a URL parameter "k" without "=" */
+	bool	 quoted;
+};
+
+struct ci {
+	bool		 is_url;
+	size_t		 user_off, user_end;	/* URL: the user information, or equal offsets */
+	size_t		 insert;		/* where a new parameter goes */
+	bool		 has_query;		/* URL: a "?" was written */
+	bool		 ends_with_sep;		/* URL: the query is empty or ends with "&" */
+	struct ci_param	*p;
+	size_t		 n;
+};
+
+static bool
+ci_is_blank(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static bool
+ci_is_unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static int
+ci_add(struct ci *c, struct ci_param p, struct rk_err *err)
+{
+	struct ci_param *grown;
+
+	if (c->n == CI_PARAMS_MAX)
+		return rk_fail(err, RK_E_LIMIT, "more than %d connection parameters",
+		    CI_PARAMS_MAX);
+	if ((grown = reallocarray(c->p, c->n + 1, sizeof(*grown))) == NULL)
+		return rk_fail_nomem(err);
+	c->p = grown;
+	c->p[c->n++] = p;
+	return 0;
+}
+
+/* The offset just past "scheme://", or 0 when s is not a URL. */
+static size_t
+ci_url_start(struct rk_bytes s)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++) {
+		unsigned char ch = s.ptr[i];
+
+		if (ch == ':' && i > 0 && i + 2 < s.len && s.ptr[i + 1] == '/' &&
+		    s.ptr[i + 2] == '/')
+			return i + 3;
+		if (!(ci_is_unreserved(ch) || ch == '+' || ch == ':'))
+			return 0;
+	}
+	return 0;
+}
+
+static int
+ci_parse_url(struct ci *c, struct rk_bytes s, size_t start, struct rk_err *err)
+{
+	struct ci_param p;
+	size_t i, q, end, amp;
+	int r;
+
+	c->is_url = true;
+	/* As libpq's conninfo_uri_parse_options: "@" before any "/" ends the user information. */
+	for (i = start; i < s.len && s.ptr[i] != '@' && s.ptr[i] != '/'; i++)
+		;
+	c->user_off = c->user_end = start;
+	if (i < s.len && s.ptr[i] == '@') {
+		c->user_end = i;
+		i++;
+	} else
+		i = start;
+	for (q = i; q < s.len && s.ptr[q] != '?' && s.ptr[q] != '#'; q++)
+		;
+	for (end = q; end < s.len && s.ptr[end] != '#'; end++)
+		;
+	c->insert = end;
+	c->has_query = q < s.len && s.ptr[q] == '?';
+	c->ends_with_sep = !c->has_query || end == q + 1 || s.ptr[end - 1] == '&';
+	if (!c->has_query)
+		return 0;
+	for (i = q + 1; i < end; i = amp + 1) {
+		amp = i;
+		while (amp < end && s.ptr[amp] != '&')
+			amp++;
+		if (amp == i)
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.key_off = i;
+		while (i < amp && s.ptr[i] != '=')
+			i++;
+		p.key_len = i - p.key_off;
+		p.has_eq = i < amp;
+		p.val_off = p.has_eq ? i + 1 : amp;
+		p.val_end = amp;
+		if ((r = ci_add(c, p, err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+ci_parse_keywords(struct ci *c, struct rk_bytes s, const char *label, unsigned line,
+    struct rk_err *err)
+{
+	struct ci_param p;
+	size_t i = 0;
+	int r;
+
+	c->insert = s.len;
+	while (c->insert > 0 && ci_is_blank(s.ptr[c->insert - 1]))
+		c->insert--;
+	for (;;) {
+		while (i < s.len && ci_is_blank(s.ptr[i]))
+			i++;
+		if (i == s.len)
+			return 0;
+		memset(&p, 0, sizeof(p));
+		p.key_off = i;
+		while (i < s.len && s.ptr[i] != '=' && !ci_is_blank(s.ptr[i]))
+			i++;
+		p.key_len = i - p.key_off;
+		while (i < s.len && ci_is_blank(s.ptr[i]))
+			i++;
+		if (p.key_len == 0 || i == s.len || s.ptr[i] != '=')
+			return rk_fail(err, RK_E_USAGE,
+			    "%s:%u: expected key=value in connection string", label, line);
+		i++;
+		while (i < s.len && ci_is_blank(s.ptr[i]))
+			i++;
+		p.has_eq = true;
+		p.val_off = i;
+		if (i < s.len && s.ptr[i] == '\'') {
+			p.quoted = true;
+			for (i++; i < s.len && s.ptr[i] != '\''; i++)
+				if (s.ptr[i] == '\\' && i + 1 < s.len)
+					i++;
+			if (i == s.len)
+				return rk_fail(err, RK_E_USAGE,
+				    "%s:%u: unterminated quote in connection string", label, line);
+			i++;
+		} else {
+			for (; i < s.len && !ci_is_blank(s.ptr[i]); i++)
+				if (s.ptr[i] == '\\' && i + 1 < s.len)
+					i++;
+		}
+		p.val_end = i;
+		if ((r = ci_add(c, p, err)) != 0)
+			return r;
+	}
+}
+
+static int
+ci_parse(struct ci *c, struct rk_bytes s, const char *label, unsigned line, struct rk_err *err)
+{
+	size_t start;
+
+	memset(c, 0, sizeof(*c));
+	if ((start = ci_url_start(s)) != 0)
+		return ci_parse_url(c, s, start, err);
+	return ci_parse_keywords(c, s, label, line, err);
+}
+
+static int
+hex_val(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+		return (ch | 0x20) - 'a' + 10;
+	return -1;
+}
+
+/* The decoded value of p into b, NUL-terminated. A bad "%" escape is kept as written. */
+static int
+ci_decode(struct rk_buf *b, const struct ci *c, const struct ci_param *p, struct rk_bytes s,
+    struct rk_err *err)
+{
+	size_t i = p->val_off, end = p->val_end;
+	unsigned char ch;
+	int r, hi, lo;
+
+	b->len = 0;
+	if (p->quoted) {
+		i++;
+		end--;
+	}
+	for (; i < end; i++) {
+		ch = s.ptr[i];
+		if (c->is_url && ch == '%' && i + 2 < end &&
+		    (hi = hex_val(s.ptr[i + 1])) >= 0 && (lo = hex_val(s.ptr[i + 2])) >= 0) {
+			ch = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		} else if (!c->is_url && ch == '\\' && i + 1 < end)
+			ch = s.ptr[++i];
+		if ((r = rk_buf_append(b, &ch, 1, err)) != 0)
+			return r;
+	}
+	return rk_buf_append(b, "", 0, err);
+}
+
+static int
+ci_encode(struct rk_buf *b, const struct ci *c, const char *v, bool quoted, struct rk_err *err)
+{
+	const unsigned char *u;
+	int r;
+
+	if (c->is_url) {
+		for (u = (const unsigned char *)v; *u != '\0'; u++) {
+			if (ci_is_unreserved(*u) || *u == '/' || *u == ':')
+				r = rk_buf_append(b, u, 1, err);
+			else
+				r = rk_buf_printf(b, err, "%%%02X", *u);
+			if (r != 0)
+				return r;
+		}
+		return 0;
+	}
+	if (!quoted && v[0] != '\0' && strpbrk(v, " \t\r\n\f\v'\\") == NULL)
+		return rk_buf_append_str(b, v, err);
+	if ((r = rk_buf_append(b, "'", 1, err)) != 0)
+		return r;
+	for (; *v != '\0'; v++)
+		if (((*v == '\'' || *v == '\\') && (r = rk_buf_append(b, "\\", 1, err)) != 0) ||
+		    (r = rk_buf_append(b, v, 1, err)) != 0)
+			return r;
+	return rk_buf_append(b, "'", 1, err);
+}
+
+static int
+ci_check_settings(const struct rk_setting *set, size_t nset, const char *label,
+    struct rk_err *err)
+{
+	const unsigned char *k;
+	size_t i, j;
+
+	for (i = 0; i < nset; i++) {
+		k = (const unsigned char *)set[i].key;
+		if (k == NULL || set[i].value == NULL || *k == '\0')
+			return rk_fail(err, RK_E_USAGE, "%s: empty parameter name", label);
+		for (; *k != '\0'; k++)
+			if (!ci_is_unreserved(*k))
+				return rk_fail(err, RK_E_USAGE, "%s: bad parameter name \"%s\"",
+				    label, set[i].key);
+		if (strpbrk(set[i].value, "\r\n") != NULL)
+			return rk_fail(err, RK_E_USAGE, "%s: the value for %s holds a newline",
+			    label, set[i].key);
+		for (j = 0; j < i; j++)
+			if (strcmp(set[i].key, set[j].key) == 0)
+				return rk_fail(err, RK_E_USAGE, "%s: %s is set twice", label,
+				    set[i].key);
+	}
+	return 0;
+}
+
+static bool
+ci_key_is(const struct ci_param *p, struct rk_bytes s, const char *key)
+{
+	return strlen(key) == p->key_len && memcmp(s.ptr + p->key_off, key, p->key_len) == 0;
+}
+
+int
+rk_conninfo_edit(struct rk_buf *out, struct rk_bytes s, const struct rk_setting *set,
+    size_t nset, const char *label, unsigned line, struct rk_err *err)
+{
+	struct rk_buf cur;
+	struct ci c;
+	size_t i, k, at = 0;
+	bool *found = NULL, first_new = true;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	rk_buf_init(&cur, RK_CLIENT_LINE_MAX);
+	if ((r = ci_check_settings(set, nset, label, err)) != 0 ||
+	    (r = ci_parse(&c, s, label, line, err)) != 0)
+		goto out;
+	if ((found = calloc(nset + 1, sizeof(*found))) == NULL) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < c.n; i++) {
+		for (k = 0; k < nset && !ci_key_is(&c.p[i], s, set[k].key); k++)
+			;
+		if (k == nset)
+			continue;
+		found[k] = true;
+		if ((r = ci_decode(&cur, &c, &c.p[i], s, err)) != 0)
+			goto out;
+		if (c.p[i].has_eq && strcmp((const char *)cur.ptr, set[k].value) == 0)
+			continue;
+		if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) != 0 ||
+		    (!c.p[i].has_eq && (r = rk_buf_append(out, "=", 1, err)) != 0) ||
+		    (r = ci_encode(out, &c, set[k].value, c.p[i].quoted, err)) != 0)
+			goto out;
+		at = c.p[i].val_end;
+	}
+	if ((r = rk_buf_append(out, s.ptr + at, c.insert - at, err)) != 0)
+		goto out;
+	for (k = 0; k < nset; k++) {
+		if (found[k])
+			continue;
+		if (c.is_url)
+			r = rk_buf_append_str(out, !c.has_query && first_new ? "?" :
+			    c.ends_with_sep && first_new ? "" : "&", err);
+		else
+			r = c.insert == 0 && first_new ? 0 : rk_buf_append(out, " ", 1, err);
+		first_new = false;
+		if (r != 0 || (r = rk_buf_printf(out, err, "%s=", set[k].key)) != 0 ||
+		    (r = ci_encode(out, &c, set[k].value, false, err)) != 0)
+			goto out;
+	}
+	r = rk_buf_append(out, s.ptr + c.insert, s.len - c.insert, err);
+ out:
+	rk_buf_clear(&cur);
+	free(found);
+	free(c.p);
+	return r;
+}
+
+struct ci_env_arg {
+	const struct rk_setting	*set;
+	size_t			 nset;
+	const char		*label;
+};
+
+static int
+ci_edit_env_value(struct rk_buf *out, const char *value, unsigned line, void *arg,
+    struct rk_err *err)
+{
+	struct ci_env_arg *a = arg;
+	struct rk_bytes s = { (const unsigned char *)value, strlen(value) };
+
+	return rk_conninfo_edit(out, s, a->set, a->nset, a->label, line, err);
+}
+
+int
+rk_conninfo_set(struct rk_buf *out, struct rk_bytes in, const char *variable,
+    const struct rk_setting *set, size_t nset, const char *label, struct rk_err *err)
+{
+	struct ci_env_arg arg = { set, nset, label };
+	struct rk_bytes s;
+	size_t start = 0, end = in.len, i;
+	unsigned line = 1;
+	int r;
+
+	if (variable != NULL)
+		return rk_envfile_edit(out, in, variable, ci_edit_env_value, &arg, label, err);
+	rk_buf_init(out, RK_CLIENT_OUT_MAX);
+	if ((r = rk_envfile_check_text(in, label, err)) != 0)
+		goto out;
+	while (start < end && ci_is_blank(in.ptr[start]))
+		if (in.ptr[start++] == '\n')
+			line++;
+	while (end > start && ci_is_blank(in.ptr[end - 1]))
+		end--;
+	for (i = start; i < end; i++)
+		if (in.ptr[i] == '\n') {
+			r = rk_fail(err, RK_E_USAGE, "%s:%u: more than one line in a connection "
+			    "string file", label, line + 1);
+			goto out;
+		}
+	s.ptr = in.ptr + start;
+	s.len = end - start;
+	if ((r = rk_buf_append(out, in.ptr, start, err)) != 0 ||
+	    (r = rk_conninfo_edit(out, s, set, nset, label, line, err)) != 0 ||
+	    (r = rk_buf_append(out, in.ptr + end, in.len - end, err)) != 0)
+		goto out;
+ out:
+	if (r != 0)
+		rk_buf_clear(out);
+	return r;
+}
+
+int
+rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
+{
+	struct rk_err ignored = { 0 };
+	struct ci c;
+	size_t i, at = 0, colon;
+	int r;
+
+	rk_buf_init(out, RK_CLIENT_OUT_MAX);
+	/* Anything that does not parse is no connection string: copy it as it is. */
+	if (ci_parse(&c, s, "", 0, &ignored) != 0) {
+		free(c.p);
+		memset(&c, 0, sizeof(c));
+		c.insert = s.len;
+	}
+	if (c.is_url) {
+		colon = c.user_off;
+		while (colon < c.user_end && s.ptr[colon] != ':')
+			colon++;
+		if (colon < c.user_end) {
+			if ((r = rk_buf_append(out, s.ptr, colon + 1, err)) != 0 ||
+			    (r = rk_buf_append_str(out, RK_MASK, err)) != 0)
+				goto out;
+			at = c.user_end;
+		}
+	}
+	for (i = 0; i < c.n; i++) {
+		if (!ci_key_is(&c.p[i], s, "password") || !c.p[i].has_eq)
+			continue;
+		if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) != 0 ||
+		    (r = rk_buf_append_str(out, RK_MASK, err)) != 0)
+			goto out;
+		at = c.p[i].val_end;
+	}
+	r = rk_buf_append(out, s.ptr + at, s.len - at, err);
+ out:
+	if (r != 0)
+		rk_buf_clear(out);
+	free(c.p);
+	return r;
+}

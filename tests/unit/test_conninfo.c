@@ -1,0 +1,137 @@
+/* The connection string editor: URLs, keyword strings, env variables, masking. */
+#include "golden.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rekey/conninfo.h"
+#include "rekey/envfile.h"
+
+static int
+apply_conninfo(struct rk_buf *out, struct rk_bytes in, const char *target,
+    const struct rk_setting *set, size_t nset, const char *label, struct rk_err *err)
+{
+	return rk_conninfo_set(out, in, target, set, nset, label, err);
+}
+
+static void
+test_conninfo_golden_cases_are_exact_and_idempotent(void **state)
+{
+	(void)state;
+	run_golden("conninfo", apply_conninfo);
+}
+
+static void
+test_conninfo_refuses_malformed_input_with_line(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "open quote", "host=db sslrootcert='/a b\n", 0, NULL, RK_E_USAGE,
+		    "f:1: unterminated quote in connection string" },
+		{ "no equals", "\n\nhost=db sslmode\n", 0, NULL, RK_E_USAGE,
+		    "f:3: expected key=value in connection string" },
+		{ "two lines", "host=db\nport=1\n", 0, NULL, RK_E_USAGE,
+		    "f:2: more than one line in a connection string file" },
+		{ "env open quote", "A=1\nURL=\"postgresql://u:pw@h/x\n", 0, "URL", RK_E_USAGE,
+		    "f:2: unterminated double quote" },
+		{ "env keyword quote", "A=1\nDSN=\"host=h sslcert='x\"\n", 0, "DSN", RK_E_USAGE,
+		    "f:2: unterminated quote in connection string" },
+		{ "env missing", "A=1\n", 0, "URL", RK_E_USAGE, "f: no variable URL to edit" },
+		{ "NUL", "host=db\0", 8, NULL, RK_E_USAGE, "f:1: NUL byte in text" },
+		{ "bad UTF-8", "host=\xf5\x80\x80\x80", 0, NULL, RK_E_USAGE, "f:1: invalid UTF-8" },
+	};
+
+	(void)state;
+	run_bad(cases, sizeof(cases) / sizeof(cases[0]), apply_conninfo);
+	run_caps(apply_conninfo, NULL);
+}
+
+static void
+test_conninfo_never_names_the_password(void **state)
+{
+	/* A bad parameter name is reported; the URL's password is in no message. */
+	struct rk_setting set[] = { { (char *)"ssl mode", (char *)"x", { 0, 0 } } };
+	const char *text = "postgresql://u:hunter2@h/x\n";
+	struct rk_bytes in = { (const unsigned char *)text, strlen(text) };
+	struct rk_err err = { 0 };
+	struct rk_buf out;
+
+	(void)state;
+	assert_int_equal(rk_conninfo_set(&out, in, NULL, set, 1, "f", &err), RK_E_USAGE);
+	assert_string_equal(err.msg, "f: bad parameter name \"ssl mode\"");
+	assert_null(strstr(err.msg, "hunter2"));
+}
+
+static void
+test_conninfo_mask_hides_passwords(void **state)
+{
+	static const struct {
+		const char	*in, *want;
+	} cases[] = {
+		{ "postgresql://app:s%40cret@db:5432/x?sslmode=require",
+		    "postgresql://app:********@db:5432/x?sslmode=require" },
+		{ "mysql://app@db/x?password=pw&ssl-mode=REQUIRED",
+		    "mysql://app@db/x?password=********&ssl-mode=REQUIRED" },
+		{ "host=db password='a b' user=u", "host=db password=******** user=u" },
+		{ "jdbc:postgresql://db/x", "jdbc:postgresql://db/x" },
+		{ "just some words", "just some words" },
+		{ "", "" },
+	};
+	struct rk_err err = { 0 };
+	struct rk_bytes in;
+	struct rk_buf out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		in.ptr = (const unsigned char *)cases[i].in;
+		in.len = strlen(cases[i].in);
+		assert_int_equal(rk_conninfo_mask(&out, in, &err), 0);
+		assert_string_equal((const char *)out.ptr, cases[i].want);
+		rk_buf_clear(&out);
+	}
+}
+
+static void
+test_conninfo_url_query_edge_cases(void **state)
+{
+	static const struct {
+		const char	*in, *want;
+	} cases[] = {
+		{ "postgresql://h/x?", "postgresql://h/x?sslmode=a%20b%26c%2B" },
+		{ "postgresql://h/x?a=1&", "postgresql://h/x?a=1&sslmode=a%20b%26c%2B" },
+		{ "postgres://h?sslmode", "postgres://h?sslmode=a%20b%26c%2B" },
+		{ "mysql://u:p/w@h/x", "mysql://u:p/w@h/x?sslmode=a%20b%26c%2B" },
+		{ "", "sslmode='a b&c+'" },
+		{ "sslmode=x sslmode=y", "sslmode='a b&c+' sslmode='a b&c+'" },
+	};
+	struct rk_setting set[] = { { (char *)"sslmode", (char *)"a b&c+", { 0, 0 } } };
+	struct rk_err err = { 0 };
+	struct rk_bytes in;
+	struct rk_buf out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		in.ptr = (const unsigned char *)cases[i].in;
+		in.len = strlen(cases[i].in);
+		assert_int_equal(rk_conninfo_set(&out, in, NULL, set, 1, "f", &err), 0);
+		assert_string_equal((const char *)out.ptr, cases[i].want);
+		rk_buf_clear(&out);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conninfo_golden_cases_are_exact_and_idempotent),
+		cmocka_unit_test(test_conninfo_refuses_malformed_input_with_line),
+		cmocka_unit_test(test_conninfo_never_names_the_password),
+		cmocka_unit_test(test_conninfo_mask_hides_passwords),
+		cmocka_unit_test(test_conninfo_url_query_edge_cases),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

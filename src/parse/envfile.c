@@ -4,6 +4,7 @@
  * rekey meant to change. Also the input checks all client editors share.
  */
 #include "rekey/envfile.h"
+#include "rekey/strutil.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -105,13 +106,7 @@ rk_envfile_check_text(struct rk_bytes in, const char *label, struct rk_err *err)
 static void
 env_next_line(struct env_line *l, struct rk_bytes in)
 {
-	const unsigned char *nl;
-
-	nl = memchr(in.ptr + l->start, '\n', in.len - l->start);
-	l->end = nl != NULL ? (size_t)(nl - in.ptr) : in.len;
-	l->next = nl != NULL ? l->end + 1 : in.len;
-	if (nl != NULL && l->end > l->start && in.ptr[l->end - 1] == '\r')
-		l->end--;
+	rk_line_bounds(in.ptr, in.len, l->start, &l->end, &l->next);
 }
 
 /* Splits one line into key and value; a line that is no assignment is kept as it is. */

@@ -4,6 +4,7 @@
  * rewriting only the values it was asked to set and inserting what was missing.
  */
 #include "rekey/inifile.h"
+#include "rekey/strutil.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,13 +44,7 @@ ini_is_blank(unsigned char c)
 static void
 ini_next_line(struct ini_line *l, struct rk_bytes in)
 {
-	const unsigned char *nl;
-
-	nl = memchr(in.ptr + l->start, '\n', in.len - l->start);
-	l->end = nl != NULL ? (size_t)(nl - in.ptr) : in.len;
-	l->next = nl != NULL ? l->end + 1 : in.len;
-	if (nl != NULL && l->end > l->start && in.ptr[l->end - 1] == '\r')
-		l->end--;
+	rk_line_bounds(in.ptr, in.len, l->start, &l->end, &l->next);
 }
 
 static int

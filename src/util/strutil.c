@@ -138,3 +138,14 @@ rk_hex_encode(char *out, const unsigned char *data, size_t len)
 	}
 	out[2 * len] = '\0';
 }
+
+void
+rk_line_bounds(const unsigned char *text, size_t len, size_t start, size_t *end, size_t *next)
+{
+	const unsigned char *nl = memchr(text + start, '\n', len - start);
+
+	*end = nl != NULL ? (size_t)(nl - text) : len;
+	*next = nl != NULL ? *end + 1 : len;
+	if (nl != NULL && *end > start && text[*end - 1] == '\r')
+		(*end)--;		/* CRLF: the content ends before the CR */
+}

@@ -1250,13 +1250,28 @@ port_answers(int port)
 	return ok;
 }
 
+/* The pid a pid file holds, or 0 while it is missing or not written yet. */
+static pid_t
+pid_in_file(const char *file)
+{
+	FILE *fp = fopen(file, "r");
+	long pid = 0;
+
+	if (fp == NULL)
+		return 0;
+	if (fscanf(fp, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(fp);
+	return (pid_t)pid;
+}
+
 /* A private sshd with an ECDSA and an Ed25519 host key, logins as on host1; its port. */
 static int
 start_sshd_with_ecdsa(struct fixture *f, char *dir)
 {
 	char cfg[PATH_MAX_T], text[4096], hk[PATH_MAX_T], pidfile[PATH_MAX_T], log[PATH_MAX_T];
 	const char *types[] = { "ecdsa", "ed25519" };
-	int port = free_port();
+	int port = 0;
 
 	path_join(dir, f->work, "sshd-ecdsa");
 	make_dir(dir, 0755, "root", "root");
@@ -1270,26 +1285,32 @@ start_sshd_with_ecdsa(struct fixture *f, char *dir)
 	path_join(cfg, dir, "sshd_config");
 	path_join(pidfile, dir, "sshd.pid");
 	path_join(log, dir, "sshd.log");
-	format_into(text, sizeof(text), "Port %d\nListenAddress 127.0.0.1\n"
-	    "HostKey %s/hk_ecdsa\nHostKey %s/hk_ed25519\nPidFile %s\n"
-	    "AuthorizedKeysFile %s/ak/%%u\nAllowUsers rkuser\nStrictModes no\n"
-	    "PubkeyAuthentication yes\nPasswordAuthentication no\n"
-	    "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin no\n"
-	    "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n", port, dir, dir, pidfile,
-	    env.hostdir[0]);
-	write_file(cfg, text, strlen(text), 0644, "root", "root");
-	{
+	/* A port picked free may be taken before sshd binds it (tests run in parallel), and
+	 * sshd exits 0 all the same: try again on another port, as the harness does. */
+	for (int attempt = 0; attempt < 3; attempt++) {
 		const char *sshd[] = { "/usr/sbin/sshd", "-f", cfg, "-E", log, NULL };
 
+		port = free_port();
+		(void)unlink(pidfile);
+		format_into(text, sizeof(text), "Port %d\nListenAddress 127.0.0.1\n"
+		    "HostKey %s/hk_ecdsa\nHostKey %s/hk_ed25519\nPidFile %s\n"
+		    "AuthorizedKeysFile %s/ak/%%u\nAllowUsers rkuser\nStrictModes no\n"
+		    "PubkeyAuthentication yes\nPasswordAuthentication no\n"
+		    "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin no\n"
+		    "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n", port, dir, dir, pidfile,
+		    env.hostdir[0]);
+		write_file(cfg, text, strlen(text), 0644, "root", "root");
 		run_ok(sshd);	/* it forks into the background and writes its pid file */
-	}
-	for (int i = 0; i < 200 && (!port_answers(port) || access(pidfile, F_OK) != 0); i++)
-		usleep(50000);
-	{
-		char *pid = read_all(pidfile, NULL);
-
-		f->sshd_pid = (pid_t)strtol(pid, NULL, 10);
-		free(pid);
+		/* sshd creates its pid file before it writes the pid: wait for a pid. */
+		for (int i = 0; i < 100 && (f->sshd_pid = pid_in_file(pidfile)) <= 0; i++)
+			usleep(50000);
+		for (int i = 0; f->sshd_pid > 0 && i < 100 && !port_answers(port); i++)
+			usleep(50000);
+		if (f->sshd_pid > 0 && port_answers(port))
+			break;
+		if (f->sshd_pid > 0)
+			(void)kill(f->sshd_pid, SIGTERM);
+		f->sshd_pid = 0;
 	}
 	assert_true(f->sshd_pid > 0);
 	return port;

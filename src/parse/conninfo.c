@@ -138,8 +138,13 @@ ci_parse_keywords(struct ci *c, struct rk_bytes s, const char *label, unsigned l
 	for (;;) {
 		while (i < s.len && ci_is_blank(s.ptr[i]))
 			i++;
-		if (i == s.len)
+		if (i == s.len) {
+			/* A blank escaped by "\" belongs to the value before it: new parameters
+			 * go after the last value, never inside it. (Found by fuzz_conninfo.) */
+			if (c->n > 0 && c->p[c->n - 1].val_end > c->insert)
+				c->insert = c->p[c->n - 1].val_end;
 			return 0;
+		}
 		memset(&p, 0, sizeof(p));
 		p.key_off = i;
 		while (i < s.len && s.ptr[i] != '=' && !ci_is_blank(s.ptr[i]))
@@ -165,14 +170,33 @@ ci_parse_keywords(struct ci *c, struct rk_bytes s, const char *label, unsigned l
 				    "%s:%u: unterminated quote in connection string", label, line);
 			i++;
 		} else {
-			for (; i < s.len && !ci_is_blank(s.ptr[i]); i++)
-				if (s.ptr[i] == '\\' && i + 1 < s.len)
-					i++;
+			for (; i < s.len && !ci_is_blank(s.ptr[i]); i++) {
+				if (s.ptr[i] != '\\')
+					continue;
+				/* A lone "\" at the very end escapes nothing for libpq, but would
+				 * escape the blank before any parameter added after it. */
+				if (i + 1 == s.len)
+					return rk_fail(err, RK_E_USAGE, "%s:%u: connection string ends "
+					    "with a lone backslash", label, line);
+				i++;
+			}
 		}
 		p.val_end = i;
 		if ((r = ci_add(c, p, err)) != 0)
 			return r;
 	}
+}
+
+/* Whether some setting was not found, so a parameter will be added. */
+static bool
+ci_adds_any(const bool *found, size_t nset)
+{
+	size_t k;
+
+	for (k = 0; k < nset; k++)
+		if (!found[k])
+			return true;
+	return false;
 }
 
 static int
@@ -320,6 +344,13 @@ rk_conninfo_edit(struct rk_buf *out, struct rk_bytes s, const struct rk_setting 
 		at = c.p[i].val_end;
 	}
 	if ((r = rk_buf_append(out, s.ptr + at, c.insert - at, err)) != 0)
+		goto out;
+	/* libpq skips blanks after "=": "a= b=c" gives a the value "b=c". A last parameter with
+	 * an empty, unquoted value would swallow the first one added after it, so it is written
+	 * as '' first: the same empty value, now unambiguous. (Found by fuzz_conninfo.) */
+	if (!c.is_url && c.n > 0 && !c.p[c.n - 1].quoted &&
+	    c.p[c.n - 1].val_off == c.p[c.n - 1].val_end && at < c.p[c.n - 1].val_off &&
+	    ci_adds_any(found, nset) && (r = rk_buf_append(out, "''", 2, err)) != 0)
 		goto out;
 	for (k = 0; k < nset; k++) {
 		if (found[k])

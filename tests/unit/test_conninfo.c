@@ -31,6 +31,8 @@ test_conninfo_refuses_malformed_input_with_line(void **state)
 		    "f:1: unterminated quote in connection string" },
 		{ "no equals", "\n\nhost=db sslmode\n", 0, NULL, RK_E_USAGE,
 		    "f:3: expected key=value in connection string" },
+		{ "lone backslash", "host=db sslkey=\\\n", 0, NULL, RK_E_USAGE,
+		    "f:1: connection string ends with a lone backslash" },
 		{ "two lines", "host=db\nport=1\n", 0, NULL, RK_E_USAGE,
 		    "f:2: more than one line in a connection string file" },
 		{ "env open quote", "A=1\nURL=\"postgresql://u:pw@h/x\n", 0, "URL", RK_E_USAGE,

@@ -1,0 +1,34 @@
+/* libFuzzer target for the connection-string editor, alone in a file or in an env variable. */
+#include "editor_fuzz.h"
+
+#include "rekey/conninfo.h"
+
+static const struct rk_setting settings[] = {
+	{ "sslmode", "verify-full", { 0, 0 } },
+	{ "sslrootcert", "/etc/ssl/db certs/ca 100%.crt", { 0, 0 } },
+};
+
+static int
+edit_file(struct rk_buf *out, struct rk_bytes in, struct rk_err *err)
+{
+	return rk_conninfo_set(out, in, NULL, settings, 2, "fuzz.url", err);
+}
+
+static int
+edit_variable(struct rk_buf *out, struct rk_bytes in, struct rk_err *err)
+{
+	return rk_conninfo_set(out, in, "DATABASE_URL", settings, 2, "fuzz.env", err);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rk_buf masked;
+	struct rk_err err = { 0 };
+
+	check_editor("fuzz_conninfo (file)", edit_file, data, size);
+	check_editor("fuzz_conninfo (variable)", edit_variable, data, size);
+	if (rk_conninfo_mask(&masked, (struct rk_bytes){ data, size }, &err) == 0)
+		rk_buf_clear(&masked);
+	return 0;
+}

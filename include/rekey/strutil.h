@@ -17,8 +17,8 @@ bool	rk_utf8_is_valid(const unsigned char *s, size_t len, size_t *bad_at);
 /* Lower-case hex of len bytes into out, which holds 2 * len + 1 characters. */
 void	rk_hex_encode(char *out, const unsigned char *data, size_t len);
 /*
- * The line of text that starts at start: *end is where its content ends (before "\r\n" or
- * "\n"), *next where the next line starts (len after the last one).
+ * The line of text that starts at start: *end is where its content ends (before "\r\n",
+ * "\n", or a "\r" that ends the text), *next where the next line starts (len after the last).
  */
 void	rk_line_bounds(const unsigned char *text, size_t len, size_t start, size_t *end,
 	    size_t *next);

@@ -277,6 +277,26 @@ env_newline(struct rk_bytes in)
 	return nl != NULL && nl > in.ptr && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
+/*
+ * Writes line l with its value replaced by value, every other byte kept. A comment that
+ * followed an empty value ("KEY=  #note") gets a blank before it, or it would become part
+ * of the new value. (Found by fuzz_envfile.)
+ */
+static int
+env_replace_value(struct rk_buf *out, struct rk_bytes in, const struct env_line *l,
+    const char *value, struct rk_err *err)
+{
+	int r;
+
+	if ((r = rk_buf_append(out, in.ptr + l->start, l->val_off - l->start, err)) != 0 ||
+	    (r = env_encode(out, value, l->quote, err)) != 0)
+		return r;
+	if (l->val_end < l->next && in.ptr[l->val_end] == '#' &&
+	    (r = rk_buf_append(out, " ", 1, err)) != 0)
+		return r;
+	return rk_buf_append(out, in.ptr + l->val_end, l->next - l->val_end, err);
+}
+
 int
 rk_envfile_set(struct rk_buf *out, struct rk_bytes in, const struct rk_setting *set,
     size_t nset, const char *label, struct rk_err *err)
@@ -314,9 +334,9 @@ rk_envfile_set(struct rk_buf *out, struct rk_bytes in, const struct rk_setting *
 			goto out;
 		if (strcmp((const char *)cur.ptr, set[i].value) == 0) {
 			r = rk_buf_append(out, in.ptr + l.start, l.next - l.start, err);
-		} else if ((r = rk_buf_append(out, in.ptr + l.start, l.val_off - l.start,
-		    err)) == 0 && (r = env_encode(out, set[i].value, l.quote, err)) == 0)
-			r = rk_buf_append(out, in.ptr + l.val_end, l.next - l.val_end, err);
+		} else {
+			r = env_replace_value(out, in, &l, set[i].value, err);
+		}
 		if (r != 0)
 			goto out;
 	}
@@ -417,9 +437,9 @@ rk_envfile_edit(struct rk_buf *out, struct rk_bytes in, const char *key,
 			goto out;
 		if (strcmp((const char *)cur.ptr, (const char *)edited.ptr) == 0) {
 			r = rk_buf_append(out, in.ptr + l.start, l.next - l.start, err);
-		} else if ((r = rk_buf_append(out, in.ptr + l.start, l.val_off - l.start,
-		    err)) == 0 && (r = env_encode(out, (const char *)edited.ptr, l.quote, err)) == 0)
-			r = rk_buf_append(out, in.ptr + l.val_end, l.next - l.val_end, err);
+		} else {
+			r = env_replace_value(out, in, &l, (const char *)edited.ptr, err);
+		}
 		if (r != 0)
 			goto out;
 	}

@@ -146,6 +146,8 @@ rk_line_bounds(const unsigned char *text, size_t len, size_t start, size_t *end,
 
 	*end = nl != NULL ? (size_t)(nl - text) : len;
 	*next = nl != NULL ? *end + 1 : len;
-	if (nl != NULL && *end > start && text[*end - 1] == '\r')
-		(*end)--;		/* CRLF: the content ends before the CR */
+	/* CRLF, or a CR closing the last line: the content ends before the CR, or an edit that
+	 * appends a newline would turn it into CRLF and change the line. (Found by fuzz_inifile.) */
+	if (*end > start && text[*end - 1] == '\r')
+		(*end)--;
 }

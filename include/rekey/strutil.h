@@ -22,6 +22,11 @@ void	rk_hex_encode(char *out, const unsigned char *data, size_t len);
  */
 void	rk_line_bounds(const unsigned char *text, size_t len, size_t start, size_t *end,
 	    size_t *next);
+/*
+ * A NUL-terminated copy of exactly n bytes of p (malloc'ed), for input that has no NUL:
+ * strndup() may read past n looking for one (and sanitizers flag it).
+ */
+char	*rk_bytes_to_str(const unsigned char *p, size_t n);
 /* snprintf that reports truncation: returns false if dst was too small. */
 bool	rk_strlcpy(char *dst, const char *src, size_t size);
 

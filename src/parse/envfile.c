@@ -512,7 +512,7 @@ rk_envfile_mask(struct rk_buf *out, struct rk_bytes in, const char *label, struc
 		}
 		cur.len = 0;
 		free(key);
-		if ((key = strndup((const char *)in.ptr + l.key_off, l.key_len)) == NULL) {
+		if ((key = rk_bytes_to_str(in.ptr + l.key_off, l.key_len)) == NULL) {
 			r = rk_fail_nomem(err);
 			goto out;
 		}

@@ -1,6 +1,7 @@
 #include "rekey/strutil.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t
@@ -150,4 +151,16 @@ rk_line_bounds(const unsigned char *text, size_t len, size_t start, size_t *end,
 	 * appends a newline would turn it into CRLF and change the line. (Found by fuzz_inifile.) */
 	if (*end > start && text[*end - 1] == '\r')
 		(*end)--;
+}
+
+char *
+rk_bytes_to_str(const unsigned char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
 }

@@ -35,6 +35,14 @@ int	cmd_plan(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_pki(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_verify(const struct rk_cli *cli, int argc, char **argv);
 
+/*
+ * For commands of the form `rekey CMD [--json] PLAYBOOK`: parses those options (usage prints
+ * the command's help to the stream given) and loads the playbook. Returns RK_EXIT_OK with
+ * *model set, or the exit code to return at once (--help included, as RK_EXIT_OK with
+ * *model NULL).
+ */
+int	cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
+	    void (*usage)(FILE *), bool *json, struct rk_model **model);
 /* Loads and validates a playbook, printing every diag to stderr; returns an rk_exit code. */
 int	cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **out);
 /* Prints "rekey: CMD: message" to stderr; returns RK_EXIT_USAGE for `return cli_usage_error()`. */

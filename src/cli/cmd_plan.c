@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,33 +21,14 @@ plan_usage(FILE *f)
 int
 cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct rk_model *model = NULL;
 	struct rk_plan *plan = NULL;
 	struct rk_err err = { 0 };
-	bool json = false;
-	int c, rc;
+	bool json;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			plan_usage(stdout);
-			return RK_EXIT_OK;
-		default:
-			plan_usage(stderr);
-			return RK_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(cli, "expects one PLAYBOOK (see rekey plan --help)");
-	if ((rc = cli_load_playbook(cli, argv[optind], &model)) != RK_EXIT_OK)
+	if ((rc = cli_open_playbook_command(cli, argc, argv, plan_usage, &json, &model)) !=
+	    RK_EXIT_OK || model == NULL)
 		return rc;
 	if (rk_plan_build(&plan, model, &err) != 0) {
 		cli_report_error(cli, "plan", &err);

@@ -4,7 +4,6 @@
  * connect to, the TLS version against min_tls, days left, and that older handshakes are
  * refused. The seeds' "SSL health report", for the whole estate at once.
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -347,35 +346,16 @@ verify_usage(FILE *f)
 int
 cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct rk_model *model = NULL;
 	struct rk_err err = { 0 };
 	struct job job;
 	struct stat st;
-	bool json = false;
+	bool json;
 	size_t i;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			verify_usage(stdout);
-			return RK_EXIT_OK;
-		default:
-			verify_usage(stderr);
-			return RK_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(cli, "expects one PLAYBOOK (see rekey verify --help)");
-	if ((rc = cli_load_playbook(cli, argv[optind], &model)) != RK_EXIT_OK)
+	if ((rc = cli_open_playbook_command(cli, argc, argv, verify_usage, &json, &model)) !=
+	    RK_EXIT_OK || model == NULL)
 		return rc;
 	memset(&job, 0, sizeof(job));
 	job.model = model;

@@ -122,6 +122,38 @@ cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **
 }
 
 int
+cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
+    void (*usage)(FILE *), bool *json, struct rk_model **model)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*json = false;
+	*model = NULL;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return RK_EXIT_OK;
+		default:
+			usage(stderr);
+			return RK_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, "expects one PLAYBOOK (see rekey %s --help)",
+		    cli->command);
+	return cli_load_playbook(cli, argv[optind], model);
+}
+
+int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -36,4 +36,13 @@ int	rk_inifile_set(struct rk_buf *out, struct rk_bytes in, enum rk_client_format
 	    const char *section, const struct rk_setting *set, size_t nset, const char *label,
 	    struct rk_err *err) RK_MUST_CHECK;
 
+/*
+ * A copy of the ini file in fit for a diff or a log: the value of every key that names a
+ * secret (rk_envfile_key_is_secret: "password", "passwd", ...) shows as RK_MASK, quotes
+ * included. Every line stays a line, so a masked copy lines up with the file. format as for
+ * rk_inifile_set; same out and error contract.
+ */
+int	rk_inifile_mask(struct rk_buf *out, struct rk_bytes in, enum rk_client_format format,
+	    const char *label, struct rk_err *err) RK_MUST_CHECK;
+
 #endif

@@ -362,3 +362,48 @@ rk_inifile_set(struct rk_buf *out, struct rk_bytes in, enum rk_client_format for
 	free(found);
 	return r;
 }
+
+int
+rk_inifile_mask(struct rk_buf *out, struct rk_bytes in, enum rk_client_format format,
+    const char *label, struct rk_err *err)
+{
+	struct ini f = { in, format == RK_FORMAT_INI, label };
+	struct rk_buf key, cur;
+	struct ini_line l;
+	int r;
+
+	rk_buf_init(out, RK_CLIENT_OUT_MAX);
+	rk_buf_init(&key, RK_CLIENT_LINE_MAX);
+	rk_buf_init(&cur, RK_CLIENT_LINE_MAX);
+	if ((r = rk_envfile_check_text(in, label, err)) != 0)
+		goto out;
+	memset(&l, 0, sizeof(l));
+	for (l.lineno = 1; l.start < in.len; l.start = l.next, l.lineno++) {
+		ini_next_line(&l, in);
+		if ((r = ini_parse_line(&l, &f, err)) != 0)
+			goto out;
+		key.len = 0;
+		if (l.kind != INI_KEY || !l.has_eq || l.val_end == l.val_off ||
+		    (r = rk_buf_append(&key, in.ptr + l.name_off, l.name_len, err)) != 0 ||
+		    (r = rk_buf_append(&key, "", 0, err)) != 0 ||
+		    (r = ini_decode(&cur, &l, &f, err)) != 0 ||
+		    !rk_envfile_key_is_secret((const char *)key.ptr, (const char *)cur.ptr)) {
+			if (r != 0 ||
+			    (r = rk_buf_append(out, in.ptr + l.start, l.next - l.start, err)) != 0)
+				goto out;
+			continue;
+		}
+		/* The mask replaces the value with its quotes: a quote count says nothing either. */
+		if ((r = rk_buf_append(out, in.ptr + l.start, l.val_off - l.start, err)) != 0 ||
+		    (r = rk_buf_append_str(out, RK_MASK, err)) != 0 ||
+		    (r = rk_buf_append(out, in.ptr + l.val_end, l.next - l.val_end, err)) != 0)
+			goto out;
+	}
+	r = 0;
+ out:
+	if (r != 0)
+		rk_buf_clear(out);
+	rk_buf_clear(&cur);
+	rk_buf_clear(&key);
+	return r;
+}

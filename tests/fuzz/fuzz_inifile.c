@@ -25,10 +25,22 @@ edit_service(struct rk_buf *out, struct rk_bytes in, struct rk_err *err)
 	    "fuzz.conf", err);
 }
 
+static int
+mask_mycnf(struct rk_buf *out, struct rk_bytes in, struct rk_err *err)
+{
+	return rk_inifile_mask(out, in, RK_FORMAT_INI, "fuzz.cnf", err);
+}
+
+static int
+mask_service(struct rk_buf *out, struct rk_bytes in, struct rk_err *err)
+{
+	return rk_inifile_mask(out, in, RK_FORMAT_PG_SERVICE, "fuzz.conf", err);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	check_editor("fuzz_inifile (my.cnf)", edit_mycnf, data, size);
-	check_editor("fuzz_inifile (pg_service)", edit_service, data, size);
+	check_editor("fuzz_inifile (my.cnf)", edit_mycnf, mask_mycnf, data, size);
+	check_editor("fuzz_inifile (pg_service)", edit_service, mask_service, data, size);
 	return 0;
 }

@@ -95,6 +95,49 @@ test_inifile_keys_outside_the_section_stay(void **state)
 	rk_buf_clear(&out);
 }
 
+static void
+test_inifile_mask_hides_passwords_and_keeps_lines(void **state)
+{
+	const char *mycnf =
+	    "[client]\r\n"
+	    "user = app\r\n"
+	    "password = \"hunter 2\"  # quoted\r\n"
+	    "ssl-key=/etc/mysql/app.key\r\n"
+	    "# password=comment stays\r\n"
+	    "skip-password\r\n"
+	    "[mysqldump]\r\n"
+	    "passwd='hunter3'";
+	const char *mycnf_want =
+	    "[client]\r\n"
+	    "user = app\r\n"
+	    "password = ********  # quoted\r\n"
+	    "ssl-key=/etc/mysql/app.key\r\n"
+	    "# password=comment stays\r\n"
+	    "skip-password\r\n"
+	    "[mysqldump]\r\n"
+	    "passwd=********";
+	/* A service file has no quoting: the whole rest of the line is the password. */
+	const char *service = "[app]\nhost=db1\npassword=hunter4 # all of it\nsslkey=./k\n";
+	const char *service_want = "[app]\nhost=db1\npassword=********\nsslkey=./k\n";
+	struct rk_err err = { 0 };
+	struct rk_buf out;
+
+	(void)state;
+	assert_int_equal(rk_inifile_mask(&out, (struct rk_bytes){ (const unsigned char *)mycnf,
+	    strlen(mycnf) }, RK_FORMAT_INI, "my.cnf", &err), 0);
+	assert_string_equal((const char *)out.ptr, mycnf_want);
+	rk_buf_clear(&out);
+	assert_int_equal(rk_inifile_mask(&out, (struct rk_bytes){ (const unsigned char *)service,
+	    strlen(service) }, RK_FORMAT_PG_SERVICE, "pg_service.conf", &err), 0);
+	assert_string_equal((const char *)out.ptr, service_want);
+	rk_buf_clear(&out);
+	/* Malformed input is refused as the editor refuses it, with nothing written. */
+	assert_int_equal(rk_inifile_mask(&out, (struct rk_bytes){ (const unsigned char *)
+	    "[client]\npassword='x\n", 21 }, RK_FORMAT_INI, "my.cnf", &err), RK_E_USAGE);
+	assert_string_equal(err.msg, "my.cnf:2: unterminated single quote");
+	assert_int_equal(out.len, 0);
+}
+
 int
 main(void)
 {
@@ -104,6 +147,7 @@ main(void)
 		cmocka_unit_test(test_inifile_refuses_malformed_input_with_line),
 		cmocka_unit_test(test_inifile_pg_service_refuses_values_it_cannot_hold),
 		cmocka_unit_test(test_inifile_keys_outside_the_section_stay),
+		cmocka_unit_test(test_inifile_mask_hides_passwords_and_keeps_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,17 +17,19 @@ declare -A allowed_libs=(
 	[service]="libpq-fe.h mysql.h mariadb errmsg.h openssl/"
 	[verify]="openssl/"
 	[record]="archive.h archive_entry.h jansson.h"
+	[action]=""
 	[cli]="jansson.h"
 )
 declare -A module_layer=(
 	[err]=util [log]=util [bytes]=util [secret]=util [fsutil]=util [diag]=util [strutil]=util
-	[digest]=util
+	[digest]=util [udiff]=util
 	[model]=core [plan]=core [transport]=core [service]=core [executor]=core [journal]=core [policy]=core [event]=core
-	[playbook]=parse [yamltree]=parse [names]=parse [envfile]=parse [inifile]=parse [conninfo]=parse
+	[playbook]=parse [yamltree]=parse [names]=parse [envfile]=parse [inifile]=parse [conninfo]=parse [clientconf]=parse
 	[key]=pki [cert]=pki [crl]=pki [ca]=pki [ledger]=record
 	[ssh]=transport [local]=transport [shellquote]=transport
 	[postgresql]=service [mariadb]=service
 	[probe]=verify
+	[clientfile]=action [hostfile]=action
 )
 declare -A may_use=(
 	[util]="util"
@@ -38,7 +40,8 @@ declare -A may_use=(
 	[service]="util core service"
 	[verify]="util core pki verify"
 	[record]="util core record"
-	[cli]="util core parse pki transport service verify record cli"
+	[action]="util core parse pki verify action"
+	[cli]="util core parse pki transport service verify record action cli"
 )
 # Third-party headers that no layer below cli may name.
 third_party='^(yaml\.h|jansson\.h|libssh2|libpq-fe\.h|mysql\.h|mariadb|archive|openssl/|curl/)'

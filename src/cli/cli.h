@@ -36,24 +36,60 @@ int	cmd_pki(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_verify(const struct rk_cli *cli, int argc, char **argv);
 
 /*
- * For commands of the form `rekey CMD [--json] PLAYBOOK`: parses those options (usage prints
+ * For commands of the form `rekey CMD [--json] [--diff] PLAYBOOK` (diff NULL: the command
+ * takes no --diff): parses those options (usage prints
  * the command's help to the stream given) and loads the playbook. Returns RK_EXIT_OK with
  * *model set, or the exit code to return at once (--help included, as RK_EXIT_OK with
  * *model NULL).
  */
 int	cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
-	    void (*usage)(FILE *), bool *json, struct rk_model **model);
+	    void (*usage)(FILE *), bool *json, bool *diff, struct rk_model **model);
 /* Loads and validates a playbook, printing every diag to stderr; returns an rk_exit code. */
 int	cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **out);
 /* Prints "rekey: CMD: message" to stderr; returns RK_EXIT_USAGE for `return cli_usage_error()`. */
 int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/*
+ * Runs worker(arg) on n threads (at most 64) and waits for all; on this thread alone when
+ * none can start. The workers take their jobs from arg (an atomic index), so any count works.
+ */
+void	cli_run_workers(size_t n, void *(*worker)(void *), void *arg);
+
 /* Prints "rekey: WHAT: message" to stderr, and with --debug where it was raised. */
 void	cli_report_error(const struct rk_cli *cli, const char *what, const struct rk_err *err);
 
+/* What `plan --diff` found for one client's configuration file. */
+struct cli_client_view {
+	bool	 done;		/* its host was reached for it (or failed trying) */
+	bool	 changed;	/* the edit changes the file */
+	char	*diff;		/* unified diff, secrets masked; "" when unchanged */
+	char	*error;		/* why it could not be read or edited, or NULL */
+};
+
+/* One view per client of the model, in model order. */
+struct cli_client_views {
+	struct cli_client_view	*views;
+	size_t			 n;
+};
+
+/*
+ * Reads every client's configuration file through its host's transport (one worker per
+ * host, up to policy.max_parallel at once) and works out its masked diff. Writes nothing.
+ * A host or file that fails has its error in its view; only setting up can fail here.
+ */
+int	cli_read_client_changes(struct cli_client_views *out, const struct rk_model *m,
+	    struct rk_err *err);
+void	cli_client_views_clear(struct cli_client_views *views);
+/* The view of the client c, or NULL when views is NULL or holds none for it. */
+const struct cli_client_view *cli_client_view_of(const struct cli_client_views *views,
+	    const struct rk_model *m, const struct rk_client *c);
+
 void	render_diags(FILE *f, const struct rk_diags *d, bool color);
-void	render_plan_text(FILE *f, const struct rk_plan *plan, bool color);
-int	render_plan_json(FILE *f, const struct rk_plan *plan);
+/* views: NULL unless --diff, else each client's edit is followed by its diff. */
+void	render_plan_text(FILE *f, const struct rk_plan *plan,
+	    const struct cli_client_views *views, bool color);
+int	render_plan_json(FILE *f, const struct rk_plan *plan,
+	    const struct cli_client_views *views);
 
 #endif

@@ -8,26 +8,31 @@ static void
 plan_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: rekey plan [--json] PLAYBOOK\n"
+	    "usage: rekey plan [--json] [--diff] PLAYBOOK\n"
 	    "\n"
 	    "Validates PLAYBOOK and prints the ordered plan that `rekey run` carries out,\n"
 	    "grouped by phase and host: every file with its path, owner and mode, every\n"
 	    "reload and every check. Opens no connection and writes nothing.\n"
 	    "\n"
 	    "  --json   print the plan as one JSON document\n"
+	    "  --diff   also read each client's configuration file through its host's\n"
+	    "           transport (read only) and show the edit as a unified diff, secret\n"
+	    "           values masked; exit 1 when a file cannot be read or edited\n"
 	    "  --help   this help\n");
 }
 
 int
 cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 {
+	struct cli_client_views views = { NULL, 0 };
 	struct rk_model *model = NULL;
 	struct rk_plan *plan = NULL;
 	struct rk_err err = { 0 };
-	bool json;
+	bool json, diff;
+	size_t i;
 	int rc;
 
-	if ((rc = cli_open_playbook_command(cli, argc, argv, plan_usage, &json, &model)) !=
+	if ((rc = cli_open_playbook_command(cli, argc, argv, plan_usage, &json, &diff, &model)) !=
 	    RK_EXIT_OK || model == NULL)
 		return rc;
 	if (rk_plan_build(&plan, model, &err) != 0) {
@@ -35,15 +40,25 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 		rc = RK_EXIT_FAILED;
 		goto out;
 	}
+	if (diff && cli_read_client_changes(&views, model, &err) != 0) {
+		cli_report_error(cli, "plan", &err);
+		rc = RK_EXIT_FAILED;
+		goto out;
+	}
 	if (json)
-		rc = render_plan_json(stdout, plan);
+		rc = render_plan_json(stdout, plan, diff ? &views : NULL);
 	else
-		render_plan_text(stdout, plan, cli->color);
+		render_plan_text(stdout, plan, diff ? &views : NULL, cli->color);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "rekey: plan: cannot write the plan to standard output\n");
 		rc = RK_EXIT_FAILED;
 	}
+	/* A file that cannot be read now will fail preflight: say so in the exit status. */
+	for (i = 0; i < views.n; i++)
+		if (views.views[i].error != NULL)
+			rc = RK_EXIT_FAILED;
  out:
+	cli_client_views_clear(&views);
 	rk_plan_free(plan);
 	rk_model_free(model);
 	return rc;

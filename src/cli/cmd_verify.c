@@ -4,7 +4,6 @@
  * connect to, the TLS version against min_tls, days left, and that older handshakes are
  * refused. The seeds' "SSL health report", for the whole estate at once.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,20 +199,8 @@ worker(void *arg)
 static void
 run_checks(struct job *job)
 {
-	pthread_t tids[64];
-	size_t nthreads = job->n, i, started = 0;
-
-	if (nthreads > (size_t)job->model->policy.max_parallel)
-		nthreads = (size_t)job->model->policy.max_parallel;
-	if (nthreads > sizeof(tids) / sizeof(tids[0]))
-		nthreads = sizeof(tids) / sizeof(tids[0]);
-	for (i = 0; i < nthreads; i++)
-		if (pthread_create(&tids[started], NULL, worker, job) == 0)
-			started++;
-	if (started == 0)
-		worker(job);		/* no thread could start: do it all here */
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	cli_run_workers(job->n < (size_t)job->model->policy.max_parallel ? job->n :
+	    (size_t)job->model->policy.max_parallel, worker, job);
 }
 
 static void
@@ -354,7 +341,7 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if ((rc = cli_open_playbook_command(cli, argc, argv, verify_usage, &json, &model)) !=
+	if ((rc = cli_open_playbook_command(cli, argc, argv, verify_usage, &json, NULL, &model)) !=
 	    RK_EXIT_OK || model == NULL)
 		return rc;
 	memset(&job, 0, sizeof(job));

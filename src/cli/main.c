@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,21 +124,30 @@ cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **
 
 int
 cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
-    void (*usage)(FILE *), bool *json, struct rk_model **model)
+    void (*usage)(FILE *), bool *json, bool *diff, struct rk_model **model)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "diff", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*json = false;
+	if (diff != NULL)
+		*diff = false;
 	*model = NULL;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = true;
+			break;
+		case 'D':
+			if (diff == NULL)
+				return cli_usage_error(cli, "takes no --diff (see rekey %s --help)",
+				    cli->command);
+			*diff = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -151,6 +161,23 @@ cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 		return cli_usage_error(cli, "expects one PLAYBOOK (see rekey %s --help)",
 		    cli->command);
 	return cli_load_playbook(cli, argv[optind], model);
+}
+
+void
+cli_run_workers(size_t n, void *(*worker)(void *), void *arg)
+{
+	pthread_t tids[64];
+	size_t i, started = 0;
+
+	if (n > sizeof(tids) / sizeof(tids[0]))
+		n = sizeof(tids) / sizeof(tids[0]);
+	for (i = 0; i < n; i++)
+		if (pthread_create(&tids[started], NULL, worker, arg) == 0)
+			started++;
+	if (started == 0)
+		worker(arg);		/* no thread could start: do it all here */
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
 }
 
 int

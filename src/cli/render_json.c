@@ -48,8 +48,10 @@ host_json(struct jb *jb, const struct rk_host *h)
 }
 
 static json_t *
-step_json(struct jb *jb, const struct rk_plan *plan, const struct rk_step *s)
+step_json(struct jb *jb, const struct rk_plan *plan, const struct cli_client_views *views,
+    const struct rk_step *s)
 {
+	const struct cli_client_view *v;
 	char line[1024], mode[8];
 	json_t *o = json_object(), *file;
 
@@ -68,6 +70,14 @@ step_json(struct jb *jb, const struct rk_plan *plan, const struct rk_step *s)
 		put(jb, o, "service", json_string(s->service->name));
 	if (s->client != NULL)
 		put(jb, o, "client", json_string(s->client->name));
+	/* With --diff: what the edit does to the file now on the host, secrets masked. */
+	if (s->action == RK_ACT_EDIT_CLIENT_CONFIG &&
+	    (v = cli_client_view_of(views, plan->model, s->client)) != NULL) {
+		put(jb, o, "changes_file", v->error == NULL ? json_boolean(v->changed) :
+		    json_null());
+		put(jb, o, "diff", v->error == NULL ? json_string(v->diff) : json_null());
+		put(jb, o, "error", v->error != NULL ? json_string(v->error) : json_null());
+	}
 	if (s->certificate != NULL)
 		put(jb, o, "certificate", json_string(s->certificate->name));
 	if (s->revocation != NULL) {
@@ -95,7 +105,7 @@ step_json(struct jb *jb, const struct rk_plan *plan, const struct rk_step *s)
 }
 
 int
-render_plan_json(FILE *f, const struct rk_plan *plan)
+render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_views *views)
 {
 	const struct rk_model *m = plan->model;
 	struct jb jb = { false };
@@ -152,7 +162,7 @@ render_plan_json(FILE *f, const struct rk_plan *plan)
 			}
 			steps = json_object_get(phase, "steps");
 		}
-		if (json_array_append_new(steps, step_json(&jb, plan, s)) != 0)
+		if (json_array_append_new(steps, step_json(&jb, plan, views, s)) != 0)
 			jb.failed = true;
 	}
 	while (last + 1 < RK_PHASES) {

@@ -10,6 +10,7 @@
 #define C_DIM		"\033[2m"
 #define C_RED		"\033[31m"
 #define C_YELLOW	"\033[33m"
+#define C_GREEN		"\033[32m"
 #define C_CYAN		"\033[36m"
 #define C_RESET		"\033[0m"
 
@@ -81,10 +82,38 @@ host_printed(const struct rk_step *steps, size_t from, size_t i, const struct rk
 	return false;
 }
 
+/* A client's diff under its edit step; the diff's lines are already masked and escaped. */
 static void
-print_group(FILE *f, const struct paint *p, const struct rk_plan *plan, size_t from,
-    size_t to)
+print_client_view(FILE *f, const struct paint *p, const struct cli_client_view *v)
 {
+	const char *line, *nl, *color;
+
+	if (v->error != NULL) {
+		fprintf(f, "           %scannot read or edit it:%s %s\n", pc(p, C_RED),
+		    pc(p, C_RESET), v->error);
+		return;
+	}
+	if (!v->changed) {
+		fprintf(f, "           %sno change: the file already holds these settings%s\n",
+		    pc(p, C_DIM), pc(p, C_RESET));
+		return;
+	}
+	for (line = v->diff; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			nl = line + strlen(line) - 1;
+		color = strncmp(line, "---", 3) == 0 || strncmp(line, "+++", 3) == 0 ? C_BOLD :
+		    line[0] == '@' ? C_CYAN : line[0] == '-' ? C_RED : line[0] == '+' ? C_GREEN :
+		    "";
+		fprintf(f, "           %s%.*s%s\n", pc(p, color), (int)(nl - line), line,
+		    color[0] != '\0' ? pc(p, C_RESET) : "");
+	}
+}
+
+static void
+print_group(FILE *f, const struct paint *p, const struct rk_plan *plan,
+    const struct cli_client_views *views, size_t from, size_t to)
+{
+	const struct cli_client_view *v;
 	char line[1024];
 	size_t i, k;
 
@@ -101,6 +130,10 @@ print_group(FILE *f, const struct paint *p, const struct rk_plan *plan, size_t f
 			rk_step_describe(line, sizeof(line), plan, &plan->steps[k]);
 			fprintf(f, "      %s%3u%s  %s\n", pc(p, C_DIM), plan->steps[k].id,
 			    pc(p, C_RESET), line);
+			if (plan->steps[k].action == RK_ACT_EDIT_CLIENT_CONFIG &&
+			    (v = cli_client_view_of(views, plan->model, plan->steps[k].client)) !=
+			    NULL)
+				print_client_view(f, p, v);
 		}
 	}
 }
@@ -129,7 +162,28 @@ print_intro(FILE *f, const struct paint *p, const struct rk_plan *plan)
 }
 
 static void
-print_summary(FILE *f, const struct paint *p, const struct rk_plan *plan)
+print_client_summary(FILE *f, const struct rk_plan *plan, const struct cli_client_views *views)
+{
+	size_t i, changed = 0, same = 0, failed = 0;
+
+	if (plan->model->nclients == 0)
+		return;
+	if (views == NULL) {
+		fprintf(f, "Client files were not read: `rekey plan --diff` shows each edit.\n");
+		return;
+	}
+	for (i = 0; i < views->n; i++) {
+		changed += views->views[i].error == NULL && views->views[i].changed;
+		same += views->views[i].error == NULL && !views->views[i].changed;
+		failed += views->views[i].error != NULL;
+	}
+	fprintf(f, "Client files read: %zu to change, %zu already up to date, %zu that cannot be "
+	    "read or edited.\n", changed, same, failed);
+}
+
+static void
+print_summary(FILE *f, const struct paint *p, const struct rk_plan *plan,
+    const struct cli_client_views *views)
 {
 	size_t i, pushes = 0, reloads = 0, checks = 0, hosts = 0;
 
@@ -146,6 +200,7 @@ print_summary(FILE *f, const struct paint *p, const struct rk_plan *plan)
 	    "%zu check%s.\n", pc(p, C_BOLD), plan->nsteps, pc(p, C_RESET), hosts,
 	    hosts == 1 ? "" : "s", pushes, pushes == 1 ? "" : "s", reloads,
 	    reloads == 1 ? "" : "s", checks, checks == 1 ? "" : "s");
+	print_client_summary(f, plan, views);
 	fprintf(f, "Nothing has been changed. `rekey run %s` carries this plan out.\n",
 	    plan->model->playbook);
 }
@@ -197,7 +252,8 @@ print_empty_phases(FILE *f, const struct paint *p, const struct rk_plan *plan, i
 }
 
 void
-render_plan_text(FILE *f, const struct rk_plan *plan, bool color)
+render_plan_text(FILE *f, const struct rk_plan *plan, const struct cli_client_views *views,
+    bool color)
 {
 	struct paint p = { color };
 	size_t i, end;
@@ -218,8 +274,8 @@ render_plan_text(FILE *f, const struct rk_plan *plan, bool color)
 		if ((int)phase > last)
 			last = (int)phase;
 		print_phase_header(f, &p, plan, phase, wave);
-		print_group(f, &p, plan, i, end);
+		print_group(f, &p, plan, views, i, end);
 	}
 	print_empty_phases(f, &p, plan, last + 1, RK_PHASES);
-	print_summary(f, &p, plan);
+	print_summary(f, &p, plan, views);
 }

@@ -33,6 +33,16 @@ int	rk_client_change_read(struct rk_client_change **out, struct rk_transport *t,
 	    const struct rk_client *client, struct rk_err *err) RK_MUST_CHECK;
 
 /*
+ * As rk_client_change_read when prev is NULL or edits another file. When prev edits the same
+ * file of the same host (two clients, say one for DB_SSL_* and one for DATABASE_URL, in one
+ * .env), the change starts from prev->after instead, so the diffs compose and the second
+ * apply expects the file as the first one left it.
+ */
+int	rk_client_change_read_after(struct rk_client_change **out, struct rk_transport *t,
+	    const struct rk_client *client, const struct rk_client_change *prev,
+	    struct rk_err *err) RK_MUST_CHECK;
+
+/*
  * Appends the unified diff of the change to out (caller-initialised), secrets masked in
  * every line shown (rk_clientconf_mask); nothing when the file stays as it is.
  */

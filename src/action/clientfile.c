@@ -29,6 +29,20 @@ int
 rk_client_change_read(struct rk_client_change **out, struct rk_transport *t,
     const struct rk_client *client, struct rk_err *err)
 {
+	return rk_client_change_read_after(out, t, client, NULL, err);
+}
+
+static bool
+edits_same_file(const struct rk_client_change *prev, const struct rk_client *client)
+{
+	return prev != NULL && prev->client->host == client->host &&
+	    strcmp(prev->client->path, client->path) == 0;
+}
+
+int
+rk_client_change_read_after(struct rk_client_change **out, struct rk_transport *t,
+    const struct rk_client *client, const struct rk_client_change *prev, struct rk_err *err)
+{
 	struct rk_client_change *ch;
 	char sha256[RK_SHA256_HEX];
 	int r;
@@ -43,6 +57,14 @@ rk_client_change_read(struct rk_client_change **out, struct rk_transport *t,
 		ch->label = NULL;
 		r = rk_fail_nomem(err);
 		goto out;
+	}
+	if (edits_same_file(prev, client)) {
+		/* The file as prev leaves it: what this change starts from and will expect. */
+		ch->found = prev->found;
+		if ((r = rk_buf_append(&ch->before, prev->after.ptr, prev->after.len, err)) != 0 ||
+		    (r = rk_sha256_hex(ch->found.sha256, rk_buf_bytes(&ch->before), err)) != 0)
+			goto out;
+		goto edit;
 	}
 	if ((r = t->ops->stat(&ch->found, t, client->path, true, err)) != 0)
 		goto out;
@@ -69,6 +91,7 @@ rk_client_change_read(struct rk_client_change **out, struct rk_transport *t,
 		    ch->label);
 		goto out;
 	}
+ edit:
 	if ((r = rk_clientconf_edit(&ch->after, rk_buf_bytes(&ch->before), client, ch->label,
 	    err)) != 0)
 		goto out;

@@ -27,21 +27,35 @@ message_of(const struct rk_err *err)
 	return strdup(err->msg[0] != '\0' ? err->msg : "failed");
 }
 
+/* The latest change read on this host for the same file, so that edits of one file compose. */
+static const struct rk_client_change *
+previous_edit_of(struct rk_client_change *const *changes, size_t n, const struct rk_client *c)
+{
+	while (n-- > 0)
+		if (changes[n] != NULL && strcmp(changes[n]->client->path, c->path) == 0)
+			return changes[n];
+	return NULL;
+}
+
 static void
 read_host_clients(struct diff_job *job, const struct rk_host *host)
 {
 	const struct rk_model *m = job->model;
 	struct rk_transport *t = NULL;
-	struct rk_client_change *change = NULL;
+	struct rk_client_change **changes;
 	struct rk_err err = { 0 };
 	struct rk_buf diff;
-	size_t i;
+	size_t i, n = 0;
 	int r;
 
-	r = host->transport == RK_TRANSPORT_LOCAL ? rk_local_transport_new(&t, host, &err) :
-	    rk_ssh_transport_new(&t, host, &err);
-	if (r == 0)
-		r = t->ops->connect(t, &err);
+	if ((changes = calloc(m->nclients, sizeof(*changes))) == NULL) {
+		r = rk_fail_nomem(&err);
+	} else {
+		r = host->transport == RK_TRANSPORT_LOCAL ? rk_local_transport_new(&t, host, &err) :
+		    rk_ssh_transport_new(&t, host, &err);
+		if (r == 0)
+			r = t->ops->connect(t, &err);
+	}
 	for (i = 0; i < m->nclients; i++) {
 		struct cli_client_view *v = &job->views[i];
 
@@ -54,18 +68,21 @@ read_host_clients(struct diff_job *job, const struct rk_host *host)
 		}
 		rk_err_clear(&err);
 		rk_buf_init(&diff, RK_CLIENT_OUT_MAX * 2);
-		if (rk_client_change_read(&change, t, &m->clients[i], &err) != 0 ||
-		    rk_client_change_diff(&diff, change, &err) != 0) {
+		if (rk_client_change_read_after(&changes[n], t, &m->clients[i],
+		    previous_edit_of(changes, n, &m->clients[i]), &err) != 0 ||
+		    rk_client_change_diff(&diff, changes[n], &err) != 0) {
 			v->error = message_of(&err);
 		} else {
-			v->changed = change->changed;
+			v->changed = changes[n]->changed;
 			v->diff = rk_buf_detach(&diff);
 		}
+		n++;
 		rk_buf_clear(&diff);
-		rk_client_change_free(change);
-		change = NULL;
 		rk_err_clear(&err);
 	}
+	for (i = 0; i < n; i++)
+		rk_client_change_free(changes[i]);
+	free(changes);
 	rk_transport_free(t);
 }
 

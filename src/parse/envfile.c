@@ -525,7 +525,10 @@ rk_envfile_mask(struct rk_buf *out, struct rk_bytes in, const char *label, struc
 			r = rk_buf_append_str(out, RK_MASK, err);
 		else if ((r = rk_conninfo_mask(&masked, rk_buf_bytes(&cur), err)) == 0 &&
 		    strcmp((const char *)masked.ptr, (const char *)cur.ptr) != 0)
-			r = env_encode(out, (const char *)masked.ptr, l.quote, err);
+			/* A plain value stays plain: the mask adds no character that needs quotes,
+			 * and a diff must not show quotes the file does not have. */
+			r = l.quote == 0 ? rk_buf_append(out, masked.ptr, masked.len, err) :
+			    env_encode(out, (const char *)masked.ptr, l.quote, err);
 		else if (r == 0)
 			r = rk_buf_append(out, in.ptr + l.val_off, l.val_end - l.val_off, err);
 		if (r != 0 ||

@@ -17,7 +17,8 @@ echo "rekey built: $(./build/bin/rekey --version)"
 eval "$(./scripts/lab env | grep "^export REKEY_LAB_DIR=")"
 lab=$REKEY_LAB_DIR
 echo
-./build/bin/rekey plan "$lab/lab.yml"
+# --diff reads the app host's configuration files (read only) to show each edit, secrets masked.
+./build/bin/rekey plan --diff "$lab/lab.yml"
 echo
 # The estate as its clients see it now: the check a rotation ends with.
 ./build/bin/rekey verify "$lab/lab.yml"

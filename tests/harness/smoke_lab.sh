@@ -122,7 +122,7 @@ while read -r path; do
 	[[ -e $path ]] || rk_t_fail "the playbook names $path, which does not exist"
 done < <(grep -v 'subject:' "$playbook" | grep -o '"/[^"]*"' | tr -d '"' | sort -u)
 rk_t_equals "no relative path in the playbook" "" \
-	"$(grep -E '(path|cert|key|crl|identity|known_hosts|records|password_file): *"?[^"/ {]' \
+	"$(grep -E '(^|[ {,])(path|cert|key|crl|identity|known_hosts|records|password_file): *"?[^"/ {]' \
 		"$playbook" | grep -vE 'key: (ec-|rsa-|ed25519)' || true)"
 rk_t_ok "every path in the playbook is absolute and exists"
 rk_t_equals "the playbook points at the three ssh hosts' ports" \
@@ -144,6 +144,23 @@ for phase in preflight issue revoke "distribute trust" swap reload verify "updat
 	"verify clients" "retire old trust" record; do
 	[[ $out == *". $phase"* ]] || rk_t_fail "the lab plan lacks the phase '$phase'"
 done
+
+# plan --diff reads the app host's four client files through ssh: each edit is shown, the
+# passwords in .env are not, and nothing is written.
+before=$(sha256sum "$lab"/hosts/app1/srv/app/{.env,pg_service.conf,my.cnf})
+rk_t_succeeds "rekey plan --diff reads the app host's files" "$rekey" plan --diff "$playbook"
+diff_out=$rk_t_out
+rk_t_matches "the .env edit is shown" '\+DB_SSL_MODE=verify-full' "$diff_out"
+rk_t_matches "the DATABASE_URL edit is shown, its password masked" \
+	"\\+DATABASE_URL='postgresql://app:\\*{8}@127.0.0.1:[0-9]+/postgres\\?sslmode=verify-full&sslrootcert=" \
+	"$diff_out"
+rk_t_matches "the my.cnf edit is shown" '\+ssl-verify-server-cert = 1' "$diff_out"
+rk_t_matches "every client file was read" 'Client files read: 4 to change' "$diff_out"
+app_password=$(sed -n 's|^DATABASE_URL=postgresql://app:\([^@]*\)@.*|\1|p' "$lab/hosts/app1/srv/app/.env")
+[[ $diff_out != *"$app_password"* ]] || rk_t_fail "plan --diff prints the app's password"
+rk_t_ok "plan --diff prints no password"
+rk_t_equals "plan --diff wrote nothing" "$before" \
+	"$(sha256sum "$lab"/hosts/app1/srv/app/{.env,pg_service.conf,my.cnf})"
 
 rk_t_succeeds "scripts/lab down" run_lab down
 rk_t_servers_are_gone "$work/state" 40

@@ -49,4 +49,14 @@ int	rk_conninfo_set(struct rk_buf *out, struct rk_bytes in, const char *variable
  */
 int	rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err) RK_MUST_CHECK;
 
+/*
+ * The same for free text, such as a command's error message quoting a connection string: in
+ * every "scheme://user:password@" the password, and after every "password" followed by "="
+ * or ":" (any case, blanks allowed) the value up to a blank or its closing quote, show as
+ * RK_MASK. Best effort by design: it is a second line of defence for text rekey did not
+ * write. Fails only when out of memory or over the cap.
+ */
+int	rk_conninfo_mask_text(struct rk_buf *out, struct rk_bytes text, struct rk_err *err)
+	    RK_MUST_CHECK;
+
 #endif

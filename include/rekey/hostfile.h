@@ -23,7 +23,7 @@ int	rk_push_file(struct rk_backup *backup, struct rk_transport *t,
 struct rk_command_outcome {
 	int	exit_status;			/* -1: killed, or the channel broke */
 	/* The last non-blank line of its stderr (else stdout), control characters as "?",
-	 * connection-string passwords masked, cut at RK_COMMAND_SUMMARY_MAX bytes. */
+	 * passwords masked (rk_conninfo_mask_text), cut at RK_COMMAND_SUMMARY_MAX bytes. */
 	char	summary[RK_COMMAND_SUMMARY_MAX + 1];
 };
 

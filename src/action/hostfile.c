@@ -44,7 +44,7 @@ summarize(char *out, const struct rk_run_result *res)
 		from = &res->out;
 		last_line(from, &s, &e);
 	}
-	if (s == e || rk_conninfo_mask(&masked, (struct rk_bytes){ from->ptr + s, e - s },
+	if (s == e || rk_conninfo_mask_text(&masked, (struct rk_bytes){ from->ptr + s, e - s },
 	    &err) != 0)
 		return;
 	for (i = 0; i < masked.len && n < RK_COMMAND_SUMMARY_MAX; i++, n++)

@@ -468,3 +468,80 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 	free(c.p);
 	return r;
 }
+
+/* Where a password value that starts at p ends: at its closing quote, or at a blank. */
+static size_t
+text_value_end(const unsigned char *s, size_t len, size_t p)
+{
+	unsigned char q;
+
+	if (p < len && (s[p] == '\'' || s[p] == '"')) {
+		for (q = s[p++]; p < len && s[p] != q; p++)
+			if (s[p] == '\\' && p + 1 < len)
+				p++;
+		return p;		/* the closing quote stays */
+	}
+	while (p < len && s[p] != ' ' && s[p] != '\t' && s[p] != '\n' && s[p] != '\r' &&
+	    s[p] != ',' && s[p] != ';' && s[p] != ')')
+		p++;
+	return p;
+}
+
+/* If a URL's user information starts at p (just after "://"), where its password is. */
+static bool
+text_url_password(const unsigned char *s, size_t len, size_t p, size_t *from, size_t *to)
+{
+	size_t e, colon = 0, at = 0;
+
+	for (e = p; e < len && strchr("/?# \t\r\n'\"<>", s[e]) == NULL; e++) {
+		if (s[e] == ':' && colon == 0 && at == 0)
+			colon = e;
+		if (s[e] == '@')
+			at = e;
+	}
+	if (colon == 0 || at == 0 || colon > at)
+		return false;
+	*from = colon + 1;
+	*to = at;
+	return true;
+}
+
+int
+rk_conninfo_mask_text(struct rk_buf *out, struct rk_bytes text, struct rk_err *err)
+{
+	const unsigned char *s = text.ptr;
+	size_t p, copied = 0, from, to, q;
+	int r = 0;
+
+	rk_buf_init(out, RK_CLIENT_OUT_MAX);
+	for (p = 0; p < text.len && r == 0; p++) {
+		from = to = 0;
+		if (p + 3 <= text.len && memcmp(s + p, "://", 3) == 0 &&
+		    text_url_password(s, text.len, p + 3, &from, &to)) {
+			/* from and to are set */
+		} else if (p + 8 <= text.len && strncasecmp((const char *)s + p, "password", 8) ==
+		    0) {
+			for (q = p + 8; q < text.len && (s[q] == ' ' || s[q] == '\t'); q++)
+				;
+			if (q >= text.len || (s[q] != '=' && s[q] != ':'))
+				continue;
+			for (q++; q < text.len && (s[q] == ' ' || s[q] == '\t'); q++)
+				;
+			from = q + (q < text.len && (s[q] == '\'' || s[q] == '"'));
+			to = text_value_end(s, text.len, q);
+			if (to <= from)
+				continue;
+		} else {
+			continue;
+		}
+		if ((r = rk_buf_append(out, s + copied, from - copied, err)) == 0)
+			r = rk_buf_append_str(out, RK_MASK, err);
+		copied = p = to;
+		p--;		/* the loop's p++ resumes at to */
+	}
+	if (r == 0)
+		r = rk_buf_append(out, s + copied, text.len - copied, err);
+	if (r != 0)
+		rk_buf_clear(out);
+	return r;
+}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "rekey/clientfile.h"
+#include "rekey/hostfile.h"
 #include "rekey/local.h"
 
 static char dir[] = "/tmp/rk-clientfile-XXXXXX";
@@ -149,12 +150,35 @@ test_a_missing_file_is_named_and_not_created(void **state)
 	rk_transport_free(t);
 }
 
+static void
+test_a_command_outcome_keeps_its_status_and_a_masked_last_line(void **state)
+{
+	struct rk_transport *t;
+	struct rk_command_outcome out;
+	struct rk_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(rk_local_transport_new(&t, &host, &err), 0);
+	assert_int_equal(t->ops->connect(t, &err), 0);
+	assert_int_equal(rk_run_host_command(&out, t, "echo starting; echo 'first' >&2; "
+	    "printf 'cannot reach postgresql://app:hunter2@db/x\\033[2J\\n\\n' >&2; exit 3",
+	    &err), 0);
+	assert_int_equal(out.exit_status, 3);
+	assert_string_equal(out.summary, "cannot reach postgresql://app:********@db/x?[2J");
+	/* Nothing on stderr: stdout's last line. */
+	assert_int_equal(rk_run_host_command(&out, t, "echo rkclient; echo ok", &err), 0);
+	assert_int_equal(out.exit_status, 0);
+	assert_string_equal(out.summary, "ok");
+	rk_transport_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_clients_of_one_file_compose_and_apply_in_order),
 		cmocka_unit_test(test_a_missing_file_is_named_and_not_created),
+		cmocka_unit_test(test_a_command_outcome_keeps_its_status_and_a_masked_last_line),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

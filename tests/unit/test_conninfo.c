@@ -124,6 +124,39 @@ test_conninfo_url_query_edge_cases(void **state)
 	}
 }
 
+static void
+test_conninfo_mask_text_hides_passwords_in_messages(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "psql: error: connection to postgresql://app:hunter2@db:5432/x failed",
+		  "psql: error: connection to postgresql://app:********@db:5432/x failed" },
+		{ "dsn host=db password=hunter2 sslmode=require",
+		  "dsn host=db password=******** sslmode=require" },
+		{ "PASSWORD = 'hunter 2' rejected", "PASSWORD = '********' rejected" },
+		{ "db_password: hunter2, retrying", "db_password: ********, retrying" },
+		{ "two: mysql://a:x@h and jdbc:mysql://b:y@h/", "two: mysql://a:********@h and "
+		  "jdbc:mysql://b:********@h/" },
+		/* Nothing to hide: copied as it is. */
+		{ "password authentication failed for user \"app\"",
+		  "password authentication failed for user \"app\"" },
+		{ "http://host:8080/path and user@host", "http://host:8080/path and user@host" },
+		{ "password=", "password=" },
+	};
+	struct rk_err err = { 0 };
+	struct rk_buf out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(rk_conninfo_mask_text(&out, (struct rk_bytes){
+		    (const unsigned char *)cases[i].in, strlen(cases[i].in) }, &err), 0);
+		assert_string_equal(out.ptr != NULL ? (const char *)out.ptr : "", cases[i].want);
+		rk_buf_clear(&out);
+	}
+}
+
 int
 main(void)
 {
@@ -132,6 +165,7 @@ main(void)
 		cmocka_unit_test(test_conninfo_refuses_malformed_input_with_line),
 		cmocka_unit_test(test_conninfo_never_names_the_password),
 		cmocka_unit_test(test_conninfo_mask_hides_passwords),
+		cmocka_unit_test(test_conninfo_mask_text_hides_passwords_in_messages),
 		cmocka_unit_test(test_conninfo_url_query_edge_cases),
 	};
 

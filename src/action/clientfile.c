@@ -39,12 +39,51 @@ edits_same_file(const struct rk_client_change *prev, const struct rk_client *cli
 	    strcmp(prev->client->path, client->path) == 0;
 }
 
+/* The file as prev leaves it: what this change starts from, and will expect to find. */
+static int
+start_after(struct rk_client_change *ch, const struct rk_client_change *prev,
+    struct rk_err *err)
+{
+	int r;
+
+	ch->found = prev->found;
+	if ((r = rk_buf_append(&ch->before, prev->after.ptr, prev->after.len, err)) != 0)
+		return r;
+	return rk_sha256_hex(ch->found.sha256, rk_buf_bytes(&ch->before), err);
+}
+
+static int
+read_from_host(struct rk_client_change *ch, struct rk_transport *t, struct rk_err *err)
+{
+	const char *path = ch->client->path;
+	char sha256[RK_SHA256_HEX];
+	int r;
+
+	if ((r = t->ops->stat(&ch->found, t, path, true, err)) != 0)
+		return r;
+	if (!ch->found.exists)
+		return rk_fail(err, RK_E_REMOTE, "%s: no such file (rekey edits configuration "
+		    "files, it does not create them)", ch->label);
+	if (ch->found.is_symlink)
+		return rk_fail(err, RK_E_USAGE, "%s: is a symbolic link; name the file it points "
+		    "to, so that the link stays", ch->label);
+	if (!ch->found.is_regular)
+		return rk_fail(err, RK_E_USAGE, "%s: not a regular file", ch->label);
+	if ((r = t->ops->read_file(&ch->before, t, path, RK_CLIENT_FILE_MAX, err)) != 0 ||
+	    (r = rk_sha256_hex(sha256, rk_buf_bytes(&ch->before), err)) != 0)
+		return r;
+	/* stat and read are two steps: if they disagree, the file is being written now. */
+	if (strcmp(sha256, ch->found.sha256) != 0)
+		return rk_fail(err, RK_E_REMOTE, "%s: changed while it was read; try again",
+		    ch->label);
+	return 0;
+}
+
 int
 rk_client_change_read_after(struct rk_client_change **out, struct rk_transport *t,
     const struct rk_client *client, const struct rk_client_change *prev, struct rk_err *err)
 {
 	struct rk_client_change *ch;
-	char sha256[RK_SHA256_HEX];
 	int r;
 
 	*out = NULL;
@@ -58,45 +97,13 @@ rk_client_change_read_after(struct rk_client_change **out, struct rk_transport *
 		r = rk_fail_nomem(err);
 		goto out;
 	}
-	if (edits_same_file(prev, client)) {
-		/* The file as prev leaves it: what this change starts from and will expect. */
-		ch->found = prev->found;
-		if ((r = rk_buf_append(&ch->before, prev->after.ptr, prev->after.len, err)) != 0 ||
-		    (r = rk_sha256_hex(ch->found.sha256, rk_buf_bytes(&ch->before), err)) != 0)
-			goto out;
-		goto edit;
-	}
-	if ((r = t->ops->stat(&ch->found, t, client->path, true, err)) != 0)
+	r = edits_same_file(prev, client) ? start_after(ch, prev, err) :
+	    read_from_host(ch, t, err);
+	if (r != 0 || (r = rk_clientconf_edit(&ch->after, rk_buf_bytes(&ch->before), client,
+	    ch->label, err)) != 0)
 		goto out;
-	if (!ch->found.exists) {
-		r = rk_fail(err, RK_E_REMOTE, "%s: no such file (rekey edits configuration files, "
-		    "it does not create them)", ch->label);
-		goto out;
-	}
-	if (ch->found.is_symlink) {
-		r = rk_fail(err, RK_E_USAGE, "%s: is a symbolic link; name the file it points to, "
-		    "so that the link stays", ch->label);
-		goto out;
-	}
-	if (!ch->found.is_regular) {
-		r = rk_fail(err, RK_E_USAGE, "%s: not a regular file", ch->label);
-		goto out;
-	}
-	if ((r = t->ops->read_file(&ch->before, t, client->path, RK_CLIENT_FILE_MAX, err)) != 0 ||
-	    (r = rk_sha256_hex(sha256, rk_buf_bytes(&ch->before), err)) != 0)
-		goto out;
-	/* stat and read are two steps: if they disagree, the file is being written now. */
-	if (strcmp(sha256, ch->found.sha256) != 0) {
-		r = rk_fail(err, RK_E_REMOTE, "%s: changed while it was read; try again",
-		    ch->label);
-		goto out;
-	}
- edit:
-	if ((r = rk_clientconf_edit(&ch->after, rk_buf_bytes(&ch->before), client, ch->label,
-	    err)) != 0)
-		goto out;
-	ch->changed = ch->after.len != ch->before.len ||
-	    memcmp(ch->after.ptr, ch->before.ptr, ch->before.len) != 0;
+	ch->changed = ch->after.len != ch->before.len || (ch->before.len > 0 &&
+	    memcmp(ch->after.ptr, ch->before.ptr, ch->before.len) != 0);
 	*out = ch;
 	ch = NULL;
  out:

@@ -19,51 +19,20 @@ workers=${3:-16}
 	{ echo "push.sh: build first: cmake --build $build" >&2; exit 2; }
 ((count >= 1 && count <= 250)) || { echo "push.sh: HOSTS must be 1 to 250" >&2; exit 2; }
 
-if ! command -v ansible-playbook >/dev/null; then
-	echo "push.sh: installing Debian's ansible package (once)" >&2
-	apt-get install -y ansible >/dev/null
-fi
-
 export RK_H_REKEY=$build/bin/rekey RK_H_QUIET=1
 # shellcheck source=../tests/harness/harness.sh
 . "$repo/tests/harness/harness.sh"
+# shellcheck source=lib.sh
+. "$repo/bench/lib.sh"
+bench_need_ansible
 harness_init			# a private folder, cleaned up (servers too) on exit
-harness_ensure_test_users
-harness_make_ca "$RK_H_DIR/pki"
-harness_make_ssh_client_key "$RK_H_DIR/ssh"
-mkdir -p /run/sshd
-port=$(harness_pick_free_port)
+bench_ssh_setup
+port=$bench_port
 user=$RK_H_SSH_USER
-sshd=$(command -v sshd)
 
 start_host() {
-	local i=$1 addr=127.0.0.$(($1 + 1)) dir=$RK_H_DIR/hosts/h$1
-	mkdir -p "$dir/ak"
-	ssh-keygen -q -t ed25519 -N '' -C bench -f "$dir/hk_ed25519"
-	install -m 0644 "$RK_H_SSH_PUBKEY" "$dir/ak/$user"
-	cat >"$dir/sshd_config" <<CFG
-Port $port
-ListenAddress $addr
-HostKey $dir/hk_ed25519
-PidFile $dir/sshd.pid
-AuthorizedKeysFile $dir/ak/%u
-AllowUsers $user
-StrictModes no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin no
-PrintMotd no
-Subsystem sftp internal-sftp
-MaxStartups 200:30:400
-MaxSessions 50
-LogLevel ERROR
-CFG
-	harness_register_server sshd "h$i" "$dir"
-	harness_run_logged "$dir/sshd.log" "$sshd" -f "$dir/sshd_config" -E "$dir/sshd.log"
-	printf '[%s]:%s %s\n' "$addr" "$port" "$(cut -d' ' -f1,2 "$dir/hk_ed25519.pub")" \
-		>>"$RK_H_KNOWN_HOSTS"
+	local i=$1 addr=127.0.0.$(($1 + 1))
+	bench_start_sshd "$i"
 	for tool in rekey ansible; do
 		install -d -o "$user" -g "$user" -m 0755 "$RK_H_DIR/targets/h$i/$tool"
 		for f in server.crt server.key ca.crt ca.crl; do
@@ -78,15 +47,11 @@ CFG
 		>>"$RK_H_DIR/inventory.body"
 }
 
-all_listen() {
-	(($(ss -Hltn "sport = :$port" | wc -l) >= count))
-}
-
 t0=$(date +%s.%N)
 for ((i = 1; i <= count; i++)); do
 	start_host "$i"
 done
-harness_wait_until 30 "$count sshd listen on port $port" all_listen
+bench_wait_for_sshd "$count"
 t1=$(date +%s.%N)
 printf 'push.sh: %d sshd on 127.0.0.2-127.0.0.%d:%d started in %.2f s\n' "$count" \
 	$((count + 1)) "$port" "$(echo "$t1 - $t0" | bc)"
@@ -99,16 +64,7 @@ read -r _ hosts _ files _ failed _ rekey_s _ rss_kib <"$RK_H_DIR/rekey.out"
 time_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$RK_H_DIR/rekey.time")
 
 # Ansible, same hosts, same files, same parallelism
-{
-	printf '[bench]\n'
-	cat "$RK_H_DIR/inventory.body"
-	printf '\n[bench:vars]\nansible_port=%s\nansible_user=%s\n' "$port" "$user"
-	printf 'ansible_ssh_private_key_file=%s\nansible_python_interpreter=/usr/bin/python3\n' \
-		"$RK_H_SSH_KEY"
-	printf "ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" \
-		"$RK_H_KNOWN_HOSTS"
-	printf " -o IdentitiesOnly=yes'\n"
-} >"$RK_H_DIR/inventory"
+bench_ansible_inventory "$RK_H_DIR/inventory.body" >"$RK_H_DIR/inventory"
 cat >"$RK_H_DIR/push.yml" <<YML
 - hosts: bench
   gather_facts: false

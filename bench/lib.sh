@@ -1,0 +1,73 @@
+# Shared by the benchmarks that need many ssh hosts (bench/push.sh, bench/clients.sh): sshd
+# instances on 127.0.0.2, 127.0.0.3, ... all on one port (LAB.md (b)), in the harness's private
+# folder, stopped with it. Source after harness.sh and harness_init.
+
+# bench_ssh_setup: the test users, a CA, the client key, one free port ($bench_port).
+bench_ssh_setup() {
+	harness_ensure_test_users
+	harness_make_ca "$RK_H_DIR/pki"
+	harness_make_ssh_client_key "$RK_H_DIR/ssh"
+	mkdir -p /run/sshd
+	bench_port=$(harness_pick_free_port)
+}
+
+# bench_start_sshd I: sshd number I on 127.0.0.(I+1):$bench_port in hosts/hI, login
+# $RK_H_SSH_USER with RK_H_SSH_KEY, its host key added to RK_H_KNOWN_HOSTS.
+bench_start_sshd() {
+	local i=$1 addr=127.0.0.$(($1 + 1)) dir=$RK_H_DIR/hosts/h$1 user=$RK_H_SSH_USER
+	mkdir -p "$dir/ak"
+	ssh-keygen -q -t ed25519 -N '' -C bench -f "$dir/hk_ed25519"
+	install -m 0644 "$RK_H_SSH_PUBKEY" "$dir/ak/$user"
+	cat >"$dir/sshd_config" <<CFG
+Port $bench_port
+ListenAddress $addr
+HostKey $dir/hk_ed25519
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/ak/%u
+AllowUsers $user
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin no
+PrintMotd no
+Subsystem sftp internal-sftp
+MaxStartups 200:30:400
+MaxSessions 50
+LogLevel ERROR
+CFG
+	harness_register_server sshd "h$i" "$dir"
+	harness_run_logged "$dir/sshd.log" "$(command -v sshd)" -f "$dir/sshd_config" \
+		-E "$dir/sshd.log"
+	printf '[%s]:%s %s\n' "$addr" "$bench_port" "$(cut -d' ' -f1,2 "$dir/hk_ed25519.pub")" \
+		>>"$RK_H_KNOWN_HOSTS"
+}
+
+# bench_wait_for_sshd COUNT: until COUNT sshd listen on $bench_port.
+bench_wait_for_sshd() {
+	local count=$1
+	all_listen() { (($(ss -Hltn "sport = :$bench_port" | wc -l) >= count)); }
+	harness_wait_until 30 "$count sshd listen on port $bench_port" all_listen
+}
+
+# bench_ansible_inventory BODY_FILE: an inventory for group [bench] (BODY_FILE holds the host
+# lines) reaching the hosts as RK_H_SSH_USER with strict host key checking.
+bench_ansible_inventory() {
+	printf '[bench]\n'
+	cat "$1"
+	printf '\n[bench:vars]\nansible_port=%s\nansible_user=%s\n' "$bench_port" "$RK_H_SSH_USER"
+	printf 'ansible_ssh_private_key_file=%s\nansible_python_interpreter=/usr/bin/python3\n' \
+		"$RK_H_SSH_KEY"
+	printf "ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" \
+		"$RK_H_KNOWN_HOSTS"
+	printf " -o IdentitiesOnly=yes'\n"
+}
+
+# bench_need_ansible: Debian's ansible package, installed on first use (benchmarks only).
+bench_need_ansible() {
+	if ! command -v ansible-playbook >/dev/null; then
+		echo "bench: installing Debian's ansible package (once)" >&2
+		apt-get install -y ansible >/dev/null
+	fi
+}

@@ -11,23 +11,9 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=$(realpath "${1:-$repo/build}")
-count=${2:-100}
-workers=${3:-16}
-
-[[ $(id -u) == 0 ]] || { echo "clients.sh: run as root (starts sshd)" >&2; exit 2; }
-[[ -x $build/bin/bench_clients && -x $build/bin/rekey ]] ||
-	{ echo "clients.sh: build first: cmake --build $build" >&2; exit 2; }
-((count >= 1 && count <= 250)) || { echo "clients.sh: HOSTS must be 1 to 250" >&2; exit 2; }
-
-export RK_H_REKEY=$build/bin/rekey RK_H_QUIET=1
-# shellcheck source=../tests/harness/harness.sh
-. "$repo/tests/harness/harness.sh"
 # shellcheck source=lib.sh
 . "$repo/bench/lib.sh"
-bench_need_ansible
-harness_init			# a private folder, cleaned up (servers too) on exit
-bench_ssh_setup
+bench_init clients.sh bench_clients "$@"
 user=$RK_H_SSH_USER
 dir=$RK_H_DIR
 

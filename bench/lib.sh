@@ -1,6 +1,29 @@
 # Shared by the benchmarks that need many ssh hosts (bench/push.sh, bench/clients.sh): sshd
 # instances on 127.0.0.2, 127.0.0.3, ... all on one port (LAB.md (b)), in the harness's private
-# folder, stopped with it. Source after harness.sh and harness_init.
+# folder, stopped with it. Source it, then call bench_init.
+
+bench_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../tests/harness/harness.sh
+. "$bench_repo/tests/harness/harness.sh"
+
+# bench_init NAME PROGRAM [BUILD_DIR] [HOSTS] [WORKERS]: sets build, count and workers (defaults:
+# build/, 100, 16), checks root and that BUILD_DIR/bin/PROGRAM and rekey are built, installs
+# ansible when missing, then starts the harness (a private folder, cleaned up with its servers
+# on exit) and bench_ssh_setup.
+bench_init() {
+	local name=$1 program=$2
+	build=$(realpath "${3:-$bench_repo/build}")
+	count=${4:-100}
+	workers=${5:-16}
+	[[ $(id -u) == 0 ]] || { echo "$name: run as root (starts sshd, logs in as rkuser)" >&2; exit 2; }
+	[[ -x $build/bin/$program && -x $build/bin/rekey ]] ||
+		{ echo "$name: build first: cmake --build $build" >&2; exit 2; }
+	((count >= 1 && count <= 250)) || { echo "$name: HOSTS must be 1 to 250" >&2; exit 2; }
+	export RK_H_REKEY=$build/bin/rekey RK_H_QUIET=1
+	bench_need_ansible
+	harness_init
+	bench_ssh_setup
+}
 
 # bench_ssh_setup: the test users, a CA, the client key, one free port ($bench_port).
 bench_ssh_setup() {

@@ -10,23 +10,9 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=$(realpath "${1:-$repo/build}")
-count=${2:-100}
-workers=${3:-16}
-
-[[ $(id -u) == 0 ]] || { echo "push.sh: run as root (starts sshd, logs in as rkuser)" >&2; exit 2; }
-[[ -x $build/bin/bench_push && -x $build/bin/rekey ]] ||
-	{ echo "push.sh: build first: cmake --build $build" >&2; exit 2; }
-((count >= 1 && count <= 250)) || { echo "push.sh: HOSTS must be 1 to 250" >&2; exit 2; }
-
-export RK_H_REKEY=$build/bin/rekey RK_H_QUIET=1
-# shellcheck source=../tests/harness/harness.sh
-. "$repo/tests/harness/harness.sh"
 # shellcheck source=lib.sh
 . "$repo/bench/lib.sh"
-bench_need_ansible
-harness_init			# a private folder, cleaned up (servers too) on exit
-bench_ssh_setup
+bench_init push.sh bench_push "$@"
 port=$bench_port
 user=$RK_H_SSH_USER
 

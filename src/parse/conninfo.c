@@ -475,11 +475,12 @@ text_value_end(const unsigned char *s, size_t len, size_t p)
 {
 	unsigned char q;
 
+	/* A line is the most a value may hide: a mask never takes a newline with it. */
 	if (p < len && (s[p] == '\'' || s[p] == '"')) {
-		for (q = s[p++]; p < len && s[p] != q; p++)
-			if (s[p] == '\\' && p + 1 < len)
+		for (q = s[p++]; p < len && s[p] != q && s[p] != '\n'; p++)
+			if (s[p] == '\\' && p + 1 < len && s[p + 1] != '\n')
 				p++;
-		return p;		/* the closing quote stays */
+		return p;		/* the closing quote (or the newline) stays */
 	}
 	while (p < len && s[p] != ' ' && s[p] != '\t' && s[p] != '\n' && s[p] != '\r' &&
 	    s[p] != ',' && s[p] != ';' && s[p] != ')')

@@ -143,6 +143,8 @@ test_conninfo_mask_text_hides_passwords_in_messages(void **state)
 		  "password authentication failed for user \"app\"" },
 		{ "http://host:8080/path and user@host", "http://host:8080/path and user@host" },
 		{ "password=", "password=" },
+		/* An unclosed quote ends at the line: the mask keeps every newline. */
+		{ "password='abc\nnext line", "password='********\nnext line" },
 	};
 	struct rk_err err = { 0 };
 	struct rk_buf out;

@@ -427,6 +427,18 @@ rk_conninfo_set(struct rk_buf *out, struct rk_bytes in, const char *variable,
 	return r;
 }
 
+/* RK_MASK for s[from, to), with any newline in it kept, so a masked copy keeps its lines. */
+static int
+append_mask(struct rk_buf *out, struct rk_bytes s, size_t from, size_t to, struct rk_err *err)
+{
+	int r = rk_buf_append_str(out, RK_MASK, err);
+
+	for (; from < to && r == 0; from++)
+		if (s.ptr[from] == '\n')
+			r = rk_buf_append(out, "\n", 1, err);
+	return r;
+}
+
 int
 rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 {
@@ -448,7 +460,7 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 			colon++;
 		if (colon < c.user_end) {
 			if ((r = rk_buf_append(out, s.ptr, colon + 1, err)) != 0 ||
-			    (r = rk_buf_append_str(out, RK_MASK, err)) != 0)
+			    (r = append_mask(out, s, colon + 1, c.user_end, err)) != 0)
 				goto out;
 			at = c.user_end;
 		}
@@ -457,7 +469,7 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 		if (!ci_key_is(&c.p[i], s, "password") || !c.p[i].has_eq)
 			continue;
 		if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) != 0 ||
-		    (r = rk_buf_append_str(out, RK_MASK, err)) != 0)
+		    (r = append_mask(out, s, c.p[i].val_off, c.p[i].val_end, err)) != 0)
 			goto out;
 		at = c.p[i].val_end;
 	}

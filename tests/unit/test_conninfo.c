@@ -78,6 +78,9 @@ test_conninfo_mask_hides_passwords(void **state)
 		{ "host=db password='a b' user=u", "host=db password=******** user=u" },
 		{ "jdbc:postgresql://db/x", "jdbc:postgresql://db/x" },
 		{ "just some words", "just some words" },
+		/* A password that runs over a line keeps the newline: a masked copy keeps its
+		 * lines (found by fuzz_conninfo). */
+		{ "postgresql://app:pa\nss@db/x", "postgresql://app:********\n@db/x" },
 		{ "", "" },
 	};
 	struct rk_err err = { 0 };

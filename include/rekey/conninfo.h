@@ -17,7 +17,9 @@
  *   changes: a parameter is replaced where it is, or appended ("?" or "&") before any
  *   fragment. Values are percent-encoded (RFC 3986: all but unreserved characters, "/" and
  *   ":"). The user information, password included, is copied byte for byte. As in libpq, the
- *   user information ends at the first "@" before any "/".
+ *   user information ends at the first "@" before any "/". So a URL with
+ *   neither user information nor a path whose query holds a raw "@" is refused: an edit of a
+ *   value before that "@" could make libpq read the query as user information.
  * - Keyword (libpq): "host=h sslmode=verify-full ...", separated by blanks, spaces allowed
  *   around "=". A value is replaced where it is, or " key=value" is appended. Values holding
  *   a blank, "'" or "\" (or empty) are written in single quotes with "\" before "'" and "\";
@@ -45,7 +47,8 @@ int	rk_conninfo_set(struct rk_buf *out, struct rk_bytes in, const char *variable
 /*
  * A copy of s fit for a log or diff, into out (initialised by the call): the password in a
  * URL's user information and any "password" parameter show as RK_MASK. A string that is no
- * connection string is copied as it is. Fails only when out of memory or over the cap.
+ * connection string is masked as free text (rk_conninfo_mask_text). Every newline stays.
+ * Fails only when out of memory or over the cap.
  */
 int	rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err) RK_MUST_CHECK;
 

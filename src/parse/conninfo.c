@@ -79,7 +79,8 @@ ci_url_start(struct rk_bytes s)
 }
 
 static int
-ci_parse_url(struct ci *c, struct rk_bytes s, size_t start, struct rk_err *err)
+ci_parse_url(struct ci *c, struct rk_bytes s, size_t start, const char *label, unsigned line,
+    struct rk_err *err)
 {
 	struct ci_param p;
 	size_t i, q, end, amp;
@@ -93,8 +94,21 @@ ci_parse_url(struct ci *c, struct rk_bytes s, size_t start, struct rk_err *err)
 	if (i < s.len && s.ptr[i] == '@') {
 		c->user_end = i;
 		i++;
-	} else
+	} else {
 		i = start;
+		/*
+		 * No user information, and no path before the query: libpq's lookahead for "@"
+		 * runs into the query, so a raw "@" there could turn into user information once
+		 * a value before it changes (a "/" in it stopped the lookahead). Refused rather
+		 * than guessed; rekey itself writes "@" as %40.
+		 */
+		for (q = i; q < s.len && s.ptr[q] != '/' && s.ptr[q] != '?' && s.ptr[q] != '#'; q++)
+			;
+		if (q < s.len && s.ptr[q] != '/' && memchr(s.ptr + q, '@', s.len - q) != NULL)
+			return rk_fail(err, RK_E_USAGE, "%s:%u: a raw \"@\" after the host of a "
+			    "connection URL with no path is ambiguous (libpq may read it as user "
+			    "information); write it as %%40", label, line);
+	}
 	for (q = i; q < s.len && s.ptr[q] != '?' && s.ptr[q] != '#'; q++)
 		;
 	for (end = q; end < s.len && s.ptr[end] != '#'; end++)
@@ -206,7 +220,7 @@ ci_parse(struct ci *c, struct rk_bytes s, const char *label, unsigned line, stru
 
 	memset(c, 0, sizeof(*c));
 	if ((start = ci_url_start(s)) != 0)
-		return ci_parse_url(c, s, start, err);
+		return ci_parse_url(c, s, start, label, line, err);
 	return ci_parse_keywords(c, s, label, line, err);
 }
 
@@ -443,17 +457,17 @@ int
 rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 {
 	struct rk_err ignored = { 0 };
+	struct rk_buf again;
 	struct ci c;
 	size_t i, at = 0, colon;
 	int r;
 
-	rk_buf_init(out, RK_CLIENT_OUT_MAX);
-	/* Anything that does not parse is no connection string: copy it as it is. */
+	/* What does not parse may still quote a password: mask it as free text. */
 	if (ci_parse(&c, s, "", 0, &ignored) != 0) {
 		free(c.p);
-		memset(&c, 0, sizeof(c));
-		c.insert = s.len;
+		return rk_conninfo_mask_text(out, s, err);
 	}
+	rk_buf_init(out, RK_CLIENT_OUT_MAX);
 	if (c.is_url) {
 		colon = c.user_off;
 		while (colon < c.user_end && s.ptr[colon] != ':')
@@ -473,7 +487,12 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 			goto out;
 		at = c.p[i].val_end;
 	}
-	r = rk_buf_append(out, s.ptr + at, s.len - at, err);
+	if ((r = rk_buf_append(out, s.ptr + at, s.len - at, err)) != 0)
+		goto out;
+	/* libpq reads "h?password=x@" as a user name; a reader sees a password: hide it too. */
+	r = rk_conninfo_mask_text(&again, rk_buf_bytes(out), err);
+	rk_buf_clear(out);
+	*out = again;
  out:
 	if (r != 0)
 		rk_buf_clear(out);
@@ -495,7 +514,7 @@ text_value_end(const unsigned char *s, size_t len, size_t p)
 		return p;		/* the closing quote (or the newline) stays */
 	}
 	while (p < len && s[p] != ' ' && s[p] != '\t' && s[p] != '\n' && s[p] != '\r' &&
-	    s[p] != ',' && s[p] != ';' && s[p] != ')')
+	    s[p] != ',' && s[p] != ';' && s[p] != ')' && s[p] != '&')
 		p++;
 	return p;
 }

@@ -42,6 +42,11 @@ test_conninfo_refuses_malformed_input_with_line(void **state)
 		{ "env missing", "A=1\n", 0, "URL", RK_E_USAGE, "f: no variable URL to edit" },
 		{ "NUL", "host=db\0", 8, NULL, RK_E_USAGE, "f:1: NUL byte in text" },
 		{ "bad UTF-8", "host=\xf5\x80\x80\x80", 0, NULL, RK_E_USAGE, "f:1: invalid UTF-8" },
+		/* Found by fuzz_conninfo: "sslmode=/" stopped libpq's lookahead for "@"; with
+		 * sslmode=verify-full written, the query would become user information. */
+		{ "raw @ in a query with no path", "postgresql://?sslmode=/&@x", 0, NULL,
+		    RK_E_USAGE, "f:1: a raw \"@\" after the host of a connection URL with no path "
+		    "is ambiguous (libpq may read it as user information); write it as %40" },
 	};
 
 	(void)state;
@@ -78,6 +83,8 @@ test_conninfo_mask_hides_passwords(void **state)
 		{ "host=db password='a b' user=u", "host=db password=******** user=u" },
 		{ "jdbc:postgresql://db/x", "jdbc:postgresql://db/x" },
 		{ "just some words", "just some words" },
+		/* Not a URL rekey can edit, but its password is still hidden. */
+		{ "mysql://h?password=pw&x=@", "mysql://h?password=********&x=@" },
 		/* A password that runs over a line keeps the newline: a masked copy keeps its
 		 * lines (found by fuzz_conninfo). */
 		{ "postgresql://app:pa\nss@db/x", "postgresql://app:********\n@db/x" },

@@ -37,4 +37,23 @@ struct rk_bytes rk_buf_bytes(const struct rk_buf *b);
 /* Hands the NUL-terminated data to the caller (free() it) and resets b. */
 char	*rk_buf_detach(struct rk_buf *b);
 
+/* "\r\n" when the first line of text ends with it, else "\n": the style new lines follow. */
+const char *rk_text_newline(struct rk_bytes text);
+
+/*
+ * Adds whole lines to the end of a text in its newline style. After a text that ends with a
+ * newline (or is empty) each line is written then ended; after one that does not, each line
+ * is started with a newline instead, so a missing final newline stays missing. A text that
+ * ends with a lone "\r" is closed by "\n" alone: that "\r" already belongs to its last line.
+ */
+struct rk_line_appender {
+	const char	*nl;
+	const char	*lead;	/* written before the next line; NULL: nl goes after it */
+};
+
+void	rk_line_appender_init(struct rk_line_appender *a, struct rk_bytes before,
+	    const char *nl);
+int	rk_line_appender_put(struct rk_line_appender *a, struct rk_buf *out, const void *text,
+	    size_t len, struct rk_err *err) RK_MUST_CHECK;
+
 #endif

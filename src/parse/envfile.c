@@ -269,14 +269,6 @@ env_find(const struct env_line *l, struct rk_bytes in, const struct rk_setting *
 	return nset;
 }
 
-static const char *
-env_newline(struct rk_bytes in)
-{
-	const unsigned char *nl = memchr(in.ptr, '\n', in.len);
-
-	return nl != NULL && nl > in.ptr && nl[-1] == '\r' ? "\r\n" : "\n";
-}
-
 /*
  * Writes line l with its value replaced by value, every other byte kept. A comment that
  * followed an empty value ("KEY=  #note") gets a blank before it, or it would become part
@@ -302,9 +294,9 @@ rk_envfile_set(struct rk_buf *out, struct rk_bytes in, const struct rk_setting *
     size_t nset, const char *label, struct rk_err *err)
 {
 	struct rk_buf cur;
+	struct rk_line_appender tail;
 	struct env_line l;
-	const char *nl;
-	bool *found = NULL, final_nl;
+	bool *found = NULL;
 	size_t i;
 	int r;
 
@@ -341,15 +333,14 @@ rk_envfile_set(struct rk_buf *out, struct rk_bytes in, const struct rk_setting *
 			goto out;
 	}
 	/* Missing keys go at the end, in the file's newline style. */
-	nl = env_newline(in);
-	final_nl = in.len == 0 || in.ptr[in.len - 1] == '\n';
+	rk_line_appender_init(&tail, in, rk_text_newline(in));
 	for (i = 0; i < nset; i++) {
 		if (found[i])
 			continue;
-		if ((!final_nl && (r = rk_buf_append_str(out, nl, err)) != 0) ||
-		    (r = rk_buf_printf(out, err, "%s=", set[i].key)) != 0 ||
-		    (r = env_encode(out, set[i].value, 0, err)) != 0 ||
-		    (final_nl && (r = rk_buf_append_str(out, nl, err)) != 0))
+		cur.len = 0;
+		if ((r = rk_buf_printf(&cur, err, "%s=", set[i].key)) != 0 ||
+		    (r = env_encode(&cur, set[i].value, 0, err)) != 0 ||
+		    (r = rk_line_appender_put(&tail, out, cur.ptr, cur.len, err)) != 0)
 			goto out;
 	}
 	r = 0;

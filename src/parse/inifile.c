@@ -213,23 +213,9 @@ ini_check_settings(const struct ini *f, const char *section, const struct rk_set
 	return 0;
 }
 
-/* Writes one new line: before a newline, or after one when the file ends without it. */
-static int
-ini_emit(struct rk_buf *out, const char *nl, bool nl_first, const char *text, size_t len,
-    struct rk_err *err)
-{
-	int r;
-
-	if (nl_first && (r = rk_buf_append_str(out, nl, err)) != 0)
-		return r;
-	if ((r = rk_buf_append(out, text, len, err)) != 0)
-		return r;
-	return nl_first ? 0 : rk_buf_append_str(out, nl, err);
-}
-
 static int
 ini_emit_missing(struct rk_buf *out, const struct ini *f, const struct rk_setting *set,
-    size_t nset, const bool *found, struct rk_bytes sep, const char *nl, bool nl_first,
+    size_t nset, const bool *found, struct rk_bytes sep, struct rk_line_appender *tail,
     struct rk_err *err)
 {
 	struct rk_buf line;
@@ -244,7 +230,7 @@ ini_emit_missing(struct rk_buf *out, const struct ini *f, const struct rk_settin
 		if ((r = rk_buf_append_str(&line, set[i].key, err)) == 0 &&
 		    (r = rk_buf_append(&line, sep.ptr, sep.len, err)) == 0 &&
 		    (r = ini_encode(&line, f, set[i].value, 0, err)) == 0)
-			r = ini_emit(out, nl, nl_first, (const char *)line.ptr, line.len, err);
+			r = rk_line_appender_put(tail, out, line.ptr, line.len, err);
 	}
 	rk_buf_clear(&line);
 	return r;
@@ -259,9 +245,10 @@ rk_inifile_set(struct rk_buf *out, struct rk_bytes in, enum rk_client_format for
 	struct rk_bytes sep = { (const unsigned char *)"=", 1 };
 	struct rk_buf cur, hdr;
 	struct ini_line l;
-	const unsigned char *nlp;
+	struct rk_line_appender tail;
+	struct rk_bytes before;
 	const char *nl;
-	bool *found = NULL, in_section, have_section = false, missing = false, nl_first;
+	bool *found = NULL, in_section, have_section = false, missing = false;
 	bool last_blank = true;
 	size_t insert_at = SIZE_MAX, i;
 	int r;
@@ -307,17 +294,19 @@ rk_inifile_set(struct rk_buf *out, struct rk_bytes in, enum rk_client_format for
 	}
 	for (i = 0; i < nset; i++)
 		missing = missing || !found[i];
-	nlp = memchr(in.ptr, '\n', in.len);
-	nl = nlp != NULL && nlp > in.ptr && nlp[-1] == '\r' ? "\r\n" : "\n";
-	nl_first = in.len > 0 && in.ptr[in.len - 1] != '\n';
+	nl = rk_text_newline(in);
 
 	/* Pass two: copy, rewrite, insert. */
 	memset(&l, 0, sizeof(l));
 	in_section = false;
 	for (l.lineno = 1; l.start < in.len; l.start = l.next, l.lineno++) {
-		if (missing && l.start == insert_at &&
-		    (r = ini_emit_missing(out, &f, set, nset, found, sep, nl, false, err)) != 0)
-			goto out;
+		if (missing && l.start == insert_at) {
+			before.ptr = in.ptr;
+			before.len = insert_at;
+			rk_line_appender_init(&tail, before, nl);
+			if ((r = ini_emit_missing(out, &f, set, nset, found, sep, &tail, err)) != 0)
+				goto out;
+		}
 		ini_next_line(&l, in);
 		if ((r = ini_parse_line(&l, &f, err)) != 0)
 			goto out;
@@ -342,15 +331,16 @@ rk_inifile_set(struct rk_buf *out, struct rk_bytes in, enum rk_client_format for
 		if (r != 0)
 			goto out;
 	}
+	rk_line_appender_init(&tail, in, nl);
 	if (missing && insert_at == in.len &&
-	    (r = ini_emit_missing(out, &f, set, nset, found, sep, nl, nl_first, err)) != 0)
+	    (r = ini_emit_missing(out, &f, set, nset, found, sep, &tail, err)) != 0)
 		goto out;
 	if (missing && !have_section) {
 		if ((r = rk_buf_printf(&hdr, err, "[%s]", section)) != 0 ||
 		    (!last_blank && in.len > 0 &&
-		    (r = ini_emit(out, nl, nl_first, "", 0, err)) != 0) ||
-		    (r = ini_emit(out, nl, nl_first, (const char *)hdr.ptr, hdr.len, err)) != 0 ||
-		    (r = ini_emit_missing(out, &f, set, nset, found, sep, nl, nl_first, err)) != 0)
+		    (r = rk_line_appender_put(&tail, out, "", 0, err)) != 0) ||
+		    (r = rk_line_appender_put(&tail, out, hdr.ptr, hdr.len, err)) != 0 ||
+		    (r = ini_emit_missing(out, &f, set, nset, found, sep, &tail, err)) != 0)
 			goto out;
 	}
 	r = 0;

@@ -113,3 +113,36 @@ rk_buf_detach(struct rk_buf *b)
 	b->len = b->alloc = 0;
 	return p;
 }
+
+const char *
+rk_text_newline(struct rk_bytes text)
+{
+	const unsigned char *nl = text.len > 0 ? memchr(text.ptr, '\n', text.len) : NULL;
+
+	return nl != NULL && nl > text.ptr && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
+void
+rk_line_appender_init(struct rk_line_appender *a, struct rk_bytes before, const char *nl)
+{
+	unsigned char last = before.len > 0 ? before.ptr[before.len - 1] : '\n';
+
+	a->nl = nl;
+	/* After a lone "\r", nl = "\r\n" would leave "\r\r\n": the line would gain a "\r". */
+	a->lead = last == '\n' ? NULL : last == '\r' ? "\n" : nl;
+}
+
+int
+rk_line_appender_put(struct rk_line_appender *a, struct rk_buf *out, const void *text,
+    size_t len, struct rk_err *err)
+{
+	int r;
+
+	if (a->lead == NULL)
+		return (r = rk_buf_append(out, text, len, err)) != 0 ? r :
+		    rk_buf_append_str(out, a->nl, err);
+	if ((r = rk_buf_append_str(out, a->lead, err)) != 0)
+		return r;
+	a->lead = a->nl;
+	return rk_buf_append(out, text, len, err);
+}

@@ -126,6 +126,14 @@ for ((i = 1; i <= count; i++)); do
 		{ echo "clients.sh: h$i: rekey lost the owner or mode" >&2; exit 1; }
 	grep -q '^DB_SSL_MODE=verify-full$' "$dir/targets/h$i/rekey/app.env" ||
 		{ echo "clients.sh: h$i: not changed" >&2; exit 1; }
+	# lineinfile backs up once per loop item, so only one of its copies is the old file.
+	for tool in rekey ansible; do
+		found=no
+		for bak in "$dir/targets/h$i/$tool/app.env."*; do
+			! cmp -s <(app_env "$i") "$bak" || found=yes
+		done
+		[[ $found == yes ]] || { echo "clients.sh: h$i: $tool kept no backup" >&2; exit 1; }
+	done
 done
 
 printf '%-24s %8s %12s %8s\n' step rekey ansible ratio
@@ -133,6 +141,9 @@ printf '%-24s %7.2fs %11.2fs %7.1fx\n' "dry run with diff" "$rekey_plan_s" "$ans
 	"$(echo "$ansible_check_s / $rekey_plan_s" | bc -l)"
 printf '%-24s %7.2fs %11.2fs %7.1fx\n' "edit (atomic, backup)" "$rekey_apply_s" \
 	"$ansible_apply_s" "$(echo "$ansible_apply_s / $rekey_apply_s" | bc -l)"
+printf 'hosts whose password the dry run printed: rekey %s, ansible %s\n' \
+	"$(grep -c 'not-a-real-password' "$dir/rekey-plan.out" || true)" \
+	"$(grep -o 'not-a-real-password-[0-9]*' "$dir/ansible-check.out" | sort -u | wc -l)"
 printf 'hosts: %s   workers/forks: %s   ansible-core %s   libssh2 %s\n' "$count" "$workers" \
 	"$(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p')" \
 	"$(pkg-config --modversion libssh2 2>/dev/null || echo '?')"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmarks that need many ssh hosts (bench/push.sh, bench/clients.sh): sshd
 # instances on 127.0.0.2, 127.0.0.3, ... all on one port (LAB.md (b)), in the harness's private
 # folder, stopped with it. Source it, then call bench_init.
@@ -41,25 +42,7 @@ bench_start_sshd() {
 	mkdir -p "$dir/ak"
 	ssh-keygen -q -t ed25519 -N '' -C bench -f "$dir/hk_ed25519"
 	install -m 0644 "$RK_H_SSH_PUBKEY" "$dir/ak/$user"
-	cat >"$dir/sshd_config" <<CFG
-Port $bench_port
-ListenAddress $addr
-HostKey $dir/hk_ed25519
-PidFile $dir/sshd.pid
-AuthorizedKeysFile $dir/ak/%u
-AllowUsers $user
-StrictModes no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin no
-PrintMotd no
-Subsystem sftp internal-sftp
-MaxStartups 200:30:400
-MaxSessions 50
-LogLevel ERROR
-CFG
+	harness_write_sshd_config "$dir" "$bench_port" "$addr" "$user" ERROR
 	harness_register_server sshd "h$i" "$dir"
 	harness_run_logged "$dir/sshd.log" "$(command -v sshd)" -f "$dir/sshd_config" \
 		-E "$dir/sshd.log"

@@ -686,17 +686,21 @@ harness_sshd_listens_or_failed() {
 		grep -qE 'Cannot bind any address|fatal|FATAL' "$1/sshd.log"
 }
 
+# harness_write_sshd_config DIR PORT [ADDRESS [USERS [LOGLEVEL]]]: DIR/sshd_config for a private
+# sshd with DIR's host keys (hk_ed25519, and hk_rsa when there), key logins of USERS only.
 harness_write_sshd_config() {
-	local dir=$1 port=$2
+	local dir=$1 port=$2 address=${3:-127.0.0.1} users=${4:-"$RK_H_SSH_USER $RK_H_SSH_ADMIN"}
+	local loglevel=${5:-VERBOSE} rsa=""
+	[[ ! -f $dir/hk_rsa ]] || rsa="HostKey $dir/hk_rsa"
 	cat >"$dir/sshd_config" <<EOF
 # Private sshd of the rekey test harness. Loopback only; key logins of the test users only.
 Port $port
-ListenAddress 127.0.0.1
+ListenAddress $address
 HostKey $dir/hk_ed25519
-HostKey $dir/hk_rsa
+$rsa
 PidFile $dir/sshd.pid
 AuthorizedKeysFile $dir/ak/%u
-AllowUsers $RK_H_SSH_USER $RK_H_SSH_ADMIN
+AllowUsers $users
 # Keys live below /tmp (mode 1777), which StrictModes would refuse.
 StrictModes no
 PubkeyAuthentication yes
@@ -709,7 +713,7 @@ Subsystem sftp internal-sftp
 # rekey opens many connections and channels at once; the defaults drop some (LAB.md (b)).
 MaxStartups 200:30:400
 MaxSessions 50
-LogLevel VERBOSE
+LogLevel $loglevel
 EOF
 }
 

@@ -102,9 +102,10 @@ ansible_check_s=$(seconds "$t0" "$t1")
 grep -q "changed=1" "$dir/ansible-check.out" ||
 	{ echo "clients.sh: ansible --check found nothing to change" >&2; exit 1; }
 for ((i = 1; i <= count; i++)); do
-	cmp -s <(app_env "$i") "$dir/targets/h$i/rekey/app.env" &&
-		cmp -s <(app_env "$i") "$dir/targets/h$i/ansible/app.env" ||
-		{ echo "clients.sh: a dry run changed h$i" >&2; exit 1; }
+	for tool in rekey ansible; do
+		cmp -s <(app_env "$i") "$dir/targets/h$i/$tool/app.env" ||
+			{ echo "clients.sh: the $tool dry run changed h$i" >&2; exit 1; }
+	done
 done
 
 # 2. The change.

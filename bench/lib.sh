@@ -15,6 +15,7 @@ bench_init() {
 	local name=$1 program=$2
 	build=$(realpath "${3:-$bench_repo/build}")
 	count=${4:-100}
+	# shellcheck disable=SC2034	# read by the scripts that source this file
 	workers=${5:-16}
 	[[ $(id -u) == 0 ]] || { echo "$name: run as root (starts sshd, logs in as rkuser)" >&2; exit 2; }
 	[[ -x $build/bin/$program && -x $build/bin/rekey ]] ||
@@ -22,6 +23,7 @@ bench_init() {
 	((count >= 1 && count <= 250)) || { echo "$name: HOSTS must be 1 to 250" >&2; exit 2; }
 	export RK_H_REKEY=$build/bin/rekey RK_H_QUIET=1
 	bench_need_ansible
+	# shellcheck disable=SC2119	# the harness takes no arguments of the benchmark's
 	harness_init
 	bench_ssh_setup
 }
@@ -53,6 +55,7 @@ bench_start_sshd() {
 # bench_wait_for_sshd COUNT: until COUNT sshd listen on $bench_port.
 bench_wait_for_sshd() {
 	local count=$1
+	# shellcheck disable=SC2317	# called by harness_wait_until
 	all_listen() { (($(ss -Hltn "sport = :$bench_port" | wc -l) >= count)); }
 	harness_wait_until 30 "$count sshd listen on port $bench_port" all_listen
 }

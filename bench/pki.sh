@@ -33,6 +33,7 @@ subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid:always
 CNF
 	export tmp algo opts
+	# shellcheck disable=SC2016	# expanded by the sh that xargs starts, from the exports
 	seq "$count" | xargs -P "$threads" -I{} sh -c '
 		d=$tmp/o{}; mkdir -p "$d"
 		openssl genpkey -algorithm $algo $opts -out "$d/k.pem" 2>/dev/null &&

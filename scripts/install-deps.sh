@@ -10,6 +10,7 @@ packages=(
 	libcmocka-dev libjansson-dev
 	openssh-server openssh-client postgresql-15 postgresql-client-15
 	mariadb-server mariadb-client openssl sudo procps iproute2 python3 diffutils patch
+	shellcheck
 )
 
 if [ "$(id -u)" -ne 0 ]; then

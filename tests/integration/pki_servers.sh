@@ -35,8 +35,8 @@ install_my() {
 
 # Polls until the server presents want (a reload is asynchronous), for at most 10 s.
 wait_served() {
-	local kind=$1 port=$2 want=$3 i
-	for i in $(seq 100); do
+	local kind=$1 port=$2 want=$3
+	for _ in $(seq 100); do
 		[ "$(served_fingerprint "$kind" "$port")" = "$want" ] && return 0
 		sleep 0.1
 	done
@@ -90,7 +90,7 @@ install -o mysql -g mysql -m 0644 "$tmp/ca.crl" "$RK_H_MY_CRL"
 psql -X -q -h "$RK_H_PG_SOCKET_DIR" -p "$RK_H_PG_PORT" -U postgres -tAc "SELECT pg_reload_conf()" >/dev/null
 mariadb --no-defaults --socket="$RK_H_MY_SOCKET" -uroot -e "FLUSH SSL"
 refused=0
-for i in $(seq 50); do	# the reload is asynchronous: poll for the refusal, bounded
+for _ in $(seq 50); do	# the reload is asynchronous: poll for the refusal, bounded
 	if ! psql -X -tA "host=127.0.0.1 port=$RK_H_PG_PORT dbname=postgres user=$RK_H_PG_CERT_USER sslmode=verify-full sslrootcert=$RK_H_CA sslcert=$tmp/client-ec-p256.crt sslkey=$tmp/client-ec-p256.key" \
 		-c "select 1" >"$tmp/pg.out" 2>&1; then refused=1; break; fi
 	sleep 0.1

@@ -86,7 +86,7 @@ host_printed(const struct rk_step *steps, size_t from, size_t i, const struct rk
 static void
 print_client_view(FILE *f, const struct paint *p, const struct cli_client_view *v)
 {
-	const char *line, *nl, *color;
+	const char *line, *end, *color;
 
 	if (v->error != NULL) {
 		fprintf(f, "           %scannot read or edit it:%s %s\n", pc(p, C_RED),
@@ -98,13 +98,12 @@ print_client_view(FILE *f, const struct paint *p, const struct cli_client_view *
 		    pc(p, C_DIM), pc(p, C_RESET));
 		return;
 	}
-	for (line = v->diff; *line != '\0'; line = nl + 1) {
-		if ((nl = strchr(line, '\n')) == NULL)
-			nl = line + strlen(line) - 1;
+	for (line = v->diff; *line != '\0'; line = *end != '\0' ? end + 1 : end) {
+		end = line + strcspn(line, "\n");
 		color = strncmp(line, "---", 3) == 0 || strncmp(line, "+++", 3) == 0 ? C_BOLD :
 		    line[0] == '@' ? C_CYAN : line[0] == '-' ? C_RED : line[0] == '+' ? C_GREEN :
 		    "";
-		fprintf(f, "           %s%.*s%s\n", pc(p, color), (int)(nl - line), line,
+		fprintf(f, "           %s%.*s%s\n", pc(p, color), (int)(end - line), line,
 		    color[0] != '\0' ? pc(p, C_RESET) : "");
 	}
 }

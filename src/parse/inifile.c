@@ -246,7 +246,6 @@ rk_inifile_set(struct rk_buf *out, struct rk_bytes in, enum rk_client_format for
 	struct rk_buf cur, hdr;
 	struct ini_line l;
 	struct rk_line_appender tail;
-	struct rk_bytes before;
 	const char *nl;
 	bool *found = NULL, in_section, have_section = false, missing = false;
 	bool last_blank = true;
@@ -301,9 +300,7 @@ rk_inifile_set(struct rk_buf *out, struct rk_bytes in, enum rk_client_format for
 	in_section = false;
 	for (l.lineno = 1; l.start < in.len; l.start = l.next, l.lineno++) {
 		if (missing && l.start == insert_at) {
-			before.ptr = in.ptr;
-			before.len = insert_at;
-			rk_line_appender_init(&tail, before, nl);
+			rk_line_appender_init(&tail, (struct rk_bytes){ in.ptr, insert_at }, nl);
 			if ((r = ini_emit_missing(out, &f, set, nset, found, sep, &tail, err)) != 0)
 				goto out;
 		}

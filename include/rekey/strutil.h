@@ -30,4 +30,27 @@ char	*rk_bytes_to_str(const unsigned char *p, size_t n);
 /* snprintf that reports truncation: returns false if dst was too small. */
 bool	rk_strlcpy(char *dst, const char *src, size_t size);
 
+/*
+ * Text from outside (a certificate's SAN, a file's line, a server's message) must not drive
+ * the terminal or hide what it says: C0 controls, DEL, C1 controls (U+0080..U+009F), the
+ * bidirectional overrides and isolates (U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069) and bytes that are not UTF-8 are shown escaped ("\x1b", "\u202e").
+ *
+ * rk_text_char_is_unsafe looks at the character that starts at p[0] (of len > 0): *n is how
+ * many bytes it has (1 for a byte that is not UTF-8), and the result tells whether it must be
+ * escaped. A tab counts as safe when keep_tab is set.
+ */
+bool	rk_text_char_is_unsafe(const unsigned char *p, size_t len, bool keep_tab, size_t *n);
+/*
+ * Writes the escaped form of the unsafe character p[0..n) (from rk_text_char_is_unsafe) into out,
+ * which holds at least RK_TEXT_ESCAPE_MAX bytes; returns the length written. "\n", "\r" and
+ * "\t" are spelled so; other bytes as "\xNN", code points as "\uNNNN".
+ */
+#define RK_TEXT_ESCAPE_MAX	16
+size_t	rk_text_escape_one(char out[RK_TEXT_ESCAPE_MAX], const unsigned char *p, size_t n);
+/* A malloc'ed, escaped copy of s (NULL only when out of memory); tabs are escaped too. */
+char	*rk_text_escape(const char *s);
+/* true when s needs no escaping at all. */
+bool	rk_text_is_safe(const char *s);
+
 #endif

@@ -1,4 +1,5 @@
 #include "rekey/diag.h"
+#include "rekey/strutil.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,35 +31,17 @@ rk_diags_clear(struct rk_diags *d)
 
 /*
  * Control characters from the input would let a playbook forge a diagnostic line ("\n" then
- * "other.yml:1:1: error: ...") or drive the terminal (ESC): show them escaped instead.
+ * "other.yml:1:1: error: ...") or drive the terminal (ESC, a bidi override): show them
+ * escaped instead.
  */
 static char *
 escape_controls(char *msg)
 {
-	size_t n = 0, i, o = 0;
 	char *out;
 
-	for (i = 0; msg[i] != '\0'; i++)
-		n += ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f) ? 4 : 1;
-	if (n == i)
+	if (rk_text_is_safe(msg))
 		return msg;
-	if ((out = malloc(n + 1)) == NULL) {
-		free(msg);
-		return NULL;
-	}
-	for (i = 0; msg[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)msg[i];
-
-		if (c == '\n' || c == '\t' || c == '\r') {
-			out[o++] = '\\';
-			out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
+	out = rk_text_escape(msg);
 	free(msg);
 	return out;
 }

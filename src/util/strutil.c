@@ -164,3 +164,110 @@ rk_bytes_to_str(const unsigned char *p, size_t n)
 	s[n] = '\0';
 	return s;
 }
+
+/* The code point of a valid UTF-8 sequence of n bytes at p (checked by the caller). */
+static uint32_t
+utf8_decode(const unsigned char *p, size_t n)
+{
+	uint32_t cp = p[0] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		cp = (cp << 6) | (p[i] & 0x3f);
+	return cp;
+}
+
+static bool
+is_hidden_code_point(uint32_t cp)
+{
+	/* C1 controls, then the bidirectional formatting characters of Unicode UAX #9. */
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+bool
+rk_text_char_is_unsafe(const unsigned char *p, size_t len, bool keep_tab, size_t *n)
+{
+	size_t bad;
+
+	*n = 1;
+	if (p[0] < 0x80) {
+		if (p[0] == '\t')
+			return !keep_tab;
+		return p[0] < 0x20 || p[0] == 0x7f;
+	}
+	*n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 1;
+	if (*n == 1 || *n > len || !rk_utf8_is_valid(p, *n, &bad)) {
+		*n = 1;		/* not UTF-8: one byte at a time */
+		return true;
+	}
+	return is_hidden_code_point(utf8_decode(p, *n));
+}
+
+size_t
+rk_text_escape_one(char out[RK_TEXT_ESCAPE_MAX], const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t cp;
+	int i;
+
+	if (n == 1) {
+		if (p[0] == '\n' || p[0] == '\r' || p[0] == '\t') {
+			out[0] = '\\';
+			out[1] = p[0] == '\n' ? 'n' : p[0] == '\r' ? 'r' : 't';
+			out[2] = '\0';
+			return 2;
+		}
+		out[0] = '\\';
+		out[1] = 'x';
+		out[2] = hex[p[0] >> 4];
+		out[3] = hex[p[0] & 0x0f];
+		out[4] = '\0';
+		return 4;
+	}
+	cp = utf8_decode(p, n);
+	out[0] = '\\';
+	out[1] = 'u';
+	for (i = 0; i < 4; i++)
+		out[2 + i] = hex[(cp >> (12 - 4 * i)) & 0x0f];
+	out[6] = '\0';
+	return 6;
+}
+
+bool
+rk_text_is_safe(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i, n;
+
+	for (i = 0; i < len; i += n)
+		if (rk_text_char_is_unsafe(p + i, len - i, false, &n))
+			return false;
+	return true;
+}
+
+char *
+rk_text_escape(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i, n, o = 0;
+	char *out;
+
+	/*
+	 * Each byte grows to at most four characters ("\xNN"; "\u202e" is 6 for 3), and the
+	 * last escape is written into a full RK_TEXT_ESCAPE_MAX.
+	 */
+	if (len > (SIZE_MAX - RK_TEXT_ESCAPE_MAX) / 4 ||
+	    (out = malloc(4 * len + RK_TEXT_ESCAPE_MAX)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i += n) {
+		if (!rk_text_char_is_unsafe(p + i, len - i, false, &n)) {
+			memcpy(out + o, p + i, n);
+			o += n;
+			continue;
+		}
+		o += rk_text_escape_one(out + o, p + i, n);
+	}
+	out[o] = '\0';
+	return out;
+}

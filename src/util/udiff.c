@@ -4,6 +4,7 @@
  * suffix, as GNU diff and git do; hunks are then cut around each change with its context.
  */
 #include "rekey/udiff.h"
+#include "rekey/strutil.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -142,18 +143,19 @@ emit_line(struct rk_buf *out, char mark, const struct text *shown, size_t i, boo
 {
 	const struct line *l = &shown->lines[i];
 	const unsigned char *p = shown->bytes.ptr + l->off;
-	size_t len = l->len, j;
+	size_t len = l->len, j, n;
+	char esc[RK_TEXT_ESCAPE_MAX];
 	int r;
 
 	if (len > 0 && p[len - 1] == '\r')
 		len--;
 	if ((r = rk_buf_append(out, &mark, 1, err)) != 0)
 		return r;
-	for (j = 0; j < len && r == 0; j++) {
-		if ((p[j] < 0x20 && p[j] != '\t') || p[j] == 0x7f)
-			r = rk_buf_printf(out, err, "\\x%02x", p[j]);
+	for (j = 0; j < len && r == 0; j += n) {
+		if (rk_text_char_is_unsafe(p + j, len - j, true, &n))
+			r = rk_buf_append(out, esc, rk_text_escape_one(esc, p + j, n), err);
 		else
-			r = rk_buf_append(out, p + j, 1, err);
+			r = rk_buf_append(out, p + j, n, err);
 	}
 	if (r == 0)
 		r = rk_buf_append(out, "\n", 1, err);

@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "rekey/strutil.h"
@@ -64,6 +65,45 @@ test_strlcpy_reports_truncation(void **state)
 	assert_string_equal(buf, "abc");
 }
 
+/* Table: what comes in, what the terminal is shown. */
+static void
+test_text_escape_hides_controls_bidi_and_bad_bytes(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*out;
+	} cases[] = {
+		{ "db1.example.com", "db1.example.com" },
+		{ "caf\xc3\xa9", "caf\xc3\xa9" },			/* U+00E9 prints as itself */
+		{ "a\x1b[2Jb", "a\\x1b[2Jb" },			/* ESC */
+		{ "bell\x07", "bell\\x07" },
+		{ "l1\nl2\tx\r", "l1\\nl2\\tx\\r" },
+		{ "del\x7f", "del\\x7f" },
+		{ "c1\xc2\x9b", "c1\\u009b" },			/* CSI as a C1 control */
+		{ "exe.\xe2\x80\xaetxt", "exe.\\u202etxt" },	/* RIGHT-TO-LEFT OVERRIDE */
+		{ "\xe2\x81\xa6x\xe2\x81\xa9", "\\u2066x\\u2069" },	/* isolates */
+		{ "\xd8\x9c", "\\u061c" },				/* ARABIC LETTER MARK */
+		{ "bad\xff\xc3", "bad\\xff\\xc3" },		/* not UTF-8 */
+		{ "\xf0\x9f\x94\x91", "\xf0\x9f\x94\x91" },	/* U+1F511 prints */
+	};
+	size_t i, n;
+	char *e;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e = rk_text_escape(cases[i].in);
+		assert_non_null(e);
+		assert_string_equal(e, cases[i].out);
+		assert_int_equal(rk_text_is_safe(cases[i].in), strcmp(cases[i].in, e) == 0);
+		free(e);
+	}
+	assert_false(rk_text_char_is_unsafe((const unsigned char *)"\t", 1, true, &n));
+	assert_true(rk_text_char_is_unsafe((const unsigned char *)"\t", 1, false, &n));
+	/* A sequence cut short by the end of the text is one bad byte, not a read past it. */
+	assert_true(rk_text_char_is_unsafe((const unsigned char *)"\xe2\x80", 2, true, &n));
+	assert_int_equal(n, 1);
+}
+
 int
 main(void)
 {
@@ -72,6 +112,7 @@ main(void)
 		cmocka_unit_test(test_closest_word_suggests_only_near_typos),
 		cmocka_unit_test(test_utf8_accepts_valid_and_finds_first_bad_byte),
 		cmocka_unit_test(test_strlcpy_reports_truncation),
+		cmocka_unit_test(test_text_escape_hides_controls_bidi_and_bad_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,8 @@ struct rk_ca {
 	bool			 has_new;
 	struct rk_new_ca	 new_ca;
 	struct rk_pos		 pos;
+	struct rk_pos		 cert_pos;	/* of the values, for checks made after parsing */
+	struct rk_pos		 key_pos;
 };
 
 struct rk_revocation {
@@ -208,6 +210,7 @@ struct rk_service {
 	char			*name;
 	const struct rk_host	*host;
 	enum rk_service_kind	 kind;
+	const char		*kind_name;	/* as written: "mariadb" or "mysql" (static) */
 	const struct rk_certificate *certificate;
 	struct rk_file_target	 files[RK_FILE_ROLES];
 	struct rk_reload	 reload;
@@ -275,6 +278,11 @@ void	rk_dn_clear(struct rk_dn *dn);
 /* The value of the last attribute of type in dn (the CN, say), or NULL. */
 const char *rk_dn_get(const struct rk_dn *dn, const char *type);
 
+/*
+ * Whether a run signs a CRL: to revoke, and also with nothing new to revoke when a server or
+ * client loads one, since its nextUpdate must move forward (an expired CRL takes a server down).
+ */
+bool	rk_model_signs_crl(const struct rk_model *m);
 const struct rk_host		*rk_model_find_host(const struct rk_model *m, const char *name);
 const struct rk_certificate	*rk_model_find_certificate(const struct rk_model *m,
 				    const char *name);
@@ -297,6 +305,8 @@ extern const struct rk_enum_name rk_on_failure_names[];
 
 /* Looks word up in table; false when it is not there. */
 bool	rk_enum_lookup(const struct rk_enum_name *table, const char *word, int *out);
+/* The table's own spelling of word (a static string), or NULL when it is not there. */
+const char *rk_enum_spelling(const struct rk_enum_name *table, const char *word);
 /* The first name of value in table ("?" if absent: a bug). */
 const char *rk_enum_name(const struct rk_enum_name *table, int value);
 
@@ -306,6 +316,8 @@ const char	*rk_profile_name(enum rk_profile p);
 const char	*rk_reason_name(enum rk_reason r);
 const char	*rk_transport_name(enum rk_transport_kind t);
 const char	*rk_service_kind_name(enum rk_service_kind k);
+/* The service's kind as its playbook names it ("mariadb", "mysql", "postgresql"). */
+const char	*rk_service_kind_label(const struct rk_service *svc);
 const char	*rk_sslmode_name(enum rk_sslmode m);
 const char	*rk_tls_version_name(enum rk_tls_version v);
 const char	*rk_format_name(enum rk_client_format f);

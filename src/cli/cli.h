@@ -31,21 +31,47 @@ struct rk_command {
 	const char	*issue;		/* set while the command is not built yet */
 };
 
+/* Whether `rekey NAME` is built in this version (false for commands still to come). */
+bool	cli_command_is_available(const char *name);
+
 int	cmd_plan(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_pki(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_verify(const struct rk_cli *cli, int argc, char **argv);
 
+/* How a command loads its playbook. */
+struct cli_load_opts {
+	bool	json;		/* problems go to stdout as one JSON document */
+	bool	check_local;	/* also check the CA's files on this machine (plan, run) */
+};
+
 /*
- * For commands of the form `rekey CMD [--json] [--diff] PLAYBOOK` (diff NULL: the command
- * takes no --diff): parses those options (usage prints
- * the command's help to the stream given) and loads the playbook. Returns RK_EXIT_OK with
- * *model set, or the exit code to return at once (--help included, as RK_EXIT_OK with
- * *model NULL).
+ * Loads and validates a playbook. Every diag is printed (to stderr as FILE:LINE:COL, or,
+ * with json and any error, to stdout as {"errors": [...], "warnings": [...]}) and kept in
+ * *diags, which the caller clears, so a JSON document can carry the warnings. Returns an
+ * rk_exit code; *out is set only with RK_EXIT_OK.
+ */
+int	cli_load_playbook(const struct rk_cli *cli, const char *path,
+	    const struct cli_load_opts *opts, struct rk_diags *diags, struct rk_model **out);
+
+/* What `rekey CMD [--json] [--diff] PLAYBOOK` commands parse. */
+struct cli_playbook_args {
+	bool	json;
+	bool	diff;
+	bool	takes_diff;	/* in: whether --diff is an option of the command */
+	bool	check_local;	/* in: passed on to cli_load_playbook */
+};
+
+/*
+ * Parses those options (usage prints the command's help to the stream given) and loads the
+ * playbook into *model, its diags into *diags (initialised here; the caller clears them).
+ * Returns RK_EXIT_OK with *model set, or the exit code to return at once (--help included,
+ * as RK_EXIT_OK with *model NULL).
  */
 int	cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
-	    void (*usage)(FILE *), bool *json, bool *diff, struct rk_model **model);
-/* Loads and validates a playbook, printing every diag to stderr; returns an rk_exit code. */
-int	cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **out);
+	    void (*usage)(FILE *), struct cli_playbook_args *args, struct rk_diags *diags,
+	    struct rk_model **model);
+/* Adds the errors about the CA's files (ca.cert a CA, ca.key its key) to d. */
+void	cli_check_ca(const struct rk_model *m, struct rk_diags *d);
 /* Prints "rekey: CMD: message" to stderr; returns RK_EXIT_USAGE for `return cli_usage_error()`. */
 int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -86,10 +112,15 @@ const struct cli_client_view *cli_client_view_of(const struct cli_client_views *
 	    const struct rk_model *m, const struct rk_client *c);
 
 void	render_diags(FILE *f, const struct rk_diags *d, bool color);
+/* {"errors": [...], "warnings": [...]}, each {file, line, column, message}. */
+int	render_diags_json(FILE *f, const struct rk_diags *d);
+/* The diags of one severity as a JSON array (a new reference; NULL when out of memory). */
+struct json_t;
+struct json_t *cli_diags_json(const struct rk_diags *d, enum rk_severity sev);
 /* views: NULL unless --diff, else each client's edit is followed by its diff. */
 void	render_plan_text(FILE *f, const struct rk_plan *plan,
 	    const struct cli_client_views *views, bool color);
 int	render_plan_json(FILE *f, const struct rk_plan *plan,
-	    const struct cli_client_views *views);
+	    const struct cli_client_views *views, const struct rk_diags *diags);
 
 #endif

@@ -24,31 +24,32 @@ plan_usage(FILE *f)
 int
 cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 {
+	struct cli_playbook_args args = { .takes_diff = true, .check_local = true };
 	struct cli_client_views views = { NULL, 0 };
+	struct rk_diags diags;
 	struct rk_model *model = NULL;
 	struct rk_plan *plan = NULL;
 	struct rk_err err = { 0 };
-	bool json, diff;
 	size_t i;
 	int rc;
 
-	if ((rc = cli_open_playbook_command(cli, argc, argv, plan_usage, &json, &diff, &model)) !=
-	    RK_EXIT_OK || model == NULL)
-		return rc;
+	if ((rc = cli_open_playbook_command(cli, argc, argv, plan_usage, &args, &diags,
+	    &model)) != RK_EXIT_OK || model == NULL)
+		goto out;
 	if (rk_plan_build(&plan, model, &err) != 0) {
 		cli_report_error(cli, "plan", &err);
 		rc = RK_EXIT_FAILED;
 		goto out;
 	}
-	if (diff && cli_read_client_changes(&views, model, &err) != 0) {
+	if (args.diff && cli_read_client_changes(&views, model, &err) != 0) {
 		cli_report_error(cli, "plan", &err);
 		rc = RK_EXIT_FAILED;
 		goto out;
 	}
-	if (json)
-		rc = render_plan_json(stdout, plan, diff ? &views : NULL);
+	if (args.json)
+		rc = render_plan_json(stdout, plan, args.diff ? &views : NULL, &diags);
 	else
-		render_plan_text(stdout, plan, diff ? &views : NULL, cli->color);
+		render_plan_text(stdout, plan, args.diff ? &views : NULL, cli->color);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "rekey: plan: cannot write the plan to standard output\n");
 		rc = RK_EXIT_FAILED;
@@ -61,5 +62,6 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 	cli_client_views_clear(&views);
 	rk_plan_free(plan);
 	rk_model_free(model);
+	rk_diags_clear(&diags);
 	return rc;
 }

@@ -48,6 +48,7 @@ struct job {
 	size_t			 n;
 	atomic_size_t		 next;
 	const char		*crl;		/* the CA's CRL, when the file exists */
+	const struct rk_diags	*diags;		/* the playbook's warnings, for --json */
 };
 
 static enum rk_probe_protocol
@@ -250,7 +251,7 @@ static json_t *
 verdict_json(const struct verdict *v)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:b}", "service", v->service->name,
-	    "kind", rk_service_kind_name(v->service->kind), "address",
+	    "kind", rk_service_kind_label(v->service), "address",
 	    v->service->connect.address, "port", v->service->connect.port, "ok", v->ok);
 
 	if (o == NULL)
@@ -300,6 +301,7 @@ print_json(const struct job *job)
 	json_object_set_new(doc, "crl", job->crl != NULL ? json_string(job->crl) : json_null());
 	json_object_set_new(doc, "ok", json_boolean(failed == 0));
 	json_object_set_new(doc, "services", list);
+	json_object_set_new(doc, "warnings", cli_diags_json(job->diags, RK_SEV_WARNING));
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(doc);
@@ -333,47 +335,52 @@ verify_usage(FILE *f)
 int
 cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 {
+	struct cli_playbook_args args = { 0 };
 	struct rk_model *model = NULL;
 	struct rk_err err = { 0 };
+	struct rk_diags diags;
 	struct job job;
 	struct stat st;
-	bool json;
 	size_t i;
 	int rc;
 
-	if ((rc = cli_open_playbook_command(cli, argc, argv, verify_usage, &json, NULL, &model)) !=
-	    RK_EXIT_OK || model == NULL)
+	if ((rc = cli_open_playbook_command(cli, argc, argv, verify_usage, &args, &diags,
+	    &model)) != RK_EXIT_OK || model == NULL) {
+		rk_diags_clear(&diags);
 		return rc;
+	}
 	memset(&job, 0, sizeof(job));
+	job.diags = &diags;
 	job.model = model;
 	job.n = model->nservices;
 	job.crl = model->ca.crl != NULL && stat(model->ca.crl, &st) == 0 ? model->ca.crl : NULL;
 	if (job.n == 0) {
 		fprintf(stderr, "rekey: verify: the playbook has no service to check\n");
-		rk_model_free(model);
-		return RK_EXIT_USAGE;
+		rc = RK_EXIT_USAGE;
+		goto out;
 	}
 	if ((job.verdicts = calloc(job.n, sizeof(*job.verdicts))) == NULL) {
 		fprintf(stderr, "rekey: verify: out of memory\n");
-		rk_model_free(model);
-		return RK_EXIT_FAILED;
+		rc = RK_EXIT_FAILED;
+		goto out;
 	}
 	for (i = 0; i < job.n; i++)
 		job.verdicts[i].service = &model->services[i];
 	/* Connector/C's global state is set up before any thread: it is not thread-safe. */
 	if (rk_mariadb_global_init(&err) != 0) {
 		cli_report_error(cli, "verify", &err);
-		free(job.verdicts);
-		rk_model_free(model);
-		return RK_EXIT_FAILED;
+		rc = RK_EXIT_FAILED;
+		goto out;
 	}
 	run_checks(&job);
 	rk_mariadb_global_cleanup();
-	rc = json ? print_json(&job) : (print_table(&job, cli->color), RK_EXIT_OK);
+	rc = args.json ? print_json(&job) : (print_table(&job, cli->color), RK_EXIT_OK);
 	for (i = 0; i < job.n && rc == RK_EXIT_OK; i++)
 		if (!job.verdicts[i].ok)
 			rc = RK_EXIT_FAILED;
+ out:
 	free(job.verdicts);
 	rk_model_free(model);
+	rk_diags_clear(&diags);
 	return rc;
 }

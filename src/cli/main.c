@@ -33,6 +33,17 @@ static const struct rk_command commands[] = {
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
+bool
+cli_command_is_available(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return commands[i].run != NULL;
+	return false;
+}
+
 static bool
 wants_color(int fd)
 {
@@ -104,27 +115,44 @@ cli_report_error(const struct rk_cli *cli, const char *what, const struct rk_err
 }
 
 int
-cli_load_playbook(const struct rk_cli *cli, const char *path, struct rk_model **out)
+cli_load_playbook(const struct rk_cli *cli, const char *path, const struct cli_load_opts *opts,
+    struct rk_diags *diags, struct rk_model **out)
 {
-	struct rk_diags diags;
+	struct rk_model *model = NULL;
 	struct rk_err err = { 0 };
 	int r;
 
-	rk_diags_init(&diags, path);
-	r = rk_playbook_load(out, path, &diags, &err);
-	render_diags(stderr, &diags, cli->color_err);
-	if (r != 0 && diags.nerrors > 0)
-		fprintf(stderr, "rekey: %s: %zu error%s; nothing was changed\n", path,
-		    diags.nerrors, diags.nerrors == 1 ? "" : "s");
-	else if (r != 0)
+	*out = NULL;
+	rk_diags_init(diags, path);
+	r = rk_playbook_load(&model, path, diags, &err);
+	if (r == 0 && opts->check_local) {
+		cli_check_ca(model, diags);
+		rk_diags_sort(diags);
+		if (rk_diags_has_errors(diags))
+			r = RK_E_USAGE;
+	}
+	if (r != 0 && diags->nerrors > 0 && opts->json) {
+		(void)render_diags_json(stdout, diags);
+	} else if (!opts->json) {
+		render_diags(stderr, diags, cli->color_err);
+		if (r != 0 && diags->nerrors > 0)
+			fprintf(stderr, "rekey: %s: %zu error%s; nothing was changed\n", path,
+			    diags->nerrors, diags->nerrors == 1 ? "" : "s");
+	}
+	if (r != 0 && diags->nerrors == 0)
 		cli_report_error(cli, path, &err);
-	rk_diags_clear(&diags);
-	return r == 0 ? RK_EXIT_OK : RK_EXIT_USAGE;
+	if (r != 0) {
+		rk_model_free(model);
+		return RK_EXIT_USAGE;
+	}
+	*out = model;
+	return RK_EXIT_OK;
 }
 
 int
 cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
-    void (*usage)(FILE *), bool *json, bool *diff, struct rk_model **model)
+    void (*usage)(FILE *), struct cli_playbook_args *args, struct rk_diags *diags,
+    struct rk_model **model)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -132,22 +160,23 @@ cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_load_opts load = { 0 };
 	int c;
 
-	*json = false;
-	if (diff != NULL)
-		*diff = false;
+	args->json = false;
+	args->diff = false;
 	*model = NULL;
+	rk_diags_init(diags, NULL);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			*json = true;
+			args->json = true;
 			break;
 		case 'D':
-			if (diff == NULL)
+			if (!args->takes_diff)
 				return cli_usage_error(cli, "takes no --diff (see rekey %s --help)",
 				    cli->command);
-			*diff = true;
+			args->diff = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -160,7 +189,10 @@ cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 	if (argc - optind != 1)
 		return cli_usage_error(cli, "expects one PLAYBOOK (see rekey %s --help)",
 		    cli->command);
-	return cli_load_playbook(cli, argv[optind], model);
+	load.json = args->json;
+	load.check_local = args->check_local;
+	rk_diags_clear(diags);
+	return cli_load_playbook(cli, argv[optind], &load, diags, model);
 }
 
 void
@@ -178,6 +210,31 @@ cli_run_workers(size_t n, void *(*worker)(void *), void *arg)
 		worker(arg);		/* no thread could start: do it all here */
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+}
+
+/*
+ * --debug is global, but people type it where they type other options: after the command
+ * too ("rekey pki issue --debug ..."). Takes it out of the command's words (argv[0] is the
+ * command), up to a "--"; returns how many words are left.
+ */
+static int
+take_debug_option(int argc, char **argv, bool *found)
+{
+	int i, o;
+
+	for (i = o = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[o++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--debug") == 0)
+			*found = true;
+		else
+			argv[o++] = argv[i];
+	}
+	argv[o] = NULL;		/* argv[argc] is NULL, so there is room */
+	return o;
 }
 
 int
@@ -229,6 +286,7 @@ main(int argc, char **argv)
 		return RK_EXIT_USAGE;
 	}
 	cli.command = cmd->name;
+	argc = optind + take_debug_option(argc - optind, argv + optind, &cli.debug);
 	rk_log_set_sink(log_to_stderr, NULL, cli.debug ? RK_LOG_DEBUG : RK_LOG_WARN);
 	if (cmd->run == NULL) {
 		if (argc > optind + 1 && (strcmp(argv[optind + 1], "--help") == 0 ||

@@ -104,8 +104,52 @@ step_json(struct jb *jb, const struct rk_plan *plan, const struct cli_client_vie
 	return o;
 }
 
+json_t *
+cli_diags_json(const struct rk_diags *d, enum rk_severity sev)
+{
+	json_t *list = json_array(), *o;
+	size_t i;
+
+	for (i = 0; list != NULL && i < d->n; i++) {
+		const struct rk_diag *g = &d->items[i];
+
+		if (g->severity != sev)
+			continue;
+		/* Line and column 0 mean the whole file: null, as tools expect no position. */
+		o = json_pack("{s:s, s:o, s:o, s:s}", "file", d->file,
+		    "line", g->pos.line > 0 ? json_integer(g->pos.line) : json_null(),
+		    "column", g->pos.line > 0 ? json_integer(g->pos.col) : json_null(),
+		    "message", g->msg);
+		if (o == NULL || json_array_append_new(list, o) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	return list;
+}
+
 int
-render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_views *views)
+render_diags_json(FILE *f, const struct rk_diags *d)
+{
+	json_t *doc = json_pack("{s:o?, s:o?}", "errors", cli_diags_json(d, RK_SEV_ERROR),
+	    "warnings", cli_diags_json(d, RK_SEV_WARNING));
+	int r = -1;
+
+	if (doc != NULL && json_object_size(doc) == 2 &&
+	    json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0) {
+		fputc('\n', f);
+		r = 0;
+	}
+	json_decref(doc);
+	if (r != 0)
+		fprintf(stderr, "rekey: %s: cannot build the JSON list of problems (out of memory)\n",
+		    d->file);
+	return r;
+}
+
+int
+render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_views *views,
+    const struct rk_diags *diags)
 {
 	const struct rk_model *m = plan->model;
 	struct jb jb = { false };
@@ -146,10 +190,16 @@ render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 
 		if (steps == NULL || i == 0 || s->phase != plan->steps[i - 1].phase ||
 		    s->wave != plan->steps[i - 1].wave) {
+			/* A new wave starts swap, reload and verify over, as the text does. */
+			if (i > 0 && s->wave != plan->steps[i - 1].wave && s->wave > 0 &&
+			    last >= RK_PHASE_SWAP)
+				last = RK_PHASE_SWAP - 1;
 			while ((int)s->phase > last + 1) {
 				last++;
-				if (json_array_append_new(phases, json_pack("{s:s, s:n, s:[]}",
-				    "phase", rk_phase_name((enum rk_phase)last), "wave", "steps")) != 0)
+				if (json_array_append_new(phases, json_pack("{s:s, s:o, s:[]}",
+				    "phase", rk_phase_name((enum rk_phase)last), "wave",
+				    last >= RK_PHASE_SWAP && last <= RK_PHASE_VERIFY && s->wave > 0 ?
+				    json_integer(s->wave) : json_null(), "steps")) != 0)
 					jb.failed = true;
 			}
 			if ((int)s->phase > last)
@@ -173,6 +223,7 @@ render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 	}
 	put(&jb, doc, "phases", phases);
 	put(&jb, doc, "steps", json_integer((json_int_t)plan->nsteps));
+	put(&jb, doc, "warnings", cli_diags_json(diags, RK_SEV_WARNING));
  out:
 	if (!jb.failed && json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0)
 		fputc('\n', f);

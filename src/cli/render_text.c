@@ -1,10 +1,12 @@
 /* Human output: diagnostics in compiler form and the plan grouped by phase, wave and host. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "rekey/local.h"
 #include "rekey/ssh.h"
+#include "rekey/strutil.h"
 
 #define C_BOLD		"\033[1m"
 #define C_DIM		"\033[2m"
@@ -22,6 +24,27 @@ static const char *
 pc(const struct paint *p, const char *code)
 {
 	return p->on ? code : "";
+}
+
+/*
+ * Prints text from the playbook or a host with every control, C1 and bidi character escaped:
+ * a name or path must not be able to move the cursor or reverse what the responder reads.
+ */
+static void
+put_text(FILE *f, const char *s)
+{
+	char *e;
+
+	if (rk_text_is_safe(s)) {
+		fputs(s, f);
+		return;
+	}
+	if ((e = rk_text_escape(s)) == NULL) {
+		fputs("(text not shown: out of memory)", f);
+		return;
+	}
+	fputs(e, f);
+	free(e);
 }
 
 void
@@ -63,9 +86,13 @@ print_host_header(FILE *f, const struct paint *p, const struct rk_host *h)
 		    rk_local_rename_method(h), pc(p, C_RESET));
 		return;
 	}
-	fprintf(f, "    %s%s%s %s(ssh %s%s%s:%d%s%s%s; swap by %s)%s\n", pc(p, C_CYAN), h->name,
-	    pc(p, C_RESET), pc(p, C_DIM), h->user != NULL ? h->user : "",
-	    h->user != NULL ? "@" : "", h->address, h->port, h->sudo ? ", sudo" : "",
+	fprintf(f, "    %s%s%s %s(ssh ", pc(p, C_CYAN), h->name, pc(p, C_RESET), pc(p, C_DIM));
+	if (h->user != NULL) {
+		put_text(f, h->user);
+		fputc('@', f);
+	}
+	put_text(f, h->address);
+	fprintf(f, ":%d%s%s%s; swap by %s)%s\n", h->port, h->sudo ? ", sudo" : "",
 	    h->jump != NULL ? ", via " : "", h->jump != NULL ? h->jump->name : "",
 	    rk_ssh_rename_method(h), pc(p, C_RESET));
 }
@@ -89,8 +116,10 @@ print_client_view(FILE *f, const struct paint *p, const struct cli_client_view *
 	const char *line, *end, *color;
 
 	if (v->error != NULL) {
-		fprintf(f, "           %scannot read or edit it:%s %s\n", pc(p, C_RED),
-		    pc(p, C_RESET), v->error);
+		fprintf(f, "           %scannot read or edit it:%s ", pc(p, C_RED),
+		    pc(p, C_RESET));
+		put_text(f, v->error);
+		fputc('\n', f);
 		return;
 	}
 	if (!v->changed) {
@@ -127,14 +156,29 @@ print_group(FILE *f, const struct paint *p, const struct rk_plan *plan,
 			if (plan->steps[k].host != h)
 				continue;
 			rk_step_describe(line, sizeof(line), plan, &plan->steps[k]);
-			fprintf(f, "      %s%3u%s  %s\n", pc(p, C_DIM), plan->steps[k].id,
-			    pc(p, C_RESET), line);
+			fprintf(f, "      %s%3u%s  ", pc(p, C_DIM), plan->steps[k].id,
+			    pc(p, C_RESET));
+			put_text(f, line);
+			fputc('\n', f);
 			if (plan->steps[k].action == RK_ACT_EDIT_CLIENT_CONFIG &&
 			    (v = cli_client_view_of(views, plan->model, plan->steps[k].client)) !=
 			    NULL)
 				print_client_view(f, p, v);
 		}
 	}
+}
+
+/* "  label     value (note)", the value escaped; nothing when value is NULL. */
+static void
+put_field(FILE *f, const char *label, const char *value, const char *note)
+{
+	if (value == NULL)
+		return;
+	fprintf(f, "  %-9s ", label);
+	put_text(f, value);
+	if (note != NULL)
+		fprintf(f, " (%s)", note);
+	fputc('\n', f);
 }
 
 static void
@@ -144,11 +188,9 @@ print_intro(FILE *f, const struct paint *p, const struct rk_plan *plan)
 
 	fprintf(f, "%srekey plan%s for %s%s%s (%s)\n", pc(p, C_BOLD), pc(p, C_RESET),
 	    pc(p, C_BOLD), m->incident.id, pc(p, C_RESET), rk_reason_name(m->incident.reason));
-	fprintf(f, "  playbook  %s\n", m->playbook);
-	if (m->incident.summary != NULL)
-		fprintf(f, "  summary   %s\n", m->incident.summary);
-	fprintf(f, "  ca        %s (%s)\n", m->ca.cert, m->ca.rotate ?
-	    "replaced by a new root CA" : "kept");
+	put_field(f, "playbook", m->playbook, NULL);
+	put_field(f, "summary", m->incident.summary, NULL);
+	put_field(f, "ca", m->ca.cert, m->ca.rotate ? "replaced by a new root CA" : "kept");
 	fprintf(f, "  estate    %zu host%s, %zu service%s, %zu client%s, %zu certificate%s to "
 	    "issue, %zu revocation%s\n", m->nhosts, m->nhosts == 1 ? "" : "s", m->nservices,
 	    m->nservices == 1 ? "" : "s", m->nclients, m->nclients == 1 ? "" : "s",
@@ -157,7 +199,9 @@ print_intro(FILE *f, const struct paint *p, const struct rk_plan *plan)
 	fprintf(f, "  policy    on failure %s; up to %d hosts at once; canary %d; trust overlap %s\n",
 	    rk_on_failure_name(m->policy.on_failure), m->policy.max_parallel, m->policy.canary,
 	    m->policy.trust_overlap ? "on" : "off");
-	fprintf(f, "  record    %s/%s\n", m->incident.records, m->incident.id);
+	fprintf(f, "  record    ");
+	put_text(f, m->incident.records);
+	fprintf(f, "/%s\n", m->incident.id);
 }
 
 static void
@@ -200,8 +244,19 @@ print_summary(FILE *f, const struct paint *p, const struct rk_plan *plan,
 	    hosts == 1 ? "" : "s", pushes, pushes == 1 ? "" : "s", reloads,
 	    reloads == 1 ? "" : "s", checks, checks == 1 ? "" : "s");
 	print_client_summary(f, plan, views);
-	fprintf(f, "Nothing has been changed. `rekey run %s` carries this plan out.\n",
-	    plan->model->playbook);
+	if (cli_command_is_available("run")) {
+		fprintf(f, "Nothing has been changed. `rekey run ");
+		put_text(f, plan->model->playbook);
+		fprintf(f, "` carries this plan out.\n");
+		return;
+	}
+	/* Until the engine lands, the plan is still the procedure: say how to follow it. */
+	fprintf(f, "Nothing has been changed. `rekey run` is not available in rekey %s yet; "
+	    "carry this plan out by hand, in order: `rekey pki issue` and `rekey pki revoke` "
+	    "for phases 2 and 3, install each file with the owner and mode shown, reload, "
+	    "then `rekey verify ", REKEY_VERSION);
+	put_text(f, plan->model->playbook);
+	fprintf(f, "` for the checks of phase 7.\n");
 }
 
 static const char *
@@ -211,8 +266,8 @@ why_phase_is_empty(const struct rk_model *m, enum rk_phase phase)
 	case RK_PHASE_ISSUE:		return "no certificate to issue";
 	case RK_PHASE_REVOKE:		return "no revocation, and no service loads a CRL";
 	case RK_PHASE_DISTRIBUTE_TRUST:	return "no CA or CRL file to install";
+	case RK_PHASE_RELOAD:		return m->nservices > 0 ? "reload: none" : "no service";
 	case RK_PHASE_SWAP:
-	case RK_PHASE_RELOAD:
 	case RK_PHASE_VERIFY:		return "no service";
 	case RK_PHASE_UPDATE_CLIENTS:	return "no client";
 	case RK_PHASE_VERIFY_CLIENTS:	return "no client has a verify command";
@@ -236,17 +291,39 @@ print_phase_header(FILE *f, const struct paint *p, const struct rk_plan *plan,
 	fputc('\n', f);
 }
 
+/* Services of a wave (0: every wave) that rekey does not reload, each said with why. */
+static void
+print_not_reloaded(FILE *f, const struct paint *p, const struct rk_plan *plan, unsigned wave)
+{
+	const struct rk_model *m = plan->model;
+	size_t i, first = 0, end = m->nservices;
+
+	if (plan->nwaves > 1 && wave == 1)
+		end = plan->canary_services;
+	else if (plan->nwaves > 1 && wave == 2)
+		first = plan->canary_services;
+	for (i = first; i < end; i++)
+		if (m->services[i].reload.kind == RK_RELOAD_NONE)
+			fprintf(f, "      %s  -  %s is not reloaded (reload: none): it keeps "
+			    "serving its old files until it is restarted%s\n", pc(p, C_DIM),
+			    m->services[i].name, pc(p, C_RESET));
+}
+
 /* Phases with no step are printed too, saying why, so a reader sees the whole procedure. */
 static void
 print_empty_phases(FILE *f, const struct paint *p, const struct rk_plan *plan, int from,
-    int to)
+    int to, unsigned wave)
 {
 	int q;
 
 	for (q = from; q < to; q++) {
-		print_phase_header(f, p, plan, (enum rk_phase)q, 0);
+		bool in_wave = q >= RK_PHASE_SWAP && q <= RK_PHASE_VERIFY;
+
+		print_phase_header(f, p, plan, (enum rk_phase)q, in_wave ? wave : 0);
 		fprintf(f, "      %snothing to do: %s%s\n", pc(p, C_DIM),
 		    why_phase_is_empty(plan->model, (enum rk_phase)q), pc(p, C_RESET));
+		if (q == RK_PHASE_RELOAD)
+			print_not_reloaded(f, p, plan, in_wave ? wave : 0);
 	}
 }
 
@@ -256,6 +333,7 @@ render_plan_text(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 {
 	struct paint p = { color };
 	size_t i, end;
+	unsigned last_wave = 0;
 	int last = -1;
 
 	print_intro(f, &p, plan);
@@ -268,13 +346,20 @@ render_plan_text(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 		for (end = i; end < plan->nsteps && plan->steps[end].phase == phase &&
 		    plan->steps[end].wave == wave; end++)
 			;
+		/* Inside a wave, swap, reload and verify start over. */
+		if (wave != last_wave && phase <= RK_PHASE_VERIFY && phase >= RK_PHASE_SWAP &&
+		    last >= RK_PHASE_SWAP)
+			last = RK_PHASE_SWAP - 1;
 		if ((int)phase > last + 1)
-			print_empty_phases(f, &p, plan, last + 1, (int)phase);
+			print_empty_phases(f, &p, plan, last + 1, (int)phase, wave);
 		if ((int)phase > last)
 			last = (int)phase;
+		last_wave = wave;
 		print_phase_header(f, &p, plan, phase, wave);
 		print_group(f, &p, plan, views, i, end);
+		if (phase == RK_PHASE_RELOAD)
+			print_not_reloaded(f, &p, plan, wave);
 	}
-	print_empty_phases(f, &p, plan, last + 1, RK_PHASES);
+	print_empty_phases(f, &p, plan, last + 1, RK_PHASES, 0);
 	print_summary(f, &p, plan, views);
 }

@@ -71,6 +71,15 @@ const struct rk_enum_name rk_on_failure_names[] = {
 	{ NULL, 0 },
 };
 
+const char *
+rk_enum_spelling(const struct rk_enum_name *table, const char *word)
+{
+	for (; table->name != NULL; table++)
+		if (strcmp(table->name, word) == 0)
+			return table->name;
+	return NULL;
+}
+
 bool
 rk_enum_lookup(const struct rk_enum_name *table, const char *word, int *out)
 {
@@ -120,6 +129,28 @@ const char *
 rk_service_kind_name(enum rk_service_kind k)
 {
 	return rk_enum_name(rk_service_kind_names, (int)k);
+}
+
+bool
+rk_model_signs_crl(const struct rk_model *m)
+{
+	size_t i;
+
+	if (m->nrevocations > 0)
+		return true;
+	for (i = 0; i < m->nservices; i++)
+		if (m->services[i].files[RK_FILE_CRL].present)
+			return true;
+	for (i = 0; i < m->nclients; i++)
+		if (m->clients[i].files[RK_FILE_CRL].present)
+			return true;
+	return false;
+}
+
+const char *
+rk_service_kind_label(const struct rk_service *svc)
+{
+	return svc->kind_name != NULL ? svc->kind_name : rk_service_kind_name(svc->kind);
 }
 
 const char *

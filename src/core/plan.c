@@ -209,20 +209,6 @@ build_preflight(struct builder *b, const struct rk_model *m)
 			s->client = &m->clients[i];
 }
 
-static bool
-any_crl_target(const struct rk_model *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->nservices; i++)
-		if (m->services[i].files[RK_FILE_CRL].present)
-			return true;
-	for (i = 0; i < m->nclients; i++)
-		if (m->clients[i].files[RK_FILE_CRL].present)
-			return true;
-	return false;
-}
-
 static void
 build_issue_and_revoke(struct builder *b, const struct rk_model *m)
 {
@@ -237,9 +223,7 @@ build_issue_and_revoke(struct builder *b, const struct rk_model *m)
 	for (i = 0; i < m->nrevocations; i++)
 		if ((s = add_step(b, RK_PHASE_REVOKE, RK_ACT_REVOKE, NULL)) != NULL)
 			s->revocation = &m->revocations[i];
-	/* A CRL is re-signed even with nothing new to revoke when servers load one: its
-	 * nextUpdate moves forward, and an expired CRL takes a server down. */
-	if (m->nrevocations > 0 || any_crl_target(m))
+	if (rk_model_signs_crl(m))
 		(void)add_step(b, RK_PHASE_REVOKE, RK_ACT_SIGN_CRL, NULL);
 }
 
@@ -295,12 +279,16 @@ build_wave(struct builder *b, const struct rk_model *m, unsigned wave, size_t fi
 	for (i = first; i < end; i++) {
 		const struct rk_service *svc = &m->services[i];
 
+		/* Without a reload the server keeps its old certificate until someone restarts
+		 * it: the plan must not promise the new fingerprint, nor that the old is gone. */
+		bool serves_new = svc->certificate != NULL && svc->reload.kind != RK_RELOAD_NONE;
+
 		if ((s = add_step(b, RK_PHASE_VERIFY, RK_ACT_VERIFY_SERVICE, svc->host)) != NULL) {
 			s->wave = wave;
 			s->service = svc;
-			s->certificate = svc->certificate;
+			s->certificate = serves_new ? svc->certificate : NULL;
 		}
-		if (svc->certificate != NULL)
+		if (serves_new)
 			add_refusal(b, wave, svc, RK_PHASE_VERIFY, RK_REFUSE_OLD_CERT);
 		if (svc->verify.require_tls)
 			add_refusal(b, wave, svc, RK_PHASE_VERIFY, RK_REFUSE_PLAINTEXT);
@@ -495,7 +483,7 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 		break;
 	case RK_ACT_PROBE_SERVICE:
 		n = snprintf(buf, size, "probe %s (%s) at %s:%d: record the certificate it "
-		    "serves now", svc->name, rk_service_kind_name(svc->kind),
+		    "serves now", svc->name, rk_service_kind_label(svc),
 		    svc->connect.address, svc->connect.port);
 		break;
 	case RK_ACT_CHECK_CLIENT_CONFIG:
@@ -538,11 +526,13 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 		    "served", svc->name, reload_text(svc));
 		break;
 	case RK_ACT_VERIFY_SERVICE:
-		n = snprintf(buf, size, "verify %s at %s:%d: %s, %s or later%s%s", svc->name,
+		n = snprintf(buf, size, "verify %s at %s:%d: %s, %s or later%s%s%s", svc->name,
 		    svc->connect.address, svc->connect.port, rk_sslmode_name(svc->verify.sslmode),
 		    rk_tls_version_name(svc->verify.min_tls),
 		    cert != NULL ? ", serves the new fingerprint of " : "",
-		    cert != NULL ? cert->name : "");
+		    cert != NULL ? cert->name : "",
+		    svc->reload.kind == RK_RELOAD_NONE && svc->certificate != NULL ?
+		    " (reload: none, so the old certificate may still be served)" : "");
 		break;
 	case RK_ACT_CHECK_REFUSED:
 		n = snprintf(buf, size, "prove on %s: %s", svc->name, refusal_text(s->refusal));

@@ -518,6 +518,10 @@ get_secret_ref(struct pb *pb, ynode *map, const char *name, const char *what,
 		if (get_string(pb, env, label, &out->env) && !is_valid_env_name(out->env))
 			rk_diags_error(pb->d, env->pos, "%s is not an environment variable name "
 			    "(letters, digits and '_'; the value is not shown)", label);
+		else if (out->env != NULL && getenv(out->env) == NULL)
+			/* A warning, not an error: plan may run where the secret is not. */
+			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s is not set",
+			    label, out->env);
 	}
 	if (file != NULL) {
 		snprintf(label, sizeof(label), "%s %s", what, k_file);
@@ -697,11 +701,15 @@ parse_ca(struct pb *pb, ynode *root)
 		return;
 	ca->pos = pos_of(map);
 	if ((v = require(pb, map, "cert", "ca")) != NULL &&
-	    get_local_path(pb, v, "ca cert", &ca->cert))
+	    get_local_path(pb, v, "ca cert", &ca->cert)) {
+		ca->cert_pos = pos_of(v);
 		check_local_file(pb, v, ca->cert, "CA certificate", LOCAL_FILE_PEM);
+	}
 	if ((v = require(pb, map, "key", "ca")) != NULL &&
-	    get_local_path(pb, v, "ca key", &ca->key))
+	    get_local_path(pb, v, "ca key", &ca->key)) {
+		ca->key_pos = pos_of(v);
 		check_local_file(pb, v, ca->key, "CA key", LOCAL_FILE_PEM | LOCAL_FILE_PRIVATE);
+	}
 	get_secret_ref(pb, map, "key_passphrase", "ca", &ca->key_passphrase);
 	if ((v = rk_ynode_get(map, "crl")) != NULL) {
 		if (get_local_path(pb, v, "ca crl", &ca->crl))
@@ -1217,8 +1225,10 @@ parse_service(struct pb *pb, ynode *map, size_t index, struct rk_service *s)
 	check_keys(pb, map, what, service_keys);	/* after the name, to say which service */
 	s->host = get_host_ref(pb, map, what);
 	if ((v = require(pb, map, "kind", what)) != NULL &&
-	    get_enum(pb, v, "kind", rk_service_kind_names, &kind))
+	    get_enum(pb, v, "kind", rk_service_kind_names, &kind)) {
 		s->kind = (enum rk_service_kind)kind;
+		s->kind_name = rk_enum_spelling(rk_service_kind_names, v->value);
+	}
 	s->connect.port = s->kind == RK_SERVICE_POSTGRESQL ? 5432 : 3306;
 	snprintf(label, sizeof(label), "%s certificate", what);
 	if ((v = rk_ynode_get(map, "certificate")) != NULL)
@@ -1253,6 +1263,11 @@ parse_service(struct pb *pb, ynode *map, size_t index, struct rk_service *s)
 	}
 	if (s->kind == RK_SERVICE_POSTGRESQL && s->connect.dbname == NULL)
 		s->connect.dbname = pb_strdup(pb, "postgres");
+	if (s->reload.kind == RK_RELOAD_NONE && (s->certificate != NULL ||
+	    s->files[RK_FILE_CA].present || s->files[RK_FILE_CRL].present))
+		rk_diags_warn(pb->d, s->reload.pos, "%s: reload: none: the server keeps serving "
+		    "its old files until it is restarted, so the new certificate is not checked",
+		    what);
 	if (s->reload.kind == RK_RELOAD_SQL && s->connect.user == NULL)
 		rk_diags_error(pb->d, map->pos,
 		    "%s: reload: sql needs connect.user (a login allowed to reload)", what);

@@ -155,8 +155,26 @@ run_case() {
 		fail "exit 0 expected, yet no plan was printed"
 	fi
 
+	# --json: the same exit, nothing on stderr, and the same diagnostics as a document.
+	local jrc=0 jlines
+	(cd -- "$work" && env NO_COLOR=1 LC_ALL=C HOME="$work/home" \
+	    timeout "$case_timeout" "$rekey" plan --json "$name.yml") >"$out.json" 2>"$err.json" ||
+	    jrc=$?
+	if [[ $jrc -ne $rc ]]; then
+		fail "plan --json: exit $jrc, but $rc without --json"
+	elif [[ -s $err.json ]]; then
+		fail "plan --json printed on stderr: $(head -n 1 "$err.json")"
+	elif ! jlines="$(python3 "$(dirname -- "$0")/json-diags.py" <"$out.json" 2>&1)"; then
+		fail "plan --json: $jlines"
+	elif [[ "$jlines" != "$(lines "${got_errors[@]}" "${got_warnings[@]}")" ]]; then
+		fail "plan --json diagnostics differ from the text ones (- text, + json):"
+		while IFS= read -r line; do fail "    $line"; done < <(diff -U0 \
+		    <(lines "${got_errors[@]}" "${got_warnings[@]}") <(printf '%s\n' "$jlines") |
+		    tail -n +3 || true)
+	fi
+
 	for line in "${absent[@]}"; do
-		if grep -qF -- "$line" "$out" "$err"; then
+		if grep -qF -- "$line" "$out" "$err" "$out.json"; then
 			fail "output shows '$line', which must never be shown"
 		fi
 	done

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# What `rekey plan` tells a reader, checked line by line on playbooks written here: service
+# kinds as the playbook names them, reload: none said (and no new fingerprint promised), text
+# from the playbook escaped, --debug after the command, and the closing line.
+#
+# usage: plan-text.sh REKEY_BINARY
+# Prints one line per check and a last line "N passed, M failed"; exits 1 on any failure.
+set -euo pipefail
+
+rekey=${1:?usage: plan-text.sh REKEY_BINARY}
+work="$(mktemp -d "${TMPDIR:-/tmp}/rekey-plantext.XXXXXX")"
+trap 'rm -rf -- "$work"' EXIT
+cd "$work"
+mkdir -p home pki
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=plan-ca \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    -days 30 -keyout pki/ca.key -out pki/ca.crt 2>/dev/null
+chmod 0600 pki/ca.key
+
+passed=0
+failed=0
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		printf 'ok    %s\n' "$what"
+		passed=$((passed + 1))
+	else
+		printf 'FAIL  %s\n' "$what"
+		failed=$((failed + 1))
+	fi
+}
+plan() {
+	env NO_COLOR=1 LC_ALL=C HOME="$work/home" timeout 60 "$rekey" "$@"
+}
+has() { grep -qF -- "$1" "$2"; }
+lacks() { ! grep -qF -- "$1" "$2"; }
+
+# Two services: a MariaDB with reload: none, a PostgreSQL reloaded by SQL; a summary holding a
+# C1 control (CSI, which terminals read as ESC [) and a right-to-left override, which must
+# never reach the terminal raw. (The parser refuses C0 controls itself.)
+# YAML's own escapes carry them: the parser refuses raw control characters.
+cat >estate.yml <<'YAML'
+version: 1
+incident: {id: INC-TEXT, summary: "leak \u009b2J of key.\u202etxt"}
+ca: {cert: pki/ca.crt, key: pki/ca.key}
+certificates:
+  my1: {profile: server, subject: "/CN=my1", san: ["IP:127.0.0.1"]}
+  pg1: {profile: server, subject: "/CN=pg1", san: ["IP:127.0.0.1"]}
+hosts:
+  h: {transport: local}
+services:
+  - name: maria
+    host: h
+    kind: mariadb
+    certificate: my1
+    files: {cert: {path: /etc/my/server.crt}, key: {path: /etc/my/server.key}}
+    reload: none
+  - name: pg
+    host: h
+    kind: postgresql
+    certificate: pg1
+    files: {cert: {path: /etc/pg/server.crt}, key: {path: /etc/pg/server.key}}
+    connect: {user: rekey}
+policy: {canary: 0}
+YAML
+rc=0
+plan plan estate.yml >out 2>err || rc=$?
+check "plan exits 0 with warnings only" test "$rc" -eq 0
+check "kind: mariadb is shown as mariadb" has "probe maria (mariadb) at" out
+check "kind: postgresql is shown as postgresql" has "probe pg (postgresql) at" out
+check "reload: none is warned about" has "service 'maria': reload: none: the server keeps serving" err
+check "the reload phase names the service not reloaded" has \
+    "maria is not reloaded (reload: none): it keeps serving its old files until it is restarted" out
+check "no new fingerprint is promised without a reload" has \
+    "verify maria at 127.0.0.1:3306: verify-full, TLSv1.2 or later (reload: none, so the old certificate may still be served)" out
+check "the reloaded service is promised its new fingerprint" has \
+    "serves the new fingerprint of pg1" out
+check "the old-certificate check appears only for the reloaded service" \
+    test "$(grep -c 'the old certificate is no longer served' out)" -eq 1
+check "the summary's C1 and bidi characters are escaped" has 'leak \u009b2J of key.\u202etxt' out
+check "no raw CSI reaches the output" lacks $'\xc2\x9b' out
+check "no raw U+202E reaches the output" lacks $'\xe2\x80\xae' out
+check "the last line says how to carry the plan out until run exists" has \
+    "\`rekey run\` is not available in rekey" out
+
+# --debug is accepted after the command's name as well as before it.
+rc=0
+plan plan --debug estate.yml >/dev/null 2>&1 || rc=$?
+check "plan --debug PLAYBOOK is accepted" test "$rc" -eq 0
+rc=0
+plan --debug plan estate.yml >/dev/null 2>&1 || rc=$?
+check "--debug plan PLAYBOOK is accepted" test "$rc" -eq 0
+rc=0
+plan plan -- --debug >/dev/null 2>err || rc=$?
+check "after --, --debug is a file name" has "rekey: --debug:" err
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

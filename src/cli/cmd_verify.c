@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "rekey/cert.h"
 #include "rekey/mariadb.h"
 #include "rekey/postgresql.h"
 #include "rekey/probe.h"
@@ -49,6 +50,7 @@ struct job {
 	atomic_size_t		 next;
 	const char		*crl;		/* the CA's CRL, when the file exists */
 	const struct rk_diags	*diags;		/* the playbook's warnings, for --json */
+	char			 ca_subject[256];	/* of ca.cert; "" when it cannot be read */
 };
 
 static enum rk_probe_protocol
@@ -91,6 +93,24 @@ load_password(struct rk_secret *out, const struct rk_secret_ref *ref, struct rk_
 	return 0;
 }
 
+/*
+ * The service backends start their messages with the service's label ("pg1 127.0.0.1:5432:
+ * login as rekey: ..."), as a run's events need; the table already names the service, so
+ * that label is dropped there rather than shown twice. Names hold no blank or ": ", so the
+ * label ends at the first ": " (an IPv6 address has no blank after its colons).
+ */
+static const char *
+without_label(const char *msg, const char *name)
+{
+	size_t n = strlen(name);
+	const char *end;
+
+	if (strncmp(msg, name, n) != 0 || (msg[n] != ' ' && msg[n] != ':') ||
+	    (end = strstr(msg + n, ": ")) == NULL)
+		return msg;
+	return end + 2;
+}
+
 /* Logs in as the service's clients do (connect.user), and proves plaintext is refused. */
 static void
 check_login(struct verdict *v, const struct job *job)
@@ -108,14 +128,14 @@ check_login(struct verdict *v, const struct job *job)
 	v->login_checked = true;
 	if (load_password(&password, &s->connect.password, &err) != 0) {
 		snprintf(v->login_error, sizeof(v->login_error), "%s", err.msg);
-		add_problem(v, "no password for the login");
+		snprintf(why, sizeof(why), "login as %s: %s", s->connect.user, err.msg);
+		add_problem(v, why);
 		return;
 	}
 	login.password = password.ptr != NULL ? &password : NULL;
 	if (ops->check_login(&v->login, &login, &err) != 0) {
 		snprintf(v->login_error, sizeof(v->login_error), "%s", err.msg);
-		snprintf(why, sizeof(why), "login as %s: %s", s->connect.user, err.msg);
-		add_problem(v, why);
+		add_problem(v, without_label(err.msg, s->name));
 		goto out;
 	}
 	if (s->verify.require_tls) {
@@ -130,6 +150,22 @@ check_login(struct verdict *v, const struct job *job)
 	}
  out:
 	rk_secret_clear(&password);
+}
+
+/*
+ * OpenSSL says "self-signed certificate in certificate chain" when a server presents another
+ * CA's chain; the responder needs to hear that the server is not on the CA the playbook
+ * names, and which one it is on.
+ */
+static void
+describe_chain_failure(char *buf, size_t size, const struct rk_probe_result *probe,
+    const char *ca_subject)
+{
+	if (ca_subject[0] != '\0' && strcmp(probe->issuer, ca_subject) != 0)
+		snprintf(buf, size, "not issued by ca.cert (served: issuer %s; expected %s)",
+		    probe->issuer, ca_subject);
+	else
+		snprintf(buf, size, "chain: %s", probe->chain_error);
 }
 
 static void
@@ -151,7 +187,7 @@ check_service(struct verdict *v, const struct job *job)
 	v->reached = true;
 	v->days_left = (long)((v->probe.not_after - time(NULL)) / 86400);
 	if (!v->probe.chain_ok) {
-		snprintf(why, sizeof(why), "chain: %s", v->probe.chain_error);
+		describe_chain_failure(why, sizeof(why), &v->probe, job->ca_subject);
 		add_problem(v, why);
 	}
 	if (s->verify.sslmode == RK_SSLMODE_VERIFY_FULL && !v->probe.name_ok) {
@@ -182,7 +218,25 @@ check_service(struct verdict *v, const struct job *job)
 			add_problem(v, why);
 		}
 	}
-	check_login(v, job);
+	/* A login verifies the same chain and would only repeat its failure in a library's
+	 * words ("self-signed certificate in certificate chain"). */
+	if (v->probe.chain_ok)
+		check_login(v, job);
+	else if (s->connect.user != NULL)
+		add_problem(v, "login not tried: the chain does not verify");
+}
+
+static void
+read_ca_subject(char *buf, size_t size, const char *path)
+{
+	struct rk_cert *ca = NULL;
+	struct rk_err err = { 0 };
+
+	buf[0] = '\0';
+	/* Unreadable: the probe reports it, and chain errors keep OpenSSL's words. */
+	if (rk_cert_load_file(&ca, path, &err) == 0 && rk_cert_subject(buf, size, ca) < 0)
+		buf[0] = '\0';
+	rk_cert_free(ca);
 }
 
 static void *
@@ -209,6 +263,18 @@ short_fingerprint(char *out, size_t size, const char *fp)
 {
 	/* The first 8 bytes identify a certificate at a glance; --json has all of it. */
 	snprintf(out, size, "%.23s", fp);
+}
+
+/* Only verify-full checks the name; the other modes must not be said to. */
+static const char *
+what_was_verified(enum rk_sslmode mode)
+{
+	switch (mode) {
+	case RK_SSLMODE_VERIFY_FULL:	return "chain and name verified";
+	case RK_SSLMODE_VERIFY_CA:	return "chain verified (verify-ca: the name is not checked)";
+	case RK_SSLMODE_REQUIRE:	return "chain verified (require: the name is not checked)";
+	}
+	return "?";
 }
 
 static void
@@ -238,8 +304,9 @@ print_table(const struct job *job, bool color)
 			printf("  %s: %s\n", v->service->name, v->error[0] != '\0' ? v->error :
 			    v->problems);
 		else
-			printf("  %s: chain and name verified; TLS older than %s refused%s%s%s%s\n",
-			    v->service->name, rk_tls_version_name(v->service->verify.min_tls),
+			printf("  %s: %s; TLS older than %s refused%s%s%s%s\n", v->service->name,
+			    what_was_verified(v->service->verify.sslmode),
+			    rk_tls_version_name(v->service->verify.min_tls),
 			    v->login_checked ? "; login as " : "",
 			    v->login_checked ? v->service->connect.user : "",
 			    v->login_checked ? " verified" : "",
@@ -366,6 +433,7 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 	}
 	for (i = 0; i < job.n; i++)
 		job.verdicts[i].service = &model->services[i];
+	read_ca_subject(job.ca_subject, sizeof(job.ca_subject), model->ca.cert);
 	/* Connector/C's global state is set up before any thread: it is not thread-safe. */
 	if (rk_mariadb_global_init(&err) != 0) {
 		cli_report_error(cli, "verify", &err);

@@ -10,7 +10,7 @@ cd "$root/src"
 # rekey headers are "rekey/<module>.h"; a folder may include its own and lower layers'.
 declare -A allowed_libs=(
 	[util]="openssl/crypto.h openssl/evp.h"
-	[core]=""
+	[core]="jansson.h"
 	[parse]="yaml.h"
 	[pki]="openssl/"
 	[transport]="libssh2"

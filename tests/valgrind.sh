@@ -7,7 +7,7 @@ bindir=${1:?usage: valgrind.sh BIN_DIR REPO_ROOT}
 repo=${2:?usage: valgrind.sh BIN_DIR REPO_ROOT}
 # The unit tests read their data (golden cases) from the source tree, as under ctest.
 export RK_TEST_SRC=$repo/tests
-vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all
+vg=(valgrind -q --error-exitcode=99 --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=all
 	--show-leak-kinds=all)
 fail=0 ran=0
 

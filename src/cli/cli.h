@@ -76,11 +76,6 @@ void	cli_check_ca(const struct rk_model *m, struct rk_diags *d);
 int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/*
- * Runs worker(arg) on n threads (at most 64) and waits for all; on this thread alone when
- * none can start. The workers take their jobs from arg (an atomic index), so any count works.
- */
-void	cli_run_workers(size_t n, void *(*worker)(void *), void *arg);
 
 /* Prints "rekey: WHAT: message" to stderr, and with --debug where it was raised. */
 void	cli_report_error(const struct rk_cli *cli, const char *what, const struct rk_err *err);

@@ -3,11 +3,11 @@
  * and edited in memory, one worker per host at a time, so the plan can show the exact change.
  * Reads only; a host that cannot be reached gets its error in the plan, not an abort.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "rekey/workers.h"
 #include "rekey/clientfile.h"
 #include "rekey/envfile.h"
 #include "rekey/local.h"
@@ -18,7 +18,6 @@ struct diff_job {
 	struct cli_client_view		*views;		/* one per model client */
 	const struct rk_host		**hosts;	/* the hosts with clients */
 	size_t				 nhosts;
-	atomic_size_t			 next;
 };
 
 static char *
@@ -86,22 +85,19 @@ read_host_clients(struct diff_job *job, const struct rk_host *host)
 	rk_transport_free(t);
 }
 
-static void *
-diff_worker(void *arg)
+static void
+diff_worker(void *arg, size_t i)
 {
 	struct diff_job *job = arg;
-	size_t i;
 
-	while ((i = atomic_fetch_add(&job->next, 1)) < job->nhosts)
-		read_host_clients(job, job->hosts[i]);
-	return NULL;
+	read_host_clients(job, job->hosts[i]);
 }
 
 int
 cli_read_client_changes(struct cli_client_views *out, const struct rk_model *m,
     struct rk_err *err)
 {
-	struct diff_job job = { m, NULL, NULL, 0, 0 };
+	struct diff_job job = { m, NULL, NULL, 0 };
 	size_t i, j;
 	int r;
 
@@ -126,8 +122,7 @@ cli_read_client_changes(struct cli_client_views *out, const struct rk_model *m,
 		if (j == job.nhosts)
 			job.hosts[job.nhosts++] = m->clients[i].host;
 	}
-	cli_run_workers(job.nhosts < (size_t)m->policy.max_parallel ? job.nhosts :
-	    (size_t)m->policy.max_parallel, diff_worker, &job);
+	(void)rk_workers_run(job.nhosts, (size_t)m->policy.max_parallel, diff_worker, &job);
 	free(job.hosts);
 	rk_ssh_global_cleanup();
 	out->views = job.views;

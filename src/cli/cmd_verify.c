@@ -4,7 +4,6 @@
  * connect to, the TLS version against min_tls, days left, and that older handshakes are
  * refused. The seeds' "SSL health report", for the whole estate at once.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "rekey/probe.h"
 #include "rekey/secret.h"
 #include "rekey/service.h"
+#include "rekey/workers.h"
 
 /* A certificate with fewer days left is reported as a warning, not a failure. */
 #define VERIFY_WARN_DAYS	14
@@ -47,7 +47,6 @@ struct job {
 	const struct rk_model	*model;
 	struct verdict		*verdicts;
 	size_t			 n;
-	atomic_size_t		 next;
 	const char		*crl;		/* the CA's CRL, when the file exists */
 	const struct rk_diags	*diags;		/* the playbook's warnings, for --json */
 	char			 ca_subject[256];	/* of ca.cert; "" when it cannot be read */
@@ -239,23 +238,19 @@ read_ca_subject(char *buf, size_t size, const char *path)
 	rk_cert_free(ca);
 }
 
-static void *
-worker(void *arg)
+static void
+worker(void *arg, size_t i)
 {
 	struct job *job = arg;
-	size_t i;
 
-	while ((i = atomic_fetch_add(&job->next, 1)) < job->n)
-		check_service(&job->verdicts[i], job);
-	return NULL;
+	check_service(&job->verdicts[i], job);
 }
 
 /* Runs the checks on up to policy.max_parallel threads: each one mostly waits on a server. */
 static void
 run_checks(struct job *job)
 {
-	cli_run_workers(job->n < (size_t)job->model->policy.max_parallel ? job->n :
-	    (size_t)job->model->policy.max_parallel, worker, job);
+	(void)rk_workers_run(job->n, (size_t)job->model->policy.max_parallel, worker, job);
 }
 
 static void

@@ -1,5 +1,4 @@
 #include <getopt.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,23 +192,6 @@ cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 	load.check_local = args->check_local;
 	rk_diags_clear(diags);
 	return cli_load_playbook(cli, argv[optind], &load, diags, model);
-}
-
-void
-cli_run_workers(size_t n, void *(*worker)(void *), void *arg)
-{
-	pthread_t tids[64];
-	size_t i, started = 0;
-
-	if (n > sizeof(tids) / sizeof(tids[0]))
-		n = sizeof(tids) / sizeof(tids[0]);
-	for (i = 0; i < n; i++)
-		if (pthread_create(&tids[started], NULL, worker, arg) == 0)
-			started++;
-	if (started == 0)
-		worker(arg);		/* no thread could start: do it all here */
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
 }
 
 /*

@@ -76,7 +76,21 @@ struct rk_step {
 	const struct rk_file_target	*file;
 	enum rk_content			 content;
 	enum rk_refusal			 refusal;
+	/* For a push, the step whose output it installs (the issue-cert of its certificate,
+	 * sign-crl for a CRL, generate-ca for a new CA's bundle); 0 when the content exists
+	 * before the run (the current CA certificate). */
+	uint32_t			 source;
 };
+
+/* A run of steps with one phase and wave, in plan order: the executor's barrier unit. */
+struct rk_step_group {
+	size_t		 first;		/* index into steps */
+	size_t		 n;
+	enum rk_phase	 phase;
+	unsigned	 wave;
+};
+
+#define RK_PLAN_DIGEST_LEN	72	/* "sha256:" and 64 hex digits and a NUL */
 
 struct rk_plan {
 	const struct rk_model	*model;		/* borrowed: the model outlives the plan */
@@ -84,6 +98,11 @@ struct rk_plan {
 	size_t			 nsteps;
 	unsigned		 nwaves;
 	unsigned		 canary_services;	/* services in wave 1 when nwaves > 1 */
+	struct rk_step_group	*groups;
+	size_t			 ngroups;
+	/* Of every step's id, phase, wave, action, host and description: a journal begun under
+	 * another plan is refused on resume. */
+	char			 digest[RK_PLAN_DIGEST_LEN];
 };
 
 /* Builds the plan for model. Deterministic: the same model always gives the same steps. */

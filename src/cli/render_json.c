@@ -65,6 +65,8 @@ step_json(struct jb *jb, const struct rk_plan *plan, const struct cli_client_vie
 	put(jb, o, "wave", s->wave > 0 ? json_integer(s->wave) : json_null());
 	put(jb, o, "action", json_string(rk_action_name(s->action)));
 	put(jb, o, "read_only", json_boolean(rk_step_is_read_only(s)));
+	if (s->action == RK_ACT_PUSH_FILE)
+		put(jb, o, "source", s->source > 0 ? json_integer(s->source) : json_null());
 	put(jb, o, "host", s->host != NULL ? json_string(s->host->name) : json_null());
 	if (s->service != NULL)
 		put(jb, o, "service", json_string(s->service->name));
@@ -179,6 +181,7 @@ render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 	    "max_parallel", m->policy.max_parallel, "canary", m->policy.canary,
 	    "on_failure", rk_on_failure_name(m->policy.on_failure),
 	    "trust_overlap", m->policy.trust_overlap));
+	put(&jb, doc, "digest", json_string(plan->digest));
 	put(&jb, doc, "waves", json_integer(plan->nwaves));
 	for (i = 0; i < m->nhosts; i++)
 		if (json_array_append_new(hosts, host_json(&jb, &m->hosts[i])) != 0)

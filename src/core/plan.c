@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rekey/bytes.h"
+#include "rekey/digest.h"
+
 /* Each action's journal name exists only in this row. */
 static const struct {
 	enum rk_action	 action;
@@ -31,7 +34,7 @@ static const struct {
 	{ RK_ACT_CHECK_REFUSED,		"check-refused",	true },
 	{ RK_ACT_EDIT_CLIENT_CONFIG,	"edit-config",		false },
 	{ RK_ACT_RUN_CLIENT_RELOAD,	"client-reload",	false },
-	{ RK_ACT_RUN_CLIENT_VERIFY,	"client-verify",	true },
+	{ RK_ACT_RUN_CLIENT_VERIFY,	"client-verify",	false },	/* a playbook command */
 	{ RK_ACT_WRITE_RECORD,		"record",		false },
 };
 
@@ -129,6 +132,37 @@ add_step(struct builder *b, enum rk_phase phase, enum rk_action action,
 	return s;
 }
 
+/* The step that makes what a push installs: issue and revoke come before any push. */
+static uint32_t
+source_of(const struct rk_plan *p, const struct rk_step *push)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsteps; i++) {
+		const struct rk_step *s = &p->steps[i];
+
+		switch (push->content) {
+		case RK_CONTENT_CERT:
+		case RK_CONTENT_KEY:
+			if (s->action == RK_ACT_ISSUE_CERT && s->certificate == push->certificate)
+				return s->id;
+			break;
+		case RK_CONTENT_CRL:
+			if (s->action == RK_ACT_SIGN_CRL)
+				return s->id;
+			break;
+		case RK_CONTENT_TRUST_BUNDLE:
+		case RK_CONTENT_TRUST_FINAL:
+			if (s->action == RK_ACT_GENERATE_CA)
+				return s->id;
+			break;
+		case RK_CONTENT_NONE:
+			break;
+		}
+	}
+	return 0;
+}
+
 static void
 add_push(struct builder *b, enum rk_phase phase, unsigned wave, const struct rk_host *host,
     const struct rk_file_target *f, enum rk_content content, const struct rk_service *svc,
@@ -144,6 +178,7 @@ add_push(struct builder *b, enum rk_phase phase, unsigned wave, const struct rk_
 	s->service = svc;
 	s->client = client;
 	s->certificate = client != NULL ? f->certificate : svc != NULL ? svc->certificate : NULL;
+	s->source = source_of(b->plan, s);
 }
 
 static void
@@ -354,6 +389,51 @@ build_retire_trust(struct builder *b, const struct rk_model *m)
 		add_refusal(b, 0, &m->services[i], RK_PHASE_RETIRE_TRUST, RK_REFUSE_OLD_CA);
 }
 
+static int
+group_steps(struct rk_plan *p, struct rk_err *err)
+{
+	size_t i;
+
+	if ((p->groups = calloc(p->nsteps, sizeof(*p->groups))) == NULL && p->nsteps > 0)
+		return rk_fail_nomem(err);
+	for (i = 0; i < p->nsteps; i++) {
+		struct rk_step_group *g = p->ngroups > 0 ? &p->groups[p->ngroups - 1] : NULL;
+
+		if (g == NULL || g->phase != p->steps[i].phase || g->wave != p->steps[i].wave) {
+			g = &p->groups[p->ngroups++];
+			g->first = i;
+			g->phase = p->steps[i].phase;
+			g->wave = p->steps[i].wave;
+		}
+		g->n++;
+	}
+	return 0;
+}
+
+/* What a step promises, as text: the same playbook gives the same digest. */
+static int
+digest_plan(struct rk_plan *p, struct rk_err *err)
+{
+	char line[1024], hex[RK_SHA256_HEX];
+	struct rk_buf text;
+	size_t i;
+	int r = 0;
+
+	rk_buf_init(&text, 64 * 1024 * 1024);
+	for (i = 0; i < p->nsteps && r == 0; i++) {
+		const struct rk_step *s = &p->steps[i];
+
+		rk_step_describe(line, sizeof(line), p, s);
+		r = rk_buf_printf(&text, err, "%u %s %u %s %s %s\n", s->id, rk_phase_name(s->phase),
+		    s->wave, rk_action_name(s->action), s->host != NULL ? s->host->name : "-",
+		    line);
+	}
+	if (r == 0 && (r = rk_sha256_hex(hex, rk_buf_bytes(&text), err)) == 0)
+		snprintf(p->digest, sizeof(p->digest), "sha256:%s", hex);
+	rk_buf_clear(&text);
+	return r;
+}
+
 int
 rk_plan_build(struct rk_plan **out, const struct rk_model *m, struct rk_err *err)
 {
@@ -380,6 +460,10 @@ rk_plan_build(struct rk_plan **out, const struct rk_model *m, struct rk_err *err
 	build_clients(&b, m);
 	build_retire_trust(&b, m);
 	(void)add_step(&b, RK_PHASE_RECORD, RK_ACT_WRITE_RECORD, NULL);
+	if (err->code == RK_OK)
+		(void)group_steps(b.plan, err);
+	if (err->code == RK_OK)
+		(void)digest_plan(b.plan, err);
 	if (err->code != RK_OK) {
 		rk_plan_free(b.plan);
 		return err->code;
@@ -394,6 +478,7 @@ rk_plan_free(struct rk_plan *plan)
 	if (plan == NULL)
 		return;
 	free(plan->steps);
+	free(plan->groups);
 	free(plan);
 }
 

@@ -218,6 +218,95 @@ test_read_only_steps_and_descriptions(void **state)
 	release(&b);
 }
 
+/* Groups cover every step once, in order; each holds one phase and wave. */
+static void
+test_groups_cover_the_plan_in_order(void **state)
+{
+	struct built b;
+	size_t g, i, next = 0;
+
+	(void)state;
+	build(&b, "true", 1, "true");
+	assert_true(b.plan->ngroups > RK_PHASES);	/* the canary wave repeats three phases */
+	for (g = 0; g < b.plan->ngroups; g++) {
+		const struct rk_step_group *grp = &b.plan->groups[g];
+
+		assert_int_equal(grp->first, next);
+		assert_true(grp->n > 0);
+		for (i = grp->first; i < grp->first + grp->n; i++) {
+			assert_int_equal(b.plan->steps[i].phase, grp->phase);
+			assert_int_equal(b.plan->steps[i].wave, grp->wave);
+		}
+		if (g > 0)
+			assert_true(grp->phase != b.plan->groups[g - 1].phase ||
+			    grp->wave != b.plan->groups[g - 1].wave);
+		next = grp->first + grp->n;
+	}
+	assert_int_equal(next, b.plan->nsteps);
+	release(&b);
+}
+
+/* Every push names the step that makes its content, which comes before it. */
+static void
+test_pushes_name_the_step_their_content_comes_from(void **state)
+{
+	struct built b;
+	size_t i;
+
+	(void)state;
+	build(&b, "true", 1, "true");
+	for (i = 0; i < b.plan->nsteps; i++) {
+		const struct rk_step *s = &b.plan->steps[i], *src;
+
+		if (s->action != RK_ACT_PUSH_FILE)
+			continue;
+		assert_true(s->source > 0 && s->source < s->id);
+		src = &b.plan->steps[s->source - 1];
+		switch (s->content) {
+		case RK_CONTENT_CERT:
+		case RK_CONTENT_KEY:
+			assert_int_equal(src->action, RK_ACT_ISSUE_CERT);
+			assert_ptr_equal(src->certificate, s->certificate);
+			break;
+		case RK_CONTENT_CRL:
+			assert_int_equal(src->action, RK_ACT_SIGN_CRL);
+			break;
+		case RK_CONTENT_TRUST_BUNDLE:
+		case RK_CONTENT_TRUST_FINAL:
+			assert_int_equal(src->action, RK_ACT_GENERATE_CA);
+			break;
+		case RK_CONTENT_NONE:
+			fail_msg("a push without content");
+		}
+	}
+	release(&b);
+	/* Without ca.rotate the CA file installed is the current one: no step makes it. */
+	build(&b, "false", 1, "true");
+	i = find(b.plan, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_TRUST_BUNDLE);
+	assert_true(i != SIZE_MAX);
+	assert_int_equal(b.plan->steps[i].source, 0);
+	release(&b);
+}
+
+/* The same playbook gives the same digest; a change to what a step does changes it. */
+static void
+test_digest_follows_what_the_steps_do(void **state)
+{
+	struct built a, b, c;
+
+	(void)state;
+	build(&a, "false", 1, "true");
+	build(&b, "false", 1, "true");
+	build(&c, "false", 2, "true");
+	assert_int_equal(strncmp(a.plan->digest, "sha256:", 7), 0);
+	assert_int_equal(strlen(a.plan->digest), 7 + 64);
+	assert_string_equal(a.plan->digest, b.plan->digest);
+	assert_string_not_equal(a.plan->digest, c.plan->digest);
+	release(&a);
+	release(&b);
+	release(&c);
+}
+
 int
 main(void)
 {
@@ -227,6 +316,9 @@ main(void)
 		cmocka_unit_test(test_trust_goes_first_and_key_before_certificate),
 		cmocka_unit_test(test_old_trust_is_retired_only_when_the_ca_rotates_with_overlap),
 		cmocka_unit_test(test_read_only_steps_and_descriptions),
+		cmocka_unit_test(test_groups_cover_the_plan_in_order),
+		cmocka_unit_test(test_pushes_name_the_step_their_content_comes_from),
+		cmocka_unit_test(test_digest_follows_what_the_steps_do),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,527 @@
+/*
+ * The executor with fake actions that record every call and fail where a test says: order,
+ * barriers, the journal's lines, each failure policy, undo order, resume and the stop flag.
+ * The real actions are tested end to end on the harness; this is the scheduling alone.
+ */
+#include "test_util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rekey/executor.h"
+#include "rekey/journal.h"
+#include "rekey/plan.h"
+#include "rekey/playbook.h"
+
+/* Three services on three hosts (canary 1: wave 1 is pa, wave 2 pb and pc), one client. */
+static const char estate[] =
+    "version: 1\n"
+    "ca: {cert: c, key: k}\n"
+    "certificates:\n"
+    "  s1: {profile: server, subject: \"/CN=a\", san: [\"DNS:a\"]}\n"
+    "  s2: {profile: server, subject: \"/CN=b\", san: [\"DNS:b\"]}\n"
+    "  s3: {profile: server, subject: \"/CN=c\", san: [\"DNS:c\"]}\n"
+    "hosts: {a: {address: a}, b: {address: b}, c: {address: c}, app: {address: app}}\n"
+    "services:\n"
+    "  - {name: pa, host: a, kind: postgresql, certificate: s1, connect: {user: r},\n"
+    "     files: {cert: {path: /c}, key: {path: /k}}}\n"
+    "  - {name: pb, host: b, kind: postgresql, certificate: s2, connect: {user: r},\n"
+    "     files: {cert: {path: /c}, key: {path: /k}}}\n"
+    "  - {name: pc, host: c, kind: postgresql, certificate: s3, connect: {user: r},\n"
+    "     files: {cert: {path: /c}, key: {path: /k}}}\n"
+    "clients:\n"
+    "  - {name: env, host: app, file: {path: /srv/.env, format: env}, set: {A: b},\n"
+    "     verify: {command: check}}\n"
+    "policy: {canary: 1, max_parallel: 4}\n";
+
+enum call_kind { CALL_RUN, CALL_UNDO, CALL_CHECK };
+
+struct call {
+	enum call_kind	 kind;
+	uint32_t	 step;
+};
+
+struct fake {
+	pthread_mutex_t	 lock;
+	struct call	 calls[512];
+	size_t		 n;
+	uint32_t	 fail_step;		/* run of this step fails; 0: none */
+	uint32_t	 found_done;		/* check_done says this step is done */
+	uint32_t	 stop_after;		/* raise stop when this step is done */
+	volatile sig_atomic_t stop;
+};
+
+struct world {
+	struct rk_model		*model;
+	struct rk_plan		*plan;
+	struct fake		 fake;
+	char			 dir[64];
+	char			 journal[128];
+	struct rk_action_ops	 ops[RK_ACTIONS];
+};
+
+static void
+record(struct fake *f, enum call_kind kind, const struct rk_step *s)
+{
+	pthread_mutex_lock(&f->lock);
+	assert_true(f->n < sizeof(f->calls) / sizeof(f->calls[0]));
+	f->calls[f->n].kind = kind;
+	f->calls[f->n].step = s->id;
+	f->n++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static int
+fake_run(void *ctx, const struct rk_step *s, struct rk_step_result *res, struct rk_err *err)
+{
+	struct fake *f = ctx;
+
+	record(f, CALL_RUN, s);
+	if (s->action == RK_ACT_PUSH_FILE) {
+		assert_int_equal(rk_step_result_undo(res, "path", s->file->path, err), 0);
+		assert_int_equal(rk_step_result_undo(res, "backup", "/bak", err), 0);
+	}
+	if (s->action == RK_ACT_ISSUE_CERT)
+		assert_int_equal(rk_step_result_out(res, "serial", "5D:3A", err), 0);
+	if (s->id == f->fail_step)
+		return rk_fail(err, RK_E_REMOTE, "step %u failed on purpose", s->id);
+	return 0;
+}
+
+static int
+fake_undo(void *ctx, const struct rk_step *s, const struct rk_kv *undo, size_t nundo,
+    const struct rk_kv *out, size_t nout, struct rk_err *err)
+{
+	(void)out;
+	(void)nout;
+	(void)err;
+	if (s->action == RK_ACT_PUSH_FILE)
+		assert_string_equal(rk_kv_get(undo, nundo, "backup"), "/bak");
+	record(ctx, CALL_UNDO, s);
+	return 0;
+}
+
+static int
+fake_check(bool *done, void *ctx, const struct rk_step *s, struct rk_step_result *res,
+    struct rk_err *err)
+{
+	struct fake *f = ctx;
+
+	(void)res;
+	(void)err;
+	record(f, CALL_CHECK, s);
+	*done = s->id == f->found_done;
+	return 0;
+}
+
+static void
+observe(const struct rk_event *ev, void *payload)
+{
+	struct fake *f = payload;
+
+	if (ev->kind == RK_EVENT_STEP_DONE && ev->step->id == f->stop_after)
+		f->stop = 1;
+}
+
+static void
+world_init(struct world *w)
+{
+	struct rk_bytes bytes = { (const unsigned char *)estate, sizeof(estate) - 1 };
+	struct rk_diags d;
+	struct rk_err err = { 0 };
+	size_t a;
+
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->fake.lock, NULL);
+	rk_diags_init(&d, "t.yml");
+	if (rk_playbook_parse(&w->model, "t.yml", "/base", bytes, &d, &err) != 0)
+		fail_msg("parse: %s", d.n > 0 ? d.items[0].msg : err.msg);
+	rk_diags_clear(&d);
+	assert_int_equal(rk_plan_build(&w->plan, w->model, &err), 0);
+	snprintf(w->dir, sizeof(w->dir), "/tmp/rk-exec-XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	snprintf(w->journal, sizeof(w->journal), "%s/journal.jsonl", w->dir);
+	for (a = 0; a < RK_ACTIONS; a++)
+		w->ops[a].run = fake_run;
+	w->ops[RK_ACT_PUSH_FILE].undo = fake_undo;
+	w->ops[RK_ACT_PUSH_FILE].undo_rank = RK_UNDO_CONTENT;
+	w->ops[RK_ACT_PUSH_FILE].check_done = fake_check;
+	w->ops[RK_ACT_EDIT_CLIENT_CONFIG].undo = fake_undo;
+	w->ops[RK_ACT_RELOAD_SERVICE].undo = fake_undo;
+	w->ops[RK_ACT_RELOAD_SERVICE].undo_rank = RK_UNDO_RELOAD;
+	w->ops[RK_ACT_VERIFY_SERVICE].undo = fake_undo;
+	w->ops[RK_ACT_VERIFY_SERVICE].undo_rank = RK_UNDO_CHECK;
+}
+
+static void
+world_clear(struct world *w)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", w->dir);
+	assert_int_equal(system(cmd), 0);
+	rk_plan_free(w->plan);
+	rk_model_free(w->model);
+	pthread_mutex_destroy(&w->fake.lock);
+}
+
+/* Runs (or resumes, or rolls back) against the world's journal. */
+static struct rk_run_report *
+execute(struct world *w, enum rk_on_failure policy, int mode)
+{
+	struct rk_journal_header h = { "INC-X", w->plan->digest, "0", 0 };
+	struct rk_executor_config cfg = { w->plan, w->ops, &w->fake, NULL, NULL, policy, 4,
+	    observe, &w->fake, &w->fake.stop };
+	struct rk_journal_log *log = NULL;
+	struct rk_run_report *rep = NULL;
+	struct rk_err err = { 0 };
+
+	if (mode == 0) {
+		assert_int_equal(rk_journal_create(&cfg.journal, w->journal, &h, &err), 0);
+	} else {
+		assert_int_equal(rk_journal_reopen(&cfg.journal, &log, w->journal, &err), 0);
+		cfg.before = log;
+	}
+	if (mode == 2)
+		assert_int_equal(rk_executor_rollback(&rep, &cfg, &err), 0);
+	else if (rk_executor_run(&rep, &cfg, &err) != 0)
+		fail_msg("run: %s", err.msg);
+	rk_journal_close(cfg.journal);
+	rk_journal_log_free(log);
+	return rep;
+}
+
+static const struct rk_step *
+step_of(const struct world *w, enum rk_action a, const char *service, enum rk_content c)
+{
+	size_t i;
+
+	for (i = 0; i < w->plan->nsteps; i++) {
+		const struct rk_step *s = &w->plan->steps[i];
+
+		if (s->action == a && (service == NULL || (s->service != NULL &&
+		    strcmp(s->service->name, service) == 0)) &&
+		    (c == RK_CONTENT_NONE || s->content == c))
+			return s;
+	}
+	fail_msg("no such step");
+	return NULL;
+}
+
+/* Position of the first call of kind for step, or SIZE_MAX. */
+static size_t
+call_at(const struct fake *f, enum call_kind kind, uint32_t step)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->calls[i].kind == kind && f->calls[i].step == step)
+			return i;
+	return SIZE_MAX;
+}
+
+static void
+test_executor_runs_every_step_once_group_by_group(void **state)
+{
+	struct world w;
+	struct rk_run_report *rep;
+	struct rk_journal_log *log = NULL;
+	struct rk_err err = { 0 };
+	size_t g, i, k;
+
+	(void)state;
+	world_init(&w);
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 0);
+	assert_int_equal(rep->done, w.plan->nsteps);
+	assert_int_equal(rep->failed + rep->skipped + rep->undone, 0);
+	assert_false(rep->halted);
+	assert_int_equal(w.fake.n, w.plan->nsteps);
+	/* Barriers: every step of a group runs after every step of the groups before it. */
+	for (g = 1; g < w.plan->ngroups; g++)
+		for (i = 0; i < w.plan->groups[g].n; i++)
+			for (k = 0; k < w.plan->groups[g - 1].n; k++)
+				assert_true(call_at(&w.fake, CALL_RUN,
+				    w.plan->steps[w.plan->groups[g].first + i].id) >
+				    call_at(&w.fake, CALL_RUN,
+				    w.plan->steps[w.plan->groups[g - 1].first + k].id));
+	/* One start and one done per step, the done carrying the undo. */
+	assert_int_equal(rk_journal_read(&log, w.journal, &err), 0);
+	assert_int_equal(log->nrecords, 2 * w.plan->nsteps);
+	assert_string_equal(log->plan_digest, w.plan->digest);
+	for (i = 0; i < w.plan->nsteps; i++) {
+		const struct rk_journal_record *r = rk_journal_log_last(log, w.plan->steps[i].id);
+
+		assert_non_null(r);
+		assert_int_equal(r->state, RK_JOURNAL_DONE);
+		if (w.plan->steps[i].action == RK_ACT_PUSH_FILE)
+			assert_string_equal(rk_kv_get(r->undo, r->nundo, "backup"), "/bak");
+	}
+	rk_journal_log_free(log);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* rollback in wave 2: the failed service's key goes back; nothing of a later phase runs. */
+static void
+test_executor_rollback_undoes_the_failed_service_and_stops(void **state)
+{
+	const struct rk_step *key, *cert, *other_key, *client;
+	struct rk_run_report *rep;
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	key = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_KEY);
+	cert = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_CERT);
+	other_key = step_of(&w, RK_ACT_PUSH_FILE, "pc", RK_CONTENT_KEY);
+	client = step_of(&w, RK_ACT_EDIT_CLIENT_CONFIG, NULL, RK_CONTENT_NONE);
+	w.fake.fail_step = cert->id;
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 0);
+	assert_true(rep->halted);
+	assert_int_equal(rep->failed, 1);
+	assert_int_equal(rep->outcomes[key->id - 1], RK_OUTCOME_UNDONE);
+	assert_int_equal(rep->outcomes[cert->id - 1], RK_OUTCOME_UNDONE);
+	assert_true(call_at(&w.fake, CALL_UNDO, cert->id) < call_at(&w.fake, CALL_UNDO, key->id));
+	/* pc had started its swap in this wave: it finishes the wave, its reload included. */
+	assert_int_equal(rep->outcomes[other_key->id - 1], RK_OUTCOME_DONE);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_RELOAD_SERVICE, "pc",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_DONE);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_RELOAD_SERVICE, "pb",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_SKIPPED);
+	/* Clients come after the waves: never started. The record is written all the same. */
+	assert_int_equal(rep->outcomes[client->id - 1], RK_OUTCOME_PENDING);
+	assert_int_equal(rep->outcomes[w.plan->nsteps - 1], RK_OUTCOME_DONE);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* A failed verify rolls back files first, newest first, then reloads, then checks the old. */
+static void
+test_executor_undo_order_is_files_then_reload_then_check(void **state)
+{
+	const struct rk_step *key, *cert, *reload, *verify;
+	struct rk_run_report *rep;
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	key = step_of(&w, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_KEY);
+	cert = step_of(&w, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_CERT);
+	reload = step_of(&w, RK_ACT_RELOAD_SERVICE, "pa", RK_CONTENT_NONE);
+	verify = step_of(&w, RK_ACT_VERIFY_SERVICE, "pa", RK_CONTENT_NONE);
+	w.fake.fail_step = verify->id;
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 0);
+	assert_true(call_at(&w.fake, CALL_UNDO, cert->id) < call_at(&w.fake, CALL_UNDO, key->id));
+	assert_true(call_at(&w.fake, CALL_UNDO, key->id) <
+	    call_at(&w.fake, CALL_UNDO, reload->id));
+	assert_true(call_at(&w.fake, CALL_UNDO, reload->id) <
+	    call_at(&w.fake, CALL_UNDO, verify->id));
+	/* The canary failed: wave 2 never starts. */
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_PUSH_FILE, "pb",
+	    RK_CONTENT_KEY)->id - 1], RK_OUTCOME_PENDING);
+	assert_true(rep->halted);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* continue: the failed service stops there, everything else goes on to the end. */
+static void
+test_executor_continue_goes_on_with_the_others(void **state)
+{
+	const struct rk_step *reload;
+	struct rk_run_report *rep;
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	reload = step_of(&w, RK_ACT_RELOAD_SERVICE, "pb", RK_CONTENT_NONE);
+	w.fake.fail_step = reload->id;
+	rep = execute(&w, RK_ON_FAILURE_CONTINUE, 0);
+	assert_false(rep->halted);
+	assert_int_equal(rep->failed, 1);
+	assert_int_equal(rep->undone, 0);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_VERIFY_SERVICE, "pb",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_SKIPPED);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_VERIFY_SERVICE, "pc",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_DONE);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_EDIT_CLIENT_CONFIG, NULL,
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_DONE);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* A host that fails preflight stops the run before anything changes, whatever the policy. */
+static void
+test_executor_preflight_failure_changes_nothing(void **state)
+{
+	const struct rk_step *connect = NULL;
+	struct rk_run_report *rep;
+	struct world w;
+	size_t i;
+
+	(void)state;
+	world_init(&w);
+	for (i = 0; i < w.plan->nsteps && connect == NULL; i++)
+		if (w.plan->steps[i].action == RK_ACT_CONNECT_HOST)
+			connect = &w.plan->steps[i];
+	w.fake.fail_step = connect->id;
+	rep = execute(&w, RK_ON_FAILURE_CONTINUE, 0);
+	assert_true(rep->halted);
+	for (i = 0; i < w.plan->nsteps; i++)
+		if (!rk_step_is_read_only(&w.plan->steps[i]) &&
+		    w.plan->steps[i].action != RK_ACT_WRITE_RECORD)
+			assert_int_equal(call_at(&w.fake, CALL_RUN, w.plan->steps[i].id), SIZE_MAX);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* Resume: done steps are not run again; a started one is checked on the host first. */
+static void
+test_executor_resume_skips_done_and_checks_started(void **state)
+{
+	const struct rk_step *cert, *key;
+	struct rk_run_report *rep;
+	struct world w;
+	size_t i, runs = 0;
+
+	(void)state;
+	world_init(&w);
+	cert = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_CERT);
+	key = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_KEY);
+	w.fake.fail_step = cert->id;
+	rep = execute(&w, RK_ON_FAILURE_HALT, 0);
+	assert_true(rep->halted);
+	rk_run_report_free(rep);
+
+	/* Resume: only what did not finish runs; the failed cert is tried again. */
+	w.fake.n = 0;
+	w.fake.fail_step = 0;
+	rep = execute(&w, RK_ON_FAILURE_HALT, 1);
+	assert_false(rep->halted);
+	assert_int_equal(rep->failed, 0);
+	assert_int_equal(rep->outcomes[key->id - 1], RK_OUTCOME_DONE_BEFORE);
+	assert_int_equal(call_at(&w.fake, CALL_RUN, key->id), SIZE_MAX);
+	assert_true(call_at(&w.fake, CALL_RUN, cert->id) != SIZE_MAX);
+	for (i = 0; i < w.fake.n; i++)
+		runs += w.fake.calls[i].kind == CALL_RUN;
+	assert_true(runs < w.plan->nsteps);
+	for (i = 0; i < w.plan->nsteps; i++)
+		assert_true(rep->outcomes[i] == RK_OUTCOME_DONE ||
+		    rep->outcomes[i] == RK_OUTCOME_DONE_BEFORE);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* A step whose "done" never reached the journal is looked for on the host before a redo. */
+static void
+test_executor_resume_finds_a_started_step_done_on_the_host(void **state)
+{
+	struct rk_journal_header h = { "INC-X", "d", "0", 0 };
+	struct rk_journal_entry e = { 0 };
+	const struct rk_step *key;
+	struct rk_journal *j = NULL;
+	struct rk_run_report *rep;
+	struct rk_err err = { 0 };
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	key = step_of(&w, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_KEY);
+	assert_int_equal(rk_journal_create(&j, w.journal, &h, &err), 0);
+	e.step = key->id;
+	e.action = "push-file";
+	e.phase = "swap";
+	e.state = RK_JOURNAL_START;
+	assert_int_equal(rk_journal_append(j, &e, &err), 0);
+	rk_journal_close(j);
+	w.fake.found_done = key->id;
+	rep = execute(&w, RK_ON_FAILURE_HALT, 1);
+	assert_true(call_at(&w.fake, CALL_CHECK, key->id) != SIZE_MAX);
+	assert_int_equal(call_at(&w.fake, CALL_RUN, key->id), SIZE_MAX);
+	assert_int_equal(rep->outcomes[key->id - 1], RK_OUTCOME_DONE);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* rollback walks the journal back: files newest first, then reloads, then checks. */
+static void
+test_executor_rollback_command_undoes_the_whole_run(void **state)
+{
+	struct rk_journal_log *log = NULL;
+	struct rk_run_report *rep;
+	struct rk_err err = { 0 };
+	struct world w;
+	size_t i, undos = 0, last_push = 0, first_reload = SIZE_MAX;
+
+	(void)state;
+	world_init(&w);
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 0);
+	rk_run_report_free(rep);
+	w.fake.n = 0;
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 2);
+	for (i = 0; i < w.fake.n; i++) {
+		const struct rk_step *s = &w.plan->steps[w.fake.calls[i].step - 1];
+
+		assert_int_equal(w.fake.calls[i].kind, CALL_UNDO);
+		undos++;
+		if (s->action == RK_ACT_PUSH_FILE)
+			last_push = i;
+		if (s->action == RK_ACT_RELOAD_SERVICE && first_reload == SIZE_MAX)
+			first_reload = i;
+	}
+	assert_int_equal(undos, rep->undone);
+	assert_true(last_push < first_reload);
+	/* Newest first: the client's edit is put back first, then the last service's cert. */
+	assert_int_equal(w.fake.calls[0].step, step_of(&w, RK_ACT_EDIT_CLIENT_CONFIG, NULL,
+	    RK_CONTENT_NONE)->id);
+	assert_int_equal(w.fake.calls[1].step, step_of(&w, RK_ACT_PUSH_FILE, "pc",
+	    RK_CONTENT_CERT)->id);
+	rk_run_report_free(rep);
+	assert_int_equal(rk_journal_read(&log, w.journal, &err), 0);
+	assert_int_equal(log->records[log->nrecords - 1].state, RK_JOURNAL_UNDONE);
+	rk_journal_log_free(log);
+	world_clear(&w);
+}
+
+/* Ctrl-C during the canary's swap: the canary finishes its wave; nothing else starts. */
+static void
+test_executor_stop_finishes_the_wave_in_flight(void **state)
+{
+	const struct rk_step *key;
+	struct rk_run_report *rep;
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	key = step_of(&w, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_KEY);
+	w.fake.stop_after = key->id;
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 0);
+	assert_true(rep->stopped);
+	assert_int_equal(rep->failed, 0);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_VERIFY_SERVICE, "pa",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_DONE);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_PUSH_FILE, "pb",
+	    RK_CONTENT_KEY)->id - 1], RK_OUTCOME_PENDING);
+	assert_int_equal(rep->outcomes[w.plan->nsteps - 1], RK_OUTCOME_PENDING);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_executor_runs_every_step_once_group_by_group),
+		cmocka_unit_test(test_executor_rollback_undoes_the_failed_service_and_stops),
+		cmocka_unit_test(test_executor_undo_order_is_files_then_reload_then_check),
+		cmocka_unit_test(test_executor_continue_goes_on_with_the_others),
+		cmocka_unit_test(test_executor_preflight_failure_changes_nothing),
+		cmocka_unit_test(test_executor_resume_skips_done_and_checks_started),
+		cmocka_unit_test(test_executor_resume_finds_a_started_step_done_on_the_host),
+		cmocka_unit_test(test_executor_rollback_command_undoes_the_whole_run),
+		cmocka_unit_test(test_executor_stop_finishes_the_wave_in_flight),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

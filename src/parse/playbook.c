@@ -435,6 +435,7 @@ enum local_file_check {
 static void
 check_local_file(struct pb *pb, ynode *node, const char *path, const char *what, int checks)
 {
+	struct rk_err err = { 0 };
 	struct stat st;
 
 	if (stat(path, &st) == -1) {
@@ -452,11 +453,9 @@ check_local_file(struct pb *pb, ynode *node, const char *path, const char *what,
 		rk_diags_error(pb->d, node->pos,
 		    "%s %s is %lld bytes, over the %d-byte limit for a certificate or key", what,
 		    path, (long long)st.st_size, RK_PEM_FILE_MAX);
-	/* As OpenSSH's sshkey_perm_ok(): a private key others can read is already leaked. */
-	if ((checks & LOCAL_FILE_PRIVATE) && (st.st_mode & 077) != 0)
-		rk_diags_error(pb->d, node->pos,
-		    "%s %s is readable by group or others (mode %04o): chmod 600 it", what, path,
-		    (unsigned)(st.st_mode & 07777));
+	/* The check pki and every secret reader make on the opened file (fsutil.h). */
+	if ((checks & LOCAL_FILE_PRIVATE) && rk_file_check_private(&st, path, &err) != 0)
+		rk_diags_error(pb->d, node->pos, "%s %s", what, err.msg);
 }
 
 static bool

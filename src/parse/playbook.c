@@ -336,6 +336,8 @@ get_enum(struct pb *pb, ynode *node, const char *what, const struct rk_enum_name
 	}
 	words[n] = NULL;
 	list_words(expected, sizeof(expected), words);
+	if (near == NULL && table == rk_reason_names)
+		near = rk_reason_suggest(node->value);	/* "compromised": keyCompromise */
 	if (near != NULL || (near = rk_closest_word(node->value, words)) != NULL)
 		rk_diags_error(pb->d, node->pos, "%s: unsupported value '%s' (did you mean '%s'?)",
 		    what, node->value, near);

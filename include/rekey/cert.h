@@ -51,6 +51,10 @@ void	rk_cert_bundle_free(struct rk_cert **certs, size_t n);
 /* Appends the PEM form to out. */
 int	rk_cert_to_pem(struct rk_buf *out, const struct rk_cert *cert, struct rk_err *err)
 	    RK_MUST_CHECK;
+/* Adds the certificate (PEM, mode 0644) to set as a new file at path, as rk_key_stage_file. */
+int	rk_cert_stage_file(struct rk_fileset *set, const char *path, const struct rk_cert *cert,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* The same for one file alone: staged, then committed. */
 int	rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_err *err)
 	    RK_MUST_CHECK;
 
@@ -70,12 +74,18 @@ time_t	rk_cert_not_before(const struct rk_cert *cert);
 time_t	rk_cert_not_after(const struct rk_cert *cert);
 /* Whole days from now until notAfter; negative once expired. */
 long	rk_cert_days_left(const struct rk_cert *cert, time_t now);
+/* The same for any end time: floor((end - now) / 86400), so one second late is -1. */
+long	rk_days_left_until(time_t end, time_t now);
 /* Whether basicConstraints says CA:TRUE (keyUsage aside). */
 bool	rk_cert_is_ca(const struct rk_cert *cert);
 /* Whether keyUsage allows signing certificates (absent keyUsage allows everything). */
 bool	rk_cert_can_sign_certificates(const struct rk_cert *cert);
 /* The public key's description, as rk_key_describe. */
 int	rk_cert_describe_key(char *buf, size_t size, const struct rk_cert *cert);
+/* The public key's algorithm: "RSA", "EC", "Ed25519", "Ed448". */
+int	rk_cert_key_type(char *buf, size_t size, const struct rk_cert *cert);
+/* The public key's size in bits (3072, 256, 384; 256 for Ed25519); 0 when unknown. */
+int	rk_cert_key_size(const struct rk_cert *cert);
 
 /* RK_E_USAGE with a message naming both files when key is not cert's private key. */
 int	rk_cert_check_key(const struct rk_cert *cert, const struct rk_key *key, struct rk_err *err)

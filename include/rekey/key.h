@@ -6,6 +6,7 @@
 
 #include "rekey/bytes.h"
 #include "rekey/err.h"
+#include "rekey/fsutil.h"
 #include "rekey/model.h"
 #include "rekey/secret.h"
 
@@ -24,15 +25,20 @@ int	rk_key_generate(struct rk_key **out, enum rk_key_type type, struct rk_err *e
  */
 int	rk_key_load(struct rk_key **out, struct rk_bytes data, const struct rk_secret *passphrase,
 	    const char *label, struct rk_err *err) RK_MUST_CHECK;
+/* From a file, which must be private (rk_file_check_private), as ssh refuses an open key. */
 int	rk_key_load_file(struct rk_key **out, const char *path,
 	    const struct rk_secret *passphrase, struct rk_err *err) RK_MUST_CHECK;
 /* The key as PEM PKCS#8, AES-256-CBC encrypted when passphrase is given; *out is wiped later. */
 int	rk_key_to_pem(struct rk_secret *out, const struct rk_key *key,
 	    const struct rk_secret *passphrase, struct rk_err *err) RK_MUST_CHECK;
 /*
- * Writes the key to a new file at path, created with mode 0600 from the first byte
- * (O_CREAT|O_EXCL, never a chmod afterwards) and fsynced. An existing file is an error.
+ * Adds the key (PEM, as rk_key_to_pem) to set as a new file at path, mode 0600 from the
+ * first byte; it gets its name when the set is committed (fsutil.h). An existing file is an
+ * error, never overwritten.
  */
+int	rk_key_stage_file(struct rk_fileset *set, const char *path, const struct rk_key *key,
+	    const struct rk_secret *passphrase, struct rk_err *err) RK_MUST_CHECK;
+/* The same for one file alone: staged, then committed. */
 int	rk_key_write_file(const char *path, const struct rk_key *key,
 	    const struct rk_secret *passphrase, struct rk_err *err) RK_MUST_CHECK;
 /* "RSA 3072", "EC P-256", "Ed25519". */

@@ -33,13 +33,25 @@ int	rk_ledger_open(struct rk_ledger **out, const char *path, struct rk_err *err)
 /* Adds a deep copy of entry. */
 int	rk_ledger_add(struct rk_ledger *ledger, const struct rk_ledger_entry *entry,
 	    struct rk_err *err) RK_MUST_CHECK;
-/* Writes the whole ledger atomically (temporary file, fsync, rename, fsync of the folder). */
+/*
+ * Writes the whole ledger atomically (temporary file, fsync, rename, fsync of the folder);
+ * a ledger that exists keeps its mode, owner and group, a new one is 0644.
+ */
 int	rk_ledger_save(const struct rk_ledger *ledger, struct rk_err *err) RK_MUST_CHECK;
+/* The document rk_ledger_save writes, for a caller that writes it itself; *out is malloc'ed. */
+int	rk_ledger_to_json(char **out, const struct rk_ledger *ledger, struct rk_err *err)
+	    RK_MUST_CHECK;
 size_t	rk_ledger_count(const struct rk_ledger *ledger);
 const struct rk_ledger_entry *rk_ledger_entry_at(const struct rk_ledger *ledger, size_t i);
 /* The entry with this serial, or NULL. */
 const struct rk_ledger_entry *rk_ledger_find_serial(const struct rk_ledger *ledger,
 	    const char *serial);
+/*
+ * The newest certificate the ledger holds for common name cn (the latest issued_at, the
+ * later entry on a tie), or NULL: the one most likely in service.
+ */
+const struct rk_ledger_entry *rk_ledger_newest_for_cn(const struct rk_ledger *ledger,
+	    const char *cn);
 void	rk_ledger_free(struct rk_ledger *ledger);
 
 #endif

@@ -18,5 +18,12 @@ int	rk_dn_parse(struct rk_dn *out, const char *s, char *why, size_t whysize) RK_
 int	rk_san_parse(char **out, const char *s, char *why, size_t whysize) RK_MUST_CHECK;
 /* A host name as a SAN may hold it: letters, digits, '-', '_', one leading "*." wildcard. */
 bool	rk_dns_name_is_valid(const char *s);
+/*
+ * The revocation reason (rk_reason_names, RFC 5280 5.3.1) a word that is none most likely
+ * means, or NULL: a spelling in another case or with separators, what people write for a
+ * key compromise ("compromised" means keyCompromise, "ca compromised" cACompromise), a typo.
+ * One function for the playbook's reason: and pki revoke's --reason.
+ */
+const char *rk_reason_suggest(const char *word);
 
 #endif

@@ -23,7 +23,10 @@ int	rk_secret_set(struct rk_secret *s, const void *data, size_t len, struct rk_e
 	    RK_MUST_CHECK;
 /* Reads a secret from environment variable name; a missing or empty variable is an error. */
 int	rk_secret_from_env(struct rk_secret *s, const char *name, struct rk_err *err) RK_MUST_CHECK;
-/* Reads a secret from a file, dropping one final newline (as echo writes it). */
+/*
+ * Reads a secret from a file, dropping one final newline (as echo writes it). The file must
+ * be private (rk_file_check_private: mode 0600 or narrower, owned by this user or root).
+ */
 int	rk_secret_from_file(struct rk_secret *s, const char *path, struct rk_err *err)
 	    RK_MUST_CHECK;
 /* Cleanses, then frees; NULL and an empty secret are fine. */

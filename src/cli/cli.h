@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
+#include "rekey/cert.h"
 #include "rekey/diag.h"
 #include "rekey/model.h"
 #include "rekey/plan.h"
@@ -117,5 +119,34 @@ void	render_plan_text(FILE *f, const struct rk_plan *plan,
 	    const struct cli_client_views *views, bool color);
 int	render_plan_json(FILE *f, const struct rk_plan *plan,
 	    const struct cli_client_views *views, const struct rk_diags *diags);
+
+/*
+ * What one certificate is, as every command that describes one in JSON reports it
+ * (pki inspect --json, verify --json; README, "JSON shapes"). A command that cannot know a
+ * field leaves it unknown, and the JSON has null there.
+ */
+struct cli_cert_facts {
+	char	 subject[512];		/* "/O=x/CN=y", as OpenSSL's one-line form */
+	char	 issuer[512];
+	char	 serial[64];		/* "5D:3A:91:..." */
+	char	 sha256[RK_FINGERPRINT_LEN];
+	char	**san;			/* nsan strings, "DNS:x" / "IP:y"; malloc'ed */
+	size_t	 nsan;
+	time_t	 not_before;		/* (time_t)-1: not known */
+	time_t	 not_after;
+	char	 key[64];		/* "EC P-256"; "": not known */
+	char	 key_type[16];		/* "RSA", "EC", "Ed25519"; "": not known */
+	int	 key_bits;		/* 0: not known */
+	int	 ca;			/* basicConstraints CA:TRUE: 1 or 0; -1: not known */
+};
+
+/* The facts of cert, every field known; clear them with cli_cert_facts_clear. */
+int	cli_cert_facts_of(struct cli_cert_facts *out, const struct rk_cert *cert,
+	    struct rk_err *err);
+void	cli_cert_facts_clear(struct cli_cert_facts *f);
+/* The one JSON shape of a certificate, days_left counted from now; NULL when out of memory. */
+struct json_t *render_cert_json(const struct cli_cert_facts *f, time_t now);
+/* t as RFC 3339 UTC, "2026-12-01T03:12:09Z" ("?" when it is not a time); size >= 21. */
+void	cli_format_time(char *buf, size_t size, time_t t);
 
 #endif

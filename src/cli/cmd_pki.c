@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -19,20 +20,117 @@
 #include "rekey/fsutil.h"
 #include "rekey/ledger.h"
 #include "rekey/names.h"
+#include "rekey/strutil.h"
 
-#define PKI_USAGE \
-	"usage: rekey pki inspect [--json] [--passphrase-env VAR|--passphrase-file F] FILE...\n" \
-	"       rekey pki init [--name DNS:x|IP:y]... [--key TYPE] [--days N]\n" \
-	"                      [--client-cn NAME] [--ca-cn NAME] DIR\n" \
-	"       rekey pki issue --ca-cert F --ca-key F --profile server|client --subject /CN=x\n" \
+#define KEY_TYPES	"rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519"
+#define REASONS		"keyCompromise, cACompromise, superseded, affiliationChanged, " \
+			"cessationOfOperation or unspecified"
+
+/* Each subcommand's help, `rekey pki SUB --help`; `rekey pki --help` shows every synopsis. */
+#define INSPECT_SYNOPSIS \
+	"usage: rekey pki inspect [--json] [--passphrase-env VAR|--passphrase-file F] FILE...\n"
+#define INIT_SYNOPSIS \
+	"usage: rekey pki init [--name DNS:x|IP:y]... [--key TYPE] [--days N]\n" \
+	"                      [--client-cn NAME] [--ca-cn NAME] DIR\n"
+#define ISSUE_SYNOPSIS \
+	"usage: rekey pki issue --ca-cert F --ca-key F --profile server|client --subject /CN=x\n" \
 	"                      [--san DNS:x|IP:y]... [--key TYPE] [--days N]\n" \
-	"                      --cert-out F --key-out F [--ledger F] [--replaces SERIAL]\n" \
-	"       rekey pki revoke --ca-cert F --ca-key F [--crl F] [--crl-days N] [--reason R]\n" \
-	"                      (--serial S | --cert F | --folder DIR | --cn NAME)...\n" \
-	"\n" \
-	"CA and key passphrases: --ca-passphrase-env VAR, --ca-passphrase-file F,\n" \
-	"--key-passphrase-env VAR, --key-passphrase-file F (the key written by issue).\n" \
-	"Key types: rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519.\n"
+	"                      --cert-out F --key-out F [--ledger F] [--replaces SERIAL]\n"
+#define REVOKE_SYNOPSIS \
+	"usage: rekey pki revoke --ca-cert F --ca-key F [--crl F] [--crl-days N] [--reason R]\n" \
+	"                      [--ledger F] [--include-current]\n" \
+	"                      (--serial S | --cert F | --folder DIR | --cn NAME)...\n"
+#define CA_PASSPHRASE_HELP \
+	"  --ca-passphrase-env VAR, --ca-passphrase-file F\n" \
+	"                       the CA key's passphrase (a file must be mode 0600)\n"
+
+static const char inspect_help[] = INSPECT_SYNOPSIS
+	"\n"
+	"Describes certificates (PEM, DER, bundles), CRLs and private keys. Never prints key\n"
+	"material; an encrypted key shows its type only with its passphrase.\n"
+	"\n"
+	"  --json                one JSON array, an object per file (README, JSON shapes)\n"
+	"  --passphrase-env VAR, --passphrase-file F\n"
+	"                        the passphrase of encrypted keys (a file must be mode 0600)\n"
+	"  --help                this help\n";
+
+static const char init_help[] = INIT_SYNOPSIS
+	"\n"
+	"Makes a development PKI in DIR, which must be new or empty: ca.crt/ca.key (EC P-384),\n"
+	"server.crt/server.key, client.crt/client.key, an empty ca.crl and ledger.json. Every\n"
+	"file is written, or none.\n"
+	"\n"
+	"  --name DNS:x|IP:y     a SAN of the server certificate (default DNS:localhost,\n"
+	"                        IP:127.0.0.1, IP:::1)\n"
+	"  --key TYPE            the server's and client's key: " KEY_TYPES "\n"
+	"                        (default ec-p256)\n"
+	"  --days N              validity of the server and client certificates (default 30)\n"
+	"  --client-cn NAME      the client certificate's CN (default rkclient)\n"
+	"  --ca-cn NAME          the CA's CN (default \"rekey development CA\")\n"
+	"  --help                this help\n";
+
+static const char issue_help[] = ISSUE_SYNOPSIS
+	"\n"
+	"Issues a certificate and a new key signed by the CA, after checking the CA (key\n"
+	"matches, CA:TRUE, keyCertSign, within its validity). The key (0600) and certificate\n"
+	"(0644) are new files, both written or neither; the ledger records the certificate.\n"
+	"\n"
+	CA_PASSPHRASE_HELP
+	"  --profile server|client\n"
+	"  --subject /O=x/CN=y   the subject, as OpenSSL's -subj\n"
+	"  --san DNS:x|IP:y      a subjectAltName (repeat for more)\n"
+	"  --key TYPE            " KEY_TYPES " (default ec-p256)\n"
+	"  --days N              validity (default 365)\n"
+	"  --cert-out F, --key-out F\n"
+	"                        the new files; an existing file is never overwritten\n"
+	"  --key-passphrase-env VAR, --key-passphrase-file F\n"
+	"                        encrypt the new key (AES-256, PKCS#8)\n"
+	"  --ledger F            the ledger (default ledger.json beside the CA certificate)\n"
+	"  --replaces SERIAL     the serial of the certificate this one replaces, for the ledger\n"
+	"  --help                this help\n";
+
+static const char revoke_help[] = REVOKE_SYNOPSIS
+	"\n"
+	"Adds certificates to the CA's CRL, keeping every entry it already holds, and prints\n"
+	"each serial it revokes. --cn never takes the newest certificate of the name (per the\n"
+	"ledger, the one most likely in service) unless --include-current is given.\n"
+	"\n"
+	CA_PASSPHRASE_HELP
+	"  --crl F               the CRL (default ca.crl beside the CA certificate)\n"
+	"  --crl-days N          nextUpdate N days ahead (default 7)\n"
+	"  --reason R            " REASONS "\n"
+	"  --ledger F            the ledger --cn reads (default ledger.json beside the CA)\n"
+	"  --serial S            a serial, as hex (colons optional)\n"
+	"  --cert F              a certificate file, which must be issued by this CA\n"
+	"  --folder DIR          every certificate of this CA in DIR (*.crt, *.pem, *.cer)\n"
+	"  --cn NAME             the certificates the ledger holds for this common name\n"
+	"  --include-current     with --cn, the newest certificate of the name too\n"
+	"  --help                this help\n";
+
+static const char pki_help[] = INSPECT_SYNOPSIS INIT_SYNOPSIS ISSUE_SYNOPSIS REVOKE_SYNOPSIS
+	"\n"
+	"`rekey pki COMMAND --help` describes each command and its options.\n"
+	"CA and key passphrases: --ca-passphrase-env VAR, --ca-passphrase-file F,\n"
+	"--key-passphrase-env VAR, --key-passphrase-file F (the key written by issue).\n"
+	"Key types: " KEY_TYPES ".\n";
+
+/* Prints a subcommand's help for --help (stdout, exit 0) or after a bad option (stderr). */
+static int
+show_help(const char *help, bool asked)
+{
+	fputs(help, asked ? stdout : stderr);
+	return asked ? RK_EXIT_OK : RK_EXIT_USAGE;
+}
+
+/* Prints label and a value from outside (a certificate, a CRL, a folder), escaped. */
+static void
+print_field(const char *label, const char *value)
+{
+	char *esc = rk_text_escape(value != NULL ? value : "");
+
+	printf("  %-11s %s\n", label, esc != NULL ? esc : "?");
+	free(esc);
+}
 
 /* ---- shared option handling --------------------------------------------------------- */
 
@@ -90,41 +188,28 @@ parse_key_type(const char *s, enum rk_key_type *out)
 	return true;
 }
 
-static void
-format_time(char *buf, size_t size, time_t t)
-{
-	struct tm tm;
-
-	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL)
-		snprintf(buf, size, "?");
-	else
-		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static char *
-ledger_path_beside(const char *ca_cert)
+path_beside(const char *ca_cert, const char *name)
 {
 	struct rk_err err = { 0 };
 	char *dir = NULL, *path = NULL;
 
-	if (rk_path_dirname(&dir, ca_cert, &err) == 0 && asprintf(&path, "%s/ledger.json", dir) < 0)
+	if (rk_path_dirname(&dir, ca_cert, &err) == 0 &&
+	    asprintf(&path, "%s/%s", dir, name) < 0)
 		path = NULL;
 	free(dir);
 	return path;
 }
 
-/* Records an issued certificate in the ledger at path. */
+/* Adds an issued certificate to the ledger (in memory: the caller saves it). */
 static int
-record_issue(const char *path, const struct rk_cert *cert, const char *profile,
+ledger_add_cert(struct rk_ledger *ledger, const struct rk_cert *cert, const char *profile,
     const char *replaces, struct rk_err *err)
 {
-	struct rk_ledger *ledger = NULL;
 	struct rk_ledger_entry e = { 0 };
 	char serial[64], subject[512], cn[256], fp[RK_FINGERPRINT_LEN], key[64];
 	int r;
 
-	if ((r = rk_ledger_open(&ledger, path, err)) != 0)
-		return r;
 	rk_cert_serial(serial, sizeof(serial), cert);
 	rk_cert_subject(subject, sizeof(subject), cert);
 	rk_cert_common_name(cn, sizeof(cn), cert);
@@ -139,44 +224,31 @@ record_issue(const char *path, const struct rk_cert *cert, const char *profile,
 	e.issued_at = time(NULL);
 	e.not_after = rk_cert_not_after(cert);
 	e.replaces = (char *)replaces;
-	if ((r = rk_cert_sans(&e.san, &e.nsan, cert, err)) == 0 &&
-	    (r = rk_ledger_add(ledger, &e, err)) == 0)
-		r = rk_ledger_save(ledger, err);
+	if ((r = rk_cert_sans(&e.san, &e.nsan, cert, err)) == 0)
+		r = rk_ledger_add(ledger, &e, err);
 	rk_cert_sans_free(e.san, e.nsan);
-	rk_ledger_free(ledger);
 	return r;
 }
 
 /* ---- inspect ------------------------------------------------------------------------ */
 
+/* A certificate of a file: the shape every command uses (render_cert_json), file and type first. */
 static json_t *
 cert_json(const char *file, const struct rk_cert *cert, time_t now)
 {
-	char serial[64], subject[512], issuer[512], fp[RK_FINGERPRINT_LEN], key[64];
-	char nb[32], na[32];
-	json_t *sans = json_array(), *o;
-	char **san = NULL;
-	size_t nsan = 0, i;
+	struct cli_cert_facts facts;
 	struct rk_err err = { 0 };
+	json_t *o = NULL, *c = NULL;
 
-	rk_cert_serial(serial, sizeof(serial), cert);
-	rk_cert_subject(subject, sizeof(subject), cert);
-	rk_cert_issuer(issuer, sizeof(issuer), cert);
-	rk_cert_fingerprint(fp, cert);
-	rk_cert_describe_key(key, sizeof(key), cert);
-	format_time(nb, sizeof(nb), rk_cert_not_before(cert));
-	format_time(na, sizeof(na), rk_cert_not_after(cert));
-	if (rk_cert_sans(&san, &nsan, cert, &err) == 0)
-		for (i = 0; i < nsan; i++)
-			json_array_append_new(sans, json_string(san[i]));
-	rk_cert_sans_free(san, nsan);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:s, s:b, s:s}",
-	    "file", file, "type", "certificate", "subject", subject, "issuer", issuer,
-	    "serial", serial, "san", sans, "not_before", nb, "not_after", na,
-	    "not_before_epoch", (json_int_t)rk_cert_not_before(cert),
-	    "not_after_epoch", (json_int_t)rk_cert_not_after(cert),
-	    "days_left", (json_int_t)rk_cert_days_left(cert, now), "key", key,
-	    "ca", rk_cert_is_ca(cert), "sha256", fp);
+	if (cli_cert_facts_of(&facts, cert, &err) == 0 &&
+	    (c = render_cert_json(&facts, now)) != NULL &&
+	    (o = json_pack("{s:s, s:s}", "file", file, "type", "certificate")) != NULL &&
+	    json_object_update(o, c) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(c);
+	cli_cert_facts_clear(&facts);
 	return o;
 }
 
@@ -191,11 +263,11 @@ crl_json(const char *file, const struct rk_crl *crl)
 	size_t i;
 
 	rk_crl_issuer(issuer, sizeof(issuer), crl);
-	format_time(last, sizeof(last), rk_crl_last_update(crl));
-	format_time(next, sizeof(next), rk_crl_next_update(crl));
+	cli_format_time(last, sizeof(last), rk_crl_last_update(crl));
+	cli_format_time(next, sizeof(next), rk_crl_next_update(crl));
 	for (i = 0; i < rk_crl_count(crl); i++) {
 		rk_crl_entry_at(&e, crl, i);
-		format_time(when, sizeof(when), e.revoked_at);
+		cli_format_time(when, sizeof(when), e.revoked_at);
 		json_array_append_new(entries, json_pack("{s:s, s:s, s:s}", "serial", e.serial,
 		    "revoked_at", when, "reason", e.has_reason && (unsigned)e.reason < 6 ?
 		    reasons[e.reason] : "unspecified"));
@@ -205,45 +277,106 @@ crl_json(const char *file, const struct rk_crl *crl)
 	    "next_update", next, "count", (json_int_t)rk_crl_count(crl), "entries", entries);
 }
 
+static const char *
+get_text(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Every string that came from the file is escaped (print_field): a SAN may hold ESC. */
 static void
 print_cert_text(json_t *c)
 {
 	json_t *san;
+	char line[128];
 	size_t i;
 
-	printf("%s: certificate\n", json_string_value(json_object_get(c, "file")));
-	printf("  subject     %s\n", json_string_value(json_object_get(c, "subject")));
-	printf("  issuer      %s\n", json_string_value(json_object_get(c, "issuer")));
-	printf("  serial      %s\n", json_string_value(json_object_get(c, "serial")));
-	printf("  not before  %s\n", json_string_value(json_object_get(c, "not_before")));
-	printf("  not after   %s (%" JSON_INTEGER_FORMAT " days left)\n",
-	    json_string_value(json_object_get(c, "not_after")),
-	    json_integer_value(json_object_get(c, "days_left")));
-	printf("  key         %s\n", json_string_value(json_object_get(c, "key")));
-	printf("  ca          %s\n", json_is_true(json_object_get(c, "ca")) ? "yes" : "no");
+	printf("%s: certificate\n", get_text(c, "file"));
+	print_field("subject", get_text(c, "subject"));
+	print_field("issuer", get_text(c, "issuer"));
+	print_field("serial", get_text(c, "serial"));
+	print_field("not before", get_text(c, "not_before"));
+	snprintf(line, sizeof(line), "%s (%" JSON_INTEGER_FORMAT " days left)",
+	    get_text(c, "not_after"), json_integer_value(json_object_get(c, "days_left")));
+	print_field("not after", line);
+	print_field("key", get_text(c, "key"));
+	print_field("ca", json_is_true(json_object_get(c, "ca")) ? "yes" : "no");
 	json_array_foreach(json_object_get(c, "san"), i, san)
-		printf("  %s %s\n", i == 0 ? "san        " : "           ", json_string_value(san));
-	printf("  sha256      %s\n", json_string_value(json_object_get(c, "sha256")));
+		print_field(i == 0 ? "san" : "", json_string_value(san));
+	print_field("sha256", get_text(c, "sha256"));
 }
 
 static void
 print_crl_text(json_t *c)
 {
 	json_t *e;
+	char line[256];
 	size_t i;
 
-	printf("%s: CRL\n", json_string_value(json_object_get(c, "file")));
-	printf("  issuer      %s\n", json_string_value(json_object_get(c, "issuer")));
-	printf("  number      %" JSON_INTEGER_FORMAT "\n",
+	printf("%s: CRL\n", get_text(c, "file"));
+	print_field("issuer", get_text(c, "issuer"));
+	snprintf(line, sizeof(line), "%" JSON_INTEGER_FORMAT,
 	    json_integer_value(json_object_get(c, "number")));
-	printf("  last update %s\n", json_string_value(json_object_get(c, "last_update")));
-	printf("  next update %s\n", json_string_value(json_object_get(c, "next_update")));
-	printf("  revoked     %" JSON_INTEGER_FORMAT "\n",
+	print_field("number", line);
+	print_field("last update", get_text(c, "last_update"));
+	print_field("next update", get_text(c, "next_update"));
+	snprintf(line, sizeof(line), "%" JSON_INTEGER_FORMAT,
 	    json_integer_value(json_object_get(c, "count")));
-	json_array_foreach(json_object_get(c, "entries"), i, e)
-		printf("    %s  %s  %s\n", json_string_value(json_object_get(e, "serial")),
-		    json_string_value(json_object_get(e, "revoked_at")),
-		    json_string_value(json_object_get(e, "reason")));
+	print_field("revoked", line);
+	json_array_foreach(json_object_get(c, "entries"), i, e) {
+		snprintf(line, sizeof(line), "%s  %s  %s", get_text(e, "serial"),
+		    get_text(e, "revoked_at"), get_text(e, "reason"));
+		print_field("", line);
+	}
+}
+
+static void
+print_key_text(json_t *k)
+{
+	char line[160];
+
+	printf("%s: private key\n", get_text(k, "file"));
+	if (json_is_string(json_object_get(k, "key")))
+		snprintf(line, sizeof(line), "%s (%s)", get_text(k, "key"), get_text(k, "format"));
+	else
+		snprintf(line, sizeof(line), "%s (its type shows with --passphrase-env or "
+		    "--passphrase-file)", get_text(k, "format"));
+	print_field("key", line);
+}
+
+/* How a key file is stored, from its bytes (and whether it needs a passphrase). */
+static const char *
+key_format(struct rk_bytes data, bool encrypted)
+{
+	bool pem = memmem(data.ptr, data.len, "-----BEGIN", 10) != NULL;
+
+	if (encrypted && memmem(data.ptr, data.len, "Proc-Type: 4,ENCRYPTED", 22) != NULL)
+		return "encrypted PEM, OpenSSL's traditional format";
+	if (encrypted)
+		return pem ? "encrypted PKCS#8" : "encrypted PKCS#8, DER";
+	if (memmem(data.ptr, data.len, "BEGIN PRIVATE KEY", 17) != NULL)
+		return "PKCS#8";
+	return pem ? "PEM, OpenSSL's traditional format" : "DER";
+}
+
+/*
+ * Loads a key for inspect: without a passphrase first, so *encrypted tells whether it needs
+ * one, then with pass when it does and one was given.
+ */
+static int
+load_inspected_key(struct rk_key **out, bool *encrypted, struct rk_bytes data,
+    const struct rk_secret *pass, const char *file, struct rk_err *why)
+{
+	*encrypted = false;
+	if (rk_key_load(out, data, NULL, file, why) == 0)
+		return 0;
+	if (strstr(why->msg, "is encrypted") == NULL)
+		return why->code;
+	*encrypted = true;
+	if (pass == NULL)
+		return why->code;
+	rk_err_clear(why);
+	return rk_key_load(out, data, pass, file, why);
 }
 
 /* Describes one file as a JSON object: a certificate or bundle, a CRL, or a private key. */
@@ -256,6 +389,7 @@ inspect_file(json_t **out, const char *file, const struct rk_secret *pass, struc
 	struct rk_err why = { 0 };
 	struct rk_buf buf;
 	size_t n = 0, i;
+	bool encrypted;
 	char desc[64];
 	json_t *list;
 	int r;
@@ -277,15 +411,16 @@ inspect_file(json_t **out, const char *file, const struct rk_secret *pass, struc
 		*out = cert_json(file, der, time(NULL));
 	} else if (rk_err_clear(&why), rk_crl_load(&crl, rk_buf_bytes(&buf), file, &why) == 0) {
 		*out = crl_json(file, crl);
-	} else if (rk_err_clear(&why), rk_key_load(&key, rk_buf_bytes(&buf), pass, file,
-	    &why) == 0) {
+	} else if (rk_err_clear(&why), load_inspected_key(&key, &encrypted, rk_buf_bytes(&buf),
+	    pass, file, &why) == 0) {
 		rk_key_describe(desc, sizeof(desc), key);
-		*out = json_pack("{s:s, s:s, s:s, s:b}", "file", file, "type", "private-key",
-		    "key", desc, "encrypted", memmem(buf.ptr, buf.len, "ENCRYPTED", 9) != NULL);
-	} else if (strstr(why.msg, "encrypted") != NULL) {
+		*out = json_pack("{s:s, s:s, s:s, s:b, s:s}", "file", file, "type", "private-key",
+		    "key", desc, "encrypted", encrypted, "format",
+		    key_format(rk_buf_bytes(&buf), encrypted));
+	} else if (encrypted && pass == NULL) {
 		/* Without the passphrase only the fact that it is a key can be told. */
-		*out = json_pack("{s:s, s:s, s:n, s:b}", "file", file, "type", "private-key",
-		    "key", "encrypted", true);
+		*out = json_pack("{s:s, s:s, s:n, s:b, s:s}", "file", file, "type", "private-key",
+		    "key", "encrypted", true, "format", key_format(rk_buf_bytes(&buf), true));
 	} else {
 		r = rk_fail(err, RK_E_USAGE, "%s: not a certificate, CRL or private key (%s)", file,
 		    why.msg);
@@ -314,8 +449,10 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 	};
 	struct secret_opt so = { NULL, NULL };
 	struct rk_secret pass = { NULL, 0 };
-	json_t *all = json_array(), *item;
+	json_t *all = NULL, *item, *cert;
+	const char *type;
 	bool json = false, has_pass;
+	size_t k;
 	int c, i, rc = RK_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -323,17 +460,17 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 		case 'j': json = true; break;
 		case 'e': so.env = optarg; break;
 		case 'f': so.file = optarg; break;
-		case 'h': fputs(PKI_USAGE, stdout); json_decref(all); return RK_EXIT_OK;
-		default: fputs(PKI_USAGE, stderr); json_decref(all); return RK_EXIT_USAGE;
+		case 'h': return show_help(inspect_help, true);
+		default: return show_help(inspect_help, false);
 		}
 	}
-	if (optind >= argc) {
-		json_decref(all);
+	if (optind >= argc)
 		return cli_usage_error(cli, "inspect expects one FILE or more");
-	}
-	if ((rc = load_secret(&pass, &has_pass, &so, "key", cli)) != RK_EXIT_OK) {
-		json_decref(all);
+	if ((rc = load_secret(&pass, &has_pass, &so, "key", cli)) != RK_EXIT_OK)
 		return rc;
+	if ((all = json_array()) == NULL) {
+		rk_secret_clear(&pass);
+		return cli_usage_error(cli, "out of memory");
 	}
 	for (i = optind; i < argc; i++) {
 		struct rk_err err = { 0 };
@@ -349,24 +486,16 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 		}
 		if (i > optind)
 			putchar('\n');
-		if (strcmp(json_string_value(json_object_get(item, "type")), "crl") == 0) {
+		type = get_text(item, "type");
+		if (strcmp(type, "crl") == 0)
 			print_crl_text(item);
-		} else if (strcmp(json_string_value(json_object_get(item, "type")), "bundle") == 0) {
-			json_t *cert;
-			size_t k;
-
+		else if (strcmp(type, "bundle") == 0)
 			json_array_foreach(json_object_get(item, "certificates"), k, cert)
 				print_cert_text(cert);
-		} else if (strcmp(json_string_value(json_object_get(item, "type")),
-		    "private-key") == 0) {
-			printf("%s: private key\n  key         %s%s\n", argv[i],
-			    json_is_string(json_object_get(item, "key")) ?
-			    json_string_value(json_object_get(item, "key")) : "encrypted",
-			    json_is_true(json_object_get(item, "encrypted")) ?
-			    " (encrypted)" : "");
-		} else {
+		else if (strcmp(type, "private-key") == 0)
+			print_key_text(item);
+		else
 			print_cert_text(item);
-		}
 		json_decref(item);
 	}
 	if (json) {
@@ -380,23 +509,94 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 
 /* ---- init ---------------------------------------------------------------------------- */
 
-/* Writes a key (0600) and certificate (0644) named base in dir, refusing to overwrite. */
+/*
+ * DIR must be new or empty: a development PKI written into a folder that holds one already
+ * would mix two CAs. Says so before anything is generated or written; *made tells whether
+ * the folder was created here (and so may be removed again on failure).
+ */
 static int
-write_pair(const char *dir, const char *base, const struct rk_cert *cert,
-    const struct rk_key *key, struct rk_err *err)
+prepare_empty_folder(const char *dir, bool *made, struct rk_err *err)
 {
-	char path[PATH_MAX], fp[RK_FINGERPRINT_LEN];
-	int r;
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+	int r = 0;
 
-	snprintf(path, sizeof(path), "%s/%s.key", dir, base);
-	if (key != NULL && (r = rk_key_write_file(path, key, NULL, err)) != 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/%s.crt", dir, base);
-	if ((r = rk_cert_write_file(path, cert, err)) != 0)
-		return r;
-	rk_cert_fingerprint(fp, cert);
-	printf("  %-11s %s  sha256 %s\n", base, path, fp);
-	return 0;
+	*made = false;
+	if (lstat(dir, &st) == -1) {
+		if (errno != ENOENT)
+			return rk_fail_errno(err, "%s", dir);
+		if (mkdir(dir, 0755) == -1)
+			return rk_fail_errno(err, "mkdir %s", dir);
+		*made = true;
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return rk_fail(err, RK_E_USAGE, "%s exists and is not a folder", dir);
+	if ((dp = opendir(dir)) == NULL)
+		return rk_fail_errno(err, "%s", dir);
+	while ((d = readdir(dp)) != NULL) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		r = rk_fail(err, RK_E_USAGE, "%s is not empty (it holds %s, among others): "
+		    "pki init writes only into a new or empty folder, so two CAs never mix; "
+		    "nothing was written", dir, d->d_name);
+		break;
+	}
+	closedir(dp);
+	return r;
+}
+
+struct init_file {
+	const char		*base;		/* "ca", "server", "client" */
+	const struct rk_cert	*cert;
+	const struct rk_key	*key;
+};
+
+/* Adds every file of the development PKI to set; nothing is under its name before commit. */
+static int
+stage_init_files(struct rk_fileset *set, const char *dir, const struct init_file *files,
+    size_t nfiles, const struct rk_signing_ca *ca, struct rk_err *err)
+{
+	char path[PATH_MAX], *ledger_text = NULL;
+	struct rk_ledger *ledger = NULL;
+	struct rk_crl *crl = NULL;
+	struct rk_buf pem;
+	size_t i;
+	int r = 0;
+
+	rk_buf_init(&pem, RK_PEM_MAX);
+	for (i = 0; i < nfiles && r == 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s.key", dir, files[i].base);
+		if ((r = rk_key_stage_file(set, path, files[i].key, NULL, err)) != 0)
+			break;
+		snprintf(path, sizeof(path), "%s/%s.crt", dir, files[i].base);
+		r = rk_cert_stage_file(set, path, files[i].cert, err);
+	}
+	if (r != 0)
+		goto out;
+	/* An empty CRL, so servers configured with one start before the first revocation. */
+	snprintf(path, sizeof(path), "%s/ca.crl", dir);
+	if ((r = rk_crl_build(&crl, NULL, NULL, 0, ca->cert, ca->key, 7, err)) != 0 ||
+	    (r = rk_crl_to_pem(&pem, crl, err)) != 0 ||
+	    (r = rk_fileset_add(set, path, rk_buf_bytes(&pem), 0644, err)) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/ledger.json", dir);
+	if ((r = rk_ledger_open(&ledger, path, err)) != 0)
+		goto out;
+	for (i = 0; i < nfiles && r == 0; i++)
+		if (files[i].cert != ca->cert)
+			r = ledger_add_cert(ledger, files[i].cert, files[i].base, NULL, err);
+	if (r != 0 || (r = rk_ledger_to_json(&ledger_text, ledger, err)) != 0)
+		goto out;
+	r = rk_fileset_add(set, path, (struct rk_bytes){ (const unsigned char *)ledger_text,
+	    strlen(ledger_text) }, 0644, err);
+ out:
+	free(ledger_text);
+	rk_ledger_free(ledger);
+	rk_crl_free(crl);
+	rk_buf_clear(&pem);
+	return r;
 }
 
 static int
@@ -412,50 +612,54 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static char *default_names[] = { "DNS:localhost", "IP:127.0.0.1", "IP:::1" };
-	char *names[64], why[256], path[PATH_MAX], ca_sub[300], client_sub[300];
+	char *names[64], why[256], ca_sub[300], client_sub[300], fp[RK_FINGERPRINT_LEN];
 	struct rk_dn ca_dn = { NULL, 0 }, server_dn = { NULL, 0 }, client_dn = { NULL, 0 };
 	struct rk_signing_ca ca = { NULL, NULL, NULL };
 	struct rk_cert *server = NULL, *client = NULL;
 	struct rk_key *server_key = NULL, *client_key = NULL;
-	struct rk_crl *crl = NULL;
-	struct rk_buf pem;
+	struct rk_fileset *set = NULL;
 	struct rk_err err = { 0 };
 	enum rk_key_type type = RK_KEY_EC_P256;
-	const char *client_cn = "rkclient", *ca_cn = "rekey development CA", *dir;
+	const char *client_cn = "rkclient", *ca_cn = "rekey development CA", *dir = NULL;
 	size_t nnames = 0, i;
-	int c, days = 30, rc = RK_EXIT_FAILED;
+	bool made_dir = false;
+	int c, days = 30, rc = RK_EXIT_USAGE;
 
-	rk_buf_init(&pem, RK_PEM_MAX);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (nnames == sizeof(names) / sizeof(names[0]))
-				return cli_usage_error(cli, "too many --name options");
+			if (nnames == sizeof(names) / sizeof(names[0])) {
+				rc = cli_usage_error(cli, "too many --name options");
+				goto out;
+			}
 			if (rk_san_parse(&names[nnames], optarg, why, sizeof(why)) != 0) {
-				for (i = 0; i < nnames; i++)
-					free(names[i]);
-				return cli_usage_error(cli, "--name: %s", why);
+				rc = cli_usage_error(cli, "--name: %s", why);
+				goto out;
 			}
 			nnames++;
 			break;
 		case 'k':
-			if (!parse_key_type(optarg, &type))
-				return cli_usage_error(cli, "--key: unsupported key type '%s'", optarg);
+			if (!parse_key_type(optarg, &type)) {
+				rc = cli_usage_error(cli, "--key: unsupported key type '%s' (%s)",
+				    optarg, KEY_TYPES);
+				goto out;
+			}
 			break;
 		case 'd':
-			if (!parse_days(optarg, RK_DAYS_MAX_LEAF, &days))
-				return cli_usage_error(cli, "--days: 1 to %d", RK_DAYS_MAX_LEAF);
+			if (!parse_days(optarg, RK_DAYS_MAX_LEAF, &days)) {
+				rc = cli_usage_error(cli, "--days: 1 to %d", RK_DAYS_MAX_LEAF);
+				goto out;
+			}
 			break;
 		case 'c': client_cn = optarg; break;
 		case 'a': ca_cn = optarg; break;
-		case 'h': fputs(PKI_USAGE, stdout); return RK_EXIT_OK;
-		default: fputs(PKI_USAGE, stderr); return RK_EXIT_USAGE;
+		case 'h': rc = show_help(init_help, true); goto out;
+		default: rc = show_help(init_help, false); goto out;
 		}
 	}
 	if (argc - optind != 1) {
-		for (i = 0; i < nnames; i++)
-			free(names[i]);
-		return cli_usage_error(cli, "init expects one DIR");
+		rc = cli_usage_error(cli, "init expects one DIR");
+		goto out;
 	}
 	dir = argv[optind];
 	snprintf(ca_sub, sizeof(ca_sub), "/O=rekey/CN=%s", ca_cn);
@@ -466,10 +670,9 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 		rc = cli_usage_error(cli, "%s", why);
 		goto out;
 	}
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		fprintf(stderr, "rekey: pki: mkdir %s: %s\n", dir, strerror(errno));
-		goto out;
-	}
+	rc = RK_EXIT_FAILED;
+	if (prepare_empty_folder(dir, &made_dir, &err) != 0)
+		goto fail;
 	{
 		struct rk_cert_spec ca_spec = { RK_PROFILE_CA, &ca_dn, NULL, 0,
 		    days > 3650 ? days : 3650 };
@@ -483,28 +686,37 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 		    rk_issue_with_new_key(&client, &client_key, &client_spec, type, &ca, &err) != 0)
 			goto fail;
 	}
-	printf("development PKI in %s:\n", dir);
-	if (write_pair(dir, "ca", ca.cert, ca.key, &err) != 0 ||
-	    write_pair(dir, "server", server, server_key, &err) != 0 ||
-	    write_pair(dir, "client", client, client_key, &err) != 0)
-		goto fail;
-	/* An empty CRL, so servers configured with one start before the first revocation. */
-	snprintf(path, sizeof(path), "%s/ca.crl", dir);
-	if (rk_crl_build(&crl, NULL, NULL, 0, ca.cert, ca.key, 7, &err) != 0 ||
-	    rk_crl_to_pem(&pem, crl, &err) != 0 ||
-	    rk_file_replace(path, rk_buf_bytes(&pem), 0644, &err) != 0)
-		goto fail;
-	printf("  %-11s %s\n", "crl", path);
-	snprintf(path, sizeof(path), "%s/ledger.json", dir);
-	if (record_issue(path, server, "server", NULL, &err) != 0 ||
-	    record_issue(path, client, "client", NULL, &err) != 0)
-		goto fail;
-	printf("  %-11s %s\n", "ledger", path);
+	{
+		const struct init_file files[] = {
+			{ "ca", ca.cert, ca.key },
+			{ "server", server, server_key },
+			{ "client", client, client_key },
+		};
+
+		/* Every file, or none: a PKI with a CA key but no CA certificate helps nobody. */
+		if (rk_fileset_new(&set, &err) != 0 ||
+		    stage_init_files(set, dir, files, 3, &ca, &err) != 0 ||
+		    rk_fileset_commit(set, &err) != 0)
+			goto fail;
+		printf("development PKI in %s:\n", dir);
+		for (i = 0; i < 3; i++) {
+			rk_cert_fingerprint(fp, files[i].cert);
+			printf("  %-11s %s/%s.crt  sha256 %s\n", files[i].base, dir, files[i].base,
+			    fp);
+		}
+	}
+	printf("  %-11s %s/ca.crl\n", "crl", dir);
+	printf("  %-11s %s/ledger.json\n", "ledger", dir);
 	rc = RK_EXIT_OK;
 	goto out;
  fail:
 	cli_report_error(cli, "pki init", &err);
+	if (err.code == RK_E_USAGE)
+		rc = RK_EXIT_USAGE;
  out:
+	rk_fileset_free(set);		/* removes the temporary files, whatever happened */
+	if (rc != RK_EXIT_OK && made_dir)
+		(void)rmdir(dir);	/* only when still empty */
 	for (i = 0; i < nnames; i++)
 		free(names[i]);
 	rk_dn_clear(&ca_dn);
@@ -515,8 +727,6 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 	rk_cert_free(client);
 	rk_key_free(server_key);
 	rk_key_free(client_key);
-	rk_crl_free(crl);
-	rk_buf_clear(&pem);
 	return rc;
 }
 
@@ -545,13 +755,15 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ca_cert = NULL, *ca_key = NULL, *subject = NULL, *cert_out = NULL;
-	const char *key_out = NULL, *ledger = NULL, *replaces = NULL;
+	const char *key_out = NULL, *ledger_path = NULL, *replaces = NULL;
 	struct secret_opt ca_so = { NULL, NULL }, key_so = { NULL, NULL };
 	struct rk_secret ca_pass = { NULL, 0 }, key_pass = { NULL, 0 };
 	struct rk_signing_ca ca = { NULL, NULL, NULL };
 	struct rk_dn dn = { NULL, 0 };
 	struct rk_cert *cert = NULL;
 	struct rk_key *key = NULL;
+	struct rk_ledger *ledger = NULL;
+	struct rk_fileset *set = NULL;
 	struct rk_err err = { 0 };
 	enum rk_key_type type = RK_KEY_EC_P256;
 	enum rk_profile profile = RK_PROFILE_SERVER;
@@ -572,7 +784,7 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 		case 's': subject = optarg; break;
 		case 'o': cert_out = optarg; break;
 		case 'O': key_out = optarg; break;
-		case 'l': ledger = optarg; break;
+		case 'l': ledger_path = optarg; break;
 		case 'r': replaces = optarg; break;
 		case 'p':
 			if (!rk_enum_lookup(rk_profile_names, optarg, &v) || v == RK_PROFILE_CA) {
@@ -596,7 +808,7 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 		case 'k':
 			if (!parse_key_type(optarg, &type)) {
 				rc = cli_usage_error(cli, "--key: unsupported key type '%s' (%s)",
-				    optarg, "rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519");
+				    optarg, KEY_TYPES);
 				goto out;
 			}
 			break;
@@ -606,19 +818,14 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'h':
-			fputs(PKI_USAGE, stdout);
-			rc = RK_EXIT_OK;
-			goto out;
-		default:
-			fputs(PKI_USAGE, stderr);
-			goto out;
+		case 'h': rc = show_help(issue_help, true); goto out;
+		default: rc = show_help(issue_help, false); goto out;
 		}
 	}
 	if (ca_cert == NULL || ca_key == NULL || subject == NULL || cert_out == NULL ||
 	    key_out == NULL || !have_profile || optind != argc) {
 		rc = cli_usage_error(cli, "issue needs --ca-cert, --ca-key, --profile, --subject, "
-		    "--cert-out and --key-out (see rekey pki --help)");
+		    "--cert-out and --key-out (see rekey pki issue --help)");
 		goto out;
 	}
 	if (rk_dn_parse(&dn, subject, why, sizeof(why)) != 0) {
@@ -633,31 +840,51 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 	    (rc = load_secret(&key_pass, &has_key_pass, &key_so, "key", cli)) != RK_EXIT_OK)
 		goto out;
 	rc = RK_EXIT_FAILED;
-	if (ledger == NULL && (ledger = ledger_default = ledger_path_beside(ca_cert)) == NULL)
+	if (ledger_path == NULL &&
+	    (ledger_path = ledger_default = path_beside(ca_cert, "ledger.json")) == NULL)
 		goto out;
 	{
 		struct rk_cert_spec spec = { profile, &dn, sans, nsan, days };
 
+		/*
+		 * The ledger is read before anything is written, and the key and certificate
+		 * are written together: both get their names, or neither does. A ledger that
+		 * cannot be saved takes them back, so every certificate on disk is in it.
+		 */
 		if (rk_signing_ca_open(&ca, ca_cert, ca_key, has_ca_pass ? &ca_pass : NULL,
 		    &err) != 0 ||
+		    rk_ledger_open(&ledger, ledger_path, &err) != 0 ||
 		    rk_issue_with_new_key(&cert, &key, &spec, type, &ca, &err) != 0 ||
-		    rk_key_write_file(key_out, key, has_key_pass ? &key_pass : NULL, &err) != 0 ||
-		    rk_cert_write_file(cert_out, cert, &err) != 0 ||
-		    record_issue(ledger, cert, rk_profile_name(profile),
-		    replaces != NULL ? replaced : NULL, &err) != 0) {
-			cli_report_error(cli, "pki issue", &err);
-			goto out;
+		    rk_fileset_new(&set, &err) != 0 ||
+		    rk_key_stage_file(set, key_out, key, has_key_pass ? &key_pass : NULL,
+		    &err) != 0 ||
+		    rk_cert_stage_file(set, cert_out, cert, &err) != 0 ||
+		    ledger_add_cert(ledger, cert, rk_profile_name(profile),
+		    replaces != NULL ? replaced : NULL, &err) != 0 ||
+		    rk_fileset_commit(set, &err) != 0)
+			goto fail;
+		if (rk_ledger_save(ledger, &err) != 0) {
+			rk_fileset_undo(set);
+			goto fail;
 		}
 	}
 	rk_cert_fingerprint(fp, cert);
 	rk_cert_serial(serial, sizeof(serial), cert);
 	printf("issued %s certificate %s\n  serial  %s\n  sha256  %s\n  key     %s (0600)\n"
-	    "  ledger  %s\n", rk_profile_name(profile), cert_out, serial, fp, key_out, ledger);
+	    "  ledger  %s\n", rk_profile_name(profile), cert_out, serial, fp, key_out,
+	    ledger_path);
 	rc = RK_EXIT_OK;
+	goto out;
+ fail:
+	cli_report_error(cli, "pki issue", &err);
+	if (err.code == RK_E_USAGE)
+		rc = RK_EXIT_USAGE;
  out:
+	rk_fileset_free(set);
 	for (i = 0; i < nsan; i++)
 		free(sans[i]);
 	free(ledger_default);
+	rk_ledger_free(ledger);
 	rk_dn_clear(&dn);
 	rk_signing_ca_close(&ca);
 	rk_cert_free(cert);
@@ -671,24 +898,52 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 
 struct revocations {
 	struct rk_crl_entry	*items;
+	char			**sources;	/* per item: the option that selected it */
 	size_t			 n;
 	enum rk_reason		 reason;
 	time_t			 now;
 };
 
+static void
+revocations_clear(struct revocations *rv)
+{
+	size_t i;
+
+	for (i = 0; i < rv->n; i++)
+		free(rv->sources[i]);
+	free(rv->sources);
+	free(rv->items);
+	rv->items = NULL;
+	rv->sources = NULL;
+	rv->n = 0;
+}
+
+/* Adds serial, selected by source ("--cn db1"); a serial selected twice is listed once. */
 static int
-add_revocation(struct revocations *rv, const char *serial, struct rk_err *err)
+add_revocation(struct revocations *rv, const char *serial, const char *source,
+    struct rk_err *err)
 {
 	struct rk_crl_entry *grown;
+	char **grown_sources, norm[64];
+	size_t i;
 
+	if (!rk_serial_normalise(norm, sizeof(norm), serial))
+		return rk_fail(err, RK_E_USAGE, "'%s' is not a hexadecimal serial of at most "
+		    "20 bytes", serial);
+	for (i = 0; i < rv->n; i++)
+		if (strcmp(rv->items[i].serial, norm) == 0)
+			return 0;
 	if ((grown = reallocarray(rv->items, rv->n + 1, sizeof(*grown))) == NULL)
 		return rk_fail_nomem(err);
 	rv->items = grown;
+	if ((grown_sources = reallocarray(rv->sources, rv->n + 1, sizeof(*grown_sources))) ==
+	    NULL)
+		return rk_fail_nomem(err);
+	rv->sources = grown_sources;
+	if ((rv->sources[rv->n] = strdup(source)) == NULL)
+		return rk_fail_nomem(err);
 	memset(&rv->items[rv->n], 0, sizeof(rv->items[rv->n]));
-	if (!rk_serial_normalise(rv->items[rv->n].serial, sizeof(rv->items[rv->n].serial),
-	    serial))
-		return rk_fail(err, RK_E_USAGE, "'%s' is not a hexadecimal serial of at most "
-		    "20 bytes", serial);
+	memcpy(rv->items[rv->n].serial, norm, sizeof(norm));
 	rv->items[rv->n].revoked_at = rv->now;
 	rv->items[rv->n].reason = rv->reason;
 	rv->items[rv->n].has_reason = true;
@@ -696,37 +951,45 @@ add_revocation(struct revocations *rv, const char *serial, struct rk_err *err)
 	return 0;
 }
 
+/* The certificate in the file at path, which must be one the CA issued. */
 static int
-add_cert_file(struct revocations *rv, const char *path, const struct rk_signing_ca *ca,
-    bool must_match, bool *added, struct rk_err *err)
+add_cert_file(struct revocations *rv, const char *path, const char *source,
+    const struct rk_signing_ca *ca, struct rk_err *err)
 {
 	struct rk_cert *cert = NULL;
 	char serial[64];
 	int r;
 
-	*added = false;
 	if ((r = rk_cert_load_file(&cert, path, err)) != 0)
 		return r;
 	if (!rk_cert_is_issued_by(cert, ca->cert)) {
 		rk_cert_free(cert);
-		return must_match ? rk_fail(err, RK_E_USAGE, "%s was not issued by the CA %s",
-		    path, ca->cert_path) : 0;
+		return rk_fail(err, RK_E_USAGE, "%s was not issued by the CA %s", path,
+		    ca->cert_path);
 	}
 	rk_cert_serial(serial, sizeof(serial), cert);
 	rk_cert_free(cert);
-	*added = true;
-	return add_revocation(rv, serial, err);
+	return add_revocation(rv, serial, source, err);
 }
 
-/* Every certificate in folder issued by the CA; anything else there is skipped. */
+/* Prints "rekey: pki revoke: " and msg on stderr, escaped: it may name files from a folder. */
+static void
+print_note(const char *msg)
+{
+	char *esc = rk_text_escape(msg);
+
+	fprintf(stderr, "rekey: pki revoke: %s\n", esc != NULL ? esc : msg);
+	free(esc);
+}
+
+/* Every certificate in folder issued by the CA; anything else there is skipped, and named. */
 static int
 add_folder(struct revocations *rv, const char *folder, const struct rk_signing_ca *ca,
     size_t *found, struct rk_err *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], note[PATH_MAX + 600];
 	struct dirent **list = NULL;
 	int count, i, r = 0;
-	bool added;
 
 	*found = 0;
 	if ((count = scandir(folder, &list, NULL, alphasort)) < 0)
@@ -740,11 +1003,16 @@ add_folder(struct revocations *rv, const char *folder, const struct rk_signing_c
 		    strcmp(name + len - 4, ".pem") != 0 && strcmp(name + len - 4, ".cer") != 0))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", folder, name);
-		/* A file that is no certificate is skipped, as is one of another CA. */
-		if (add_cert_file(rv, path, ca, false, &added, &skip) == 0 && added)
+		/* A file that is no certificate is skipped, as is one of another CA, or a FIFO:
+		 * whoever can write the folder must not be able to stall or stop a revocation. */
+		if (add_cert_file(rv, path, path, ca, &skip) == 0) {
 			(*found)++;
-		else if (skip.code == RK_E_NOMEM)
+		} else if (skip.code == RK_E_NOMEM) {
 			r = rk_fail_nomem(err);
+		} else {
+			snprintf(note, sizeof(note), "skipped %s", skip.msg);
+			print_note(note);
+		}
 	}
 	for (i = 0; i < count; i++)
 		free(list[i]);
@@ -752,30 +1020,49 @@ add_folder(struct revocations *rv, const char *folder, const struct rk_signing_c
 	return r;
 }
 
+/*
+ * Every certificate the ledger holds for cn but the newest, which is most likely the one
+ * just put into service: revoking it by name is the mistake this guards against. With
+ * include_current it is revoked too. A name whose only certificate is the newest fails.
+ */
 static int
-add_cn(struct revocations *rv, const char *cn, const char *ledger_path, size_t *found,
-    struct rk_err *err)
+add_cn(struct revocations *rv, const char *cn, const struct rk_ledger *ledger,
+    const char *ledger_path, bool include_current, size_t *found, struct rk_err *err)
 {
-	struct rk_ledger *ledger = NULL;
+	const struct rk_ledger_entry *newest = rk_ledger_newest_for_cn(ledger, cn);
+	char source[300], note[600];
 	size_t i;
-	int r;
+	bool kept = false;
+	int r = 0;
 
 	*found = 0;
-	if ((r = rk_ledger_open(&ledger, ledger_path, err)) != 0)
-		return r;
+	if (newest == NULL)
+		return rk_fail(err, RK_E_USAGE, "the ledger %s holds no certificate for CN %s",
+		    ledger_path, cn);
+	snprintf(source, sizeof(source), "--cn %s", cn);
 	for (i = 0; i < rk_ledger_count(ledger) && r == 0; i++) {
 		const struct rk_ledger_entry *e = rk_ledger_entry_at(ledger, i);
 
-		if (e->common_name != NULL && strcmp(e->common_name, cn) == 0) {
-			r = add_revocation(rv, e->serial, err);
-			(*found)++;
+		if (e->common_name == NULL || strcmp(e->common_name, cn) != 0)
+			continue;
+		if (e == newest && !include_current) {
+			kept = true;
+			continue;
 		}
+		r = add_revocation(rv, e->serial, source, err);
+		(*found)++;
 	}
-	rk_ledger_free(ledger);
-	if (r == 0 && *found == 0)
-		r = rk_fail(err, RK_E_USAGE, "the ledger %s holds no certificate for CN %s",
-		    ledger_path, cn);
-	return r;
+	if (r != 0 || !kept)
+		return r;
+	if (*found == 0)
+		return rk_fail(err, RK_E_USAGE, "CN %s: the ledger %s holds one certificate for "
+		    "it, serial %s, the newest, most likely the one in service: nothing revoked "
+		    "(--include-current revokes it)", cn, ledger_path, newest->serial);
+	snprintf(note, sizeof(note), "kept serial %s, the newest certificate for CN %s in %s "
+	    "(most likely in service): --include-current revokes it too", newest->serial, cn,
+	    ledger_path);
+	print_note(note);
+	return 0;
 }
 
 enum target_kind { TARGET_SERIAL, TARGET_CERT, TARGET_FOLDER, TARGET_CN };
@@ -784,6 +1071,43 @@ struct target {
 	enum target_kind	 kind;
 	const char		*value;
 };
+
+static bool
+parse_reason(const struct rk_cli *cli, const char *word, enum rk_reason *out, int *rc)
+{
+	const char *near;
+	int v;
+
+	if (rk_enum_lookup(rk_reason_names, word, &v)) {
+		*out = (enum rk_reason)v;
+		return true;
+	}
+	if ((near = rk_reason_suggest(word)) != NULL)
+		*rc = cli_usage_error(cli, "--reason: unsupported value '%s' (did you mean "
+		    "'%s'?)", word, near);
+	else
+		*rc = cli_usage_error(cli, "--reason: unsupported value '%s' (%s)", word, REASONS);
+	return false;
+}
+
+/* One line per serial selected, on stdout: what was revoked is never left to guess. */
+static void
+print_revocations(const struct revocations *rv, const struct rk_crl *previous)
+{
+	char line[800];
+	size_t i;
+
+	for (i = 0; i < rv->n; i++) {
+		bool before = previous != NULL && rk_crl_has_serial(previous, rv->items[i].serial);
+		char *esc;
+
+		snprintf(line, sizeof(line), "%s %s (%s)", before ? "already revoked" : "revoked",
+		    rv->items[i].serial, rv->sources[i]);
+		esc = rk_text_escape(line);
+		printf("%s\n", esc != NULL ? esc : line);
+		free(esc);
+	}
+}
 
 static int
 pki_revoke(const struct rk_cli *cli, int argc, char **argv)
@@ -801,6 +1125,7 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 		{ "folder", required_argument, NULL, 'D' },
 		{ "cn", required_argument, NULL, 'n' },
 		{ "ledger", required_argument, NULL, 'l' },
+		{ "include-current", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -808,15 +1133,16 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	struct secret_opt ca_so = { NULL, NULL };
 	struct rk_secret ca_pass = { NULL, 0 };
 	struct rk_signing_ca ca = { NULL, NULL, NULL };
-	struct revocations rv = { NULL, 0, RK_REASON_UNSPECIFIED, time(NULL) };
+	struct revocations rv = { NULL, NULL, 0, RK_REASON_UNSPECIFIED, time(NULL) };
 	struct rk_crl *previous = NULL, *crl = NULL;
+	struct rk_ledger *ledger = NULL;
 	struct rk_err err = { 0 };
 	struct rk_buf pem;
-	const char *ca_cert = NULL, *ca_key = NULL, *crl_path = NULL, *ledger = NULL;
-	char *crl_default = NULL, *ledger_default = NULL, next[32];
+	const char *ca_cert = NULL, *ca_key = NULL, *crl_path = NULL, *ledger_path = NULL;
+	char *crl_default = NULL, *ledger_default = NULL, next[32], source[PATH_MAX + 16];
 	size_t ntargets = 0, i, found, before = 0;
-	bool has_pass, added;
-	int c, v, crl_days = 7, rc = RK_EXIT_USAGE, r = 0;
+	bool has_pass, include_current = false;
+	int c, crl_days = 7, rc = RK_EXIT_USAGE, r = 0;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -828,7 +1154,8 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 		case 'E': ca_so.env = optarg; continue;
 		case 'F': ca_so.file = optarg; continue;
 		case 'c': crl_path = optarg; continue;
-		case 'l': ledger = optarg; continue;
+		case 'l': ledger_path = optarg; continue;
+		case 'i': include_current = true; continue;
 		case 'd':
 			if (!parse_days(optarg, RK_CRL_DAYS_MAX, &crl_days)) {
 				rc = cli_usage_error(cli, "--crl-days: 1 to %d", RK_CRL_DAYS_MAX);
@@ -836,25 +1163,15 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 			}
 			continue;
 		case 'r':
-			if (!rk_enum_lookup(rk_reason_names, optarg, &v)) {
-				rc = cli_usage_error(cli, "--reason: keyCompromise, cACompromise, "
-				    "superseded, affiliationChanged, cessationOfOperation or "
-				    "unspecified");
+			if (!parse_reason(cli, optarg, &rv.reason, &rc))
 				goto out;
-			}
-			rv.reason = (enum rk_reason)v;
 			continue;
 		case 's': kind = TARGET_SERIAL; break;
 		case 'x': kind = TARGET_CERT; break;
 		case 'D': kind = TARGET_FOLDER; break;
 		case 'n': kind = TARGET_CN; break;
-		case 'h':
-			fputs(PKI_USAGE, stdout);
-			rc = RK_EXIT_OK;
-			goto out;
-		default:
-			fputs(PKI_USAGE, stderr);
-			goto out;
+		case 'h': rc = show_help(revoke_help, true); goto out;
+		default: rc = show_help(revoke_help, false); goto out;
 		}
 		if (ntargets == sizeof(targets) / sizeof(targets[0])) {
 			rc = cli_usage_error(cli, "too many revocation targets");
@@ -871,20 +1188,12 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	if ((rc = load_secret(&ca_pass, &has_pass, &ca_so, "CA", cli)) != RK_EXIT_OK)
 		goto out;
 	rc = RK_EXIT_FAILED;
-	if (crl_path == NULL) {
-		char *dir = NULL;
-
-		if (rk_path_dirname(&dir, ca_cert, &err) != 0 ||
-		    asprintf(&crl_default, "%s/ca.crl", dir) < 0) {
-			crl_default = NULL;
-			free(dir);
-			goto fail;
-		}
-		free(dir);
-		crl_path = crl_default;
+	if ((crl_path == NULL && (crl_path = crl_default = path_beside(ca_cert, "ca.crl")) ==
+	    NULL) || (ledger_path == NULL &&
+	    (ledger_path = ledger_default = path_beside(ca_cert, "ledger.json")) == NULL)) {
+		r = rk_fail_nomem(&err);
+		goto fail;
 	}
-	if (ledger == NULL && (ledger = ledger_default = ledger_path_beside(ca_cert)) == NULL)
-		goto out;
 	if ((r = rk_signing_ca_open(&ca, ca_cert, ca_key, has_pass ? &ca_pass : NULL, &err)) != 0)
 		goto fail;
 	/* The CRL is read first: every entry it holds is kept, whatever is listed here. */
@@ -898,10 +1207,11 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	for (i = 0; i < ntargets && r == 0; i++) {
 		switch (targets[i].kind) {
 		case TARGET_SERIAL:
-			r = add_revocation(&rv, targets[i].value, &err);
+			r = add_revocation(&rv, targets[i].value, "--serial", &err);
 			break;
 		case TARGET_CERT:
-			r = add_cert_file(&rv, targets[i].value, &ca, true, &added, &err);
+			snprintf(source, sizeof(source), "--cert %s", targets[i].value);
+			r = add_cert_file(&rv, targets[i].value, source, &ca, &err);
 			break;
 		case TARGET_FOLDER:
 			if ((r = add_folder(&rv, targets[i].value, &ca, &found, &err)) == 0)
@@ -909,7 +1219,10 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 				    found, found == 1 ? "" : "s");
 			break;
 		case TARGET_CN:
-			r = add_cn(&rv, targets[i].value, ledger, &found, &err);
+			if (ledger == NULL && (r = rk_ledger_open(&ledger, ledger_path, &err)) != 0)
+				break;
+			r = add_cn(&rv, targets[i].value, ledger, ledger_path, include_current,
+			    &found, &err);
 			break;
 		}
 	}
@@ -917,7 +1230,8 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	    &err) != 0 || rk_crl_to_pem(&pem, crl, &err) != 0 ||
 	    rk_file_replace(crl_path, rk_buf_bytes(&pem), 0644, &err) != 0)
 		goto fail;
-	format_time(next, sizeof(next), rk_crl_next_update(crl));
+	print_revocations(&rv, previous);
+	cli_format_time(next, sizeof(next), rk_crl_next_update(crl));
 	printf("CRL %s: number %ld, %zu new entr%s, %zu in all, next update %s\n", crl_path,
 	    rk_crl_number(crl), rk_crl_count(crl) - before,
 	    rk_crl_count(crl) - before == 1 ? "y" : "ies", rk_crl_count(crl), next);
@@ -928,9 +1242,10 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	if (err.code == RK_E_USAGE)
 		rc = RK_EXIT_USAGE;
  out:
-	free(rv.items);
+	revocations_clear(&rv);
 	free(crl_default);
 	free(ledger_default);
+	rk_ledger_free(ledger);
 	rk_signing_ca_close(&ca);
 	rk_crl_free(previous);
 	rk_crl_free(crl);
@@ -955,10 +1270,8 @@ cmd_pki(const struct rk_cli *cli, int argc, char **argv)
 	};
 	size_t i;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(PKI_USAGE, argc < 2 ? stderr : stdout);
-		return argc < 2 ? RK_EXIT_USAGE : RK_EXIT_OK;
-	}
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return show_help(pki_help, argc >= 2);
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[1], subs[i].name) == 0)
 			return subs[i].run(cli, argc - 1, argv + 1);

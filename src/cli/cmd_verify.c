@@ -309,6 +309,55 @@ print_table(const struct job *job, bool color)
 	}
 }
 
+/* Splits the probe's "DNS:x, IP:y" into f->san. */
+static int
+split_sans(struct cli_cert_facts *f, const char *joined)
+{
+	const char *s = joined, *comma;
+	size_t n = 1, len;
+
+	if (*joined == '\0')
+		return 0;
+	for (comma = joined; (comma = strstr(comma, ", ")) != NULL; comma += 2)
+		n++;
+	if ((f->san = calloc(n, sizeof(*f->san))) == NULL)
+		return -1;
+	while (f->nsan < n) {
+		comma = strstr(s, ", ");
+		len = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		if ((f->san[f->nsan] = strndup(s, len)) == NULL)
+			return -1;
+		f->nsan++;
+		s += len + (comma != NULL ? 2 : 0);
+	}
+	return 0;
+}
+
+/*
+ * The served certificate in the shape pki inspect uses (render_cert_json). The probe
+ * reports the leaf's subject, issuer, serial, fingerprint, SANs and notAfter; what it does
+ * not (notBefore, the key, CA:TRUE) is null.
+ */
+static json_t *
+served_cert_json(const struct rk_probe_result *p)
+{
+	struct cli_cert_facts f;
+	json_t *o = NULL;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.subject, sizeof(f.subject), "%s", p->subject);
+	snprintf(f.issuer, sizeof(f.issuer), "%s", p->issuer);
+	snprintf(f.serial, sizeof(f.serial), "%s", p->serial);
+	snprintf(f.sha256, sizeof(f.sha256), "%s", p->fingerprint);
+	f.not_before = (time_t)-1;
+	f.not_after = p->not_after;
+	f.ca = -1;
+	if (split_sans(&f, p->sans) == 0)
+		o = render_cert_json(&f, time(NULL));
+	cli_cert_facts_clear(&f);
+	return o;
+}
+
 static json_t *
 verdict_json(const struct verdict *v)
 {
@@ -324,10 +373,7 @@ verdict_json(const struct verdict *v)
 	}
 	json_object_set_new(o, "tls", json_pack("{s:s, s:s}", "protocol", v->probe.protocol,
 	    "cipher", v->probe.cipher));
-	json_object_set_new(o, "certificate", json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
-	    "sha256", v->probe.fingerprint, "subject", v->probe.subject, "issuer",
-	    v->probe.issuer, "serial", v->probe.serial, "san", v->probe.sans, "not_after",
-	    (json_int_t)v->probe.not_after, "days_left", (json_int_t)v->days_left));
+	json_object_set_new(o, "certificate", served_cert_json(&v->probe));
 	json_object_set_new(o, "checks", json_pack("{s:b, s:s, s:b, s:b, s:o}",
 	    "chain", v->probe.chain_ok, "chain_error", v->probe.chain_error, "name",
 	    v->probe.name_ok, "min_tls", v->version_ok, "older_tls_refused",

@@ -1,11 +1,14 @@
-/* The plan as one JSON document (jansson), for scripts and for review tools. */
+/* The plan and certificates as JSON documents (jansson), for scripts and for review tools. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
 #include "cli.h"
 #include "rekey/local.h"
 #include "rekey/ssh.h"
+#include "rekey/strutil.h"
 
 /* jansson's setters steal references and accept NULL values as failures; one flag
  * collects every failure so the code reads as the document it builds. */
@@ -238,4 +241,111 @@ render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 		return RK_EXIT_FAILED;
 	}
 	return RK_EXIT_OK;
+}
+
+/* ---- certificates: one shape for every command ----------------------------------------- */
+
+void
+cli_format_time(char *buf, size_t size, time_t t)
+{
+	struct tm tm;
+
+	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "?");
+}
+
+int
+cli_cert_facts_of(struct cli_cert_facts *out, const struct rk_cert *cert, struct rk_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	rk_cert_subject(out->subject, sizeof(out->subject), cert);
+	rk_cert_issuer(out->issuer, sizeof(out->issuer), cert);
+	rk_cert_serial(out->serial, sizeof(out->serial), cert);
+	rk_cert_fingerprint(out->sha256, cert);
+	rk_cert_describe_key(out->key, sizeof(out->key), cert);
+	rk_cert_key_type(out->key_type, sizeof(out->key_type), cert);
+	out->key_bits = rk_cert_key_size(cert);
+	out->not_before = rk_cert_not_before(cert);
+	out->not_after = rk_cert_not_after(cert);
+	out->ca = rk_cert_is_ca(cert) ? 1 : 0;
+	return rk_cert_sans(&out->san, &out->nsan, cert, err);
+}
+
+void
+cli_cert_facts_clear(struct cli_cert_facts *f)
+{
+	if (f == NULL)
+		return;
+	rk_cert_sans_free(f->san, f->nsan);
+	f->san = NULL;
+	f->nsan = 0;
+}
+
+static json_t *
+time_or_null(time_t t)
+{
+	char buf[32];
+
+	if (t == (time_t)-1)
+		return json_null();
+	cli_format_time(buf, sizeof(buf), t);
+	return json_string(buf);
+}
+
+/*
+ * A string from a certificate as JSON. JSON must be UTF-8 and a certificate's strings may
+ * be any bytes: those that are not UTF-8 are given escaped (rk_text_escape), so the document
+ * stays valid; "" is null (not known).
+ */
+static json_t *
+cert_text(const char *s)
+{
+	json_t *v;
+	char *esc;
+
+	if (s[0] == '\0')
+		return json_null();
+	if (rk_utf8_is_valid((const unsigned char *)s, strlen(s), NULL))
+		return json_string(s);
+	if ((esc = rk_text_escape(s)) == NULL)
+		return NULL;
+	v = json_string(esc);
+	free(esc);
+	return v;
+}
+
+json_t *
+render_cert_json(const struct cli_cert_facts *f, time_t now)
+{
+	struct jb jb = { false };
+	json_t *o = json_object(), *san = json_array();
+	size_t i;
+
+	if (o == NULL || san == NULL) {
+		json_decref(o);
+		json_decref(san);
+		return NULL;
+	}
+	for (i = 0; i < f->nsan; i++)
+		if (json_array_append_new(san, cert_text(f->san[i])) != 0)
+			jb.failed = true;
+	put(&jb, o, "subject", cert_text(f->subject));
+	put(&jb, o, "issuer", cert_text(f->issuer));
+	put(&jb, o, "serial", cert_text(f->serial));
+	put(&jb, o, "sha256", cert_text(f->sha256));
+	put(&jb, o, "san", san);
+	put(&jb, o, "not_before", time_or_null(f->not_before));
+	put(&jb, o, "not_after", time_or_null(f->not_after));
+	put(&jb, o, "days_left", f->not_after != (time_t)-1 ?
+	    json_integer(rk_days_left_until(f->not_after, now)) : json_null());
+	put(&jb, o, "key", cert_text(f->key));
+	put(&jb, o, "key_type", cert_text(f->key_type));
+	put(&jb, o, "key_bits", f->key_bits > 0 ? json_integer(f->key_bits) : json_null());
+	put(&jb, o, "ca", f->ca >= 0 ? json_boolean(f->ca == 1) : json_null());
+	if (jb.failed) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

@@ -175,3 +175,42 @@ rk_san_parse(char **out, const char *s, char *why, size_t whysize)
 	}
 	return 0;
 }
+
+/* Lower-case letters and digits of s, so "Key-Compromise" and "keycompromise" compare equal. */
+static void
+fold_word(char *out, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 1 < size; s++)
+		if (isalnum((unsigned char)*s))
+			out[n++] = (char)tolower((unsigned char)*s);
+	out[n] = '\0';
+}
+
+const char *
+rk_reason_suggest(const char *word)
+{
+	const char *names[16];
+	char folded[128], candidate[64];
+	size_t n;
+
+	fold_word(folded, sizeof(folded), word);
+	for (n = 0; rk_reason_names[n].name != NULL && n + 1 < sizeof(names) / sizeof(names[0]);
+	    n++) {
+		names[n] = rk_reason_names[n].name;
+		fold_word(candidate, sizeof(candidate), names[n]);
+		if (strcmp(folded, candidate) == 0)
+			return names[n];	/* "key_compromise", "KeyCompromise" */
+	}
+	names[n] = NULL;
+	/*
+	 * People write what happened ("compromised", "key compromised"): the edit distance to
+	 * "keyCompromise" is too long for a typo, and the CA's own compromise is the rare case,
+	 * named as such ("ca compromised", "CA key compromise").
+	 */
+	if (strstr(folded, "compromis") != NULL)
+		return strncmp(folded, "ca", 2) == 0 || strstr(folded, "authority") != NULL ?
+		    "cACompromise" : "keyCompromise";
+	return rk_closest_word(word, names);
+}

@@ -336,6 +336,8 @@ get_enum(struct pb *pb, ynode *node, const char *what, const struct rk_enum_name
 	}
 	words[n] = NULL;
 	list_words(expected, sizeof(expected), words);
+	if (near == NULL && table == rk_reason_names)
+		near = rk_reason_suggest(node->value);	/* "compromised": keyCompromise */
 	if (near != NULL || (near = rk_closest_word(node->value, words)) != NULL)
 		rk_diags_error(pb->d, node->pos, "%s: unsupported value '%s' (did you mean '%s'?)",
 		    what, node->value, near);
@@ -435,6 +437,7 @@ enum local_file_check {
 static void
 check_local_file(struct pb *pb, ynode *node, const char *path, const char *what, int checks)
 {
+	struct rk_err err = { 0 };
 	struct stat st;
 
 	if (stat(path, &st) == -1) {
@@ -452,11 +455,9 @@ check_local_file(struct pb *pb, ynode *node, const char *path, const char *what,
 		rk_diags_error(pb->d, node->pos,
 		    "%s %s is %lld bytes, over the %d-byte limit for a certificate or key", what,
 		    path, (long long)st.st_size, RK_PEM_FILE_MAX);
-	/* As OpenSSH's sshkey_perm_ok(): a private key others can read is already leaked. */
-	if ((checks & LOCAL_FILE_PRIVATE) && (st.st_mode & 077) != 0)
-		rk_diags_error(pb->d, node->pos,
-		    "%s %s is readable by group or others (mode %04o): chmod 600 it", what, path,
-		    (unsigned)(st.st_mode & 07777));
+	/* The check pki and every secret reader make on the opened file (fsutil.h). */
+	if ((checks & LOCAL_FILE_PRIVATE) && rk_file_check_private(&st, path, &err) != 0)
+		rk_diags_error(pb->d, node->pos, "%s %s", what, err.msg);
 }
 
 static bool

@@ -5,10 +5,6 @@
 #include <string.h>
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -309,31 +305,30 @@ rk_cert_to_pem(struct rk_buf *out, const struct rk_cert *cert, struct rk_err *er
 }
 
 int
-rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_err *err)
+rk_cert_stage_file(struct rk_fileset *set, const char *path, const struct rk_cert *cert,
+    struct rk_err *err)
 {
 	struct rk_buf pem;
-	int fd = -1, r;
+	int r;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
-	if ((r = rk_cert_to_pem(&pem, cert, err)) != 0)
-		goto out;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1) {
-		r = rk_fail_errno(err, "create %s", path);
-		goto out;
-	}
 	/* Exactly 0644 whatever the umask: every client must be able to read a certificate. */
-	if (fchmod(fd, 0644) == -1) {
-		r = rk_fail_errno(err, "chmod %s", path);
-		goto out;
-	}
-	if ((r = rk_fd_write_all(fd, rk_buf_bytes(&pem), path, err)) != 0)
-		goto out;
-	if (fsync(fd) == -1)
-		r = rk_fail_errno(err, "fsync %s", path);
- out:
-	if (fd != -1)
-		close(fd);
+	if ((r = rk_cert_to_pem(&pem, cert, err)) == 0)
+		r = rk_fileset_add(set, path, rk_buf_bytes(&pem), 0644, err);
 	rk_buf_clear(&pem);
+	return r;
+}
+
+int
+rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_err *err)
+{
+	struct rk_fileset *set = NULL;
+	int r;
+
+	if ((r = rk_fileset_new(&set, err)) == 0 &&
+	    (r = rk_cert_stage_file(set, path, cert, err)) == 0)
+		r = rk_fileset_commit(set, err);
+	rk_fileset_free(set);
 	return r;
 }
 
@@ -500,13 +495,18 @@ rk_cert_not_after(const struct rk_cert *cert)
 }
 
 long
-rk_cert_days_left(const struct rk_cert *cert, time_t now)
+rk_days_left_until(time_t end, time_t now)
 {
-	time_t end = rk_cert_not_after(cert);
 	long long secs = (long long)end - (long long)now;
 
 	/* Floor division: a certificate expired one second ago has -1 days left, not 0. */
 	return (long)(secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400));
+}
+
+long
+rk_cert_days_left(const struct rk_cert *cert, time_t now)
+{
+	return rk_days_left_until(rk_cert_not_after(cert), now);
 }
 
 bool
@@ -533,6 +533,40 @@ rk_cert_describe_key(char *buf, size_t size, const struct rk_cert *cert)
 	if (k.pkey == NULL)
 		return snprintf(buf, size, "unknown key");
 	return rk_key_describe(buf, size, &k);
+}
+
+int
+rk_cert_key_type(char *buf, size_t size, const struct rk_cert *cert)
+{
+	EVP_PKEY *pkey = X509_get0_pubkey(cert->x509);
+
+	if (pkey == NULL)
+		return snprintf(buf, size, "unknown");
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA:
+		return snprintf(buf, size, "RSA");
+	case EVP_PKEY_EC:
+		return snprintf(buf, size, "EC");
+	case EVP_PKEY_ED25519:
+		return snprintf(buf, size, "Ed25519");
+	case EVP_PKEY_ED448:
+		return snprintf(buf, size, "Ed448");
+	default:
+		return snprintf(buf, size, "%s", EVP_PKEY_get0_type_name(pkey));
+	}
+}
+
+int
+rk_cert_key_size(const struct rk_cert *cert)
+{
+	EVP_PKEY *pkey = X509_get0_pubkey(cert->x509);
+
+	if (pkey == NULL)
+		return 0;
+	/* OpenSSL counts Ed25519 as 253 bits (the group order); its key is 256 bits long. */
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519)
+		return 256;
+	return EVP_PKEY_get_bits(pkey);
 }
 
 int

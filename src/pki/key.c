@@ -1,12 +1,9 @@
 #include "rekey/key.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/decoder.h>
 #include <openssl/err.h>
@@ -36,28 +33,6 @@ rk_fail_openssl(struct rk_err *err, const char *file, int line, const char *fmt,
 		    r != NULL ? r : reason);
 	}
 	return rk_err_set(err, RK_E_CRYPTO, file, line, "%s", msg);
-}
-
-int
-rk_pki_read_file(BIO **out, const char *path, struct rk_err *err)
-{
-	struct rk_buf buf;
-	int r;
-
-	*out = NULL;
-	rk_buf_init(&buf, RK_PEM_MAX);
-	if ((r = rk_file_read(&buf, path, RK_PEM_MAX, err)) != 0)
-		goto out;
-	/* A copy, not a view: the buffer is wiped below and may hold a key. */
-	if ((*out = BIO_new(BIO_s_secmem())) == NULL ||
-	    BIO_write(*out, buf.ptr, (int)buf.len) != (int)buf.len) {
-		BIO_free(*out);
-		*out = NULL;
-		r = rk_fail_ssl(err, "%s: cannot buffer the file", path);
-	}
- out:
-	rk_buf_clear(&buf);
-	return r;
 }
 
 int
@@ -169,7 +144,7 @@ rk_key_load_file(struct rk_key **out, const char *path, const struct rk_secret *
 
 	*out = NULL;
 	rk_buf_init(&buf, RK_PEM_MAX);
-	if ((r = rk_file_read(&buf, path, RK_PEM_MAX, err)) == 0)
+	if ((r = rk_file_read_private(&buf, path, RK_PEM_MAX, err)) == 0)
 		r = rk_key_load(out, rk_buf_bytes(&buf), passphrase, path, err);
 	rk_buf_clear(&buf);
 	return r;
@@ -203,33 +178,29 @@ rk_key_to_pem(struct rk_secret *out, const struct rk_key *key,
 }
 
 int
-rk_key_write_file(const char *path, const struct rk_key *key,
+rk_key_stage_file(struct rk_fileset *set, const char *path, const struct rk_key *key,
     const struct rk_secret *passphrase, struct rk_err *err)
 {
 	struct rk_secret pem = { NULL, 0 };
-	int fd = -1, r;
+	int r;
 
-	if ((r = rk_key_to_pem(&pem, key, passphrase, err)) != 0)
-		return r;
-	/* The final mode from the first byte: there is no moment others could open it. */
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
-		r = rk_fail_errno(err, "create %s", path);
-		goto out;
-	}
-	if ((r = rk_fd_write_all(fd, (struct rk_bytes){ pem.ptr, pem.len }, path, err)) != 0)
-		goto out;
-	if (fsync(fd) == -1) {
-		r = rk_fail_errno(err, "fsync %s", path);
-		goto out;
-	}
-	r = 0;
- out:
-	if (fd != -1) {
-		close(fd);
-		if (r != 0)
-			(void)unlink(path);
-	}
+	if ((r = rk_key_to_pem(&pem, key, passphrase, err)) == 0)
+		r = rk_fileset_add(set, path, (struct rk_bytes){ pem.ptr, pem.len }, 0600, err);
 	rk_secret_clear(&pem);
+	return r;
+}
+
+int
+rk_key_write_file(const char *path, const struct rk_key *key,
+    const struct rk_secret *passphrase, struct rk_err *err)
+{
+	struct rk_fileset *set = NULL;
+	int r;
+
+	if ((r = rk_fileset_new(&set, err)) == 0 &&
+	    (r = rk_key_stage_file(set, path, key, passphrase, err)) == 0)
+		r = rk_fileset_commit(set, err);
+	rk_fileset_free(set);
 	return r;
 }
 

@@ -30,7 +30,4 @@ int	rk_fail_openssl(struct rk_err *err, const char *file, int line, const char *
 /* The digest a signer uses: none for Ed25519, SHA-384 for P-384 (RFC 5480), else SHA-256. */
 const EVP_MD	*rk_pki_digest_for(const struct rk_key *signer);
 
-/* Reads a PEM or DER file of at most RK_PEM_MAX bytes into a memory BIO. */
-int	rk_pki_read_file(BIO **out, const char *path, struct rk_err *err);
-
 #endif

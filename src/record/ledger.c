@@ -233,13 +233,13 @@ entry_json(const struct rk_ledger_entry *e)
 }
 
 int
-rk_ledger_save(const struct rk_ledger *ledger, struct rk_err *err)
+rk_ledger_to_json(char **out, const struct rk_ledger *ledger, struct rk_err *err)
 {
 	json_t *doc = json_object(), *list = json_array(), *item;
-	char *text = NULL;
 	size_t i;
-	int r;
+	int r = 0;
 
+	*out = NULL;
 	if (doc == NULL || list == NULL || json_object_set_new(doc, "rekey_ledger",
 	    json_integer(1)) != 0 || json_object_set(doc, "certificates", list) != 0) {
 		r = rk_fail_nomem(err);
@@ -252,16 +252,26 @@ rk_ledger_save(const struct rk_ledger *ledger, struct rk_err *err)
 			goto out;
 		}
 	}
-	if ((text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL) {
+	if ((*out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
 		r = rk_fail_nomem(err);
-		goto out;
-	}
-	r = rk_file_replace(ledger->path, (struct rk_bytes){ (const unsigned char *)text,
-	    strlen(text) }, 0644, err);
  out:
-	free(text);
 	json_decref(list);
 	json_decref(doc);
+	return r;
+}
+
+int
+rk_ledger_save(const struct rk_ledger *ledger, struct rk_err *err)
+{
+	char *text = NULL;
+	int r;
+
+	/* 0644 for a new ledger (serials and fingerprints are public); an existing one keeps
+	 * its mode, owner and group (rk_file_replace). */
+	if ((r = rk_ledger_to_json(&text, ledger, err)) == 0)
+		r = rk_file_replace(ledger->path, (struct rk_bytes){ (const unsigned char *)text,
+		    strlen(text) }, 0644, err);
+	free(text);
 	return r;
 }
 
@@ -286,4 +296,22 @@ rk_ledger_find_serial(const struct rk_ledger *ledger, const char *serial)
 		if (strcmp(ledger->entries[i].serial, serial) == 0)
 			return &ledger->entries[i];
 	return NULL;
+}
+
+const struct rk_ledger_entry *
+rk_ledger_newest_for_cn(const struct rk_ledger *ledger, const char *cn)
+{
+	const struct rk_ledger_entry *newest = NULL;
+	size_t i;
+
+	/* Entries are appended as certificates are issued: on a tie of issued_at (one
+	 * second), the later entry is the newer one. */
+	for (i = 0; i < ledger->n; i++) {
+		const struct rk_ledger_entry *e = &ledger->entries[i];
+
+		if (e->common_name != NULL && strcmp(e->common_name, cn) == 0 &&
+		    (newest == NULL || e->issued_at >= newest->issued_at))
+			newest = e;
+	}
+	return newest;
 }

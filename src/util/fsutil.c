@@ -7,24 +7,90 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What a file that is not a regular one is, for the message that refuses it. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a folder";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	return "of an unknown type";
+}
+
+static int
+fail_not_regular(struct rk_err *err, const char *path, mode_t mode)
+{
+	return rk_fail(err, RK_E_USAGE, "%s: not a regular file (it is %s)", path,
+	    file_kind(mode));
+}
+
 int
-rk_file_read(struct rk_buf *out, const char *path, size_t cap, struct rk_err *err)
+rk_file_check_private(const struct stat *st, const char *path, struct rk_err *err)
+{
+	uid_t me = geteuid();
+
+	if ((st->st_mode & 077) != 0)
+		return rk_fail(err, RK_E_USAGE, "%s is %s by group or others (mode %04o): "
+		    "chmod 600 it", path, (st->st_mode & 044) != 0 ? "readable" : "writable",
+		    (unsigned)(st->st_mode & 07777));
+	if (st->st_uid != me && st->st_uid != 0)
+		return rk_fail(err, RK_E_USAGE, "%s is owned by uid %u, neither this user "
+		    "(uid %u) nor root: chown it", path, (unsigned)st->st_uid, (unsigned)me);
+	return 0;
+}
+
+/*
+ * Opens path for reading only once it is known to be a regular file (and a private one when
+ * asked): stat first, so a device is never even opened; O_NONBLOCK, so a FIFO swapped in
+ * after the stat cannot block the open; fstat after, which is what counts.
+ */
+static int
+open_regular(int *out, struct stat *st, const char *path, bool private, struct rk_err *err)
+{
+	int fd, r;
+
+	*out = -1;
+	if (stat(path, st) == -1)
+		return rk_fail_errno(err, "%s", path);
+	if (!S_ISREG(st->st_mode))
+		return fail_not_regular(err, path, st->st_mode);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+		return rk_fail_errno(err, "%s", path);
+	if (fstat(fd, st) == -1)
+		r = rk_fail_errno(err, "%s", path);
+	else if (!S_ISREG(st->st_mode))
+		r = fail_not_regular(err, path, st->st_mode);
+	else if (private)
+		r = rk_file_check_private(st, path, err);
+	else
+		r = 0;
+	if (r != 0) {
+		close(fd);
+		return r;
+	}
+	*out = fd;
+	return 0;
+}
+
+static int
+read_file(struct rk_buf *out, const char *path, size_t cap, bool private, struct rk_err *err)
 {
 	unsigned char chunk[16384];
 	struct stat st;
 	ssize_t n;
 	int fd, r = 0;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return rk_fail_errno(err, "%s", path);
-	if (fstat(fd, &st) == -1) {
-		r = rk_fail_errno(err, "%s", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = rk_fail(err, RK_E_USAGE, "%s: not a regular file", path);
-		goto out;
-	}
+	if ((r = open_regular(&fd, &st, path, private, err)) != 0)
+		return r;
 	if ((unsigned long long)st.st_size > cap) {
 		r = rk_fail(err, RK_E_LIMIT, "%s: file is %lld bytes, over the limit of %zu",
 		    path, (long long)st.st_size, cap);
@@ -52,6 +118,18 @@ rk_file_read(struct rk_buf *out, const char *path, size_t cap, struct rk_err *er
 	explicit_bzero(chunk, sizeof(chunk));
 	close(fd);
 	return r;
+}
+
+int
+rk_file_read(struct rk_buf *out, const char *path, size_t cap, struct rk_err *err)
+{
+	return read_file(out, path, cap, false, err);
+}
+
+int
+rk_file_read_private(struct rk_buf *out, const char *path, size_t cap, struct rk_err *err)
+{
+	return read_file(out, path, cap, true, err);
 }
 
 int
@@ -110,37 +188,66 @@ rk_dir_sync(const char *dir, struct rk_err *err)
 	return 0;
 }
 
+/*
+ * Creates a temporary sibling of path ("path.rekey-XXXXXX", *tmp malloc'ed) holding data,
+ * fsynced, with mode (and owner, when keep is given) set before the first byte: mkostemp
+ * creates 0600, so there is no moment at which the file is wider than it ends up. *fd stays
+ * open for the caller, who closes it.
+ */
+static int
+write_temp_sibling(char **tmp, int *fd, const char *path, struct rk_bytes data, mode_t mode,
+    const struct stat *keep, struct rk_err *err)
+{
+	int r;
+
+	*fd = -1;
+	if (asprintf(tmp, "%s.rekey-XXXXXX", path) < 0) {
+		*tmp = NULL;
+		return rk_fail_nomem(err);
+	}
+	if ((*fd = mkostemp(*tmp, O_CLOEXEC)) == -1) {
+		r = rk_fail_errno(err, "create a temporary file beside %s", path);
+		free(*tmp);
+		*tmp = NULL;
+		return r;
+	}
+	/* fchown first: it may clear mode bits that the fchmod below then sets. */
+	if (keep != NULL && fchown(*fd, keep->st_uid, keep->st_gid) == -1)
+		return rk_fail_errno(err, "keep the owner of %s (uid %u, gid %u)", path,
+		    (unsigned)keep->st_uid, (unsigned)keep->st_gid);
+	if (fchmod(*fd, keep != NULL ? keep->st_mode & 07777 : mode) == -1)
+		return rk_fail_errno(err, "chmod %s", *tmp);
+	if ((r = rk_fd_write_all(*fd, data, *tmp, err)) != 0)
+		return r;
+	if (fsync(*fd) == -1)
+		return rk_fail_errno(err, "fsync %s", *tmp);
+	return 0;
+}
+
 int
 rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_err *err)
 {
 	char *dir = NULL, *tmp = NULL;
+	struct stat old;
+	bool exists = false;
 	int fd = -1, r;
 
+	if (lstat(path, &old) == 0) {
+		if (S_ISLNK(old.st_mode))
+			return rk_fail(err, RK_E_USAGE, "%s is a symbolic link: replacing it would "
+			    "replace the link, not the file it points to; give that file's path",
+			    path);
+		if (!S_ISREG(old.st_mode))
+			return fail_not_regular(err, path, old.st_mode);
+		exists = true;
+	} else if (errno != ENOENT) {
+		return rk_fail_errno(err, "%s", path);
+	}
 	if ((r = rk_path_dirname(&dir, path, err)) != 0)
 		return r;
-	if (asprintf(&tmp, "%s.rekey-XXXXXX", path) < 0) {
-		tmp = NULL;
-		r = rk_fail_nomem(err);
+	if ((r = write_temp_sibling(&tmp, &fd, path, data, mode, exists ? &old : NULL,
+	    err)) != 0)
 		goto out;
-	}
-	/* mkostemp creates 0600; fchmod before any byte is written can only narrow or keep it
-	 * for a key, and widen it to 0644 only for public data. */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		r = rk_fail_errno(err, "create a temporary file beside %s", path);
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (fchmod(fd, mode) == -1) {
-		r = rk_fail_errno(err, "chmod %s", tmp);
-		goto out;
-	}
-	if ((r = rk_fd_write_all(fd, data, tmp, err)) != 0)
-		goto out;
-	if (fsync(fd) == -1) {
-		r = rk_fail_errno(err, "fsync %s", tmp);
-		goto out;
-	}
 	if (rename(tmp, path) == -1) {
 		r = rk_fail_errno(err, "rename %s to %s", tmp, path);
 		goto out;
@@ -170,4 +277,141 @@ rk_path_dirname(char **out, const char *path, struct rk_err *err)
 	else
 		*out = strndup(path, (size_t)(slash - path));
 	return *out == NULL ? rk_fail_nomem(err) : 0;
+}
+
+/* ---- sets of new files, all or none ---------------------------------------------------- */
+
+struct fileset_item {
+	char	*path;
+	char	*tmp;		/* NULL once commit has given the file its name */
+	int	 fd;		/* kept open so its inode number cannot be reused meanwhile */
+	dev_t	 dev;		/* the file written, to tell it from one put there since */
+	ino_t	 ino;
+	bool	 placed;	/* path is a name of that file */
+};
+
+struct rk_fileset {
+	struct fileset_item	*items;
+	size_t			 n;
+};
+
+int
+rk_fileset_new(struct rk_fileset **out, struct rk_err *err)
+{
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return rk_fail_nomem(err);
+	return 0;
+}
+
+int
+rk_fileset_add(struct rk_fileset *set, const char *path, struct rk_bytes data, mode_t mode,
+    struct rk_err *err)
+{
+	struct fileset_item *grown, *it;
+	struct stat st;
+	int r;
+
+	/* Early, for a clear message before any work; commit's link(2) is what guarantees it. */
+	if (lstat(path, &st) == 0) {
+		errno = EEXIST;
+		return rk_fail_errno(err, "create %s", path);
+	}
+	if (errno != ENOENT)
+		return rk_fail_errno(err, "create %s", path);
+	if ((grown = reallocarray(set->items, set->n + 1, sizeof(*grown))) == NULL)
+		return rk_fail_nomem(err);
+	set->items = grown;
+	it = &set->items[set->n];
+	memset(it, 0, sizeof(*it));
+	it->fd = -1;
+	if ((it->path = strdup(path)) == NULL)
+		return rk_fail_nomem(err);
+	set->n++;			/* from here rk_fileset_free cleans it up */
+	if ((r = write_temp_sibling(&it->tmp, &it->fd, path, data, mode, NULL, err)) != 0)
+		return r;
+	if (fstat(it->fd, &st) == -1)
+		return rk_fail_errno(err, "%s", it->tmp);
+	it->dev = st.st_dev;
+	it->ino = st.st_ino;
+	return 0;
+}
+
+static bool
+is_still_ours(const struct fileset_item *it)
+{
+	struct stat st;
+
+	return lstat(it->path, &st) == 0 && st.st_dev == it->dev && st.st_ino == it->ino;
+}
+
+void
+rk_fileset_undo(struct rk_fileset *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++) {
+		struct fileset_item *it = &set->items[i];
+
+		if (it->placed && is_still_ours(it))
+			(void)unlink(it->path);
+		it->placed = false;
+	}
+}
+
+int
+rk_fileset_commit(struct rk_fileset *set, struct rk_err *err)
+{
+	char *dir = NULL;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < set->n; i++) {
+		struct fileset_item *it = &set->items[i];
+
+		if (it->tmp == NULL)
+			return rk_fail(err, RK_E_INTERNAL, "%s: file set committed twice",
+			    it->path);
+		/* link(2) fails with EEXIST rather than replace: never overwrite a file. */
+		if (link(it->tmp, it->path) == -1) {
+			r = rk_fail_errno(err, "create %s", it->path);
+			rk_fileset_undo(set);
+			return r;
+		}
+		it->placed = true;
+	}
+	for (i = 0; i < set->n; i++) {
+		struct fileset_item *it = &set->items[i];
+
+		(void)unlink(it->tmp);
+		free(it->tmp);
+		it->tmp = NULL;
+		if (r == 0 && (r = rk_path_dirname(&dir, it->path, err)) == 0)
+			r = rk_dir_sync(dir, err);
+		free(dir);
+		dir = NULL;
+	}
+	if (r != 0)
+		rk_fileset_undo(set);	/* all or none, even when only the fsync failed */
+	return r;
+}
+
+void
+rk_fileset_free(struct rk_fileset *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++) {
+		if (set->items[i].tmp != NULL)
+			(void)unlink(set->items[i].tmp);
+		if (set->items[i].fd != -1)
+			close(set->items[i].fd);
+		free(set->items[i].tmp);
+		free(set->items[i].path);
+	}
+	free(set->items);
+	free(set);
 }

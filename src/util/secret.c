@@ -39,7 +39,7 @@ rk_secret_from_file(struct rk_secret *s, const char *path, struct rk_err *err)
 	int r;
 
 	rk_buf_init(&buf, RK_SECRET_MAX);
-	if ((r = rk_file_read(&buf, path, RK_SECRET_MAX, err)) != 0)
+	if ((r = rk_file_read_private(&buf, path, RK_SECRET_MAX, err)) != 0)
 		goto out;
 	len = buf.len;
 	if (len > 0 && buf.ptr[len - 1] == '\n')

@@ -60,6 +60,17 @@ py() { python3 -c "import json,sys; d=json.load(open('$tmp/out.json')); print($1
 	bad "plaintext not proven refused"
 [ "$(py 'd["services"][0]["login"]["protocol"]')" = "$(py 'd["services"][0]["tls"]["protocol"]')" ] &&
 	ok || bad "the login's TLS version differs from the probe's"
+# The served certificate has the shape pki inspect --json gives a certificate (README).
+python3 "$(dirname -- "$(realpath -- "$0")")/../pki/cert_shape.py" verify <"$tmp/out.json" \
+	>"$tmp/shape.out" 2>&1 && ok || { bad "verify --json certificate shape"; cat "$tmp/shape.out"; }
+want_san=$(openssl x509 -in "$RK_H_PG_SERVER_CERT" -noout -ext subjectAltName | tail -n +2 |
+	sed 's/^ *//; s/IP Address:/IP:/g')
+[ "$(py '", ".join(d["services"][0]["certificate"]["san"])')" = "$want_san" ] &&
+	ok || bad "SANs: $(py 'd["services"][0]["certificate"]["san"]'), want $want_san"
+want_end=$(date -u -d "$(openssl x509 -in "$RK_H_PG_SERVER_CERT" -noout -enddate | cut -d= -f2)" \
+	+%Y-%m-%dT%H:%M:%SZ)
+[ "$(py 'd["services"][0]["certificate"]["not_after"]')" = "$want_end" ] && ok ||
+	bad "notAfter is not the served certificate's, in RFC 3339"
 
 # A wrong password: the login fails, named, and the password is not printed.
 printf 'not-the-password' >"$tmp/pg.pass"

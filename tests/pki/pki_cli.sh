@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # rekey pki end to end, checked with the openssl CLI: init, issue for every key type, inspect
-# against `openssl x509`, revoke by serial, file, folder and CN, and the CRL keeping entries.
+# against `openssl x509`, revoke by serial, file, folder and CN, and the CRL keeping entries;
+# then the hostile inputs: FIFOs, keys and passphrases others can read, rewrites that must keep
+# modes, outputs that must be all or nothing, terminal escapes in a certificate.
 set -euo pipefail
 
 rekey=$(realpath "${1:?usage: pki_cli.sh REKEY}")
+shape=$(dirname -- "$(realpath -- "$0")")/cert_shape.py
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
@@ -25,8 +28,19 @@ refuse() {	# refuse DESCRIPTION PATTERN COMMAND...: must fail, saying PATTERN
 	else bad "$what: no '$pattern' in:"; sed 's/^/    /' "$tmp/out"
 	fi
 }
+prompt() {	# prompt DESCRIPTION PATTERN COMMAND...: must fail within 10 s, saying PATTERN
+	local what=$1 pattern=$2 status=0
+	shift 2
+	timeout 10 "$@" >"$tmp/out" 2>&1 </dev/null || status=$?
+	if [ "$status" = 124 ]; then bad "$what: still running after 10 s (blocked)"
+	elif [ "$status" = 0 ]; then bad "$what: succeeded"
+	elif grep -q -- "$pattern" "$tmp/out"; then ok
+	else bad "$what: no '$pattern' in:"; sed 's/^/    /' "$tmp/out"
+	fi
+}
 mode_of() { stat -c %a "$1"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin)[0]; print(d$1)"; }
+rfc3339() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 # init: the files the seeds' users make by hand, with the right modes, verifiable.
 expect "init" "$rekey" pki init --name DNS:localhost --name IP:127.0.0.1 dev
@@ -38,7 +52,7 @@ for f in ca.key server.key client.key; do
 done
 expect "openssl verifies init's certificates" \
 	openssl verify -CAfile dev/ca.crt -crl_check -CRLfile dev/ca.crl dev/server.crt dev/client.crt
-refuse "init never overwrites" "File exists" "$rekey" pki init dev
+refuse "init into a folder that holds files" "dev is not empty" "$rekey" pki init dev
 openssl x509 -in dev/server.crt -noout -text >text.out
 grep -q "DNS:localhost, IP Address:127.0.0.1" text.out && ok || bad "init SANs"
 grep -q "TLS Web Server Authentication" text.out && ok || bad "server EKU"
@@ -60,11 +74,13 @@ for key in rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519; do
 	want_serial=$(openssl x509 -in "$key.crt" -noout -serial | cut -d= -f2)
 	[ "$(json '["serial"]' <inspect.json | tr -d :)" = "$want_serial" ] && ok ||
 		bad "$key serial"
-	want_end=$(date -u -d "$(openssl x509 -in "$key.crt" -noout -enddate | cut -d= -f2)" +%s)
-	[ "$(json '["not_after_epoch"]' <inspect.json)" = "$want_end" ] && ok || bad "$key notAfter"
-	want_start=$(date -u -d "$(openssl x509 -in "$key.crt" -noout -startdate | cut -d= -f2)" +%s)
-	[ "$(json '["not_before_epoch"]' <inspect.json)" = "$want_start" ] && ok ||
+	want_end=$(rfc3339 "$(openssl x509 -in "$key.crt" -noout -enddate | cut -d= -f2)")
+	[ "$(json '["not_after"]' <inspect.json)" = "$want_end" ] && ok || bad "$key notAfter"
+	want_start=$(rfc3339 "$(openssl x509 -in "$key.crt" -noout -startdate | cut -d= -f2)")
+	[ "$(json '["not_before"]' <inspect.json)" = "$want_start" ] && ok ||
 		bad "$key notBefore"
+	python3 "$shape" inspect <inspect.json >"$tmp/out" 2>&1 && ok ||
+		{ bad "$key: inspect --json is not the certificate shape"; cat "$tmp/out"; }
 	"$rekey" pki inspect "$key.key" | grep -q "private key" && ok || bad "$key key inspect"
 	# inspect never prints key material.
 	if "$rekey" pki inspect --json "$key.key" | grep -q "BEGIN\|PRIVATE KEY-"; then
@@ -112,8 +128,14 @@ echo "not a certificate" >folder/junk.pem
 expect "revoke by folder" "$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key \
 	--folder folder
 grep -q "2 certificates issued by this CA" "$tmp/out" && ok || bad "folder count"
-expect "revoke by CN" "$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key \
-	--cn rsa-4096.example
+# By CN, the newest certificate of the name is spared: rsa-4096.example has only that one.
+refuse "revoke by CN spares the newest" "include-current" "$rekey" pki revoke \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --cn rsa-4096.example
+expect "revoke by CN with --include-current" "$rekey" pki revoke --ca-cert dev/ca.crt \
+	--ca-key dev/ca.key --cn rsa-4096.example --include-current
+grep -q "^revoked $(openssl x509 -in rsa-4096.crt -noout -serial | cut -d= -f2 |
+	sed 's/../&:/g; s/:$//') (--cn rsa-4096.example)$" "$tmp/out" && ok ||
+	{ bad "revoke by CN does not print the serial"; cat "$tmp/out"; }
 expect "revoke by serial" "$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key \
 	--serial "$(openssl x509 -in ec-p384.crt -noout -serial | cut -d= -f2)"
 for k in rsa-2048 ed25519 rsa-4096 ec-p384 ec-p256; do
@@ -139,6 +161,177 @@ echo hello >plain.txt
 refuse "inspect junk" "not a certificate, CRL or private key" "$rekey" pki inspect plain.txt
 head -c 1000001 /dev/zero >huge.crt
 refuse "inspect oversize" "over the limit" "$rekey" pki inspect huge.crt
+
+# revoke --cn with an older and a newer certificate of one name: only the older is revoked,
+# its serial printed; the newer is named as kept.
+for n in 1 2; do
+	"$rekey" pki issue --ca-cert dev/ca.crt --ca-key dev/ca.key --profile server \
+		--subject /CN=twice.example --cert-out "twice$n.crt" --key-out "twice$n.key" >/dev/null
+done
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | sed 's/../&:/g; s/:$//'; }
+expect "revoke by CN, older only" "$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key \
+	--cn twice.example
+grep -q "^revoked $(serial_of twice1.crt) (--cn twice.example)$" "$tmp/out" && ok ||
+	{ bad "the older certificate's serial is not printed"; cat "$tmp/out"; }
+grep -q "kept serial $(serial_of twice2.crt), the newest certificate for CN twice.example" \
+	"$tmp/out" && ok || { bad "the kept newest certificate is not named"; cat "$tmp/out"; }
+refuse "older of the name revoked" "certificate revoked" openssl verify -CAfile dev/ca.crt \
+	-crl_check -CRLfile dev/ca.crl twice1.crt
+expect "newest of the name still valid" openssl verify -CAfile dev/ca.crt -crl_check \
+	-CRLfile dev/ca.crl twice2.crt
+expect "revoke by serial prints it" "$rekey" pki revoke --ca-cert dev/ca.crt \
+	--ca-key dev/ca.key --serial "$(serial_of twice1.crt)"
+grep -q "^already revoked $(serial_of twice1.crt) (--serial)$" "$tmp/out" && ok ||
+	{ bad "a serial revoked before is not reported as such"; cat "$tmp/out"; }
+
+# Each subcommand has its own help; a near-miss reason is matched to what it means, by pki
+# revoke and by the playbook's reason: alike.
+for sub in inspect init issue revoke; do
+	if out=$("$rekey" pki "$sub" --help) && [ "$(head -1 <<<"$out" | cut -d' ' -f1-4)" = \
+		"usage: rekey pki $sub" ]; then ok; else bad "pki $sub --help: $out"; fi
+done
+refuse "--reason compromised" "did you mean 'keyCompromise'" "$rekey" pki revoke \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --serial 01 --reason compromised
+refuse "--reason ca compromised" "did you mean 'cACompromise'" "$rekey" pki revoke \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --serial 01 --reason "CA compromised"
+printf 'version: 1\nincident:\n  reason: compromised\nca:\n  cert: dev/ca.crt\n  key: dev/ca.key\n' \
+	>reason.yml
+refuse "playbook reason: compromised" "reason: unsupported value 'compromised' (did you mean 'keyCompromise'?)" \
+	"$rekey" plan reason.yml
+
+# An encrypted key without its passphrase is named for what it is.
+"$rekey" pki inspect enc.key >"$tmp/out" 2>&1
+grep -q "key         encrypted PKCS#8 (its type shows with" "$tmp/out" && ok ||
+	{ bad "encrypted key without passphrase"; cat "$tmp/out"; }
+"$rekey" pki inspect --passphrase-env RK_TEST_PASS enc.key >"$tmp/out" 2>&1
+grep -q "key         EC P-256 (encrypted PKCS#8)" "$tmp/out" && ok ||
+	{ bad "encrypted key with passphrase"; cat "$tmp/out"; }
+
+# FIFOs where files are expected: each is refused at once, named, never waited on.
+mkfifo fifo fifo.crt fifo.yml
+prompt "inspect FIFO" "fifo: not a regular file (it is a FIFO)" "$rekey" pki inspect fifo
+prompt "plan FIFO" "not a regular file (it is a FIFO)" "$rekey" plan fifo.yml
+prompt "verify FIFO" "not a regular file (it is a FIFO)" "$rekey" verify fifo.yml
+issue_args=(--profile server --subject /CN=f --cert-out f.crt --key-out f.key)
+prompt "issue --ca-cert FIFO" "it is a FIFO" "$rekey" pki issue --ca-cert fifo \
+	--ca-key dev/ca.key "${issue_args[@]}"
+prompt "issue --ca-key FIFO" "it is a FIFO" "$rekey" pki issue --ca-cert dev/ca.crt \
+	--ca-key fifo "${issue_args[@]}"
+prompt "issue --ledger FIFO" "it is a FIFO" "$rekey" pki issue --ca-cert dev/ca.crt \
+	--ca-key dev/ca.key --ledger fifo "${issue_args[@]}"
+prompt "issue --ca-passphrase-file FIFO" "it is a FIFO" "$rekey" pki issue \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --ca-passphrase-file fifo "${issue_args[@]}"
+prompt "issue --key-passphrase-file FIFO" "it is a FIFO" "$rekey" pki issue \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --key-passphrase-file fifo "${issue_args[@]}"
+prompt "inspect --passphrase-file FIFO" "it is a FIFO" "$rekey" pki inspect \
+	--passphrase-file fifo enc.key
+[ ! -e f.crt ] && [ ! -e f.key ] && ok || bad "a refused issue left files"
+prompt "revoke --crl FIFO" "it is a FIFO" "$rekey" pki revoke --ca-cert dev/ca.crt \
+	--ca-key dev/ca.key --crl fifo --serial 01
+prompt "revoke --cert FIFO" "it is a FIFO" "$rekey" pki revoke --ca-cert dev/ca.crt \
+	--ca-key dev/ca.key --cert fifo.crt
+prompt "revoke --ledger FIFO" "it is a FIFO" "$rekey" pki revoke --ca-cert dev/ca.crt \
+	--ca-key dev/ca.key --ledger fifo --cn twice.example
+mkdir fifo-folder
+cp rsa-3072.crt fifo-folder/
+mkfifo fifo-folder/planted.crt
+status=0
+timeout 10 "$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key --folder fifo-folder \
+	>"$tmp/out" 2>&1 </dev/null || status=$?
+[ "$status" = 0 ] && ok || { bad "revoke --folder with a FIFO: exit $status"; cat "$tmp/out"; }
+grep -q "skipped fifo-folder/planted.crt: not a regular file (it is a FIFO)" "$tmp/out" &&
+	grep -q "^revoked $(serial_of rsa-3072.crt) (fifo-folder/rsa-3072.crt)$" "$tmp/out" && ok ||
+	{ bad "revoke --folder: the FIFO not named or the certificate not revoked"; cat "$tmp/out"; }
+
+# Keys and passphrase files that others can read, or that another user owns, are refused
+# when signing, as plan refuses them.
+cp -p dev/ca.key open.key
+chmod 0644 open.key
+refuse "issue with a 0644 CA key" "open.key is readable by group or others (mode 0644)" \
+	"$rekey" pki issue --ca-cert dev/ca.crt --ca-key open.key "${issue_args[@]}"
+refuse "revoke with a 0644 CA key" "open.key is readable by group or others (mode 0644)" \
+	"$rekey" pki revoke --ca-cert dev/ca.crt --ca-key open.key --serial 01
+chmod 0604 open.key
+refuse "a CA key others may read" "readable by group or others (mode 0604)" \
+	"$rekey" pki revoke --ca-cert dev/ca.crt --ca-key open.key --serial 01
+printf 'pass\n' >open.pass
+chmod 0644 open.pass
+refuse "issue with a 0644 CA passphrase file" "open.pass is readable by group or others" \
+	"$rekey" pki issue --ca-cert dev/ca.crt --ca-key dev/ca.key --ca-passphrase-file open.pass \
+	"${issue_args[@]}"
+refuse "revoke with a 0644 CA passphrase file" "open.pass is readable by group or others" \
+	"$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key --ca-passphrase-file open.pass \
+	--serial 01
+refuse "issue with a 0644 key passphrase file" "open.pass is readable by group or others" \
+	"$rekey" pki issue --ca-cert dev/ca.crt --ca-key dev/ca.key --key-passphrase-file open.pass \
+	"${issue_args[@]}"
+if [ "$(id -u)" = 0 ]; then
+	cp -p dev/ca.key other.key
+	chown nobody other.key
+	refuse "a CA key another user owns" "other.key is owned by uid $(id -u nobody)" \
+		"$rekey" pki issue --ca-cert dev/ca.crt --ca-key other.key "${issue_args[@]}"
+fi
+[ ! -e f.crt ] && [ ! -e f.key ] && ok || bad "a refused issue left files"
+
+# Rewritten files keep their mode, owner and group; a symlinked CRL is refused, not replaced.
+chmod 0600 dev/ledger.json dev/ca.crl
+if [ "$(id -u)" = 0 ]; then chgrp daemon dev/ledger.json dev/ca.crl; fi
+ledger_was=$(stat -c '%a %U:%G' dev/ledger.json) crl_was=$(stat -c '%a %U:%G' dev/ca.crl)
+expect "issue rewrites the ledger" "$rekey" pki issue --ca-cert dev/ca.crt --ca-key dev/ca.key \
+	--profile client --subject /CN=modes --cert-out modes.crt --key-out modes.key
+[ "$(stat -c '%a %U:%G' dev/ledger.json)" = "$ledger_was" ] && ok ||
+	bad "ledger.json became $(stat -c '%a %U:%G' dev/ledger.json), was $ledger_was"
+expect "revoke rewrites the CRL" "$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key \
+	--cert modes.crt
+[ "$(stat -c '%a %U:%G' dev/ca.crl)" = "$crl_was" ] && ok ||
+	bad "ca.crl became $(stat -c '%a %U:%G' dev/ca.crl), was $crl_was"
+ln -s dev/ca.crl linked.crl
+refuse "a symlinked CRL" "linked.crl is a symbolic link" "$rekey" pki revoke \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --crl linked.crl --serial 01
+[ -L linked.crl ] && ok || bad "the CRL symlink was replaced"
+
+# All or nothing: a certificate that cannot be written leaves no key, no temporary file, and
+# nothing in the ledger; init leaves no file when one of its files cannot be written.
+count_ledger() { python3 -c 'import json; print(len(json.load(open("dev/ledger.json"))["certificates"]))'; }
+entries=$(count_ledger)
+echo taken >taken.crt
+refuse "issue onto an existing certificate" "taken.crt: File exists" "$rekey" pki issue \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --profile server --subject /CN=x \
+	--cert-out taken.crt --key-out taken.key
+[ ! -e taken.key ] && [ "$(cat taken.crt)" = taken ] && ok || bad "issue left the key or replaced the certificate"
+refuse "issue into a missing folder" "no-such-folder/x.crt" "$rekey" pki issue \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --profile server --subject /CN=x \
+	--cert-out no-such-folder/x.crt --key-out lost.key
+[ ! -e lost.key ] && ok || bad "issue left the key of a certificate it could not write"
+echo taken >taken.key
+refuse "issue onto an existing key" "taken.key: File exists" "$rekey" pki issue \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key --profile server --subject /CN=x \
+	--cert-out new.crt --key-out taken.key
+[ ! -e new.crt ] && ok || bad "issue left a certificate without its key"
+[ "$(count_ledger)" = "$entries" ] && ok || bad "a failed issue changed the ledger"
+mkdir blocked
+echo '{}' >blocked/ledger.json
+refuse "init into a folder with a ledger.json" "blocked is not empty" "$rekey" pki init blocked
+[ "$(ls blocked)" = ledger.json ] && [ "$(cat blocked/ledger.json)" = '{}' ] && ok ||
+	bad "init wrote into a folder it refused: $(ls blocked)"
+if compgen -G "*.rekey-*" >/dev/null || compgen -G "dev/*.rekey-*" >/dev/null ||
+	compgen -G "blocked/*.rekey-*" >/dev/null; then
+	bad "temporary files left behind"; else ok; fi
+
+# Terminal escapes in a certificate (ESC, BEL, U+202E in its SANs) are shown escaped as text,
+# and stay themselves in JSON.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout esc.key \
+	-out esc.crt -days 2 -subj /CN=escapes \
+	-addext "subjectAltName=DNS:a$(printf '\033]0;pwned\007')b.example,DNS:$(printf '\342\200\256')evil.example" \
+	2>/dev/null
+"$rekey" pki inspect esc.crt >esc.out 2>&1
+if LC_ALL=C grep -q "$(printf '[\033\007]')" esc.out || grep -q "$(printf '\342\200\256')" esc.out; then
+	bad "inspect wrote a raw escape or bidi override to the terminal"; else ok; fi
+grep -qF 'DNS:a\x1b]0;pwned\x07b.example' esc.out && grep -qF 'DNS:\u202eevil.example' esc.out &&
+	ok || { bad "escaped SANs not shown"; cat esc.out; }
+"$rekey" pki inspect --json esc.crt >esc.json
+[ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["san"] == ["DNS:a\x1b]0;pwned\x07b.example", "DNS:\u202eevil.example"])' <esc.json)" = True ] &&
+	ok || { bad "inspect --json SANs"; cat esc.json; }
 
 echo "pki cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

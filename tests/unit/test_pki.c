@@ -423,6 +423,7 @@ craft_ca(struct pki *p, const char *name, long start, long end, const char *key_
 	assert_non_null(f = fopen(file, "w"));
 	PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL);
 	fclose(f);
+	assert_int_equal(chmod(file, 0600), 0);	/* as a CA key must be */
 	X509_free(x);
 	EVP_PKEY_free(pkey);
 }
@@ -441,6 +442,9 @@ test_signing_ca_open_names_what_is_wrong(void **state)
 		{ "future", 86400, 2 * 86400, "critical,keyCertSign,cRLSign", "is not valid yet" },
 		{ "nosign", -3600, 86400, "critical,cRLSign,digitalSignature",
 		    "may not sign certificates (its keyUsage lacks keyCertSign)" },
+		/* Made 0644 below: a CA key others can read is not used to sign. */
+		{ "openkey", -3600, 86400, "critical,keyCertSign,cRLSign",
+		    "openkey.key is readable by group or others (mode 0644): chmod 600 it" },
 	};
 	struct pki *p = *state;
 	char cert[128], key[128];
@@ -454,6 +458,8 @@ test_signing_ca_open_names_what_is_wrong(void **state)
 		craft_ca(p, cases[i].name, cases[i].start, cases[i].end, cases[i].usage);
 		snprintf(cert, sizeof(cert), "%s/%s.crt", p->dir, cases[i].name);
 		snprintf(key, sizeof(key), "%s/%s.key", p->dir, cases[i].name);
+		if (strcmp(cases[i].name, "openkey") == 0)
+			assert_int_equal(chmod(key, 0644), 0);
 		r = rk_signing_ca_open(&ca, cert, key, NULL, &err);
 		if (cases[i].error == NULL) {
 			assert_int_equal(r, 0);
@@ -463,7 +469,8 @@ test_signing_ca_open_names_what_is_wrong(void **state)
 		assert_int_equal(r, RK_E_USAGE);
 		if (strstr(err.msg, cases[i].error) == NULL)
 			fail_msg("%s: want '%s', got '%s'", cases[i].name, cases[i].error, err.msg);
-		assert_non_null(strstr(err.msg, cert));
+		assert_non_null(strstr(err.msg, strcmp(cases[i].name, "openkey") == 0 ? key :
+		    cert));
 	}
 	/* The CA certificate with another CA's key. */
 	{

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Checks that every certificate in a rekey JSON document has the one shape the README gives.
+
+usage: cert_shape.py inspect|verify < DOCUMENT
+
+inspect: the output of `rekey pki inspect --json` (each certificate, bundles included; every
+field known). verify: the output of `rekey verify --json` (each service's "certificate"; the
+fields the probe does not report may be null). Exit 1 naming every mismatch.
+"""
+import json
+import re
+import sys
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+HEX_PAIRS = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2})*$")
+
+# field: (type, check of the value, may the probe leave it null)
+SHAPE = {
+    "subject": (str, None, False),
+    "issuer": (str, None, False),
+    "serial": (str, HEX_PAIRS.match, False),
+    "sha256": (str, lambda v: HEX_PAIRS.match(v) and len(v) == 95, False),
+    "san": (list, lambda v: all(isinstance(x, str) for x in v), False),
+    "not_before": (str, RFC3339_UTC.match, True),
+    "not_after": (str, RFC3339_UTC.match, False),
+    "days_left": (int, None, False),
+    "key": (str, None, True),
+    "key_type": (str, lambda v: v in ("RSA", "EC", "Ed25519", "Ed448"), True),
+    "key_bits": (int, lambda v: v > 0, True),
+    "ca": (bool, None, True),
+}
+# pki inspect puts these two in front of the shape, to say which file it describes.
+INSPECT_EXTRA = {"file", "type"}
+
+
+def check(cert, where, nullable, extra, problems):
+    keys = set(cert) - extra
+    for missing in sorted(set(SHAPE) - keys):
+        problems.append(f"{where}: no {missing}")
+    for unknown in sorted(keys - set(SHAPE)):
+        problems.append(f"{where}: {unknown} is not in the shape")
+    for name, (kind, valid, may_be_null) in SHAPE.items():
+        if name not in cert:
+            continue
+        value = cert[name]
+        if value is None and nullable and may_be_null:
+            continue
+        # bool is an int in Python: a days_left of true must not pass.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            problems.append(f"{where}: {name} is {value!r}, not {kind.__name__}")
+        elif valid is not None and not valid(value):
+            problems.append(f"{where}: {name} {value!r} is malformed")
+
+
+def main():
+    mode = sys.argv[1] if len(sys.argv) == 2 else ""
+    doc = json.load(sys.stdin)
+    problems, seen = [], 0
+    if mode == "inspect":
+        for i, item in enumerate(doc):
+            certs = item["certificates"] if item["type"] == "bundle" else [item]
+            for k, cert in enumerate(certs):
+                if item["type"] in ("certificate", "bundle"):
+                    check(cert, f"[{i}][{k}]", False, INSPECT_EXTRA, problems)
+                    seen += 1
+    elif mode == "verify":
+        for svc in doc["services"]:
+            if "certificate" in svc:
+                check(svc["certificate"], svc["service"], True, set(), problems)
+                seen += 1
+    else:
+        sys.exit(__doc__)
+    if seen == 0:
+        problems.append("no certificate in the document")
+    for p in problems:
+        print(p)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,7 @@ declare -A module_layer=(
 	[digest]=util [udiff]=util
 	[model]=core [plan]=core [workers]=core [transport]=core [service]=core [executor]=core [journal]=core [policy]=core [event]=core
 	[playbook]=parse [yamltree]=parse [names]=parse [envfile]=parse [inifile]=parse [conninfo]=parse [clientconf]=parse
-	[key]=pki [cert]=pki [crl]=pki [ca]=pki [cacheck]=pki [ledger]=record
+	[key]=pki [cert]=pki [crl]=pki [ca]=pki [cacheck]=pki [ledger]=record [revocation]=record
 	[ssh]=transport [local]=transport [shellquote]=transport
 	[postgresql]=service [mariadb]=service
 	[probe]=verify
@@ -39,7 +39,7 @@ declare -A may_use=(
 	[transport]="util core transport"
 	[service]="util core service"
 	[verify]="util core pki verify"
-	[record]="util core record"
+	[record]="util core pki record"
 	[action]="util core parse pki verify action"
 	[cli]="util core parse pki transport service verify record action cli"
 )

@@ -78,6 +78,12 @@ long	rk_cert_days_left(const struct rk_cert *cert, time_t now);
 long	rk_days_left_until(time_t end, time_t now);
 /* Whether basicConstraints says CA:TRUE (keyUsage aside). */
 bool	rk_cert_is_ca(const struct rk_cert *cert);
+/*
+ * "ca", "server" (EKU serverAuth) or "client" (EKU clientAuth without serverAuth), as rekey's
+ * profiles; NULL for a certificate with no EKU. *client_auth: whether it may be used to log
+ * in as a client (clientAuth, or no EKU at all, which allows any use).
+ */
+const char *rk_cert_profile(const struct rk_cert *cert, bool *client_auth);
 /* Whether keyUsage allows signing certificates (absent keyUsage allows everything). */
 bool	rk_cert_can_sign_certificates(const struct rk_cert *cert);
 /* The public key's description, as rk_key_describe. */

@@ -105,9 +105,27 @@ struct rk_plan {
 	char			 digest[RK_PLAN_DIGEST_LEN];
 };
 
-/* Builds the plan for model. Deterministic: the same model always gives the same steps. */
-int	rk_plan_build(struct rk_plan **out, const struct rk_model *model, struct rk_err *err)
-	    RK_MUST_CHECK;
+/*
+ * What cli/ learned on this machine before the plan is built (the plan itself reads no
+ * file): for each revocation of the model, in order, whether it was resolved and whether it
+ * hits a client certificate.
+ */
+struct rk_revocation_facts {
+	bool	resolved;
+	bool	hits_client;
+};
+
+struct rk_plan_facts {
+	const struct rk_revocation_facts *revocations;	/* model->nrevocations of them */
+};
+
+/*
+ * Builds the plan for model. Deterministic: the same model and facts always give the same
+ * steps. facts may be NULL (nothing known): then no check is promised that depends on them
+ * (a revoked client refused needs a revocation known to hit a client certificate).
+ */
+int	rk_plan_build(struct rk_plan **out, const struct rk_model *model,
+	    const struct rk_plan_facts *facts, struct rk_err *err) RK_MUST_CHECK;
 void	rk_plan_free(struct rk_plan *plan);
 
 const char	*rk_phase_name(enum rk_phase phase);

@@ -10,6 +10,7 @@
 #include "rekey/diag.h"
 #include "rekey/model.h"
 #include "rekey/plan.h"
+#include "rekey/revocation.h"
 
 /* Exit codes: the contract with scripts and CI. */
 enum rk_exit {
@@ -74,6 +75,29 @@ int	cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 	    struct rk_model **model);
 /* Adds the errors about the CA's files (ca.cert a CA, ca.key its key) to d. */
 void	cli_check_ca(const struct rk_model *m, struct rk_diags *d);
+
+/* Each revocation of a model resolved on this machine, for the plan to show and use. */
+struct cli_revocation_view {
+	struct rk_revoked_set	 set;
+	char			*error;		/* why it could not be resolved now, or NULL */
+};
+
+struct cli_revocations {
+	struct cli_revocation_view	*views;		/* model->nrevocations */
+	struct rk_revocation_facts	*facts;
+	struct rk_plan_facts		 plan_facts;
+	size_t				 n;
+};
+
+/*
+ * Resolves every revocation with ca.cert and the ledger beside it, as `run` will when it
+ * begins: by file, folder, serial or common name (the newest of a name spared). A target
+ * that cannot be resolved now (a file not there yet) keeps its reason. Fails only when out
+ * of memory.
+ */
+int	cli_resolve_revocations(struct cli_revocations *out, const struct rk_model *m,
+	    struct rk_err *err);
+void	cli_revocations_clear(struct cli_revocations *r);
 /* Prints "rekey: CMD: message" to stderr; returns RK_EXIT_USAGE for `return cli_usage_error()`. */
 int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -116,9 +140,10 @@ struct json_t;
 struct json_t *cli_diags_json(const struct rk_diags *d, enum rk_severity sev);
 /* views: NULL unless --diff, else each client's edit is followed by its diff. */
 void	render_plan_text(FILE *f, const struct rk_plan *plan,
-	    const struct cli_client_views *views, bool color);
+	    const struct cli_client_views *views, const struct cli_revocations *revs, bool color);
 int	render_plan_json(FILE *f, const struct rk_plan *plan,
-	    const struct cli_client_views *views, const struct rk_diags *diags);
+	    const struct cli_client_views *views, const struct cli_revocations *revs,
+	    const struct rk_diags *diags);
 
 /*
  * What one certificate is, as every command that describes one in JSON reports it

@@ -20,6 +20,7 @@
 #include "rekey/fsutil.h"
 #include "rekey/ledger.h"
 #include "rekey/names.h"
+#include "rekey/revocation.h"
 #include "rekey/strutil.h"
 
 #define KEY_TYPES	"rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519"
@@ -896,82 +897,6 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 
 /* ---- revoke -------------------------------------------------------------------------- */
 
-struct revocations {
-	struct rk_crl_entry	*items;
-	char			**sources;	/* per item: the option that selected it */
-	size_t			 n;
-	enum rk_reason		 reason;
-	time_t			 now;
-};
-
-static void
-revocations_clear(struct revocations *rv)
-{
-	size_t i;
-
-	for (i = 0; i < rv->n; i++)
-		free(rv->sources[i]);
-	free(rv->sources);
-	free(rv->items);
-	rv->items = NULL;
-	rv->sources = NULL;
-	rv->n = 0;
-}
-
-/* Adds serial, selected by source ("--cn db1"); a serial selected twice is listed once. */
-static int
-add_revocation(struct revocations *rv, const char *serial, const char *source,
-    struct rk_err *err)
-{
-	struct rk_crl_entry *grown;
-	char **grown_sources, norm[64];
-	size_t i;
-
-	if (!rk_serial_normalise(norm, sizeof(norm), serial))
-		return rk_fail(err, RK_E_USAGE, "'%s' is not a hexadecimal serial of at most "
-		    "20 bytes", serial);
-	for (i = 0; i < rv->n; i++)
-		if (strcmp(rv->items[i].serial, norm) == 0)
-			return 0;
-	if ((grown = reallocarray(rv->items, rv->n + 1, sizeof(*grown))) == NULL)
-		return rk_fail_nomem(err);
-	rv->items = grown;
-	if ((grown_sources = reallocarray(rv->sources, rv->n + 1, sizeof(*grown_sources))) ==
-	    NULL)
-		return rk_fail_nomem(err);
-	rv->sources = grown_sources;
-	if ((rv->sources[rv->n] = strdup(source)) == NULL)
-		return rk_fail_nomem(err);
-	memset(&rv->items[rv->n], 0, sizeof(rv->items[rv->n]));
-	memcpy(rv->items[rv->n].serial, norm, sizeof(norm));
-	rv->items[rv->n].revoked_at = rv->now;
-	rv->items[rv->n].reason = rv->reason;
-	rv->items[rv->n].has_reason = true;
-	rv->n++;
-	return 0;
-}
-
-/* The certificate in the file at path, which must be one the CA issued. */
-static int
-add_cert_file(struct revocations *rv, const char *path, const char *source,
-    const struct rk_signing_ca *ca, struct rk_err *err)
-{
-	struct rk_cert *cert = NULL;
-	char serial[64];
-	int r;
-
-	if ((r = rk_cert_load_file(&cert, path, err)) != 0)
-		return r;
-	if (!rk_cert_is_issued_by(cert, ca->cert)) {
-		rk_cert_free(cert);
-		return rk_fail(err, RK_E_USAGE, "%s was not issued by the CA %s", path,
-		    ca->cert_path);
-	}
-	rk_cert_serial(serial, sizeof(serial), cert);
-	rk_cert_free(cert);
-	return add_revocation(rv, serial, source, err);
-}
-
 /* Prints "rekey: pki revoke: " and msg on stderr, escaped: it may name files from a folder. */
 static void
 print_note(const char *msg)
@@ -980,89 +905,6 @@ print_note(const char *msg)
 
 	fprintf(stderr, "rekey: pki revoke: %s\n", esc != NULL ? esc : msg);
 	free(esc);
-}
-
-/* Every certificate in folder issued by the CA; anything else there is skipped, and named. */
-static int
-add_folder(struct revocations *rv, const char *folder, const struct rk_signing_ca *ca,
-    size_t *found, struct rk_err *err)
-{
-	char path[PATH_MAX], note[PATH_MAX + 600];
-	struct dirent **list = NULL;
-	int count, i, r = 0;
-
-	*found = 0;
-	if ((count = scandir(folder, &list, NULL, alphasort)) < 0)
-		return rk_fail_errno(err, "%s", folder);
-	for (i = 0; i < count; i++) {
-		const char *name = list[i]->d_name;
-		size_t len = strlen(name);
-		struct rk_err skip = { 0 };
-
-		if (r != 0 || name[0] == '.' || len < 5 || (strcmp(name + len - 4, ".crt") != 0 &&
-		    strcmp(name + len - 4, ".pem") != 0 && strcmp(name + len - 4, ".cer") != 0))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", folder, name);
-		/* A file that is no certificate is skipped, as is one of another CA, or a FIFO:
-		 * whoever can write the folder must not be able to stall or stop a revocation. */
-		if (add_cert_file(rv, path, path, ca, &skip) == 0) {
-			(*found)++;
-		} else if (skip.code == RK_E_NOMEM) {
-			r = rk_fail_nomem(err);
-		} else {
-			snprintf(note, sizeof(note), "skipped %s", skip.msg);
-			print_note(note);
-		}
-	}
-	for (i = 0; i < count; i++)
-		free(list[i]);
-	free(list);
-	return r;
-}
-
-/*
- * Every certificate the ledger holds for cn but the newest, which is most likely the one
- * just put into service: revoking it by name is the mistake this guards against. With
- * include_current it is revoked too. A name whose only certificate is the newest fails.
- */
-static int
-add_cn(struct revocations *rv, const char *cn, const struct rk_ledger *ledger,
-    const char *ledger_path, bool include_current, size_t *found, struct rk_err *err)
-{
-	const struct rk_ledger_entry *newest = rk_ledger_newest_for_cn(ledger, cn);
-	char source[300], note[600];
-	size_t i;
-	bool kept = false;
-	int r = 0;
-
-	*found = 0;
-	if (newest == NULL)
-		return rk_fail(err, RK_E_USAGE, "the ledger %s holds no certificate for CN %s",
-		    ledger_path, cn);
-	snprintf(source, sizeof(source), "--cn %s", cn);
-	for (i = 0; i < rk_ledger_count(ledger) && r == 0; i++) {
-		const struct rk_ledger_entry *e = rk_ledger_entry_at(ledger, i);
-
-		if (e->common_name == NULL || strcmp(e->common_name, cn) != 0)
-			continue;
-		if (e == newest && !include_current) {
-			kept = true;
-			continue;
-		}
-		r = add_revocation(rv, e->serial, source, err);
-		(*found)++;
-	}
-	if (r != 0 || !kept)
-		return r;
-	if (*found == 0)
-		return rk_fail(err, RK_E_USAGE, "CN %s: the ledger %s holds one certificate for "
-		    "it, serial %s, the newest, most likely the one in service: nothing revoked "
-		    "(--include-current revokes it)", cn, ledger_path, newest->serial);
-	snprintf(note, sizeof(note), "kept serial %s, the newest certificate for CN %s in %s "
-	    "(most likely in service): --include-current revokes it too", newest->serial, cn,
-	    ledger_path);
-	print_note(note);
-	return 0;
 }
 
 enum target_kind { TARGET_SERIAL, TARGET_CERT, TARGET_FOLDER, TARGET_CN };
@@ -1092,7 +934,7 @@ parse_reason(const struct rk_cli *cli, const char *word, enum rk_reason *out, in
 
 /* One line per serial selected, on stdout: what was revoked is never left to guess. */
 static void
-print_revocations(const struct revocations *rv, const struct rk_crl *previous)
+print_revocations(const struct rk_revoked_set *rv, const struct rk_crl *previous)
 {
 	char line[800];
 	size_t i;
@@ -1102,11 +944,30 @@ print_revocations(const struct revocations *rv, const struct rk_crl *previous)
 		char *esc;
 
 		snprintf(line, sizeof(line), "%s %s (%s)", before ? "already revoked" : "revoked",
-		    rv->items[i].serial, rv->sources[i]);
+		    rv->items[i].serial, rv->items[i].source);
 		esc = rk_text_escape(line);
 		printf("%s\n", esc != NULL ? esc : line);
 		free(esc);
 	}
+}
+
+/* The CRL entries for the set, each with this run's time and reason. */
+static int
+crl_entries_of(struct rk_crl_entry **out, const struct rk_revoked_set *rv, enum rk_reason reason,
+    struct rk_err *err)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	if ((*out = calloc(rv->n + 1, sizeof(**out))) == NULL)
+		return rk_fail_nomem(err);
+	for (i = 0; i < rv->n; i++) {
+		memcpy((*out)[i].serial, rv->items[i].serial, sizeof((*out)[i].serial));
+		(*out)[i].revoked_at = now;
+		(*out)[i].reason = reason;
+		(*out)[i].has_reason = true;
+	}
+	return 0;
 }
 
 static int
@@ -1133,7 +994,9 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	struct secret_opt ca_so = { NULL, NULL };
 	struct rk_secret ca_pass = { NULL, 0 };
 	struct rk_signing_ca ca = { NULL, NULL, NULL };
-	struct revocations rv = { NULL, NULL, 0, RK_REASON_UNSPECIFIED, time(NULL) };
+	struct rk_revoked_set rv = { NULL, 0, NULL, 0 };
+	struct rk_crl_entry *entries = NULL;
+	enum rk_reason reason = RK_REASON_UNSPECIFIED;
 	struct rk_crl *previous = NULL, *crl = NULL;
 	struct rk_ledger *ledger = NULL;
 	struct rk_err err = { 0 };
@@ -1141,7 +1004,7 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	const char *ca_cert = NULL, *ca_key = NULL, *crl_path = NULL, *ledger_path = NULL;
 	char *crl_default = NULL, *ledger_default = NULL, next[32], source[PATH_MAX + 16];
 	size_t ntargets = 0, i, found, before = 0;
-	bool has_pass, include_current = false;
+	bool has_pass, include_current = false, ledger_tried = false;
 	int c, crl_days = 7, rc = RK_EXIT_USAGE, r = 0;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
@@ -1163,7 +1026,7 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 			}
 			continue;
 		case 'r':
-			if (!parse_reason(cli, optarg, &rv.reason, &rc))
+			if (!parse_reason(cli, optarg, &reason, &rc))
 				goto out;
 			continue;
 		case 's': kind = TARGET_SERIAL; break;
@@ -1205,28 +1068,42 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 		before = rk_crl_count(previous);
 	}
 	for (i = 0; i < ntargets && r == 0; i++) {
+		if (targets[i].kind == TARGET_CN && ledger == NULL &&
+		    (r = rk_ledger_open(&ledger, ledger_path, &err)) != 0)
+			break;
 		switch (targets[i].kind) {
 		case TARGET_SERIAL:
-			r = add_revocation(&rv, targets[i].value, "--serial", &err);
+			/* The ledger only names the profile here: a damaged one must not stop
+			 * an emergency revocation by serial. */
+			if (ledger == NULL && !ledger_tried) {
+				struct rk_err ignored = { 0 };
+
+				ledger_tried = true;
+				if (rk_ledger_open(&ledger, ledger_path, &ignored) != 0)
+					ledger = NULL;
+			}
+			r = rk_revoked_add_serial(&rv, targets[i].value, "--serial", ledger, &err);
 			break;
 		case TARGET_CERT:
 			snprintf(source, sizeof(source), "--cert %s", targets[i].value);
-			r = add_cert_file(&rv, targets[i].value, source, &ca, &err);
+			r = rk_revoked_add_cert_file(&rv, targets[i].value, source, ca.cert, &err);
 			break;
 		case TARGET_FOLDER:
-			if ((r = add_folder(&rv, targets[i].value, &ca, &found, &err)) == 0)
+			if ((r = rk_revoked_add_folder(&rv, targets[i].value, ca.cert, &found,
+			    &err)) == 0)
 				printf("%s: %zu certificate%s issued by this CA\n", targets[i].value,
 				    found, found == 1 ? "" : "s");
 			break;
 		case TARGET_CN:
-			if (ledger == NULL && (r = rk_ledger_open(&ledger, ledger_path, &err)) != 0)
-				break;
-			r = add_cn(&rv, targets[i].value, ledger, ledger_path, include_current,
-			    &found, &err);
+			r = rk_revoked_add_cn(&rv, targets[i].value, ledger, ledger_path,
+			    include_current, &found, &err);
 			break;
 		}
 	}
-	if (r != 0 || rk_crl_build(&crl, previous, rv.items, rv.n, ca.cert, ca.key, crl_days,
+	for (i = 0; i < rv.nnotes; i++)
+		print_note(rv.notes[i]);
+	if (r != 0 || crl_entries_of(&entries, &rv, reason, &err) != 0 ||
+	    rk_crl_build(&crl, previous, entries, rv.n, ca.cert, ca.key, crl_days,
 	    &err) != 0 || rk_crl_to_pem(&pem, crl, &err) != 0 ||
 	    rk_file_replace(crl_path, rk_buf_bytes(&pem), 0644, &err) != 0)
 		goto fail;
@@ -1242,7 +1119,8 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	if (err.code == RK_E_USAGE)
 		rc = RK_EXIT_USAGE;
  out:
-	revocations_clear(&rv);
+	rk_revoked_set_clear(&rv);
+	free(entries);
 	free(crl_default);
 	free(ledger_default);
 	rk_ledger_free(ledger);

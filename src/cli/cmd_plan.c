@@ -26,6 +26,7 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 {
 	struct cli_playbook_args args = { .takes_diff = true, .check_local = true };
 	struct cli_client_views views = { NULL, 0 };
+	struct cli_revocations revs = { 0 };
 	struct rk_diags diags;
 	struct rk_model *model = NULL;
 	struct rk_plan *plan = NULL;
@@ -36,7 +37,8 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 	if ((rc = cli_open_playbook_command(cli, argc, argv, plan_usage, &args, &diags,
 	    &model)) != RK_EXIT_OK || model == NULL)
 		goto out;
-	if (rk_plan_build(&plan, model, &err) != 0) {
+	if (cli_resolve_revocations(&revs, model, &err) != 0 ||
+	    rk_plan_build(&plan, model, &revs.plan_facts, &err) != 0) {
 		cli_report_error(cli, "plan", &err);
 		rc = RK_EXIT_FAILED;
 		goto out;
@@ -47,9 +49,9 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (args.json)
-		rc = render_plan_json(stdout, plan, args.diff ? &views : NULL, &diags);
+		rc = render_plan_json(stdout, plan, args.diff ? &views : NULL, &revs, &diags);
 	else
-		render_plan_text(stdout, plan, args.diff ? &views : NULL, cli->color);
+		render_plan_text(stdout, plan, args.diff ? &views : NULL, &revs, cli->color);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "rekey: plan: cannot write the plan to standard output\n");
 		rc = RK_EXIT_FAILED;
@@ -60,6 +62,7 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 			rc = RK_EXIT_FAILED;
  out:
 	cli_client_views_clear(&views);
+	cli_revocations_clear(&revs);
 	rk_plan_free(plan);
 	rk_model_free(model);
 	rk_diags_clear(&diags);

@@ -50,9 +50,36 @@ host_json(struct jb *jb, const struct rk_host *h)
 	return o;
 }
 
+/* {"resolved": bool, "error": string|null, "items": [{serial, profile, source}], "notes"} */
+static json_t *
+revocation_json(struct jb *jb, const struct rk_plan *plan, const struct cli_revocations *revs,
+    const struct rk_step *s)
+{
+	size_t r = (size_t)(s->revocation - plan->model->revocations), i;
+	const struct cli_revocation_view *v;
+	json_t *items = json_array(), *notes = json_array();
+
+	if (items == NULL || notes == NULL || r >= revs->n) {
+		json_decref(items);
+		json_decref(notes);
+		return r >= revs->n ? json_null() : NULL;
+	}
+	v = &revs->views[r];
+	for (i = 0; i < v->set.n; i++)
+		if (json_array_append_new(items, json_pack("{s:s, s:o, s:s}", "serial",
+		    v->set.items[i].serial, "profile", str_or_null(v->set.items[i].profile),
+		    "source", v->set.items[i].source)) != 0)
+			jb->failed = true;
+	for (i = 0; i < v->set.nnotes; i++)
+		if (json_array_append_new(notes, json_string(v->set.notes[i])) != 0)
+			jb->failed = true;
+	return json_pack("{s:b, s:o, s:o, s:o}", "resolved", v->error == NULL, "error",
+	    str_or_null(v->error), "items", items, "notes", notes);
+}
+
 static json_t *
 step_json(struct jb *jb, const struct rk_plan *plan, const struct cli_client_views *views,
-    const struct rk_step *s)
+    const struct cli_revocations *revs, const struct rk_step *s)
 {
 	const struct cli_client_view *v;
 	char line[1024], mode[8];
@@ -103,6 +130,8 @@ step_json(struct jb *jb, const struct rk_plan *plan, const struct cli_client_vie
 		    "allow_symlink", s->file->allow_symlink);
 		put(jb, o, "file", file);
 	}
+	if (s->action == RK_ACT_REVOKE && revs != NULL)
+		put(jb, o, "serials", revocation_json(jb, plan, revs, s));
 	if (s->action == RK_ACT_CHECK_REFUSED)
 		put(jb, o, "check", json_string(rk_refusal_name(s->refusal)));
 	put(jb, o, "description", json_string(line));
@@ -154,7 +183,7 @@ render_diags_json(FILE *f, const struct rk_diags *d)
 
 int
 render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_views *views,
-    const struct rk_diags *diags)
+    const struct cli_revocations *revs, const struct rk_diags *diags)
 {
 	const struct rk_model *m = plan->model;
 	struct jb jb = { false };
@@ -218,7 +247,7 @@ render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 			}
 			steps = json_object_get(phase, "steps");
 		}
-		if (json_array_append_new(steps, step_json(&jb, plan, views, s)) != 0)
+		if (json_array_append_new(steps, step_json(&jb, plan, views, revs, s)) != 0)
 			jb.failed = true;
 	}
 	while (last + 1 < RK_PHASES) {

@@ -137,9 +137,48 @@ print_client_view(FILE *f, const struct paint *p, const struct cli_client_view *
 	}
 }
 
+/* The serials a revocation hits now, as the run will resolve them when it begins. */
+static void
+print_revocation_view(FILE *f, const struct paint *p, const struct rk_plan *plan,
+    const struct cli_revocations *revs, const struct rk_step *s)
+{
+	size_t r = (size_t)(s->revocation - plan->model->revocations), i;
+	const struct cli_revocation_view *v;
+
+	if (revs == NULL || r >= revs->n)
+		return;
+	v = &revs->views[r];
+	if (v->error != NULL) {
+		fprintf(f, "           %snot resolved now:%s ", pc(p, C_YELLOW), pc(p, C_RESET));
+		put_text(f, v->error);
+		fputc('\n', f);
+		return;
+	}
+	if (v->set.n == 0)
+		fprintf(f, "           %snames no certificate now%s\n", pc(p, C_YELLOW),
+		    pc(p, C_RESET));
+	for (i = 0; i < v->set.n; i++) {
+		fprintf(f, "           serial %s%s%s", v->set.items[i].serial,
+		    v->set.items[i].profile != NULL ? ", " : "",
+		    v->set.items[i].profile != NULL ? v->set.items[i].profile : "");
+		if (strcmp(v->set.items[i].source, s->revocation->value) != 0) {
+			fputs(" (", f);
+			put_text(f, v->set.items[i].source);
+			fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+	for (i = 0; i < v->set.nnotes; i++) {
+		fprintf(f, "           %s", pc(p, C_DIM));
+		put_text(f, v->set.notes[i]);
+		fprintf(f, "%s\n", pc(p, C_RESET));
+	}
+}
+
 static void
 print_group(FILE *f, const struct paint *p, const struct rk_plan *plan,
-    const struct cli_client_views *views, size_t from, size_t to)
+    const struct cli_client_views *views, const struct cli_revocations *revs, size_t from,
+    size_t to)
 {
 	const struct cli_client_view *v;
 	char line[1024];
@@ -160,6 +199,8 @@ print_group(FILE *f, const struct paint *p, const struct rk_plan *plan,
 			    pc(p, C_RESET));
 			put_text(f, line);
 			fputc('\n', f);
+			if (plan->steps[k].action == RK_ACT_REVOKE)
+				print_revocation_view(f, p, plan, revs, &plan->steps[k]);
 			if (plan->steps[k].action == RK_ACT_EDIT_CLIENT_CONFIG &&
 			    (v = cli_client_view_of(views, plan->model, plan->steps[k].client)) !=
 			    NULL)
@@ -329,7 +370,7 @@ print_empty_phases(FILE *f, const struct paint *p, const struct rk_plan *plan, i
 
 void
 render_plan_text(FILE *f, const struct rk_plan *plan, const struct cli_client_views *views,
-    bool color)
+    const struct cli_revocations *revs, bool color)
 {
 	struct paint p = { color };
 	size_t i, end;
@@ -356,7 +397,7 @@ render_plan_text(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 			last = (int)phase;
 		last_wave = wave;
 		print_phase_header(f, &p, plan, phase, wave);
-		print_group(f, &p, plan, views, i, end);
+		print_group(f, &p, plan, views, revs, i, end);
 		if (phase == RK_PHASE_RELOAD)
 			print_not_reloaded(f, &p, plan, wave);
 	}

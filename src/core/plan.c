@@ -44,10 +44,23 @@ static const char *const phase_names[RK_PHASES] = {
 };
 
 struct builder {
-	struct rk_plan	*plan;
-	size_t		 cap;
-	struct rk_err	*err;
+	struct rk_plan			*plan;
+	size_t				 cap;
+	struct rk_err			*err;
+	const struct rk_plan_facts	*facts;
 };
+
+/* Whether a revocation is known to hit a client certificate, which a check can then try. */
+static bool
+revokes_a_client(const struct builder *b, const struct rk_model *m)
+{
+	size_t i;
+
+	for (i = 0; b->facts != NULL && i < m->nrevocations; i++)
+		if (b->facts->revocations[i].resolved && b->facts->revocations[i].hits_client)
+			return true;
+	return false;
+}
 
 const char *
 rk_phase_name(enum rk_phase phase)
@@ -329,7 +342,7 @@ build_wave(struct builder *b, const struct rk_model *m, unsigned wave, size_t fi
 			add_refusal(b, wave, svc, RK_PHASE_VERIFY, RK_REFUSE_PLAINTEXT);
 		if (svc->verify.min_tls > RK_TLS_1_2)
 			add_refusal(b, wave, svc, RK_PHASE_VERIFY, RK_REFUSE_OLD_TLS);
-		if (svc->files[RK_FILE_CRL].present && m->nrevocations > 0)
+		if (svc->files[RK_FILE_CRL].present && revokes_a_client(b, m))
 			add_refusal(b, wave, svc, RK_PHASE_VERIFY, RK_REFUSE_REVOKED_CLIENT);
 	}
 }
@@ -435,9 +448,10 @@ digest_plan(struct rk_plan *p, struct rk_err *err)
 }
 
 int
-rk_plan_build(struct rk_plan **out, const struct rk_model *m, struct rk_err *err)
+rk_plan_build(struct rk_plan **out, const struct rk_model *m, const struct rk_plan_facts *facts,
+    struct rk_err *err)
 {
-	struct builder b = { NULL, 0, err };
+	struct builder b = { NULL, 0, err, facts };
 	size_t canary = (size_t)m->policy.canary;
 
 	*out = NULL;

@@ -517,6 +517,21 @@ rk_cert_is_ca(const struct rk_cert *cert)
 	return (X509_get_extension_flags(cert->x509) & EXFLAG_CA) != 0;
 }
 
+const char *
+rk_cert_profile(const struct rk_cert *cert, bool *client_auth)
+{
+	uint32_t eku = X509_get_extended_key_usage(cert->x509);
+
+	*client_auth = !rk_cert_is_ca(cert) && (eku == UINT32_MAX || (eku & XKU_SSL_CLIENT));
+	if (rk_cert_is_ca(cert))
+		return "ca";
+	if (eku == UINT32_MAX)
+		return NULL;
+	if (eku & XKU_SSL_SERVER)
+		return "server";
+	return (eku & XKU_SSL_CLIENT) ? "client" : NULL;
+}
+
 bool
 rk_cert_can_sign_certificates(const struct rk_cert *cert)
 {

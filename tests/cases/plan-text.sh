@@ -95,5 +95,47 @@ rc=0
 plan plan -- --debug >/dev/null 2>err || rc=$?
 check "after --, --debug is a file name" has "rekey: --debug:" err
 
+# Revocations are resolved on this machine as run will resolve them: each serial is listed,
+# and the revoked-client check is promised only when a client certificate is revoked.
+"$rekey" pki init dev >/dev/null
+revoking() {	# revoking TARGET_LINE...: a playbook revoking these, with a server loading the CRL
+	{
+		printf 'version: 1\nca: {cert: dev/ca.crt, key: dev/ca.key}\nrevoke:\n'
+		printf '  - %s\n' "$@"
+		cat <<'YAML'
+hosts:
+  h: {transport: local}
+services:
+  - {name: pg, host: h, kind: postgresql, reload: none, files: {crl: {path: /etc/pg/ca.crl}}}
+YAML
+	} >revoke.yml
+	rc=0
+	plan plan revoke.yml >out 2>err || rc=$?
+}
+serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//; s/../&:/g; s/:$//'; }
+revoking "cert: dev/client.crt"
+check "a revocation plan exits 0" test "$rc" -eq 0
+check "the client certificate's serial is listed" has "serial $(serial_of dev/client.crt), client" out
+check "revoking a client certificate promises the revoked-client check" has \
+    "a revoked client certificate is refused" out
+revoking "cert: dev/server.crt"
+check "the server certificate's serial is listed" has "serial $(serial_of dev/server.crt), server" out
+check "revoking only a server certificate promises no revoked-client check" lacks \
+    "a revoked client certificate is refused" out
+revoking "folder: dev"
+check "a folder lists what the CA issued there" has "serial $(serial_of dev/server.crt), server (" out
+check "a folder never revokes the CA's own certificate" has \
+    "ca.crt: it is the CA's own certificate" out
+revoking "cn: rkclient"
+check "by name, the newest certificate is spared and the plan says so" has \
+    "not resolved now: CN rkclient: the ledger" out
+plan plan --json revoke.yml >out.json 2>/dev/null || true
+check "--json gives each revocation's serials" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = [st["serials"] for p in d["phases"] for st in p["steps"] if st["action"] == "revoke"]
+assert len(s) == 1 and s[0]["resolved"] is False and "newest" in s[0]["error"], s
+' out.json
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

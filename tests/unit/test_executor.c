@@ -138,7 +138,7 @@ world_init(struct world *w)
 	if (rk_playbook_parse(&w->model, "t.yml", "/base", bytes, &d, &err) != 0)
 		fail_msg("parse: %s", d.n > 0 ? d.items[0].msg : err.msg);
 	rk_diags_clear(&d);
-	assert_int_equal(rk_plan_build(&w->plan, w->model, &err), 0);
+	assert_int_equal(rk_plan_build(&w->plan, w->model, NULL, &err), 0);
 	snprintf(w->dir, sizeof(w->dir), "/tmp/rk-exec-XXXXXX");
 	assert_non_null(mkdtemp(w->dir));
 	snprintf(w->journal, sizeof(w->journal), "%s/journal.jsonl", w->dir);

@@ -50,7 +50,7 @@ build(struct built *b, const char *rotate, int canary, const char *overlap)
 	if (rk_playbook_parse(&b->model, "t.yml", "/base", bytes, &d, &err) != 0)
 		fail_msg("parse: %s", d.n > 0 ? d.items[0].msg : err.msg);
 	rk_diags_clear(&d);
-	assert_int_equal(rk_plan_build(&b->plan, b->model, &err), 0);
+	assert_int_equal(rk_plan_build(&b->plan, b->model, NULL, &err), 0);
 }
 
 static void

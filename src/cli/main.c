@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "rekey/log.h"
 #include "rekey/playbook.h"
+#include "rekey/strutil.h"
 
 static const struct rk_command commands[] = {
 	{ "plan", cmd_plan, "[--json] PLAYBOOK",
@@ -93,21 +94,29 @@ log_to_stderr(enum rk_log_level level, const char *msg, void *payload)
 int
 cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 {
+	char msg[1024], *esc;
 	va_list ap;
 
-	fprintf(stderr, "rekey: %s%s", cli->command != NULL ? cli->command : "",
-	    cli->command != NULL ? ": " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* The words may be the user's own (a file name, an option's value): escaped. */
+	esc = rk_text_escape(msg);
+	fprintf(stderr, "rekey: %s%s%s\n", cli->command != NULL ? cli->command : "",
+	    cli->command != NULL ? ": " : "", esc != NULL ? esc : msg);
+	free(esc);
 	return RK_EXIT_USAGE;
 }
 
 void
 cli_report_error(const struct rk_cli *cli, const char *what, const struct rk_err *err)
 {
-	fprintf(stderr, "rekey: %s: %s\n", what, err->msg);
+	/* A message may quote a file name or a server's words: escaped, as all outside text. */
+	char *w = rk_text_escape(what), *m = rk_text_escape(err->msg);
+
+	fprintf(stderr, "rekey: %s: %s\n", w != NULL ? w : "?", m != NULL ? m : err->msg);
+	free(w);
+	free(m);
 	if (cli->debug && err->file != NULL)
 		fprintf(stderr, "rekey: (%s error raised at %s:%d)\n", rk_code_name(err->code),
 		    err->file, err->line);

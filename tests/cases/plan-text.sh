@@ -137,5 +137,12 @@ s = [st["serials"] for p in d["phases"] for st in p["steps"] if st["action"] == 
 assert len(s) == 1 and s[0]["resolved"] is False and "newest" in s[0]["error"], s
 ' out.json
 
+# An error naming a file the user gave is escaped too.
+rc=0
+plan plan "$(printf 'no\033[2Jsuch.yml')" >out 2>err || rc=$?
+check "a missing playbook is a usage error" test "$rc" -eq 2
+check "its name is shown escaped" has 'no\x1b[2Jsuch.yml' err
+check "no raw ESC in the error" lacks $'\033' err
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

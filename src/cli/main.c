@@ -143,9 +143,13 @@ cli_load_playbook(const struct rk_cli *cli, const char *path, const struct cli_l
 		(void)render_diags_json(stdout, diags);
 	} else if (!opts->json) {
 		render_diags(stderr, diags, cli->color_err);
-		if (r != 0 && diags->nerrors > 0)
-			fprintf(stderr, "rekey: %s: %zu error%s; nothing was changed\n", path,
-			    diags->nerrors, diags->nerrors == 1 ? "" : "s");
+		if (r != 0 && diags->nerrors > 0) {
+			char *esc = rk_text_escape(path);
+
+			fprintf(stderr, "rekey: %s: %zu error%s; nothing was changed\n",
+			    esc != NULL ? esc : "?", diags->nerrors, diags->nerrors == 1 ? "" : "s");
+			free(esc);
+		}
 	}
 	if (r != 0 && diags->nerrors == 0)
 		cli_report_error(cli, path, &err);

@@ -57,18 +57,23 @@ render_diags(FILE *f, const struct rk_diags *d, bool color)
 		const struct rk_diag *g = &d->items[i];
 		bool err = g->severity == RK_SEV_ERROR;
 
+		fputs(pc(&p, C_BOLD), f);
+		put_text(f, d->file);
 		if (g->pos.line == 0)
-			fprintf(f, "%s%s:%s ", pc(&p, C_BOLD), d->file, pc(&p, C_RESET));
+			fprintf(f, ":%s ", pc(&p, C_RESET));
 		else
-			fprintf(f, "%s%s:%u:%u:%s ", pc(&p, C_BOLD), d->file, g->pos.line,
-			    g->pos.col, pc(&p, C_RESET));
+			fprintf(f, ":%u:%u:%s ", g->pos.line, g->pos.col, pc(&p, C_RESET));
 		fprintf(f, "%s%s:%s %s\n", pc(&p, err ? C_RED : C_YELLOW),
 		    err ? "error" : "warning", pc(&p, C_RESET), g->msg);
 	}
-	if (d->n < d->nerrors)
-		fprintf(f, "%s: and %zu more errors not shown\n", d->file, d->nerrors - d->n);
-	if (d->out_of_memory)
-		fprintf(f, "%s: out of memory: some problems may not be listed\n", d->file);
+	if (d->n < d->nerrors) {
+		put_text(f, d->file);
+		fprintf(f, ": and %zu more errors not shown\n", d->nerrors - d->n);
+	}
+	if (d->out_of_memory) {
+		put_text(f, d->file);
+		fprintf(f, ": out of memory: some problems may not be listed\n");
+	}
 }
 
 static void

@@ -12,7 +12,9 @@
  * rename(2), fsync of the folder. When rekey is root, ownership is set with fchown directly and
  * sudo is never used. When it is not root and host->sudo is set, the privileged parts run as
  * `sudo -n` commands (the same steps as the ssh backend: a private 0600 copy, `install`,
- * `mv -f -T`). Commands run through posix_spawn with LC_ALL=C, killed after host->timeout.
+ * `mv -f -T`). Commands run through posix_spawn with LC_ALL=C in a process group of their
+ * own, under timeout(1) when this machine has it (inside sudo, so it may stop root's
+ * processes); at host->timeout the command and everything it started are stopped.
  * *out is freed with rk_transport_free().
  */
 int	rk_local_transport_new(struct rk_transport **out, const struct rk_host *host,

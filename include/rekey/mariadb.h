@@ -14,18 +14,24 @@ void	rk_mariadb_global_cleanup(void);
 
 /*
  * The backend's table (name "mysql"); a constant, never freed. Thread-safe for different
- * logins once rk_mariadb_global_init() has run. What each call does:
+ * logins once rk_mariadb_global_init() has run.
+ *
+ * Every call runs on the non-blocking API (MYSQL_OPT_NONBLOCK, mysql_real_connect_start and
+ * _cont, mysql_real_query_start and _cont, ...) and waits only in poll(), against one
+ * deadline of login->timeout per connection, login and statements together: Connector/C's
+ * own timeouts bound each read, which a server sending a byte a second never trips. At the
+ * deadline the socket is shut (mariadb_cancel) and the message says what was awaited
+ * ("login as rekey: connect or greeting: no answer within 5 s"). What each call does:
  *
  * check_login: TCP only, TLS enforced (never a silent fallback to plaintext), the CA, CRL and
- *   client certificate of the login, TLS 1.2+ or 1.3 only, connect/read/write timeouts of
- *   login->timeout. verify-ca and verify-full both set MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
- *   which in Connector/C 3.3 checks the chain AND the host name: verify-ca is therefore as
- *   strict as verify-full here (stricter than asked, never weaker); a server whose
- *   certificate lacks the address fails with Connector/C's "Validation of SSL server
- *   certificate failed". The session gives protocol and cipher; cipher_bits is 0 and
- *   fingerprint is "" because Connector/C 3.3 exposes neither (its only fingerprint is the
- *   SHA-1 one it checks against MARIADB_OPT_TLS_PEER_FP): the TLS probe (src/verify/)
- *   reports the served certificate.
+ *   client certificate of the login, TLS 1.2+ or 1.3 only. verify-ca and verify-full both
+ *   set MYSQL_OPT_SSL_VERIFY_SERVER_CERT, which in Connector/C 3.3 checks the chain AND the
+ *   host name: verify-ca is therefore as strict as verify-full here (stricter than asked,
+ *   never weaker); a server whose certificate lacks the address fails with Connector/C's
+ *   "Validation of SSL server certificate failed". The session gives protocol and cipher;
+ *   cipher_bits is 0 and fingerprint is "" because Connector/C 3.3 exposes neither (its only
+ *   fingerprint is the SHA-1 one it checks against MARIADB_OPT_TLS_PEER_FP): the TLS probe
+ *   (src/verify/) reports the served certificate.
  * reload_tls: by server version: MariaDB 10.4+ FLUSH SSL, MySQL 8.0.16+ ALTER INSTANCE
  *   RELOAD TLS, anything older RK_E_USAGE. A reload the server refuses (error 1105 "Failed
  *   to refresh SSL, error: Unable to get private key") is RK_E_REMOTE with its words; a

@@ -21,7 +21,10 @@ struct rk_probe_request {
 	const char		*name;		/* checked against the certificate; NULL: address */
 	const char		*ca_file;	/* trust bundle; NULL: the chain is not judged */
 	const char		*crl_file;	/* CRL checked for every certificate; may be NULL */
-	int			 timeout;	/* seconds for connecting and the handshake */
+	/* Seconds for the whole exchange: connect, the protocol's upgrade and the handshake
+	 * share one deadline, so a server that answers a byte at a time cannot stretch it.
+	 * 0: 10 s. */
+	int			 timeout;
 	/* Versions offered, 0 for OpenSSL's defaults: e.g. max TLS1_1_VERSION to prove that
 	 * the server refuses anything older than it should accept. */
 	int			 min_version;
@@ -47,23 +50,27 @@ struct rk_probe_result {
  * Connects, performs the protocol's TLS upgrade and the handshake, and reports what the
  * server presented. The handshake is completed whatever the verdict on the chain, so a
  * wrong chain is reported with its facts (chain_ok false and chain_error) rather than as a
- * failure. Fails (RK_E_REMOTE) when the server cannot be reached, does not speak TLS, or
- * refuses the handshake; the message says which.
+ * failure. Fails (RK_E_REMOTE) when the server cannot be reached, does not speak TLS,
+ * refuses the handshake, or has not finished by req->timeout; the message says which
+ * ("TLS handshake: no answer within 5 s").
  */
 int	rk_probe(struct rk_probe_result *out, const struct rk_probe_request *req,
 	    struct rk_err *err) RK_MUST_CHECK;
 
 /*
  * Offers only versions older than min (e.g. TLS1_2_VERSION) and sets *refused when the
- * server rejects the handshake. Fails when the refusal cannot be told from a local inability
- * to offer those versions.
+ * server rejects the handshake (an alert or a close: a server that goes silent until the
+ * deadline has proven nothing, and that is an error). One exchange, one deadline, as
+ * rk_probe. Fails when the refusal cannot be told from a local inability to offer those
+ * versions.
  */
 int	rk_probe_refuses_older_than(bool *refused, const struct rk_probe_request *req, int min,
 	    struct rk_err *err) RK_MUST_CHECK;
 
 /*
  * After a reload: probes until the server presents the certificate with fingerprint want
- * ("AB:CD:..."), waiting 50 ms and doubling up to 1 s between tries, for at most timeout_ms.
+ * ("AB:CD:..."), waiting 50 ms and doubling up to 1 s between tries, for at most timeout_ms
+ * (each try within req->timeout and within what is left of timeout_ms).
  * A reload is asynchronous, and PostgreSQL answers pg_reload_conf() with true even when it
  * keeps the old certificate (a key with the wrong mode or owner, or one that does not match):
  * only what is served tells. On timeout fails with RK_E_REMOTE naming what is still served;

@@ -25,7 +25,9 @@ struct rk_service_login {
 	const char		*cert_file;	/* client certificate for certificate login, or NULL */
 	const char		*key_file;
 	const struct rk_secret	*password;	/* or NULL */
-	int			 timeout;	/* seconds, for connecting and each query */
+	/* Seconds for each exchange (one connection: connect, TLS handshake, login and its
+	 * statements), one deadline for all of it, so a server that trickles cannot stretch it. */
+	int			 timeout;
 };
 
 /*

@@ -24,7 +24,10 @@ void	rk_ssh_global_cleanup(void);
  * SHA256 fingerprint as OpenSSH prints it. A lost connection is opened again by the next
  * step (the cleanup of the failed one included). Remote commands run with LC_ALL=C through
  * the login's shell, which must be a POSIX shell; file steps use GNU coreutils on the host
- * (Linux). Each command's timeout is host->timeout for the whole command.
+ * (Linux). Each command has host->timeout for the whole of it, and runs under timeout(1)
+ * where the host has it (asked once per session), so an overrun is stopped on the host, not
+ * only abandoned here; without it the session is dropped at the deadline and a warning
+ * logged. A stat that hashes refuses a file over its cap before sha256sum reads it.
  * A transport is used by one thread at a time; different transports may run in parallel.
  * *out is freed with rk_transport_free().
  */

@@ -69,9 +69,11 @@ struct rk_transport_ops {
 	/* Connects and authenticates; for ssh, the host key is checked before any secret is
 	 * sent, and an unknown or changed key fails with RK_E_HOSTKEY. */
 	int	(*connect)(struct rk_transport *t, struct rk_err *err);
-	/* Stats path without following a final symlink; with_hash fills sha256. */
+	/* Stats path without following a final symlink. hash_cap > 0 also fills sha256 of a
+	 * regular file of at most hash_cap bytes; a larger one fails with RK_E_LIMIT ("file is
+	 * N bytes, over the limit of CAP") before a byte of it is read. 0 hashes nothing. */
 	int	(*stat)(struct rk_file_stat *out, struct rk_transport *t, const char *path,
-		    bool with_hash, struct rk_err *err);
+		    size_t hash_cap, struct rk_err *err);
 	/* Reads a whole file, at most cap bytes (RK_E_LIMIT past it). */
 	int	(*read_file)(struct rk_buf *out, struct rk_transport *t, const char *path,
 		    size_t cap, struct rk_err *err);

@@ -59,7 +59,8 @@ read_from_host(struct rk_client_change *ch, struct rk_transport *t, struct rk_er
 	char sha256[RK_SHA256_HEX];
 	int r;
 
-	if ((r = t->ops->stat(&ch->found, t, path, true, err)) != 0)
+	/* The size cap holds before a byte is hashed or read: a 2 GB file is one stat. */
+	if ((r = t->ops->stat(&ch->found, t, path, RK_CLIENT_FILE_MAX, err)) != 0)
 		return r;
 	if (!ch->found.exists)
 		return rk_fail(err, RK_E_REMOTE, "%s: no such file (rekey edits configuration "
@@ -151,7 +152,7 @@ rk_client_change_apply(struct rk_backup *backup, struct rk_transport *t,
 	memset(backup, 0, sizeof(*backup));
 	if (!change->changed)
 		return 0;
-	if ((r = t->ops->stat(&now, t, change->client->path, true, err)) != 0)
+	if ((r = t->ops->stat(&now, t, change->client->path, RK_CLIENT_FILE_MAX, err)) != 0)
 		return r;
 	if (!now.exists || now.is_symlink || strcmp(now.sha256, change->found.sha256) != 0)
 		return rk_fail(err, RK_E_REMOTE, "%s: changed since it was read; nothing written "

@@ -1,4 +1,6 @@
 /* The MariaDB/MySQL service backend on Connector/C (include/rekey/mariadb.h). */
+#include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +33,86 @@ enum my_transport {
 	MY_TLS,
 	MY_PLAINTEXT,
 };
+
+/*
+ * One exchange with the server (connect, handshake, login, each statement) and its one
+ * deadline, on CLOCK_MONOTONIC in ms. Connector/C's own timeouts bound each read, so a
+ * server that sends a byte a second would never trip them: every call here runs through the
+ * non-blocking API (MYSQL_OPT_NONBLOCK, the _start/_cont pairs) and waits only in poll().
+ */
+struct my_exchange {
+	long long	 deadline;
+	int		 timeout;	/* seconds, for messages */
+	const char	*label;
+};
+
+static struct my_exchange
+my_exchange_of(const struct rk_service_login *login, const char *label)
+{
+	struct my_exchange x = { svc_deadline(login->timeout), login->timeout, label };
+
+	return x;
+}
+
+/*
+ * Waits for what a suspended _start/_cont call asked (*status, MYSQL_WAIT_*), and sets
+ * *status to what happened, for the next _cont. Connector/C's own timeout
+ * (MYSQL_WAIT_TIMEOUT) is honoured when it comes first. Returns false at the deadline; the
+ * caller then abandons the call (my_abandon).
+ */
+static bool
+my_wait(int *status, MYSQL *m, const struct my_exchange *x)
+{
+	struct pollfd pfd = { .fd = (int)mysql_get_socket(m), .events = 0 };
+	long long left, lib = -1;
+	int n, wait;
+
+	if ((*status & MYSQL_WAIT_READ) != 0)
+		pfd.events |= POLLIN;
+	if ((*status & MYSQL_WAIT_WRITE) != 0)
+		pfd.events |= POLLOUT;
+	if ((*status & MYSQL_WAIT_EXCEPT) != 0)
+		pfd.events |= POLLPRI;
+	if ((*status & MYSQL_WAIT_TIMEOUT) != 0)
+		lib = (long long)mysql_get_timeout_value_ms(m);
+	for (;;) {
+		if ((left = x->deadline - svc_now_ms()) <= 0)
+			return false;
+		wait = (int)(lib >= 0 && lib < left ? lib : left > 1000 ? 1000 : left);
+		if ((n = poll(&pfd, 1, wait)) > 0)
+			break;
+		if (n == 0 && lib >= 0 && wait == (int)lib) {
+			*status = MYSQL_WAIT_TIMEOUT;	/* the library's own timeout is up */
+			return true;
+		}
+		if (n == -1 && errno != EINTR) {
+			/* Let the library meet the socket's error itself. */
+			*status = MYSQL_WAIT_READ | MYSQL_WAIT_WRITE;
+			return true;
+		}
+	}
+	*status = 0;
+	if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+		*status |= MYSQL_WAIT_READ;
+	if ((pfd.revents & (POLLOUT | POLLHUP | POLLERR)) != 0)
+		*status |= MYSQL_WAIT_WRITE;
+	if ((pfd.revents & POLLPRI) != 0)
+		*status |= MYSQL_WAIT_EXCEPT;
+	return true;
+}
+
+/*
+ * Gives up a call suspended at the deadline: mariadb_cancel() shuts the socket down, so the
+ * COM_QUIT that mysql_close() then tries fails at once instead of waiting on the server
+ * (in the middle of a TLS handshake it would try to finish the handshake first).
+ */
+static int
+my_abandon(MYSQL *m, const struct my_exchange *x, const char *what, struct rk_err *err)
+{
+	(void)mariadb_cancel(m);	/* 1 when no socket is open yet: nothing to shut */
+	return rk_fail(err, RK_E_REMOTE, "%s: %s: no answer within %d s", x->label, what,
+	    x->timeout);
+}
 
 int
 rk_mariadb_global_init(struct rk_err *err)
@@ -71,6 +153,39 @@ my_verifies_server(enum rk_sslmode m)
 	return true;	/* not reached */
 }
 
+/*
+ * Runs sql and reads its result (*res, NULL for a statement without rows), done by x's
+ * deadline. Returns RK_E_REMOTE, said, only at the deadline; a statement the server refused
+ * sets *failed and leaves mysql_errno()/mysql_error() for the caller to name.
+ */
+static int
+my_query_until(MYSQL_RES **res, bool *failed, MYSQL *m, const char *sql,
+    const struct my_exchange *x, struct rk_err *err)
+{
+	int rc = 0, status;
+
+	*res = NULL;
+	*failed = false;
+	status = mysql_real_query_start(&rc, m, sql, (unsigned long)strlen(sql));
+	while (status != 0) {
+		if (!my_wait(&status, m, x))
+			return my_abandon(m, x, sql, err);
+		status = mysql_real_query_cont(&rc, m, status);
+	}
+	if (rc != 0) {
+		*failed = true;
+		return 0;
+	}
+	status = mysql_store_result_start(res, m);
+	while (status != 0) {
+		if (!my_wait(&status, m, x))
+			return my_abandon(m, x, sql, err);
+		status = mysql_store_result_cont(res, m, status);
+	}
+	*failed = *res == NULL && mysql_errno(m) != 0;
+	return 0;
+}
+
 /* Sets the options of a login; Connector/C copies every string it is given. */
 static int
 my_set_options(MYSQL *m, const struct rk_service_login *login, enum my_transport how,
@@ -81,6 +196,7 @@ my_set_options(MYSQL *m, const struct rk_service_login *login, enum my_transport
 	my_bool yes = 1, no = 0;
 	int bad = 0;
 
+	bad |= mysql_optionsv(m, MYSQL_OPT_NONBLOCK, 0);	/* default stack size */
 	bad |= mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &protocol);
 	bad |= mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	bad |= mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
@@ -116,20 +232,21 @@ my_set_options(MYSQL *m, const struct rk_service_login *login, enum my_transport
 }
 
 /*
- * Connects as login says. On failure the message is Connector/C's (or the server's), one
- * line, behind label, and *server_said (may be NULL) is true when the server itself turned
- * the login away (a server error number, not a client one). *out is set only on success.
+ * Connects as login says, done by x's deadline. On failure the message is Connector/C's (or
+ * the server's), one line, behind label, and *server_said (may be NULL) is true when the
+ * server itself turned the login away (a server error number, not a client one). *out is
+ * set only on success.
  */
 static int
 my_open(MYSQL **out, const struct rk_service_login *login, enum my_transport how,
-    const char *label, bool *server_said, struct rk_err *err)
+    const struct my_exchange *x, bool *server_said, struct rk_err *err)
 {
 	const struct rk_service *svc = login->service;
-	const char *password = NULL;
-	char text[SVC_TEXT_MAX];
-	MYSQL *m = NULL;
+	const char *password = NULL, *label = x->label;
+	char text[SVC_TEXT_MAX], what[200];
+	MYSQL *m = NULL, *ret = NULL;
 	unsigned int code;
-	int r;
+	int r, status;
 
 	*out = NULL;
 	if (server_said != NULL)
@@ -142,8 +259,21 @@ my_open(MYSQL **out, const struct rk_service_login *login, enum my_transport how
 		goto out;
 	if (login->password != NULL && login->password->ptr != NULL)
 		password = (const char *)login->password->ptr;
-	if (mysql_real_connect(m, svc->connect.address, svc->connect.user, password,
-	    svc->connect.dbname, (unsigned int)svc->connect.port, NULL, 0) == NULL) {
+	status = mysql_real_connect_start(&ret, m, svc->connect.address, svc->connect.user,
+	    password, svc->connect.dbname, (unsigned int)svc->connect.port, NULL, 0);
+	while (status != 0) {
+		if (!my_wait(&status, m, x)) {
+			/* The server's version is known once its greeting has been read. */
+			(void)snprintf(what, sizeof(what), "login as %s%s: %s", svc->connect.user,
+			    how == MY_PLAINTEXT ? " without TLS" : "",
+			    mysql_get_server_info(m) == NULL ? "connect or greeting" :
+			    how == MY_TLS ? "TLS handshake or authentication" : "authentication");
+			r = my_abandon(m, x, what, err);
+			goto out;
+		}
+		status = mysql_real_connect_cont(&ret, m, status);
+	}
+	if (ret == NULL) {
 		code = mysql_errno(m);
 		if (server_said != NULL)
 			*server_said = code != 0 && !MY_IS_CLIENT_ERROR(code);
@@ -189,13 +319,16 @@ my_check_login(struct rk_tls_session *out, const struct rk_service_login *login,
     struct rk_err *err)
 {
 	char label[SVC_LABEL_MAX];
+	struct my_exchange x;
 	MYSQL *m = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	svc_label(label, login != NULL ? login->service : NULL, "mysql");
-	if ((r = svc_check_login(login, RK_SERVICE_MYSQL, label, err)) != 0 ||
-	    (r = my_open(&m, login, MY_TLS, label, NULL, err)) != 0 ||
+	if ((r = svc_check_login(login, RK_SERVICE_MYSQL, label, err)) != 0)
+		goto out;
+	x = my_exchange_of(login, label);
+	if ((r = my_open(&m, login, MY_TLS, &x, NULL, err)) != 0 ||
 	    (r = my_read_session(out, m, label, err)) != 0)
 		goto out;
 	r = 0;
@@ -206,15 +339,18 @@ my_check_login(struct rk_tls_session *out, const struct rk_service_login *login,
 
 /* The account the server logged us in as, "'user'@'host'", for a GRANT; best effort. */
 static void
-my_current_account(char *out, size_t size, MYSQL *m, const char *user)
+my_current_account(char *out, size_t size, MYSQL *m, const char *user,
+    const struct my_exchange *x)
 {
+	struct rk_err ignored = { 0 };
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
 	const char *at;
+	bool failed;
 
 	(void)snprintf(out, size, "'%s'@'%%'", user);
-	if (mysql_real_query(m, "SELECT CURRENT_USER()", 21) != 0 ||
-	    (res = mysql_store_result(m)) == NULL)
+	if (my_query_until(&res, &failed, m, "SELECT CURRENT_USER()", x, &ignored) != 0 ||
+	    failed || res == NULL)
 		goto out;
 	if ((row = mysql_fetch_row(res)) == NULL || row[0] == NULL ||
 	    (at = strrchr(row[0], '@')) == NULL)
@@ -241,16 +377,20 @@ my_reload_tls(const struct rk_service_login *login, const char **statement, stru
 {
 	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], account[200];
 	const char *sql, *info;
+	struct my_exchange x;
 	MYSQL_RES *res = NULL;
 	MYSQL *m = NULL;
 	unsigned int code;
+	bool failed;
 	int r;
 
 	if (statement != NULL)
 		*statement = NULL;
 	svc_label(label, login != NULL ? login->service : NULL, "mysql");
-	if ((r = svc_check_login(login, RK_SERVICE_MYSQL, label, err)) != 0 ||
-	    (r = my_open(&m, login, MY_TLS, label, NULL, err)) != 0)
+	if ((r = svc_check_login(login, RK_SERVICE_MYSQL, label, err)) != 0)
+		goto out;
+	x = my_exchange_of(login, label);	/* one for the login and the statement */
+	if ((r = my_open(&m, login, MY_TLS, &x, NULL, err)) != 0)
 		goto out;
 	if ((sql = my_reload_statement(m)) == NULL) {
 		info = mysql_get_server_info(m);
@@ -261,20 +401,21 @@ my_reload_tls(const struct rk_service_login *login, const char **statement, stru
 	}
 	if (statement != NULL)
 		*statement = sql;
-	if (mysql_real_query(m, sql, strlen(sql)) != 0) {
+	if ((r = my_query_until(&res, &failed, m, sql, &x, err)) != 0)
+		goto out;
+	if (failed) {
 		code = mysql_errno(m);
 		svc_one_line(text, sizeof(text), mysql_error(m), NULL);
 		if (code == MY_ER_SPECIFIC_ACCESS_DENIED) {
 			my_current_account(account, sizeof(account), m,
-			    login->service->connect.user);
+			    login->service->connect.user, &x);
 			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u) (as root: GRANT RELOAD ON "
 			    "*.* TO %s)", label, sql, text, code, account);
 		} else
 			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u)", label, sql, text, code);
 		goto out;
 	}
-	/* Neither statement returns rows; read whatever came so the protocol stays in step. */
-	res = mysql_store_result(m);
+	/* Neither statement returns rows; my_query_until read whatever came, in step. */
 	r = 0;
  out:
 	mysql_free_result(res);
@@ -288,6 +429,7 @@ my_check_plaintext_refused(bool *refused, const struct rk_service_login *login,
 {
 	char label[SVC_LABEL_MAX];
 	struct rk_err plain = { 0 };
+	struct my_exchange x;
 	bool server_said = false;
 	MYSQL *m = NULL;
 	int r;
@@ -295,8 +437,10 @@ my_check_plaintext_refused(bool *refused, const struct rk_service_login *login,
 	*refused = false;
 	svc_label(label, login != NULL ? login->service : NULL, "mysql");
 	/* Only a server that accepts this login over TLS can prove anything by refusing it. */
-	if ((r = svc_check_login(login, RK_SERVICE_MYSQL, label, err)) != 0 ||
-	    (r = my_open(&m, login, MY_TLS, label, NULL, err)) != 0)
+	if ((r = svc_check_login(login, RK_SERVICE_MYSQL, label, err)) != 0)
+		goto out;
+	x = my_exchange_of(login, label);
+	if ((r = my_open(&m, login, MY_TLS, &x, NULL, err)) != 0)
 		goto out;
 	mysql_close(m);
 	m = NULL;
@@ -306,7 +450,8 @@ my_check_plaintext_refused(bool *refused, const struct rk_service_login *login,
 	 * denied", the same words as for a wrong password: the TLS login above with the same
 	 * credentials is what makes the refusal mean "TLS required".
 	 */
-	r = my_open(&m, login, MY_PLAINTEXT, label, &server_said, &plain);
+	x = my_exchange_of(login, label);	/* another exchange, its own deadline */
+	r = my_open(&m, login, MY_PLAINTEXT, &x, &server_said, &plain);
 	if (r == 0)
 		*refused = false;
 	else if (r == RK_E_REMOTE && server_said)

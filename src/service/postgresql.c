@@ -66,18 +66,113 @@ pg_min_tls(enum rk_tls_version v)
 }
 
 /*
- * Connects as login says. On failure the message is libpq's, one line, behind label, and
- * *asked_password (may be NULL) tells whether the server asked for a password that was not
- * given; the connection is always finished here, so *out is set only on success.
+ * Waits until libpq's socket is ready to read (or to write), at most until deadline; false
+ * when the deadline has passed. A failing poll counts as ready: libpq's next call then
+ * meets the socket's real error and reports it.
+ */
+static bool
+pg_wait_until(PGconn *conn, bool for_write, long long deadline)
+{
+	struct pollfd pfd = { .fd = PQsocket(conn), .events = for_write ? POLLOUT : POLLIN };
+	long long left;
+	int n;
+
+	for (;;) {
+		if ((left = deadline - svc_now_ms()) <= 0)
+			return false;
+		if ((n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left)) > 0)
+			return true;
+		if (n == -1 && errno != EINTR)
+			return true;
+	}
+}
+
+/* What a connection still in status s is waiting for, for the message when time is up. */
+static const char *
+pg_phase(ConnStatusType s)
+{
+	switch (s) {
+	case CONNECTION_STARTED:
+	case CONNECTION_NEEDED:
+	case CONNECTION_MADE:
+		return "connect";
+	case CONNECTION_SSL_STARTUP:
+		return "TLS handshake";
+	case CONNECTION_GSS_STARTUP:
+		return "GSSAPI negotiation";
+	case CONNECTION_AWAITING_RESPONSE:
+		return "authentication";
+	case CONNECTION_AUTH_OK:
+	case CONNECTION_SETENV:
+	case CONNECTION_CHECK_WRITABLE:
+	case CONNECTION_CONSUME:
+	case CONNECTION_CHECK_TARGET:
+	case CONNECTION_CHECK_STANDBY:
+		return "session start";
+	default:		/* CONNECTION_OK, _BAD, or a state of a later libpq */
+		return "login";
+	}
+}
+
+/*
+ * Drives a PQconnectStartParams connection to its end with poll() against deadline:
+ * PQconnectdbParams would bound each wait by connect_timeout, so a server that sends one
+ * byte a second would keep it going for hours. RK_E_REMOTE with *timed_out at the deadline,
+ * RK_E_REMOTE when libpq gives up (its words are in PQerrorMessage).
+ */
+static int
+pg_connect_until(PGconn *conn, long long deadline, bool *timed_out)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;	/* as the manual starts */
+
+	*timed_out = false;
+	if (PQstatus(conn) == CONNECTION_BAD)
+		return RK_E_REMOTE;
+	for (;;) {
+		switch (st) {
+		case PGRES_POLLING_OK:
+			return 0;
+		case PGRES_POLLING_FAILED:
+			return RK_E_REMOTE;
+		case PGRES_POLLING_READING:
+		case PGRES_POLLING_WRITING:
+			if (!pg_wait_until(conn, st == PGRES_POLLING_WRITING, deadline)) {
+				*timed_out = true;
+				return RK_E_REMOTE;
+			}
+			break;
+		default:	/* PGRES_POLLING_ACTIVE, unused since libpq 7.x: call again */
+			if (svc_now_ms() >= deadline) {
+				*timed_out = true;
+				return RK_E_REMOTE;
+			}
+			break;
+		}
+		st = PQconnectPoll(conn);
+	}
+}
+
+/* How a failed login ended, for the plaintext check: only a refusal proves anything. */
+struct pg_failure {
+	bool	asked_password;	/* the server asked for a password that was not given */
+	bool	timed_out;	/* the deadline passed first */
+};
+
+/*
+ * Connects as login says, done by deadline. On failure the message is libpq's, one line,
+ * behind label (or what was still awaited when time ran out), and *why (may be NULL) says
+ * how it ended; the connection is always finished here, so *out is set only on success, and
+ * then it is non-blocking.
  */
 static int
 pg_open(PGconn **out, const struct rk_service_login *login, enum pg_transport how,
-    const char *label, bool *asked_password, struct rk_err *err)
+    const char *label, long long deadline, struct pg_failure *why, struct rk_err *err)
 {
 	const struct rk_service *svc = login->service;
 	const char *keys[24], *values[24];
 	char port[16], timeout[16], user_timeout[24], text[SVC_TEXT_MAX];
 	PGconn *conn = NULL;
+	bool timed_out = false;
 	size_t n = 0;
 	int r;
 
@@ -121,13 +216,21 @@ pg_open(PGconn **out, const struct rk_service_login *login, enum pg_transport ho
 	keys[n] = NULL;
 	values[n] = NULL;
 
-	if ((conn = PQconnectdbParams(keys, values, 0)) == NULL) {
+	if ((conn = PQconnectStartParams(keys, values, 0)) == NULL) {
 		r = rk_fail_nomem(err);
 		goto out;
 	}
+	if (pg_connect_until(conn, deadline, &timed_out) != 0 && timed_out) {
+		if (why != NULL)
+			why->timed_out = true;
+		r = rk_fail(err, RK_E_REMOTE, "%s: login as %s%s: %s: no answer within %d s", label,
+		    svc->connect.user, how == PG_PLAINTEXT ? " without TLS" : "",
+		    pg_phase(PQstatus(conn)), login->timeout);
+		goto out;
+	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		if (asked_password != NULL)
-			*asked_password = PQconnectionNeedsPassword(conn) != 0;
+		if (why != NULL)
+			why->asked_password = PQconnectionNeedsPassword(conn) != 0;
 		svc_one_line(text, sizeof(text), PQerrorMessage(conn), pg_prefixes);
 		r = rk_fail(err, RK_E_REMOTE, "%s: login as %s%s: %s", label, svc->connect.user,
 		    how == PG_PLAINTEXT ? " without TLS" : "", text);
@@ -136,6 +239,12 @@ pg_open(PGconn **out, const struct rk_service_login *login, enum pg_transport ho
 	/* sslmode=require and up never fall back; this only guards against a libpq surprise. */
 	if (how == PG_TLS && !PQsslInUse(conn)) {
 		r = rk_fail(err, RK_E_INTERNAL, "%s: libpq logged in without TLS", label);
+		goto out;
+	}
+	/* Queries too wait only in poll() against the deadline (pg_exec_until). */
+	if (PQsetnonblocking(conn, 1) != 0) {
+		svc_one_line(text, sizeof(text), PQerrorMessage(conn), pg_prefixes);
+		r = rk_fail(err, RK_E_INTERNAL, "%s: libpq: %s", label, text);
 		goto out;
 	}
 	*out = conn;
@@ -205,58 +314,39 @@ pg_read_session(struct rk_tls_session *out, PGconn *conn, const char *label,
 	return pg_peer_fingerprint(out->fingerprint, conn, label, err);
 }
 
-static long long
-pg_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
- * Runs sql and waits for its answer at most timeout seconds (a query is cancelled when the
- * time is up). *out is the first result; the caller clears it.
+ * Runs sql on a non-blocking connection and waits for its answer until deadline, the one of
+ * the whole exchange. *out is the first result; the caller clears it. At the deadline no
+ * cancel request is sent: libpq 15's PQcancel connects and waits for the server's answer
+ * with no timeout at all, so a stalled server would stall us there instead. Closing the
+ * connection (the caller's PQfinish) is what ends the session.
  */
 static int
-pg_exec_bounded(PGresult **out, PGconn *conn, const char *sql, int timeout, const char *label,
-    struct rk_err *err)
+pg_exec_until(PGresult **out, PGconn *conn, const char *sql, long long deadline, int timeout,
+    const char *label, struct rk_err *err)
 {
-	long long deadline = pg_now_ms() + (long long)timeout * 1000;
 	char text[SVC_TEXT_MAX];
 	PGresult *res = NULL, *first = NULL;
-	int r;
+	int flushed, r;
 
 	*out = NULL;
 	if (!PQsendQuery(conn, sql))
 		goto failed;
-	while (PQisBusy(conn)) {
-		struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
-		long long left = deadline - pg_now_ms();
-		int n;
-
-		if (left <= 0) {
-			PGcancel *cancel = PQgetCancel(conn);
-			char ebuf[256];
-
-			if (cancel != NULL) {
-				(void)PQcancel(cancel, ebuf, (int)sizeof(ebuf));
-				PQfreeCancel(cancel);
-			}
-			r = rk_fail(err, RK_E_REMOTE, "%s: %s: no answer within %d s", label, sql,
-			    timeout);
-			goto out;
-		}
-		n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
-		if (n == -1 && errno != EINTR) {
-			r = rk_fail_errno(err, "%s: poll", label);
-			goto out;
-		}
-		if (n > 0 && !PQconsumeInput(conn))
-			goto failed;
-	}
+	while ((flushed = PQflush(conn)) == 1)
+		if (!pg_wait_until(conn, true, deadline))
+			goto timed_out;
+	if (flushed == -1)
+		goto failed;
 	/* Drain every result, keeping the first, so the connection is left idle. */
-	while ((res = PQgetResult(conn)) != NULL) {
+	for (;;) {
+		while (PQisBusy(conn)) {
+			if (!pg_wait_until(conn, false, deadline))
+				goto timed_out;
+			if (!PQconsumeInput(conn))
+				goto failed;
+		}
+		if ((res = PQgetResult(conn)) == NULL)
+			break;
 		if (first == NULL)
 			first = res;
 		else
@@ -267,6 +357,9 @@ pg_exec_bounded(PGresult **out, PGconn *conn, const char *sql, int timeout, cons
 	*out = first;
 	first = NULL;
 	r = 0;
+	goto out;
+ timed_out:
+	r = rk_fail(err, RK_E_REMOTE, "%s: %s: no answer within %d s", label, sql, timeout);
 	goto out;
  failed:
 	svc_one_line(text, sizeof(text), PQerrorMessage(conn), pg_prefixes);
@@ -316,7 +409,8 @@ pg_check_login(struct rk_tls_session *out, const struct rk_service_login *login,
 	memset(out, 0, sizeof(*out));
 	svc_label(label, login != NULL ? login->service : NULL, "postgresql");
 	if ((r = svc_check_login(login, RK_SERVICE_POSTGRESQL, label, err)) != 0 ||
-	    (r = pg_open(&conn, login, PG_TLS, label, NULL, err)) != 0 ||
+	    (r = pg_open(&conn, login, PG_TLS, label, svc_deadline(login->timeout), NULL,
+	    err)) != 0 ||
 	    (r = pg_read_session(out, conn, label, err)) != 0)
 		goto out;
 	r = 0;
@@ -332,14 +426,18 @@ pg_reload_tls(const struct rk_service_login *login, const char **statement, stru
 	const char *state, *msg, *value;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
+	long long deadline;
 	int r;
 
 	if (statement != NULL)
 		*statement = PG_RELOAD_SQL;
 	svc_label(label, login != NULL ? login->service : NULL, "postgresql");
-	if ((r = svc_check_login(login, RK_SERVICE_POSTGRESQL, label, err)) != 0 ||
-	    (r = pg_open(&conn, login, PG_TLS, label, NULL, err)) != 0 ||
-	    (r = pg_exec_bounded(&res, conn, PG_RELOAD_SQL, login->timeout, label, err)) != 0)
+	if ((r = svc_check_login(login, RK_SERVICE_POSTGRESQL, label, err)) != 0)
+		goto out;
+	deadline = svc_deadline(login->timeout);	/* one for the login and the query */
+	if ((r = pg_open(&conn, login, PG_TLS, label, deadline, NULL, err)) != 0 ||
+	    (r = pg_exec_until(&res, conn, PG_RELOAD_SQL, deadline, login->timeout, label,
+	    err)) != 0)
 		goto out;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -373,15 +471,16 @@ pg_check_plaintext_refused(bool *refused, const struct rk_service_login *login,
 {
 	char label[SVC_LABEL_MAX];
 	struct rk_err plain = { 0 };
+	struct pg_failure why = { false, false };
 	PGconn *conn = NULL;
-	bool asked = false;
 	int r;
 
 	*refused = false;
 	svc_label(label, login != NULL ? login->service : NULL, "postgresql");
 	/* Only a server that accepts this login over TLS can prove anything by refusing it. */
 	if ((r = svc_check_login(login, RK_SERVICE_POSTGRESQL, label, err)) != 0 ||
-	    (r = pg_open(&conn, login, PG_TLS, label, NULL, err)) != 0)
+	    (r = pg_open(&conn, login, PG_TLS, label, svc_deadline(login->timeout), NULL,
+	    err)) != 0)
 		goto out;
 	PQfinish(conn);
 	conn = NULL;
@@ -390,12 +489,14 @@ pg_check_plaintext_refused(bool *refused, const struct rk_service_login *login,
 	 * The plaintext attempt offers no password: a server that asks for one has accepted the
 	 * plaintext session already (PQconnectionNeedsPassword), and the real password must
 	 * never cross the wire unencrypted to find that out. pg_hba.conf "reject" or a missing
-	 * host line turns the session away before authentication ("... no encryption").
+	 * host line turns the session away before authentication ("... no encryption"). A
+	 * server that says nothing until the deadline has refused nothing: that is an error.
 	 */
-	r = pg_open(&conn, login, PG_PLAINTEXT, label, &asked, &plain);
-	if (r == 0 || (r == RK_E_REMOTE && asked))
+	r = pg_open(&conn, login, PG_PLAINTEXT, label, svc_deadline(login->timeout), &why,
+	    &plain);
+	if (r == 0 || (r == RK_E_REMOTE && why.asked_password))
 		*refused = false;
-	else if (r == RK_E_REMOTE)
+	else if (r == RK_E_REMOTE && !why.timed_out)
 		*refused = true;
 	else {
 		r = rk_fail(err, r, "%s", plain.msg);

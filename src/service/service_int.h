@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "rekey/err.h"
 #include "rekey/model.h"
@@ -15,6 +16,23 @@
 #define SVC_LABEL_MAX	320
 /* Cap on a message from a client library once made one line (rk_err holds 512 in all). */
 #define SVC_TEXT_MAX	400
+
+/* CLOCK_MONOTONIC in ms: what each exchange's deadline is measured on. */
+static inline long long
+svc_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The deadline of one exchange that starts now and may last timeout seconds. */
+static inline long long
+svc_deadline(int timeout)
+{
+	return svc_now_ms() + (long long)timeout * 1000;
+}
 
 /* Writes "name address:port" into out (cut short, never overflowing, for absurd names). */
 static inline void

@@ -31,7 +31,9 @@
 /*
  * One round trip for stat, type and hash. LC_ALL=C keeps stat's message parseable; exit 3
  * means "no such file" and nothing else (a folder we may not search is an error, not absence).
- * %f is the raw st_mode in hex: "%F" would say "regular empty file" for an empty one.
+ * %f is the raw st_mode in hex: "%F" would say "regular empty file" for an empty one. $2 is
+ * the hash cap in bytes, or "-": a file over it is not read at all (exit 4), so a 2 GB file
+ * costs a stat, not a minute of sha256sum.
  */
 static const char stat_script[] =
     "LC_ALL=C; export LC_ALL\n"
@@ -41,11 +43,13 @@ static const char stat_script[] =
     "\texit 1\n"
     "fi\n"
     "printf '%s\\n' \"$out\"\n"
-    "if [ \"$2\" = hash ] && [ -f \"$1\" ] && [ ! -h \"$1\" ]; then\n"
+    "if [ \"$2\" != - ] && [ -f \"$1\" ] && [ ! -h \"$1\" ]; then\n"
+    "\t[ \"${out##* }\" -le \"$2\" ] || exit 4\n"
     "\tsha256sum < \"$1\" || exit 1\n"
     "fi\n";
 
 #define STAT_EXIT_ABSENT	3
+#define STAT_EXIT_OVER_CAP	4
 
 int
 tp_run_result_check(const struct rk_run_result *res, const char *const *argv,
@@ -143,23 +147,32 @@ parse_stat_output(struct rk_file_stat *out, const struct rk_buf *b, bool with_ha
 }
 
 int
-tp_cmd_stat(struct rk_file_stat *out, struct tp_cmd_host *h, const char *path, bool with_hash,
+tp_cmd_stat(struct rk_file_stat *out, struct tp_cmd_host *h, const char *path, size_t hash_cap,
     struct rk_err *err)
 {
-	const char *argv[] = { "sh", "-c", stat_script, "rekey-stat", path,
-	    with_hash ? "hash" : "-", NULL };
+	char cap[32];
+	const char *argv[] = { "sh", "-c", stat_script, "rekey-stat", path, cap, NULL };
 	struct rk_run_result res;
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (hash_cap > 0)
+		(void)snprintf(cap, sizeof(cap), "%zu", hash_cap);
+	else
+		(void)snprintf(cap, sizeof(cap), "-");
 	rk_run_result_init(&res);
 	if ((r = h->run(&res, h->ctx, argv, h->host->sudo, RK_REMOTE_OUTPUT_MAX, err)) != 0)
 		goto out;
 	if (res.exit_status == STAT_EXIT_ABSENT)
 		goto out;			/* r is 0: absent is an answer */
+	if (res.exit_status == STAT_EXIT_OVER_CAP) {
+		if ((r = parse_stat_output(out, &res.out, false, path, err)) == 0)
+			r = tp_fail_over_cap(out->size, hash_cap, err);
+		goto out;
+	}
 	if ((r = tp_run_result_check(&res, argv, err)) != 0)
 		goto out;
-	r = parse_stat_output(out, &res.out, with_hash, path, err);
+	r = parse_stat_output(out, &res.out, hash_cap > 0, path, err);
  out:
 	rk_run_result_clear(&res);
 	return r;
@@ -175,7 +188,7 @@ tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path, si
 	int r;
 
 	rk_run_result_init(&res);
-	if ((r = tp_cmd_stat(&st, h, path, false, err)) != 0)
+	if ((r = tp_cmd_stat(&st, h, path, 0, err)) != 0)
 		goto out;
 	if (!st.exists) {
 		r = rk_fail(err, RK_E_REMOTE, "no such file");
@@ -186,8 +199,7 @@ tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path, si
 		goto out;
 	}
 	if (st.is_regular && st.size > cap) {
-		r = rk_fail(err, RK_E_LIMIT, "file is %llu bytes, over the limit of %zu", st.size,
-		    cap);
+		r = tp_fail_over_cap(st.size, cap, err);
 		goto out;
 	}
 	/* The cap holds on the wire too: the file may have grown since the stat. */
@@ -284,7 +296,7 @@ back_up_old_file(struct replace_job *job, struct rk_err *err)
 		}
 	}
 	if ((r = sync_path(job->h, job->bak, job->sudo, err)) != 0 ||
-	    (r = tp_cmd_stat(&st, job->h, job->bak, true, err)) != 0) {
+	    (r = tp_cmd_stat(&st, job->h, job->bak, RK_REMOTE_FILE_MAX, err)) != 0) {
 		rk_err_prefix(err, "back up");
 		return r;
 	}
@@ -386,7 +398,7 @@ learn_login_owner(struct replace_job *job, struct rk_err *err)
 
 	if (job->owner[0] != '\0' && job->group[0] != '\0')
 		return 0;
-	if ((r = tp_cmd_stat(&st, job->h, job->scratch, false, err)) != 0)
+	if ((r = tp_cmd_stat(&st, job->h, job->scratch, 0, err)) != 0)
 		return r;
 	if (job->owner[0] == '\0')
 		memcpy(job->owner, st.owner, sizeof(job->owner));
@@ -451,7 +463,7 @@ check_new_file(struct replace_job *job, struct rk_err *err)
 	struct rk_file_stat now;
 	int r;
 
-	if ((r = tp_cmd_stat(&now, job->h, job->spec->path, true, err)) != 0)
+	if ((r = tp_cmd_stat(&now, job->h, job->spec->path, RK_REMOTE_FILE_MAX, err)) != 0)
 		return r;
 	return tp_check_result(&now, job->spec->path, job->spec->mode,
 	    job->owner[0] != '\0' ? job->owner : NULL, job->group[0] != '\0' ? job->group : NULL,
@@ -506,7 +518,7 @@ tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h, const struct rk_
 	if ((r = rk_sha256_hex(job.sha256, content, err)) != 0 ||
 	    (r = rk_path_dirname(&job.dir, spec->path, err)) != 0)
 		goto out;
-	if ((r = tp_cmd_stat(&job.old, h, spec->path, true, err)) != 0 ||
+	if ((r = tp_cmd_stat(&job.old, h, spec->path, RK_REMOTE_FILE_MAX, err)) != 0 ||
 	    (r = tp_check_target_kind(&job.old, spec, err)) != 0 ||
 	    (r = choose_owner_group(&job, err)) != 0 ||
 	    (r = back_up_old_file(&job, err)) != 0)
@@ -546,7 +558,7 @@ remove_target(struct tp_cmd_host *h, const struct rk_backup *backup, const char 
 
 	if ((r = tp_cmd_must_succeed(h, rm, h->host->sudo, err)) != 0 ||
 	    (r = sync_path(h, dir, h->host->sudo, err)) != 0 ||
-	    (r = tp_cmd_stat(&st, h, backup->target, false, err)) != 0)
+	    (r = tp_cmd_stat(&st, h, backup->target, 0, err)) != 0)
 		return r;
 	return st.exists ? rk_fail(err, RK_E_REMOTE, "%s is still there", backup->target) : 0;
 }
@@ -560,7 +572,7 @@ copy_back(struct tp_cmd_host *h, const struct rk_backup *backup, const char *dir
 	char *tmp = NULL;
 	int r;
 
-	if ((r = tp_cmd_stat(&bak, h, backup->path, false, err)) != 0)
+	if ((r = tp_cmd_stat(&bak, h, backup->path, 0, err)) != 0)
 		goto out;
 	if (!bak.exists) {
 		r = rk_fail(err, RK_E_REMOTE, "the backup %s is gone", backup->path);
@@ -581,7 +593,7 @@ copy_back(struct tp_cmd_host *h, const struct rk_backup *backup, const char *dir
 	free(tmp);
 	tmp = NULL;
 	if ((r = sync_path(h, dir, sudo, err)) != 0 ||
-	    (r = tp_cmd_stat(&now, h, backup->target, true, err)) != 0)
+	    (r = tp_cmd_stat(&now, h, backup->target, RK_REMOTE_FILE_MAX, err)) != 0)
 		goto out;
 	if (bak.is_symlink)
 		r = now.is_symlink ? 0 : rk_fail(err, RK_E_REMOTE, "check %s: not a symbolic link",

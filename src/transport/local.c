@@ -27,12 +27,12 @@
 extern char **environ;
 
 #define LOCAL_DEFAULT_TIMEOUT	30	/* seconds, when the host gives none */
-#define LOCAL_ARGV_MAX		64
 
 struct local_transport {
 	struct rk_transport	base;		/* first: the executor sees only this */
 	struct tp_cmd_host	cmd;		/* the command engine, for sudo as non-root */
 	bool			use_commands;
+	enum tp_bound		bound;		/* timeout(1) here, learned once */
 	char			scratch_dir[256];
 };
 
@@ -60,28 +60,6 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* argv with `sudo -n --` in front when asked. */
-static int
-build_argv(const char **full, const char *const *argv, bool sudo, struct rk_err *err)
-{
-	size_t n = 0, i;
-
-	if (argv == NULL || argv[0] == NULL)
-		return rk_fail(err, RK_E_INTERNAL, "empty command");
-	if (sudo) {
-		full[n++] = "sudo";
-		full[n++] = "-n";
-		full[n++] = "--";
-	}
-	for (i = 0; argv[i] != NULL; i++) {
-		if (n + 1 >= LOCAL_ARGV_MAX)
-			return rk_fail(err, RK_E_INTERNAL, "command has too many words");
-		full[n++] = argv[i];
-	}
-	full[n] = NULL;
-	return 0;
-}
-
 /* The environment with LC_ALL=C, so the messages we parse and record are in one language. */
 static char **
 environment_in_c_locale(void)
@@ -101,10 +79,16 @@ environment_in_c_locale(void)
 	return env;
 }
 
+/*
+ * Starts argv with stdout and stderr on pipes, in a process group of its own, so that at the
+ * deadline everything it started can be killed with it (kill(-pid)), not the child alone.
+ */
 static int
-spawn_with_pipes(pid_t *pid, int *out_fd, int *err_fd, const char **argv, struct rk_err *err)
+spawn_with_pipes(pid_t *pid, int *out_fd, int *err_fd, const char *const *argv,
+    struct rk_err *err)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, r = 0, e;
 	char **env = NULL;
 
@@ -121,10 +105,19 @@ spawn_with_pipes(pid_t *pid, int *out_fd, int *err_fd, const char **argv, struct
 		r = rk_fail_errno(err, "posix_spawn");
 		goto out;
 	}
+	if ((e = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		errno = e;
+		r = rk_fail_errno(err, "posix_spawn");
+		goto out;
+	}
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	e = posix_spawnp(pid, argv[0], &fa, NULL, (char *const *)argv, env);
+	(void)posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	(void)posix_spawnattr_setpgroup(&attr, 0);
+	e = posix_spawnp(pid, argv[0], &fa, &attr, (char *const *)argv, env);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	if (e != 0) {
 		errno = e;
@@ -192,23 +185,23 @@ collect_output(struct rk_run_result *out, int *fds, long long deadline, int time
 	return 0;
 }
 
+/* Runs words as they are (sudo and timeout already in front), waiting wait_ms at most. */
 static int
-local_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
+run_words(struct rk_run_result *out, const char *const *words, long long wait_ms,
     size_t out_cap, struct rk_err *err)
 {
-	struct local_transport *lt = ctx;
-	const char *full[LOCAL_ARGV_MAX];
-	int fds[2] = { -1, -1 }, status, r, timeout = timeout_of(lt->base.host);
+	int fds[2] = { -1, -1 }, status, r;
 	pid_t pid = -1;
 
 	rk_run_result_init(out);
 	out->out.cap = out_cap;
-	if ((r = build_argv(full, argv, sudo, err)) != 0 ||
-	    (r = spawn_with_pipes(&pid, &fds[0], &fds[1], full, err)) != 0)
+	if ((r = spawn_with_pipes(&pid, &fds[0], &fds[1], words, err)) != 0)
 		return r;
-	r = collect_output(out, fds, now_ms() + (long long)timeout * 1000, timeout, err);
+	r = collect_output(out, fds, now_ms() + wait_ms, (int)((wait_ms + 999) / 1000), err);
+	/* Over time or over the cap: our child's whole group (sudo's, when it went through
+	 * sudo; timeout(1) then stops what sudo started, as root). */
 	if (r != 0)
-		(void)kill(pid, SIGKILL);	/* our own child: over time or over the cap */
+		(void)kill(-pid, SIGKILL);
 	for (int i = 0; i < 2; i++)
 		if (fds[i] != -1)
 			close(fds[i]);
@@ -218,6 +211,44 @@ local_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, 
 	if (r == 0)
 		out->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	return r;
+}
+
+/* Whether this machine has timeout(1), asked once per transport. */
+static void
+learn_bound(struct local_transport *lt)
+{
+	int timeout = timeout_of(lt->base.host);
+	struct rk_run_result res;
+	struct rk_err ignored = { 0 };
+
+	if (lt->bound != TP_BOUND_UNKNOWN)
+		return;
+	/* Not even starting counts as absent (posix_spawnp says ENOENT). */
+	if (run_words(&res, tp_timeout_probe, (long long)timeout * 1000, RK_REMOTE_OUTPUT_MAX,
+	    &ignored) != 0)
+		res.exit_status = -1;
+	lt->bound = tp_bound_learned(res.exit_status, lt->base.host, timeout);
+	rk_run_result_clear(&res);
+}
+
+static int
+local_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
+    size_t out_cap, struct rk_err *err)
+{
+	struct local_transport *lt = ctx;
+	struct tp_command cmd;
+	long long started;
+	int r;
+
+	rk_run_result_init(out);
+	learn_bound(lt);
+	if ((r = tp_command_build(&cmd, argv, sudo, lt->bound, timeout_of(lt->base.host),
+	    err)) != 0)
+		return r;
+	started = now_ms();
+	if ((r = run_words(out, cmd.words, tp_command_wait_ms(&cmd), out_cap, err)) != 0)
+		return r;
+	return tp_command_check_stopped(&cmd, out->exit_status, now_ms() - started, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -274,20 +305,34 @@ gid_of_group(gid_t *out, const char *name, struct rk_err *err)
 /* ------------------------------------------------------------------------------------------ */
 /* System calls */
 
+/*
+ * The SHA-256 of a regular file of at most cap bytes, the size checked on the descriptor
+ * before a byte is read (O_NONBLOCK: a FIFO swapped in after the lstat cannot block the
+ * open, and fstat then refuses it).
+ */
 static int
-hash_file(char out[RK_SHA256_HEX], const char *path, struct rk_err *err)
+hash_file(char out[RK_SHA256_HEX], const char *path, size_t cap, struct rk_err *err)
 {
+	struct stat st;
 	int fd, r;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1)
 		return rk_fail_errno(err, "open %s", path);
-	r = rk_sha256_fd(out, fd, path, err);
+	if (fstat(fd, &st) == -1)
+		r = rk_fail_errno(err, "stat %s", path);
+	else if (!S_ISREG(st.st_mode))
+		r = rk_fail(err, RK_E_REMOTE, "%s: not a regular file", path);
+	else if ((unsigned long long)st.st_size > cap)
+		r = tp_fail_over_cap((unsigned long long)st.st_size, cap, err);
+	else
+		r = rk_sha256_fd(out, fd, path, err);
 	close(fd);
 	return r;
 }
 
+/* lstat(2), and with hash_cap > 0 the SHA-256 of a regular file up to that size. */
 static int
-stat_path(struct rk_file_stat *out, const char *path, bool with_hash, struct rk_err *err)
+stat_path(struct rk_file_stat *out, const char *path, size_t hash_cap, struct rk_err *err)
 {
 	struct stat st;
 
@@ -304,8 +349,8 @@ stat_path(struct rk_file_stat *out, const char *path, bool with_hash, struct rk_
 	out->size = (unsigned long long)st.st_size;
 	name_of_user(out->owner, sizeof(out->owner), st.st_uid);
 	name_of_group(out->group, sizeof(out->group), st.st_gid);
-	if (with_hash && out->is_regular)
-		return hash_file(out->sha256, path, err);
+	if (hash_cap > 0 && out->is_regular)
+		return hash_file(out->sha256, path, hash_cap, err);
 	return 0;
 }
 
@@ -479,7 +524,7 @@ back_up_natively(struct native_job *job, struct rk_err *err)
 		return copy_symlink(job->spec->path, job->bak, err);
 	if ((r = wanted_from_names(&w, job->old.owner, job->old.group, job->old.mode, err)) != 0 ||
 	    (r = copy_file_with(job->spec->path, job->bak, &w, err)) != 0 ||
-	    (r = stat_path(&st, job->bak, true, err)) != 0)
+	    (r = stat_path(&st, job->bak, RK_REMOTE_FILE_MAX, err)) != 0)
 		return r;
 	return tp_check_result(&st, job->bak, job->old.mode, job->old.owner, job->old.group,
 	    job->old.sha256, err);
@@ -521,7 +566,7 @@ native_replace(struct rk_backup *backup, const struct rk_file_spec *spec,
 
 	if ((r = rk_sha256_hex(job.sha256, content, err)) != 0 ||
 	    (r = rk_path_dirname(&job.dir, spec->path, err)) != 0 ||
-	    (r = stat_path(&job.old, spec->path, true, err)) != 0 ||
+	    (r = stat_path(&job.old, spec->path, RK_REMOTE_FILE_MAX, err)) != 0 ||
 	    (r = tp_check_target_kind(&job.old, spec, err)) != 0)
 		goto out;
 	keep_old = job.old.exists && job.old.is_regular;
@@ -544,7 +589,7 @@ native_replace(struct rk_backup *backup, const struct rk_file_spec *spec,
 	job.tmp = NULL;
 	job.swapped = true;
 	if ((r = rk_dir_sync(job.dir, err)) != 0 ||
-	    (r = stat_path(&now, spec->path, true, err)) != 0 ||
+	    (r = stat_path(&now, spec->path, RK_REMOTE_FILE_MAX, err)) != 0 ||
 	    (r = tp_check_result(&now, spec->path, spec->mode, job.owner, job.group, job.sha256,
 	    err)) != 0)
 		goto out;
@@ -575,7 +620,7 @@ native_restore_removal(const struct rk_backup *backup, const char *dir, struct r
 
 	if (unlink(backup->target) == -1 && errno != ENOENT)
 		return rk_fail_errno(err, "remove %s", backup->target);
-	if ((r = rk_dir_sync(dir, err)) != 0 || (r = stat_path(&st, backup->target, false, err)))
+	if ((r = rk_dir_sync(dir, err)) != 0 || (r = stat_path(&st, backup->target, 0, err)))
 		return r;
 	return st.exists ? rk_fail(err, RK_E_SYS, "%s is still there", backup->target) : 0;
 }
@@ -596,7 +641,7 @@ native_restore(const struct rk_backup *backup, struct rk_err *err)
 		r = native_restore_removal(backup, dir, err);
 		goto out;
 	}
-	if ((r = stat_path(&bak, backup->path, false, err)) != 0)
+	if ((r = stat_path(&bak, backup->path, 0, err)) != 0)
 		goto out;
 	if (!bak.exists) {
 		r = rk_fail(err, RK_E_SYS, "the backup %s is gone", backup->path);
@@ -617,7 +662,8 @@ native_restore(const struct rk_backup *backup, struct rk_err *err)
 	}
 	free(tmp);
 	tmp = NULL;
-	if ((r = rk_dir_sync(dir, err)) != 0 || (r = stat_path(&now, backup->target, true, err)))
+	if ((r = rk_dir_sync(dir, err)) != 0 ||
+	    (r = stat_path(&now, backup->target, RK_REMOTE_FILE_MAX, err)))
 		goto out;
 	if (bak.is_symlink)
 		r = now.is_symlink ? 0 : rk_fail(err, RK_E_SYS, "check %s: not a symbolic link",
@@ -666,16 +712,16 @@ local_connect(struct rk_transport *t, struct rk_err *err)
 }
 
 static int
-local_stat(struct rk_file_stat *out, struct rk_transport *t, const char *path, bool with_hash,
+local_stat(struct rk_file_stat *out, struct rk_transport *t, const char *path, size_t hash_cap,
     struct rk_err *err)
 {
 	struct local_transport *lt = local_of(t);
 	int r;
 
 	if (lt->use_commands)
-		r = tp_cmd_stat(out, &lt->cmd, path, with_hash, err);
+		r = tp_cmd_stat(out, &lt->cmd, path, hash_cap, err);
 	else
-		r = stat_path(out, path, with_hash, err);
+		r = stat_path(out, path, hash_cap, err);
 	return tp_finish(r, t, "stat", path, err);
 }
 

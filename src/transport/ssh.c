@@ -74,6 +74,7 @@ struct ssh_conn {
 	LIBSSH2_SFTP		*sftp;		/* opened on first use */
 	char			 user[256];
 	int			 timeout;	/* seconds */
+	enum tp_bound		 bound;		/* timeout(1) there? asked once */
 	bool			 broken;	/* reconnect before the next step */
 	struct ssh_conn		*bastion;
 	LIBSSH2_CHANNEL		*tunnel;	/* on bastion->session */
@@ -995,23 +996,21 @@ conn_open(struct ssh_conn **out, const struct rk_host *host, int depth, struct r
 /* Exec channels */
 
 static int
-build_command_line(struct rk_buf *line, const char *const *argv, bool sudo, struct rk_err *err)
+build_command_line(struct rk_buf *line, const char *const *words, struct rk_err *err)
 {
 	int r;
 
 	/* LC_ALL=C: the messages we parse and record come in one language. */
 	if ((r = rk_buf_append_str(line, "LC_ALL=C ", err)) != 0)
 		return r;
-	if (sudo && (r = rk_buf_append_str(line, "sudo -n -- ", err)) != 0)
-		return r;
-	return rk_shell_join(line, argv, err);
+	return rk_shell_join(line, words, err);
 }
 
 static int
 read_channel(struct rk_run_result *out, struct ssh_conn *c, LIBSSH2_CHANNEL *ch,
-    struct rk_err *err)
+    long long wait_ms, struct rk_err *err)
 {
-	long long deadline = now_ms() + (long long)c->timeout * 1000;
+	long long deadline = now_ms() + wait_ms;
 	char buf[16384];
 	ssize_t n, m;
 	int r = 0;
@@ -1069,9 +1068,10 @@ collect_exit_status(struct rk_run_result *out, struct ssh_conn *c, LIBSSH2_CHANN
 	return 0;
 }
 
+/* Runs words as they are (the caller has added sudo and timeout), waiting wait_ms at most. */
 static int
-conn_exec(struct rk_run_result *out, struct ssh_conn *c, const char *const *argv, bool sudo,
-    size_t out_cap, struct rk_err *err)
+exec_words(struct rk_run_result *out, struct ssh_conn *c, const char *const *words,
+    long long wait_ms, size_t out_cap, struct rk_err *err)
 {
 	LIBSSH2_CHANNEL *ch = NULL;
 	struct rk_buf line;
@@ -1080,7 +1080,7 @@ conn_exec(struct rk_run_result *out, struct ssh_conn *c, const char *const *argv
 	rk_buf_init(&line, COMMAND_LINE_MAX);
 	rk_run_result_init(out);
 	out->out.cap = out_cap;
-	if ((r = build_command_line(&line, argv, sudo, err)) != 0)
+	if ((r = build_command_line(&line, words, err)) != 0)
 		goto out;
 	if ((ch = libssh2_channel_open_session(c->session)) == NULL) {
 		r = fail_last(c, err, "open a channel");
@@ -1090,13 +1090,54 @@ conn_exec(struct rk_run_result *out, struct ssh_conn *c, const char *const *argv
 		r = fail_ssh(c, rc, err, "start the command");
 		goto out;
 	}
-	if ((r = read_channel(out, c, ch, err)) != 0)
+	if ((r = read_channel(out, c, ch, wait_ms, err)) != 0)
 		goto out;
 	r = collect_exit_status(out, c, ch, err);
  out:
 	if (ch != NULL && !c->broken)
 		libssh2_channel_free(ch);
 	rk_buf_clear(&line);
+	return r;
+}
+
+/* Whether the host has timeout(1), asked once per session (a new session asks again). */
+static int
+learn_bound(struct ssh_conn *c, struct rk_err *err)
+{
+	struct rk_run_result res;
+	int r;
+
+	if (c->bound != TP_BOUND_UNKNOWN)
+		return 0;
+	if ((r = exec_words(&res, c, tp_timeout_probe, (long long)c->timeout * 1000,
+	    RK_REMOTE_OUTPUT_MAX, err)) == 0)
+		c->bound = tp_bound_learned(res.exit_status, c->host, c->timeout);
+	rk_run_result_clear(&res);
+	return r;
+}
+
+/*
+ * Runs argv on the host, through sudo -n when sudo, under timeout(1) where the host has it:
+ * a command that overruns the host's timeout is stopped there, and the session stays usable.
+ */
+static int
+conn_exec(struct rk_run_result *out, struct ssh_conn *c, const char *const *argv, bool sudo,
+    size_t out_cap, struct rk_err *err)
+{
+	struct tp_command cmd;
+	long long started;
+	int r;
+
+	rk_run_result_init(out);
+	if ((r = learn_bound(c, err)) != 0 ||
+	    (r = tp_command_build(&cmd, argv, sudo, c->bound, c->timeout, err)) != 0)
+		return r;
+	started = now_ms();
+	if ((r = exec_words(out, c, cmd.words, tp_command_wait_ms(&cmd), out_cap, err)) != 0)
+		return r;
+	if ((r = tp_command_check_stopped(&cmd, out->exit_status, now_ms() - started,
+	    err)) != 0)
+		rk_err_prefix(err, "command");
 	return r;
 }
 
@@ -1206,8 +1247,7 @@ sftp_read_file(struct rk_buf *out, struct ssh_conn *c, const char *path, size_t 
 		goto out;
 	}
 	if (attrs.filesize > cap) {
-		r = rk_fail(err, RK_E_LIMIT, "file is %llu bytes, over the limit of %zu",
-		    (unsigned long long)attrs.filesize, cap);
+		r = tp_fail_over_cap((unsigned long long)attrs.filesize, cap, err);
 		goto out;
 	}
 	out->cap = cap;
@@ -1343,10 +1383,10 @@ ssh_connect(struct rk_transport *t, struct rk_err *err)
 }
 
 static int
-ssh_stat(struct rk_file_stat *out, struct rk_transport *t, const char *path, bool with_hash,
+ssh_stat(struct rk_file_stat *out, struct rk_transport *t, const char *path, size_t hash_cap,
     struct rk_err *err)
 {
-	return finish(tp_cmd_stat(out, &ssh_of(t)->cmd, path, with_hash, err), t, "stat", path,
+	return finish(tp_cmd_stat(out, &ssh_of(t)->cmd, path, hash_cap, err), t, "stat", path,
 	    err);
 }
 

@@ -8,7 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rekey/log.h"
 #include "rekey/strutil.h"
+
+/* timeout(1)'s exit status when it stopped the command with TERM, and with KILL. */
+#define TIMEOUT_EXIT_TERM	124
+#define TIMEOUT_EXIT_KILL	(128 + 9)
+
+const char *const tp_timeout_probe[] = { "timeout", "-k", "1", "5", "true", NULL };
 
 int
 tp_random_hex(char *out, size_t n, struct rk_err *err)
@@ -227,4 +234,72 @@ tp_finish(int r, const struct rk_transport *t, const char *verb, const char *pat
 		tp_err_make_one_line(err);
 	}
 	return r;
+}
+
+int
+tp_fail_over_cap(unsigned long long size, size_t cap, struct rk_err *err)
+{
+	return rk_fail(err, RK_E_LIMIT, "file is %llu bytes, over the limit of %zu", size, cap);
+}
+
+int
+tp_command_build(struct tp_command *c, const char *const *argv, bool sudo, enum tp_bound bound,
+    int timeout, struct rk_err *err)
+{
+	size_t n = 0, i;
+
+	memset(c, 0, sizeof(*c));
+	c->timeout = timeout;
+	c->bounded = bound == TP_BOUND_BY_TIMEOUT;
+	if (argv == NULL || argv[0] == NULL)
+		return rk_fail(err, RK_E_INTERNAL, "empty command");
+	if (sudo) {
+		c->words[n++] = "sudo";
+		c->words[n++] = "-n";
+		c->words[n++] = "--";
+	}
+	if (c->bounded) {
+		/* Inside sudo: as root, timeout(1) may signal the root processes it started. */
+		(void)snprintf(c->kill_after, sizeof(c->kill_after), "%d", TP_KILL_AFTER);
+		(void)snprintf(c->seconds, sizeof(c->seconds), "%d", timeout);
+		c->words[n++] = "timeout";
+		c->words[n++] = "-k";
+		c->words[n++] = c->kill_after;
+		c->words[n++] = c->seconds;
+	}
+	for (i = 0; argv[i] != NULL; i++) {
+		if (n + 1 >= TP_ARGV_MAX)
+			return rk_fail(err, RK_E_INTERNAL, "command has too many words");
+		c->words[n++] = argv[i];
+	}
+	c->words[n] = NULL;
+	return 0;
+}
+
+long long
+tp_command_wait_ms(const struct tp_command *c)
+{
+	return ((long long)c->timeout + (c->bounded ? TP_KILL_AFTER + 1 : 0)) * 1000;
+}
+
+int
+tp_command_check_stopped(const struct tp_command *c, int exit_status, long long elapsed_ms,
+    struct rk_err *err)
+{
+	if (!c->bounded || elapsed_ms < (long long)c->timeout * 1000 ||
+	    (exit_status != TIMEOUT_EXIT_TERM && exit_status != TIMEOUT_EXIT_KILL))
+		return 0;
+	return rk_fail(err, RK_E_REMOTE, "timed out after %d s; timeout(1) stopped it on the host",
+	    c->timeout);
+}
+
+enum tp_bound
+tp_bound_learned(int probe_exit_status, const struct rk_host *host, int timeout)
+{
+	if (probe_exit_status == 0)
+		return TP_BOUND_BY_TIMEOUT;
+	/* A decision, not a silent fallback: it goes to the log. */
+	rk_log_warn("%s: no timeout(1) on the host: a command that runs over %d s is abandoned "
+	    "by rekey, and may run on there", host->name, timeout);
+	return TP_BOUND_NONE;
 }

@@ -39,10 +39,56 @@ void	tp_err_make_one_line(struct rk_err *err);
 /* Fills backup from the stat of the old file: copies target and backup_path (may be NULL). */
 int	tp_backup_record(struct rk_backup *backup, const struct rk_file_stat *old,
 	    const char *target, const char *backup_path, struct rk_err *err) RK_MUST_CHECK;
+/* RK_E_LIMIT: "file is SIZE bytes, over the limit of CAP", the one wording of every cap. */
+int	tp_fail_over_cap(unsigned long long size, size_t cap, struct rk_err *err);
 /* Compares what is on the host with what was asked; the message names the first difference. */
 int	tp_check_result(const struct rk_file_stat *now, const char *path, mode_t mode,
 	    const char *owner, const char *group, const char *sha256, struct rk_err *err)
 	    RK_MUST_CHECK;
+
+/*
+ * Commands bounded on the host. Every command a backend runs goes under timeout(1) where the
+ * host has it (GNU coreutils): TERM at the host's timeout, KILL TP_KILL_AFTER seconds later,
+ * sent to the whole process group timeout(1) makes, so a sha256sum under `sh -c` ends with
+ * it, and under sudo it runs as root inside sudo, where it may signal what it started.
+ * Whether the host has it is learned once per session by running tp_timeout_probe (exit 0
+ * only where `timeout -k` works). Without it a command that overruns is abandoned at the
+ * deadline (ssh: the session is dropped; local: its process group is killed).
+ */
+#define TP_KILL_AFTER	2		/* seconds between timeout(1)'s TERM and its KILL */
+#define TP_ARGV_MAX	64		/* words of a command, sudo and timeout included */
+
+enum tp_bound {
+	TP_BOUND_UNKNOWN,		/* not asked yet this session */
+	TP_BOUND_BY_TIMEOUT,		/* the host has timeout(1) */
+	TP_BOUND_NONE,			/* it has not: abandoned at the deadline */
+};
+
+extern const char *const tp_timeout_probe[];
+
+/* A command as the backend runs it: [sudo -n --] [timeout -k K T] argv..., NULL. */
+struct tp_command {
+	const char	*words[TP_ARGV_MAX];
+	char		 seconds[16];
+	char		 kill_after[16];
+	bool		 bounded;	/* under timeout(1) */
+	int		 timeout;	/* the host's, in seconds */
+};
+
+/* Builds c from argv (borrowed: c points into it); fails on an empty or oversized argv. */
+int	tp_command_build(struct tp_command *c, const char *const *argv, bool sudo,
+	    enum tp_bound bound, int timeout, struct rk_err *err) RK_MUST_CHECK;
+/* How long the backend waits for c (ms): past the host's timeout when timeout(1) bounds it
+ * there, so that its TERM and KILL land, and are reported, first. */
+long long tp_command_wait_ms(const struct tp_command *c);
+/* After c exited with exit_status, elapsed_ms after it started: RK_E_REMOTE ("timed out
+ * after T s; timeout(1) stopped it on the host") when that was timeout(1) stopping it (124
+ * after TERM, 137 after KILL, once the time was up: a command's own 124 is not mistaken for
+ * it), else 0. */
+int	tp_command_check_stopped(const struct tp_command *c, int exit_status,
+	    long long elapsed_ms, struct rk_err *err) RK_MUST_CHECK;
+/* After the session learned (or not) that the host has timeout(1): decides and logs. */
+enum tp_bound tp_bound_learned(int probe_exit_status, const struct rk_host *host, int timeout);
 
 /*
  * The command engine (filecmd.c): stat, read, replace and restore done with commands on the
@@ -73,8 +119,9 @@ struct tp_cmd_host {
 	char			 login_group[64];
 };
 
+/* As the stat operation (transport.h): hash_cap 0 hashes nothing. */
 int	tp_cmd_stat(struct rk_file_stat *out, struct tp_cmd_host *h, const char *path,
-	    bool with_hash, struct rk_err *err) RK_MUST_CHECK;
+	    size_t hash_cap, struct rk_err *err) RK_MUST_CHECK;
 int	tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path, size_t cap,
 	    struct rk_err *err) RK_MUST_CHECK;
 int	tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h,

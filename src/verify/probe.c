@@ -8,14 +8,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -36,63 +36,106 @@
 /* PostgreSQL's SSLRequest code: 1234 in the high 16 bits, 5679 in the low (protocol.sgml). */
 #define PG_SSL_REQUEST_CODE		80877103u
 
+/* Seconds for one exchange when the request gives none. */
+#define PROBE_DEFAULT_TIMEOUT		10
+
 struct probe {
 	const struct rk_probe_request	*req;
 	const char			*name;
 	int				 fd;
 	SSL_CTX				*ctx;
 	SSL				*ssl;
+	/* One deadline for the whole exchange (connect, the protocol's upgrade, the handshake),
+	 * on CLOCK_MONOTONIC in ms: a per-read timeout alone lets a server that sends one byte
+	 * a second keep the probe busy for hours. */
+	long long			 deadline;
+	long long			 allowed_ms;	/* what it gave, for messages */
+	bool				 handshake_failed;	/* TLS said no: no timeout */
 };
 
-static int
-set_timeouts(int fd, int seconds)
+static long long
+now_ms(void)
 {
-	struct timeval tv = { seconds, 0 };
+	struct timespec ts;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
-		return -1;
-	return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Non-blocking connect with a deadline, then blocking I/O bounded by socket timeouts. */
-static int
-connect_one(int *out, const struct addrinfo *ai, int timeout, int *why)
+/* "5 s", or "1.5 s" when a shorter wait cut the timeout. */
+static void
+format_seconds(char *out, size_t size, long long ms)
 {
-	struct pollfd pfd;
+	if (ms % 1000 == 0)
+		snprintf(out, size, "%lld s", ms / 1000);
+	else
+		snprintf(out, size, "%.1f s", (double)ms / 1000.0);
+}
+
+static int
+fail_timed_out(const struct probe *p, const char *what, struct rk_err *err)
+{
+	char allowed[32];
+
+	format_seconds(allowed, sizeof(allowed), p->allowed_ms);
+	return rk_fail(err, RK_E_REMOTE, "%s: no answer within %s", what, allowed);
+}
+
+/* Waits until fd is ready for events, at most until the exchange's deadline. */
+static int
+wait_ready(const struct probe *p, int fd, short events, const char *what, struct rk_err *err)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long left;
+	int n;
+
+	for (;;) {
+		if ((left = p->deadline - now_ms()) <= 0)
+			return fail_timed_out(p, what, err);
+		if ((n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left)) > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return rk_fail(err, RK_E_REMOTE, "%s: poll: %s", what, strerror(errno));
+	}
+}
+
+/*
+ * A non-blocking connect that must finish by the deadline; the socket stays non-blocking.
+ * 0 and *out on success, 1 with *why when this address refused (try the next), or the
+ * deadline's error.
+ */
+static int
+connect_one(int *out, const struct addrinfo *ai, const struct probe *p, int *why,
+    struct rk_err *err)
+{
 	socklen_t len = sizeof(*why);
-	int fd, flags;
+	int fd, r;
 
 	*out = -1;
 	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    ai->ai_protocol)) == -1) {
 		*why = errno;
-		return -1;
+		return 1;
 	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
 		if (errno != EINPROGRESS) {
 			*why = errno;
-			goto fail;
+			close(fd);
+			return 1;
 		}
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, timeout * 1000) != 1) {
-			*why = ETIMEDOUT;
-			goto fail;
+		if ((r = wait_ready(p, fd, POLLOUT, "connect", err)) != 0) {
+			close(fd);
+			return r;
 		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, why, &len) == -1 || *why != 0)
-			goto fail;
-	}
-	if ((flags = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
-	    set_timeouts(fd, timeout) == -1) {
-		*why = errno;
-		goto fail;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, why, &len) == -1 || *why != 0) {
+			if (*why == 0)
+				*why = errno;
+			close(fd);
+			return 1;
+		}
 	}
 	*out = fd;
 	return 0;
- fail:
-	close(fd);
-	return -1;
 }
 
 static int
@@ -100,7 +143,7 @@ connect_tcp(struct probe *p, struct rk_err *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char port[16];
-	int rc, why = ECONNREFUSED;
+	int rc, r = 1, why = ECONNREFUSED;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -108,48 +151,59 @@ connect_tcp(struct probe *p, struct rk_err *err)
 	snprintf(port, sizeof(port), "%d", p->req->port);
 	if ((rc = getaddrinfo(p->req->address, port, &hints, &res)) != 0)
 		return rk_fail(err, RK_E_REMOTE, "%s: %s", p->req->address, gai_strerror(rc));
-	for (ai = res; ai != NULL; ai = ai->ai_next)
-		if (connect_one(&p->fd, ai, p->req->timeout > 0 ? p->req->timeout : 10, &why) == 0)
-			break;
+	/* The next address is tried after a refusal, never after the deadline has passed. */
+	for (ai = res; ai != NULL && r == 1; ai = ai->ai_next)
+		r = connect_one(&p->fd, ai, p, &why, err);
 	freeaddrinfo(res);
-	if (p->fd == -1)
+	if (r == 1)
 		return rk_fail(err, RK_E_REMOTE, "connect: %s", strerror(why));
-	return 0;
+	return r;
 }
 
 static int
-read_exact(struct probe *p, unsigned char *buf, size_t n, struct rk_err *err)
+read_exact(struct probe *p, unsigned char *buf, size_t n, const char *what, struct rk_err *err)
 {
 	size_t got = 0;
 	ssize_t r;
+	int rc;
 
 	while (got < n) {
-		if ((r = read(p->fd, buf + got, n - got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return rk_fail(err, RK_E_REMOTE, "read: %s", errno == EAGAIN ?
-			    "timed out" : strerror(errno));
+		if ((r = read(p->fd, buf + got, n - got)) > 0) {
+			got += (size_t)r;
+			continue;
 		}
 		if (r == 0)
-			return rk_fail(err, RK_E_REMOTE, "the server closed the connection");
-		got += (size_t)r;
+			return rk_fail(err, RK_E_REMOTE, "%s: the server closed the connection",
+			    what);
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return rk_fail(err, RK_E_REMOTE, "%s: read: %s", what, strerror(errno));
+		if ((rc = wait_ready(p, p->fd, POLLIN, what, err)) != 0)
+			return rc;
 	}
 	return 0;
 }
 
 static int
-write_exact(struct probe *p, const unsigned char *buf, size_t n, struct rk_err *err)
+write_exact(struct probe *p, const unsigned char *buf, size_t n, const char *what,
+    struct rk_err *err)
 {
 	size_t put = 0;
 	ssize_t r;
+	int rc;
 
 	while (put < n) {
-		if ((r = write(p->fd, buf + put, n - put)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return rk_fail(err, RK_E_REMOTE, "write: %s", strerror(errno));
+		if ((r = send(p->fd, buf + put, n - put, MSG_NOSIGNAL)) >= 0) {
+			put += (size_t)r;
+			continue;
 		}
-		put += (size_t)r;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return rk_fail(err, RK_E_REMOTE, "%s: write: %s", what, strerror(errno));
+		if ((rc = wait_ready(p, p->fd, POLLOUT, what, err)) != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -163,8 +217,8 @@ postgres_ssl_request(struct probe *p, struct rk_err *err)
 	unsigned char answer;
 	int r;
 
-	if ((r = write_exact(p, req, sizeof(req), err)) != 0 ||
-	    (r = read_exact(p, &answer, 1, err)) != 0)
+	if ((r = write_exact(p, req, sizeof(req), "SSLRequest", err)) != 0 ||
+	    (r = read_exact(p, &answer, 1, "SSLRequest", err)) != 0)
 		return r;
 	if (answer == 'N')
 		return rk_fail(err, RK_E_REMOTE, "the server does not offer TLS (it answered N to "
@@ -193,12 +247,12 @@ mysql_ssl_request(struct probe *p, struct rk_err *err)
 	uint32_t caps;
 	int r;
 
-	if ((r = read_exact(p, hdr, sizeof(hdr), err)) != 0)
+	if ((r = read_exact(p, hdr, sizeof(hdr), "MySQL greeting", err)) != 0)
 		return r;
 	len = (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16;
 	if (len < 1 || len > sizeof(payload))
 		return rk_fail(err, RK_E_REMOTE, "not a MySQL server (greeting of %zu bytes)", len);
-	if ((r = read_exact(p, payload, len, err)) != 0)
+	if ((r = read_exact(p, payload, len, "MySQL greeting", err)) != 0)
 		return r;
 	if (payload[0] == 0xff)		/* an error packet: code (2), then "#" state (6) */
 		return rk_fail(err, RK_E_REMOTE, "the server refused the connection: %.*s",
@@ -224,7 +278,7 @@ mysql_ssl_request(struct probe *p, struct rk_err *err)
 	    MYSQL_CLIENT_SECURE_CONNECTION | MYSQL_CLIENT_LONG_PASSWORD, 4);
 	put_le(req + 8, 16 * 1024 * 1024, 4);	/* max packet */
 	req[12] = 33;				/* utf8_general_ci */
-	return write_exact(p, req, sizeof(req), err);
+	return write_exact(p, req, sizeof(req), "MySQL SSL request", err);
 }
 
 static bool
@@ -283,7 +337,43 @@ handshake_reason(char *buf, size_t size, unsigned long e)
 		snprintf(buf, size, "%s", reason != NULL ? reason : "unknown TLS error");
 }
 
-/* Connects, does the protocol's upgrade, and the TLS handshake; *reason gets the failure. */
+/*
+ * The handshake on the non-blocking socket, each wait bounded by the exchange's deadline. A
+ * failure that is TLS's own (an alert, a close or a reset during the handshake) sets
+ * p->handshake_failed and *tls_error; running out of time does not: silence proves nothing.
+ */
+static int
+handshake(struct probe *p, unsigned long *tls_error, struct rk_err *err)
+{
+	char reason[160];
+	int rc, r;
+
+	for (;;) {
+		ERR_clear_error();
+		if ((rc = SSL_connect(p->ssl)) == 1)
+			return 0;
+		switch (SSL_get_error(p->ssl, rc)) {
+		case SSL_ERROR_WANT_READ:
+			r = wait_ready(p, p->fd, POLLIN, "TLS handshake", err);
+			break;
+		case SSL_ERROR_WANT_WRITE:
+			r = wait_ready(p, p->fd, POLLOUT, "TLS handshake", err);
+			break;
+		default:
+			*tls_error = ERR_peek_error();
+			handshake_reason(reason, sizeof(reason), *tls_error);
+			ERR_clear_error();
+			p->handshake_failed = true;
+			return rk_fail(err, RK_E_REMOTE, "TLS handshake failed: %s", reason);
+		}
+		if (r != 0) {
+			ERR_clear_error();
+			return r;
+		}
+	}
+}
+
+/* Connects, does the protocol's upgrade, and the TLS handshake, all before p->deadline. */
 static int
 open_session(struct probe *p, int security_level, unsigned long *tls_error, struct rk_err *err)
 {
@@ -305,23 +395,37 @@ open_session(struct probe *p, int security_level, unsigned long *tls_error, stru
 	}
 	if (r != 0 || (r = setup_tls(p, security_level, err)) != 0)
 		return r;
-	ERR_clear_error();
-	if (SSL_connect(p->ssl) != 1) {
-		char reason[160];
+	return handshake(p, tls_error, err);
+}
 
-		*tls_error = ERR_peek_error();
-		handshake_reason(reason, sizeof(reason), *tls_error);
-		ERR_clear_error();
-		return rk_fail(err, RK_E_REMOTE, "TLS handshake failed: %s", reason);
-	}
-	return 0;
+/* A probe of req that must be done by deadline (ms, CLOCK_MONOTONIC). */
+static void
+probe_init(struct probe *p, const struct rk_probe_request *req, long long deadline)
+{
+	memset(p, 0, sizeof(*p));
+	p->req = req;
+	p->name = req->name != NULL ? req->name : req->address;
+	p->fd = -1;
+	p->deadline = deadline;
+	p->allowed_ms = deadline - now_ms();
+}
+
+/* The deadline of one exchange that starts now. */
+static long long
+deadline_of(const struct rk_probe_request *req)
+{
+	return now_ms() + (long long)(req->timeout > 0 ? req->timeout : PROBE_DEFAULT_TIMEOUT) *
+	    1000;
 }
 
 static void
 close_session(struct probe *p)
 {
 	if (p->ssl != NULL) {
-		(void)SSL_shutdown(p->ssl);	/* a courtesy: the answer does not matter */
+		/* A courtesy after a finished handshake (the answer does not matter; on this
+		 * non-blocking socket it never waits); nothing to say after a failed one. */
+		if (SSL_is_init_finished(p->ssl))
+			(void)SSL_shutdown(p->ssl);
 		SSL_free(p->ssl);
 	}
 	SSL_CTX_free(p->ctx);
@@ -388,10 +492,12 @@ describe_leaf(struct rk_probe_result *out, X509 *x)
 		out->not_after = timegm(&tm);
 }
 
-int
-rk_probe(struct rk_probe_result *out, const struct rk_probe_request *req, struct rk_err *err)
+/* rk_probe with the exchange's deadline given. */
+static int
+probe_until(struct rk_probe_result *out, const struct rk_probe_request *req,
+    long long deadline, struct rk_err *err)
 {
-	struct probe p = { req, req->name != NULL ? req->name : req->address, -1, NULL, NULL };
+	struct probe p;
 	STACK_OF(X509) *chain;
 	unsigned long tls_error;
 	X509 *leaf = NULL;
@@ -399,6 +505,7 @@ rk_probe(struct rk_probe_result *out, const struct rk_probe_request *req, struct
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	probe_init(&p, req, deadline);
 	if ((r = open_session(&p, -1, &tls_error, err)) != 0)
 		goto out;
 	rk_strlcpy(out->protocol, SSL_get_version(p.ssl), sizeof(out->protocol));
@@ -429,12 +536,18 @@ rk_probe(struct rk_probe_result *out, const struct rk_probe_request *req, struct
 }
 
 int
+rk_probe(struct rk_probe_result *out, const struct rk_probe_request *req, struct rk_err *err)
+{
+	return probe_until(out, req, deadline_of(req), err);
+}
+
+int
 rk_probe_refuses_older_than(bool *refused, const struct rk_probe_request *req, int min,
     struct rk_err *err)
 {
 	struct rk_probe_request older = *req;
-	struct probe p = { &older, req->name != NULL ? req->name : req->address, -1, NULL, NULL };
 	struct rk_err why = { 0 };
+	struct probe p;
 	unsigned long tls_error;
 	int r, reason;
 
@@ -443,6 +556,7 @@ rk_probe_refuses_older_than(bool *refused, const struct rk_probe_request *req, i
 	older.max_version = min == TLS1_3_VERSION ? TLS1_2_VERSION : TLS1_1_VERSION;
 	/* Security level 0: this client must be able to offer the old versions, so that a
 	 * failure can only be the server's refusal. */
+	probe_init(&p, &older, deadline_of(req));
 	r = open_session(&p, 0, &tls_error, &why);
 	close_session(&p);
 	if (r == 0)
@@ -451,22 +565,13 @@ rk_probe_refuses_older_than(bool *refused, const struct rk_probe_request *req, i
 	if (tls_error != 0 && reason == SSL_R_NO_PROTOCOLS_AVAILABLE)
 		return rk_fail(err, RK_E_INTERNAL, "%s:%d: this OpenSSL cannot offer TLS older "
 		    "than the minimum, so a refusal cannot be proven", req->address, req->port);
-	if (tls_error == 0 && strstr(why.msg, "handshake failed") == NULL) {
-		*err = why;			/* not a TLS refusal: unreachable, no TLS, ... */
+	if (!p.handshake_failed) {
+		*err = why;		/* not a TLS refusal: unreachable, no TLS, no answer */
 		rk_err_prefix(err, "%s:%d", req->address, req->port);
 		return err->code;
 	}
 	*refused = true;
 	return 0;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int
@@ -480,9 +585,12 @@ rk_probe_wait_for_fingerprint(struct rk_probe_result *out, const struct rk_probe
 
 	for (;;) {
 		struct rk_err once = { 0 };
+		long long until = deadline_of(req);
 
 		tries++;
-		r = rk_probe(&last, req, &once);
+		if (until > deadline)
+			until = deadline;	/* one exchange a try; none outlasts the wait */
+		r = probe_until(&last, req, until, &once);
 		if (r == 0 && strcmp(last.fingerprint, want) == 0)
 			break;
 		if (now_ms() + pause_ms > deadline) {

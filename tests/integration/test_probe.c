@@ -13,6 +13,8 @@
 
 #include "rekey/probe.h"
 
+#include "trickler.h"
+
 struct server {
 	enum rk_probe_protocol	 protocol;
 	const char		*starttls;	/* s_client's name for it */
@@ -21,6 +23,9 @@ struct server {
 };
 
 static struct server pg, my;
+
+/* trickle_server.py, from the command line. */
+static const char *trickle_script;
 
 static const char *
 env(const char *name)
@@ -314,8 +319,84 @@ test_a_reload_is_confirmed_by_what_is_served(void **state)
 	(void)rk_test_run(out, sizeof(out), rm);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Deadlines: a server that answers a byte a second, or never */
+
+#define SHORT_TIMEOUT	2	/* seconds; each exchange must end well within 3 times this */
+
+static void
+assert_ended_in_time(int r, long long started, const struct rk_err *err, const char *want)
+{
+	long long took = rk_trickler_now_ms() - started;
+
+	assert_int_equal(r, RK_E_REMOTE);
+	if (strstr(err->msg, want) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err->msg, want);
+	if (took >= 3 * SHORT_TIMEOUT * 1000)
+		fail_msg("took %lld ms with a timeout of %d s: %s", took, SHORT_TIMEOUT, err->msg);
+}
+
+static void
+probe_ends_at_the_deadline(const char *mode, enum rk_probe_protocol protocol,
+    const char *phase)
+{
+	struct rk_probe_request req = request_for(&pg);
+	struct rk_probe_result res;
+	struct rk_err err = { 0 };
+	char want[128];
+	bool refused = true;
+	long long started;
+	pid_t pid = 0;
+
+	req.protocol = protocol;
+	req.port = rk_trickler_start(&pid, trickle_script, mode, env("RK_H_DIR"), NULL, NULL);
+	req.timeout = SHORT_TIMEOUT;
+	snprintf(want, sizeof(want), "127.0.0.1:%d: %s: no answer within %d s", req.port, phase,
+	    SHORT_TIMEOUT);
+	started = rk_trickler_now_ms();
+	assert_ended_in_time(rk_probe(&res, &req, &err), started, &err, want);
+	/* The older-TLS check is one exchange too; silence there proves no refusal. */
+	rk_err_clear(&err);
+	started = rk_trickler_now_ms();
+	assert_ended_in_time(rk_probe_refuses_older_than(&refused, &req, TLS1_2_VERSION, &err),
+	    started, &err, want);
+	assert_false(refused);
+	rk_trickler_stop(&pid);
+}
+
+static void
+test_a_trickling_or_silent_server_cannot_stretch_the_probe(void **state)
+{
+	(void)state;
+	/* S, then a TLS record header announcing 16384 bytes, then a byte a second. */
+	probe_ends_at_the_deadline("pg-tls", RK_PROBE_POSTGRESQL, "TLS handshake");
+	/* A MySQL greeting of 1 KB at a byte a second. */
+	probe_ends_at_the_deadline("mysql-greeting", RK_PROBE_MYSQL, "MySQL greeting");
+	/* Accepted, never answered. */
+	probe_ends_at_the_deadline("silent", RK_PROBE_POSTGRESQL, "SSLRequest");
+	probe_ends_at_the_deadline("silent", RK_PROBE_MYSQL, "MySQL greeting");
+}
+
+/* Waiting for a fingerprint never outlasts its own limit, whatever one try may take. */
+static void
+test_waiting_for_a_fingerprint_on_a_silent_server_ends_in_its_time(void **state)
+{
+	struct rk_probe_request req = request_for(&pg);
+	struct rk_err err = { 0 };
+	long long started;
+	pid_t pid = 0;
+
+	(void)state;
+	req.port = rk_trickler_start(&pid, trickle_script, "silent", env("RK_H_DIR"), NULL, NULL);
+	req.timeout = 30;	/* one try may take this long; the wait may not */
+	started = rk_trickler_now_ms();
+	assert_ended_in_time(rk_probe_wait_for_fingerprint(NULL, &req, "AB:CD", 1500, &err),
+	    started, &err, "SSLRequest: no answer within");
+	rk_trickler_stop(&pid);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_postgresql_probe_agrees_with_s_client),
@@ -326,8 +407,16 @@ main(void)
 		cmocka_unit_test(test_handshakes_older_than_the_minimum_are_refused),
 		cmocka_unit_test(test_unreachable_and_non_tls_servers_fail_with_the_cause),
 		cmocka_unit_test(test_a_reload_is_confirmed_by_what_is_served),
+		cmocka_unit_test(test_a_trickling_or_silent_server_cannot_stretch_the_probe),
+		cmocka_unit_test(
+		    test_waiting_for_a_fingerprint_on_a_silent_server_ends_in_its_time),
 	};
 
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_probe TRICKLE_SERVER_PY\n");
+		return 2;
+	}
+	trickle_script = argv[1];
 	pg = (struct server){ RK_PROBE_POSTGRESQL, "postgres", atoi(env("RK_H_PG_PORT")),
 	    env("RK_H_PG_SERVER_CERT") };
 	my = (struct server){ RK_PROBE_MYSQL, "mysql", atoi(env("RK_H_MY_PORT")),

@@ -30,6 +30,8 @@
 #include "rekey/secret.h"
 #include "rekey/service.h"
 
+#include "trickler.h"
+
 extern char **environ;
 
 #define PATH_T		1024
@@ -63,7 +65,11 @@ struct fixture {
 	enum which		 which;
 	bool			 dirty;		/* server files changed: restore in teardown */
 	int			 blocker;	/* a bound, never listening socket, or -1 */
+	pid_t			 trickler;	/* a trickle_server.py we started, or 0 */
 };
+
+/* trickle_server.py, from the command line. */
+static const char *trickle_script;
 
 static int counter;
 
@@ -449,6 +455,7 @@ teardown(void **state)
 		restore_server_files(f->which);
 	if (f->blocker != -1)
 		close(f->blocker);
+	rk_trickler_stop(&f->trickler);
 	free(f);
 	return 0;
 }
@@ -821,6 +828,105 @@ test_no_message_holds_the_password(void **state)
 	assert_null(strstr(err.msg, (const char *)pw->ptr));
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Deadlines: a server that answers a byte a second, or never */
+
+#define SHORT_TIMEOUT	2	/* seconds; each exchange must end well within 3 times this */
+
+/* Points f at a trickling server in mode, with the short timeout. */
+static void
+use_trickler(struct fixture *f, const char *mode, bool tls)
+{
+	f->svc.connect.port = rk_trickler_start(&f->trickler, trickle_script, mode, env.work,
+	    tls ? env.server_cert : NULL, tls ? env.server_key : NULL);
+	f->login.timeout = SHORT_TIMEOUT;
+}
+
+/* The call ended with RK_E_REMOTE, want in its message, within the margin. */
+static void
+assert_ended_in_time(int r, long long started, const struct rk_err *err, const char *want)
+{
+	long long took = now_ms() - started;
+
+	assert_int_equal(r, RK_E_REMOTE);
+	assert_message_has(err, want);
+	if (took >= 3 * SHORT_TIMEOUT * 1000)
+		fail_msg("took %lld ms with a timeout of %d s: %s", took, SHORT_TIMEOUT, err->msg);
+}
+
+static void
+check_login_ends_at_the_deadline(struct fixture *f, const char *mode, const char *want)
+{
+	struct rk_tls_session s;
+	struct rk_err err = { 0 };
+	char where[128], what[256];
+	bool refused = true;
+	long long started;
+
+	use_trickler(f, mode, false);
+	format_into(where, sizeof(where), "%s 127.0.0.1:%d: ", f->svc.name, f->svc.connect.port);
+	format_into(what, sizeof(what), "login as %s: %s: no answer within %d s",
+	    f->svc.connect.user, want, SHORT_TIMEOUT);
+	started = now_ms();
+	assert_ended_in_time(f->ops->check_login(&s, &f->login, &err), started, &err, what);
+	assert_message_has(&err, where);
+	/* Silence is not a refusal: the plaintext check fails, it does not pass. */
+	rk_err_clear(&err);
+	started = now_ms();
+	assert_ended_in_time(f->ops->check_plaintext_refused(&refused, &f->login, &err), started,
+	    &err, what);
+	assert_false(refused);
+	rk_err_clear(&err);
+	started = now_ms();
+	assert_ended_in_time(f->ops->reload_tls(&f->login, NULL, &err), started, &err, what);
+	rk_trickler_stop(&f->trickler);
+}
+
+static void
+test_pg_login_to_a_trickling_server_ends_at_the_deadline(void **state)
+{
+	struct fixture *f = *state;
+
+	/* S to the SSLRequest, then a 16384-byte TLS record at a byte a second. */
+	check_login_ends_at_the_deadline(f, "pg-tls", "TLS handshake");
+	/* Accepted, never answered: libpq waits for the answer to its SSLRequest. */
+	check_login_ends_at_the_deadline(f, "silent", "TLS handshake");
+}
+
+static void
+test_my_login_to_a_trickling_server_ends_at_the_deadline(void **state)
+{
+	struct fixture *f = *state;
+
+	/* The greeting at a byte a second: Connector/C's read timeout never trips. */
+	check_login_ends_at_the_deadline(f, "mysql-greeting", "connect or greeting");
+	check_login_ends_at_the_deadline(f, "silent", "connect or greeting");
+}
+
+/*
+ * A server that lets the login in and then never answers the query (nor the cancel request
+ * libpq 15 would send, and wait for without any timeout): the query ends at the deadline
+ * the login started, with the statement named.
+ */
+static void
+test_pg_query_that_is_never_answered_ends_at_the_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct rk_tls_session s;
+	struct rk_err err = { 0 };
+	char what[128];
+	long long started;
+
+	use_trickler(f, "pg-stall-query", true);
+	/* The fake server does log in, with full verification of its certificate. */
+	if (f->ops->check_login(&s, &f->login, &err) != 0)
+		fail_msg("login to the stalling server: %s", err.msg);
+	format_into(what, sizeof(what), "SELECT pg_reload_conf(): no answer within %d s",
+	    SHORT_TIMEOUT);
+	started = now_ms();
+	assert_ended_in_time(f->ops->reload_tls(&f->login, NULL, &err), started, &err, what);
+}
 /* ------------------------------------------------------------------------------------------ */
 
 static int
@@ -905,7 +1011,7 @@ prepare(struct rk_err *err)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 #define TPG(name)	cmocka_unit_test_setup_teardown(name, setup_pg, teardown)
 #define TMY(name)	cmocka_unit_test_setup_teardown(name, setup_my, teardown)
@@ -932,12 +1038,20 @@ main(void)
 		TMY(test_plaintext_login_is_refused),
 		TPG(test_no_message_holds_the_password),
 		TMY(test_no_message_holds_the_password),
+		TPG(test_pg_login_to_a_trickling_server_ends_at_the_deadline),
+		TMY(test_my_login_to_a_trickling_server_ends_at_the_deadline),
+		TPG(test_pg_query_that_is_never_answered_ends_at_the_deadline),
 	};
 #undef TPG
 #undef TMY
 	struct rk_err err = { 0 };
 	int failed;
 
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_services TRICKLE_SERVER_PY\n");
+		return 2;
+	}
+	trickle_script = argv[1];
 	if (geteuid() != 0 || read_env() != 0) {
 		fprintf(stderr, "test_services: SKIP: needs root and with-servers.sh --pg --mariadb\n");
 		return 77;

@@ -31,6 +31,8 @@
 
 #include <openssl/sha.h>
 
+#include "rekey/clientfile.h"
+#include "rekey/envfile.h"
 #include "rekey/local.h"
 #include "rekey/ssh.h"
 #include "rekey/transport.h"
@@ -449,7 +451,7 @@ push_cert_key_ca_crl(struct rk_transport *t, const char *dir, const char *owner,
 			assert_null(backup.path);
 
 		/* stat and read_file see the same as lstat and read. */
-		assert_int_equal(t->ops->stat(&st, t, path, true, &err), 0);
+		assert_int_equal(t->ops->stat(&st, t, path, RK_REMOTE_FILE_MAX, &err), 0);
 		assert_true(st.exists && st.is_regular && !st.is_symlink);
 		assert_int_equal(st.mode, files[i].mode);
 		assert_string_equal(st.owner, owner);
@@ -1039,7 +1041,7 @@ test_paths_with_space_quote_dollar_backtick_newline(void **state)
 		if (f->t->ops->replace_file(&backup, f->t, &spec, bytes_of(names[i]), &err) != 0)
 			fail_msg("replace %s: %s", names[i], err.msg);
 		assert_file_is(path, names[i], strlen(names[i]), 0600, f->owner, f->group);
-		assert_int_equal(f->t->ops->stat(&st, f->t, path, true, &err), 0);
+		assert_int_equal(f->t->ops->stat(&st, f->t, path, RK_REMOTE_FILE_MAX, &err), 0);
 		assert_true(st.exists);
 		assert_int_equal(f->t->ops->restore_file(f->t, &backup, &err), 0);
 		assert_file_is(path, "old\n", 4, 0644, f->owner, f->group);
@@ -1474,6 +1476,174 @@ test_read_file_refuses_more_than_cap(void **state)
 	rk_buf_clear(&b);
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Bounded remote work */
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A 2 GB sparse file as a client's file: refused with the size cap before a byte of it is
+ * hashed or read (sha256sum takes about 16 s over it here), by the login and through sudo.
+ */
+static void
+test_client_file_over_the_cap_is_refused_before_it_is_hashed(void **state)
+{
+	struct fixture *f = *state;
+	const struct rk_host *hosts[] = { &f->login, &f->admin };
+	struct rk_client_change *change = NULL;
+	char path[PATH_MAX_T], want[128];
+	int fd;
+
+	path_join(path, f->work, "huge.env");
+	write_file(path, "DB_SSL_MODE=require\n", 20, 0644, f->owner, f->group);
+	assert_true((fd = open(path, O_WRONLY | O_NOFOLLOW)) >= 0);
+	assert_int_equal(ftruncate(fd, 2LL * 1024 * 1024 * 1024), 0);
+	close(fd);
+	format_into(want, sizeof(want), "file is %lld bytes, over the limit of %d",
+	    2LL * 1024 * 1024 * 1024, RK_CLIENT_FILE_MAX);
+	for (size_t i = 0; i < 2; i++) {
+		struct rk_client client = { .name = (char *)"app", .host = hosts[i], .path = path,
+		    .format = RK_FORMAT_ENV };
+		struct rk_transport *t = NULL;
+		struct rk_file_stat st;
+		struct rk_err err = { 0 };
+		long long started;
+
+		assert_int_equal(new_transport(&t, f->kind, hosts[i], &err), 0);
+		started = now_ms();
+		assert_int_equal(rk_client_change_read(&change, t, &client, &err), RK_E_LIMIT);
+		assert_message_has(&err, want);
+		assert_null(change);
+		/* The transport's own stat says the same for any cap. */
+		rk_err_clear(&err);
+		assert_int_equal(t->ops->stat(&st, t, path, RK_REMOTE_FILE_MAX, &err), RK_E_LIMIT);
+		assert_message_has(&err, "over the limit of 4194304");
+		if (now_ms() - started >= 5000)
+			fail_msg("refusing took %lld ms: the file was read", now_ms() - started);
+		rk_transport_free(t);
+	}
+}
+
+/* Whether a process whose command line holds marker is alive on this machine (the sshd is
+ * here too, so "on the host" is here). */
+static bool
+process_with_word_alive(const char *marker)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *d = opendir("/proc");
+
+	assert_non_null(d);
+	while (!found && (de = readdir(d)) != NULL) {
+		char path[300], line[4096];
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		format_into(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		if ((fd = open(path, O_RDONLY)) == -1)
+			continue;		/* gone meanwhile */
+		n = read(fd, line, sizeof(line) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;		/* a zombie, or a kernel thread */
+		line[n] = '\0';
+		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(line + i) + 1)
+			if (strstr(line + i, marker) != NULL)
+				found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Polls, with a deadline, until no process holds marker. */
+static bool
+no_process_left(const char *marker)
+{
+	long long deadline = now_ms() + 10000;
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+	while (process_with_word_alive(marker)) {
+		if (now_ms() > deadline)
+			return false;
+		nanosleep(&pause, NULL);
+	}
+	return true;
+}
+
+/* Runs `sh -c 'sleep MARKER; ...'` on host with a timeout of 1 s: it fails at the timeout,
+ * and neither the shell nor the sleep under it is left running. */
+static void
+assert_overrun_is_killed(enum kind kind, const struct rk_host *host, bool sudo)
+{
+	struct rk_host quick = *host;
+	struct rk_transport *t = NULL;
+	struct rk_run_result res;
+	struct rk_err err = { 0 };
+	char marker[64], script[128];
+	const char *argv[] = { "sh", "-c", script, NULL };
+	long long started;
+
+	format_into(marker, sizeof(marker), "3600.%d%03d", (int)getpid(), ++test_counter);
+	format_into(script, sizeof(script), "sleep %s; echo never", marker);
+	quick.timeout = 1;
+	assert_int_equal(new_transport(&t, kind, &quick, &err), 0);
+	rk_run_result_init(&res);
+	started = now_ms();
+	assert_int_equal(t->ops->run(&res, t, argv, sudo, &err), RK_E_REMOTE);
+	assert_message_has(&err, "timed out after 1 s");
+	assert_true(now_ms() - started < 10000);
+	rk_run_result_clear(&res);
+	if (!no_process_left(marker))
+		fail_msg("sleep %s is still running after the timeout", marker);
+	rk_transport_free(t);
+}
+
+static void
+test_command_that_outlives_the_timeout_is_killed_on_the_host(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_overrun_is_killed(f->kind, &f->login, false);
+	/* Through sudo the command runs as root: only a root timeout(1) may stop it. */
+	assert_overrun_is_killed(f->kind, &f->admin, true);
+}
+
+/* Where this machine has no timeout(1) on the PATH, a local command is still stopped at the
+ * deadline with everything it started (its process group). */
+static void
+test_local_command_without_timeout_is_killed_with_its_group(void **state)
+{
+	struct fixture *f = *state;
+	const char *tools[] = { "sh", "sleep" };
+	char bin[PATH_MAX_T], *saved;
+
+	if (f->kind == KIND_SSH)
+		skip();
+	path_join(bin, f->work, "bin-without-timeout");
+	assert_int_equal(mkdir(bin, 0755), 0);
+	for (size_t i = 0; i < 2; i++) {
+		char link[PATH_MAX_T], target[PATH_MAX_T];
+
+		path_join(link, bin, tools[i]);
+		format_into(target, sizeof(target), "/bin/%s", tools[i]);
+		assert_int_equal(symlink(target, link), 0);
+	}
+	assert_non_null(saved = strdup(getenv("PATH")));
+	setenv("PATH", bin, 1);
+	assert_overrun_is_killed(f->kind, &f->login, false);
+	setenv("PATH", saved, 1);
+	free(saved);
+}
 /* ------------------------------------------------------------------------------------------ */
 
 static int
@@ -1518,6 +1688,9 @@ main(void)
 		T(test_agent_authenticates_when_no_identity),
 		T(test_run_reports_status_output_and_times_out),
 		T(test_read_file_refuses_more_than_cap),
+		T(test_client_file_over_the_cap_is_refused_before_it_is_hashed),
+		T(test_command_that_outlives_the_timeout_is_killed_on_the_host),
+		T(test_local_command_without_timeout_is_killed_with_its_group),
 #undef T
 	};
 	struct rk_err err = { 0 };

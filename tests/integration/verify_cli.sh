@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # rekey verify on the harness's real PostgreSQL and MariaDB (run under with-servers.sh --pg
 # --mariadb): a healthy estate passes with the served fingerprints reported; a revoked server
-# certificate and a server that is down each fail with exit 1 and the cause named.
+# certificate and a server that is down each fail with exit 1 and the cause named; servers
+# that trickle bytes or never answer fail at the host's timeout while the real ones pass.
 set -euo pipefail
 
 rekey=$(realpath "${1:?usage: verify_cli.sh REKEY}")
+trickle_server=$(dirname "$(realpath "$0")")/trickle_server.py
 : "${RK_H_PG_PORT:?run under with-servers.sh --pg --mariadb}" "${RK_H_MY_PORT:?}"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tricklers=()
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+	local pid
+	for pid in "${tricklers[@]}"; do
+		kill "$pid" 2>/dev/null || true	# ours, by pid
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
@@ -100,6 +112,48 @@ status=0
 grep -q "pg: 127.0.0.1:1: connect: Connection refused" "$tmp/out" && ok ||
 	{ bad "the refused connection is not named"; cat "$tmp/out"; }
 grep -qE "^my .* ok$" "$tmp/out" && ok || bad "the healthy service was not reported ok"
+
+# Servers that answer a byte a second (PostgreSQL: S, then a TLS record of 16384 bytes;
+# MySQL: the greeting) or never: each fails at its host's timeout of 2 s, saying what timed
+# out, and the real services in the same run still pass. With per-read timeouts alone the
+# tricklers kept verify busy for minutes.
+start_trickler() {	# start_trickler MODE: its port in $port once it listens
+	local file=$tmp/$1.port i
+	python3 "$trickle_server" "$1" "$file" </dev/null >/dev/null &
+	tricklers+=("$!")
+	for ((i = 0; i < 500; i++)); do
+		[ -s "$file" ] && { port=$(cat "$file"); return; }
+		sleep 0.02
+	done
+	echo "trickle server $1 did not start" >&2
+	return 1
+}
+start_trickler pg-tls && pg_trickle=$port
+start_trickler mysql-greeting && my_trickle=$port
+start_trickler silent && silent=$port
+write_playbook "$RK_H_PG_PORT"
+cat >>"$tmp/verify.yml" <<YML
+  - {name: pg-trickle, host: slow, kind: postgresql, reload: none, connect: {address: 127.0.0.1, port: $pg_trickle, user: rekey, password_file: pg.pass}}
+  - {name: my-trickle, host: slow, kind: mariadb, reload: none, connect: {address: 127.0.0.1, port: $my_trickle, user: rekey, password_file: my.pass}}
+  - {name: pg-silent, host: slow, kind: postgresql, reload: none, connect: {address: 127.0.0.1, port: $silent}}
+YML
+sed -i 's/^  db: {transport: local}$/&\n  slow: {transport: local, timeout: 2}/' "$tmp/verify.yml"
+status=0
+started=$(date +%s%N)
+"$rekey" verify "$tmp/verify.yml" >"$tmp/out" 2>&1 || status=$?
+took_ms=$((($(date +%s%N) - started) / 1000000))
+[ "$status" = 1 ] && ok || { bad "trickling servers: exit $status, want 1"; cat "$tmp/out"; }
+[ "$took_ms" -lt 6000 ] && ok || bad "trickling servers: verify took $took_ms ms, timeout 2 s"
+grep -q "pg-trickle: 127.0.0.1:$pg_trickle: TLS handshake: no answer within 2 s" "$tmp/out" &&
+	ok || { bad "the PostgreSQL trickle is not named"; cat "$tmp/out"; }
+grep -q "my-trickle: 127.0.0.1:$my_trickle: MySQL greeting: no answer within 2 s" "$tmp/out" &&
+	ok || { bad "the MySQL trickle is not named"; cat "$tmp/out"; }
+grep -q "pg-silent: 127.0.0.1:$silent: SSLRequest: no answer within 2 s" "$tmp/out" &&
+	ok || { bad "the silent server is not named"; cat "$tmp/out"; }
+grep -qE "^pg .* ok$" "$tmp/out" && grep -qE "^my .* ok$" "$tmp/out" && ok ||
+	{ bad "the real services were not verified ok beside the tricklers"; cat "$tmp/out"; }
+[ "$(grep -c "login as rekey verified; plaintext refused" "$tmp/out")" = 2 ] && ok ||
+	{ bad "the real services' logins were not all checked"; cat "$tmp/out"; }
 
 echo "verify: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

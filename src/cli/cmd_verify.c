@@ -40,7 +40,7 @@ struct verdict {
 	bool			 plaintext_checked;	/* and verify.require_tls */
 	bool			 plaintext_refused;
 	bool			 ok;
-	char			 problems[512];	/* what failed, for the table */
+	char			 problems[1024];	/* what failed, for the table */
 };
 
 struct job {
@@ -175,7 +175,7 @@ check_service(struct verdict *v, const struct job *job)
 	    s->connect.address, job->model->ca.cert, job->crl, s->host != NULL ?
 	    s->host->timeout : 10, 0, 0 };
 	struct rk_err err = { 0 };
-	char why[300];
+	char why[640];	/* two subjects and the words around them */
 
 	v->ok = true;
 	if (rk_probe(&v->probe, &req, &err) != 0) {

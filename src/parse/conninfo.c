@@ -313,13 +313,64 @@ ci_check_settings(const struct rk_setting *set, size_t nset, const char *label,
 				return rk_fail(err, RK_E_USAGE, "%s: %s is set twice", label,
 				    set[i].key);
 	}
-	return 0;
+	return rk_envfile_check_setting_names(set, nset, label, err);
 }
 
+/*
+ * Is the key of p the word key? libpq decodes a URL's keys as its values ("ssl%6dode" is
+ * sslmode), and takes a keyword string's as they are.
+ */
 static bool
-ci_key_is(const struct ci_param *p, struct rk_bytes s, const char *key)
+ci_key_is(const struct ci *c, const struct ci_param *p, struct rk_bytes s, const char *key)
 {
-	return strlen(key) == p->key_len && memcmp(s.ptr + p->key_off, key, p->key_len) == 0;
+	size_t i = p->key_off, end = p->key_off + p->key_len;
+	int hi, lo;
+
+	for (; i < end; i++, key++) {
+		unsigned char ch = s.ptr[i];
+
+		if (c->is_url && ch == '%' && i + 2 < end && (hi = hex_val(s.ptr[i + 1])) >= 0 &&
+		    (lo = hex_val(s.ptr[i + 2])) >= 0) {
+			ch = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (*key == '\0' || (unsigned char)*key != ch)
+			return false;
+	}
+	return *key == '\0';
+}
+
+/*
+ * Parameters that set sslmode by another name, in libpq: "requiressl" anywhere
+ * (requiressl=1 is sslmode=require, any other value prefer), and in a URL "ssl" ("ssl=true"
+ * is sslmode=require, for JDBC's sake). Written after sslmode, they win over it: setting
+ * sslmode rewrites each of them into "sslmode=" the new value, where it is (issue #12).
+ */
+static bool
+ci_is_sslmode_alias(const struct ci *c, const struct ci_param *p, struct rk_bytes s)
+{
+	return ci_key_is(c, p, s, "requiressl") || (c->is_url && ci_key_is(c, p, s, "ssl"));
+}
+
+/* The index in set of the setting parameter p sets, or nset; *alias when by another name. */
+static size_t
+ci_find(const struct ci *c, const struct ci_param *p, struct rk_bytes s,
+    const struct rk_setting *set, size_t nset, bool *alias)
+{
+	size_t k;
+
+	*alias = false;
+	for (k = 0; k < nset; k++)
+		if (ci_key_is(c, p, s, set[k].key))
+			return k;
+	if (!ci_is_sslmode_alias(c, p, s))
+		return nset;
+	for (k = 0; k < nset; k++)
+		if (strcmp(set[k].key, "sslmode") == 0) {
+			*alias = true;
+			return k;
+		}
+	return nset;
 }
 
 int
@@ -329,7 +380,7 @@ rk_conninfo_edit(struct rk_buf *out, struct rk_bytes s, const struct rk_setting 
 	struct rk_buf cur;
 	struct ci c;
 	size_t i, k, at = 0;
-	bool *found = NULL, first_new = true;
+	bool *found = NULL, first_new = true, alias;
 	int r;
 
 	memset(&c, 0, sizeof(c));
@@ -337,23 +388,37 @@ rk_conninfo_edit(struct rk_buf *out, struct rk_bytes s, const struct rk_setting 
 	if ((r = ci_check_settings(set, nset, label, err)) != 0 ||
 	    (r = ci_parse(&c, s, label, line, err)) != 0)
 		goto out;
+	/*
+	 * libpq has no fragments: "#" in a URL is data to it, and the start of a fragment to
+	 * other readers, so there is no place to add a parameter that both would read alike.
+	 */
+	if (c.is_url && memchr(s.ptr, '#', s.len) != NULL) {
+		r = rk_fail(err, RK_E_USAGE, "%s:%u: a raw \"#\" in a connection URL: libpq reads "
+		    "it as data, other readers as the start of a fragment; write it as %%23",
+		    label, line);
+		goto out;
+	}
 	if ((found = calloc(nset + 1, sizeof(*found))) == NULL) {
 		r = rk_fail_nomem(err);
 		goto out;
 	}
 	for (i = 0; i < c.n; i++) {
-		for (k = 0; k < nset && !ci_key_is(&c.p[i], s, set[k].key); k++)
-			;
-		if (k == nset)
+		if ((k = ci_find(&c, &c.p[i], s, set, nset, &alias)) == nset)
 			continue;
 		found[k] = true;
 		if ((r = ci_decode(&cur, &c, &c.p[i], s, err)) != 0)
 			goto out;
-		if (c.p[i].has_eq && strcmp((const char *)cur.ptr, set[k].value) == 0)
+		if (!alias && c.p[i].has_eq && strcmp((const char *)cur.ptr, set[k].value) == 0)
 			continue;
-		if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) != 0 ||
-		    (!c.p[i].has_eq && (r = rk_buf_append(out, "=", 1, err)) != 0) ||
-		    (r = ci_encode(out, &c, set[k].value, c.p[i].quoted, err)) != 0)
+		if (alias) {
+			if ((r = rk_buf_append(out, s.ptr + at, c.p[i].key_off - at, err)) == 0)
+				r = rk_buf_append_str(out, "sslmode=", err);
+		} else if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) == 0 &&
+		    !c.p[i].has_eq) {
+			r = rk_buf_append(out, "=", 1, err);
+		}
+		if (r != 0 || (r = ci_encode(out, &c, set[k].value, c.p[i].quoted && !alias,
+		    err)) != 0)
 			goto out;
 		at = c.p[i].val_end;
 	}
@@ -480,7 +545,7 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 		}
 	}
 	for (i = 0; i < c.n; i++) {
-		if (!ci_key_is(&c.p[i], s, "password") || !c.p[i].has_eq)
+		if (!ci_key_is(&c, &c.p[i], s, "password") || !c.p[i].has_eq)
 			continue;
 		if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) != 0 ||
 		    (r = append_mask(out, s, c.p[i].val_off, c.p[i].val_end, err)) != 0)
@@ -525,7 +590,8 @@ text_url_password(const unsigned char *s, size_t len, size_t p, size_t *from, si
 {
 	size_t e, colon = 0, at = 0;
 
-	for (e = p; e < len && strchr("/?# \t\r\n'\"<>", s[e]) == NULL; e++) {
+	/* No "#" in the stop set: libpq reads "u:p#x@h" as the password "p#x". */
+	for (e = p; e < len && strchr("/? \t\r\n'\"<>", s[e]) == NULL; e++) {
 		if (s[e] == ':' && colon == 0 && at == 0)
 			colon = e;
 		if (s[e] == '@')

@@ -11,7 +11,8 @@
  *   PQconnectStartParams gets "service=NAME" with host and hostaddr 127.0.0.1 and a closed
  *   loopback port, which win over the file's, so libpq never connects anywhere else;
  *   PQconninfo then tells the options it took from the file;
- * - MariaDB's my_print_defaults --defaults-file=F GROUP, for my.cnf.
+ * - MariaDB's my_print_defaults --defaults-file=F GROUP, for my.cnf;
+ * - bash then PQconninfoParse, for a connection string in $DSN of a .env.
  *
  * For each input: rekey refuses it, or the reader sees exactly the values set and every other
  * value as before, and reads the file without complaint. Every mismatch this found is kept
@@ -53,8 +54,9 @@
 #define DEADLINE_SECONDS	20	/* for one run of a reader; they take milliseconds */
 #define NSET_MAX		4
 
-enum format { F_ENV, F_CONNINFO, F_PG_SERVICE, F_MYCNF, F_COUNT };
-static const char *const format_names[] = { "env", "conninfo", "pg_service", "ini" };
+enum format { F_ENV, F_CONNINFO, F_PG_SERVICE, F_MYCNF, F_ENV_DSN, F_COUNT };
+static const char *const format_names[] = { "env", "conninfo", "pg_service", "ini",
+    "env-conninfo" };
 
 static const char *bash_path, *mpd_path;
 static char workdir[] = "/tmp/rk-differential-XXXXXX";
@@ -152,6 +154,7 @@ struct view {
 	char	*name[256];
 	char	*value[256];
 	char	*error;		/* NULL: read without complaint */
+	char	*pq_error;	/* env-conninfo: libpq could not read $DSN */
 };
 
 static void
@@ -204,6 +207,7 @@ view_clear(struct view *v)
 		free(v->value[i]);
 	}
 	free(v->error);
+	free(v->pq_error);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -576,11 +580,50 @@ struct kase {
 	size_t		 nset;
 };
 
+/*
+ * A connection string in an env file has two readers: bash reads $DSN, then libpq reads that.
+ * Its parameters show as DSN.<keyword>.
+ */
+static void
+read_dsn(struct view *v, const char *text, size_t len, const char *names)
+{
+	struct view pq = { 0 };
+	char name[200], *dsn;
+	size_t i, j;
+
+	read_with_bash(v, text, len, names);
+	for (i = 0; i < v->n && strcmp(v->name[i], "DSN") != 0; i++)
+		;
+	if (i == v->n)
+		return;
+	dsn = v->value[i];
+	free(v->name[i]);
+	for (j = i + 1; j < v->n; j++) {
+		v->name[j - 1] = v->name[j];
+		v->value[j - 1] = v->value[j];
+	}
+	v->n--;
+	read_with_libpq(&pq, dsn);
+	free(dsn);
+	if (pq.error != NULL) {
+		v->pq_error = pq.error;
+		pq.error = NULL;
+	}
+	for (j = 0; j < pq.n; j++) {
+		snprintf(name, sizeof(name), "DSN.%s", pq.name[j]);
+		view_set(v, name, pq.value[j], strlen(pq.value[j]));
+	}
+	view_clear(&pq);
+}
+
 static void
 read_any(struct view *v, const struct kase *k, const char *text, size_t len,
     const char *names)
 {
 	switch (k->format) {
+	case F_ENV_DSN:
+		read_dsn(v, text, len, names);
+		return;
 	case F_ENV:
 		read_with_bash(v, text, len, names);
 		return;
@@ -615,6 +658,8 @@ edit(struct rk_buf *out, const struct kase *k, struct rk_err *err)
 	case F_MYCNF:
 		return rk_inifile_set(out, in, RK_FORMAT_INI, k->section, k->set, k->nset, "case",
 		    err);
+	case F_ENV_DSN:
+		return rk_conninfo_set(out, in, "DSN", k->set, k->nset, "case", err);
 	case F_COUNT:
 		break;
 	}
@@ -627,7 +672,7 @@ reader_name(char *out, size_t size, const struct kase *k, const char *key)
 {
 	size_t i;
 
-	snprintf(out, size, "%s", key);
+	snprintf(out, size, k->format == F_ENV_DSN ? "DSN.%s" : "%s", key);
 	for (i = 0; k->format == F_MYCNF && out[i] != '\0'; i++)
 		if (out[i] == '_')
 			out[i] = '-';
@@ -741,11 +786,14 @@ judge(const struct kase *k, const char *keep, unsigned number)
 	 * libpq's URL grammar (hosts, ports, escapes) is wider than what rekey edits: a string
 	 * libpq cannot read before or after the edit was neither helped nor harmed by it.
 	 */
-	if (k->format == F_CONNINFO && before.error != NULL && after.error != NULL) {
+	if ((k->format == F_CONNINFO && before.error != NULL && after.error != NULL) ||
+	    (before.pq_error != NULL && after.pq_error != NULL)) {
 		r = 2;
 		goto out;
 	}
-	if (after.error != NULL) {
+	if (after.pq_error != NULL) {
+		snprintf(why, sizeof(why), "libpq cannot read the new $DSN: %s", after.pq_error);
+	} else if (after.error != NULL) {
 		snprintf(why, sizeof(why), "the reader complains about rekey's output: %s",
 		    after.error);
 	} else if (before.error != NULL && k->format != F_CONNINFO &&
@@ -787,7 +835,8 @@ judge(const struct kase *k, const char *keep, unsigned number)
 	/* What libpq could not read before has no values to compare with. */
 	for (i = 0; why[0] == '\0' && !(k->format == F_CONNINFO && before.error != NULL) &&
 	    i < after.n; i++) {
-		if (is_set_key(k, after.name[i]))
+		if (is_set_key(k, after.name[i]) || (before.pq_error != NULL &&
+		    strncmp(after.name[i], "DSN.", 4) == 0))
 			continue;
 		was = view_get(&before, after.name[i]);
 		if (was == NULL || strcmp(was, after.value[i]) != 0)
@@ -1109,6 +1158,60 @@ gen_mycnf(struct kase *k)
 	}
 }
 
+/* A keyword connection string (libpq's), quoted for the env file in one of its styles. */
+static void
+gen_env_dsn(struct kase *k)
+{
+	struct str *s = &k->text;
+	unsigned n = 1 + rnd(3), i, lines = rnd(3);
+	char q = "\0'\""[rnd(3)];
+
+	for (i = 0; i < lines; i++) {
+		str_adds(s, PICK(((const char *const[]){ "# app", "K=1", "B='x y'", "" })));
+		str_adds(s, "\n");
+	}
+	if (chance(20))
+		str_adds(s, "export ");
+	str_adds(s, "DSN=");
+	if (q != 0)
+		str_add(s, &q, 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			str_adds(s, q == 0 ? "" : " ");
+		str_adds(s, PICK(((const char *const[]){ "host", "sslmode", "requiressl", "dbname",
+		    "sslrootcert" })));
+		str_adds(s, "=");
+		if (chance(30)) {
+			str_adds(s, "'");
+			add_random(s, "ABab01 ./:=\\\"", 5);
+			str_adds(s, "'");
+		} else {
+			add_random(s, "ABab01./:=\\", 5);
+		}
+		if (q == 0)
+			break;
+	}
+	if (q != 0 && chance(95))
+		str_add(s, &q, 1);
+	if (chance(30))
+		str_adds(s, PICK(((const char *const[]){ " # c", "\nK=2", " x" })));
+	if (chance(80))
+		str_adds(s, "\n");
+	k->nset = 1 + rnd(2);
+	k->set[0].key = (char *)"sslmode";
+	k->set[1].key = (char *)"sslrootcert";
+	for (i = 0; i < k->nset; i++) {
+		struct str v = { 0 };
+
+		str_adds(&v, "");
+		if (i == 0)
+			str_adds(&v, PICK(((const char *const[]){ "verify-full", "verify-ca" })));
+		else
+			add_random(&v, "ABab01 ./:='\"\\#", 6);
+		k->set[i].value = v.p;
+	}
+}
+
 static void
 generate(struct kase *k, enum format f)
 {
@@ -1127,6 +1230,9 @@ generate(struct kase *k, enum format f)
 		return;
 	case F_MYCNF:
 		gen_mycnf(k);
+		return;
+	case F_ENV_DSN:
+		gen_env_dsn(k);
 		return;
 	case F_COUNT:
 		break;
@@ -1238,13 +1344,18 @@ judge_golden(enum format f, const char *dir, unsigned *accepted, unsigned *total
 			}
 		}
 		k.section = section;
+		/* A string in $DSN of an env file: bash reads the file, then libpq the string. */
+		if (f == F_CONNINFO && variable != NULL && strcmp(variable, "$DSN") == 0) {
+			k.format = F_ENV_DSN;
+			variable = NULL;
+		}
 		/*
-		 * A connection string inside an env file is bash's to read (the env cases judge
-		 * that), and a URL of another scheme is no libpq string: neither is judged here.
+		 * A connection string in another variable is left to the unit tests, and a URL of
+		 * another scheme is no libpq string: neither is judged here.
 		 */
 		if (variable == NULL && !(f == F_CONNINFO && strstr(k.text.p, "://") != NULL &&
-		    strncmp(k.text.p, "postgres", 8) != 0) && !(f == F_ENV &&
-		    !golden_is_safe_for_bash(&k))) {
+		    strncmp(k.text.p, "postgres", 8) != 0) && !((k.format == F_ENV ||
+		    k.format == F_ENV_DSN) && !golden_is_safe_for_bash(&k))) {
 			int r;
 
 			(*total)++;

@@ -1,4 +1,4 @@
-/* The one list of names that hold secrets: for the masks of client files and the playbook checks. */
+/* One list of names that hold secrets, for the masks of client files and the playbook checks. */
 #ifndef REKEY_SECRETNAME_H
 #define REKEY_SECRETNAME_H
 

@@ -176,7 +176,7 @@ rk_envfile_mask_pem(struct rk_buf *out, struct rk_bytes in, struct rk_err *err)
 {
 	const unsigned char *name;
 	size_t start, end, next, name_len;
-	bool inside = false, hide;
+	bool inside = false, hide, ends;
 	int r = 0;
 
 	rk_buf_init(out, RK_CLIENT_OUT_MAX);
@@ -184,9 +184,10 @@ rk_envfile_mask_pem(struct rk_buf *out, struct rk_bytes in, struct rk_err *err)
 		rk_line_bounds(in.ptr, in.len, start, &end, &next);
 		if (pem_begin_in(in.ptr + start, end - start, &name, &name_len))
 			inside = true;
-		hide = inside || bytes_contain(in.ptr + start, end - start, "-----END");
-		if (bytes_contain(in.ptr + start, end - start, "-----END"))
-			inside = false;
+		/* An END line alone hides too: it may close the tail of a key. */
+		ends = bytes_contain(in.ptr + start, end - start, "-----END");
+		hide = inside || ends;
+		inside = inside && !ends;
 		if (!hide)
 			r = rk_buf_append(out, in.ptr + start, next - start, err);
 		else if ((r = rk_buf_append_str(out, RK_MASK, err)) == 0)

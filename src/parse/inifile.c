@@ -692,7 +692,8 @@ rk_inifile_mask(struct rk_buf *out, struct rk_bytes raw, enum rk_client_format f
 				goto out;
 			continue;
 		}
-		/* The mask replaces the value with its quotes: a quote count says nothing either. */
+		/* The mask replaces the value with its quotes: a quote count says nothing
+		 * either. */
 		if ((r = rk_buf_append(out, f.in.ptr + l.start, l.val_off - l.start, err)) != 0 ||
 		    (r = rk_buf_append_str(out, RK_MASK, err)) != 0 ||
 		    (r = rk_buf_append(out, f.in.ptr + l.val_end, l.next - l.val_end, err)) != 0)

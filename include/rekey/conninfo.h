@@ -52,7 +52,8 @@ int	rk_conninfo_set(struct rk_buf *out, struct rk_bytes in, const char *variable
 
 /*
  * A copy of s fit for a log or diff, into out (initialised by the call): the password in a
- * URL's user information and any "password" parameter show as RK_MASK. A string that is no
+ * URL's user information and any parameter whose name holds a secret ("password",
+ * "sslpassword": rk_secretname_holds_secret) show as RK_MASK. A string that is no
  * connection string is masked as free text (rk_conninfo_mask_text). Every newline stays.
  * Fails only when out of memory or over the cap.
  */
@@ -60,8 +61,9 @@ int	rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err) 
 
 /*
  * The same for free text, such as a command's error message quoting a connection string: in
- * every "scheme://user:password@" the password, and after every "password" followed by "="
- * or ":" (any case, blanks allowed) the value up to a blank or its closing quote, show as
+ * every "scheme://user:password@" the password, and after every "password", "passwd",
+ * "passphrase", "pwd", "secret" or "token" followed by "=" or ":" (any case, inside a word
+ * too: "MYSQL_PWD=", blanks allowed) the value up to a blank or its closing quote, show as
  * RK_MASK. Best effort by design: it is a second line of defence for text rekey did not
  * write. Fails only when out of memory or over the cap.
  */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rekey/envfile.h"
+#include "rekey/secretname.h"
 
 /* Bound on parameters in one string; a 64 KiB line cannot hold more than this anyway. */
 #define CI_PARAMS_MAX	32768
@@ -518,6 +519,32 @@ append_mask(struct rk_buf *out, struct rk_bytes s, size_t from, size_t to, struc
 	return r;
 }
 
+/*
+ * Does parameter p hold a secret (password, sslpassword, ...: rk_secretname_holds_secret of
+ * its decoded key and value)?
+ */
+static int
+ci_param_is_secret(bool *out, const struct ci *c, const struct ci_param *p, struct rk_bytes s,
+    struct rk_err *err)
+{
+	struct ci_param key = *p;
+	struct rk_buf k, v;
+	int r;
+
+	*out = false;
+	rk_buf_init(&k, RK_CLIENT_LINE_MAX);
+	rk_buf_init(&v, RK_CLIENT_LINE_MAX);
+	/* The key as a value of its own: decoded as values are. */
+	key.val_off = p->key_off;
+	key.val_end = p->key_off + p->key_len;
+	key.quoted = false;
+	if ((r = ci_decode(&k, c, &key, s, err)) == 0 && (r = ci_decode(&v, c, p, s, err)) == 0)
+		*out = rk_secretname_holds_secret((const char *)k.ptr, (const char *)v.ptr);
+	rk_buf_clear(&k);
+	rk_buf_clear(&v);
+	return r;
+}
+
 int
 rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 {
@@ -525,6 +552,7 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 	struct rk_buf again;
 	struct ci c;
 	size_t i, at = 0, colon;
+	bool secret;
 	int r;
 
 	/* What does not parse may still quote a password: mask it as free text. */
@@ -545,7 +573,11 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 		}
 	}
 	for (i = 0; i < c.n; i++) {
-		if (!ci_key_is(&c, &c.p[i], s, "password") || !c.p[i].has_eq)
+		if (!c.p[i].has_eq)
+			continue;
+		if ((r = ci_param_is_secret(&secret, &c, &c.p[i], s, err)) != 0)
+			goto out;
+		if (!secret)
 			continue;
 		if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) != 0 ||
 		    (r = append_mask(out, s, c.p[i].val_off, c.p[i].val_end, err)) != 0)
@@ -604,11 +636,32 @@ text_url_password(const unsigned char *s, size_t len, size_t p, size_t *from, si
 	return true;
 }
 
+/*
+ * The length of a word at s[p] that says a secret follows ("password", "MYSQL_PWD", "token"),
+ * or 0. Free text has no names to split into words, so a short list of the secret names'
+ * cores (secretname.h) is looked for anywhere, in any case.
+ */
+static size_t
+text_secret_word_at(const unsigned char *s, size_t len, size_t p)
+{
+	static const char *const words[] = {
+		"password", "passwd", "passphrase", "pwd", "secret", "token", NULL,
+	};
+	size_t i, n;
+
+	for (i = 0; words[i] != NULL; i++) {
+		n = strlen(words[i]);
+		if (p + n <= len && strncasecmp((const char *)s + p, words[i], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
 int
 rk_conninfo_mask_text(struct rk_buf *out, struct rk_bytes text, struct rk_err *err)
 {
 	const unsigned char *s = text.ptr;
-	size_t p, copied = 0, from, to, q;
+	size_t p, copied = 0, from, to, q, n;
 	int r = 0;
 
 	rk_buf_init(out, RK_CLIENT_OUT_MAX);
@@ -617,9 +670,8 @@ rk_conninfo_mask_text(struct rk_buf *out, struct rk_bytes text, struct rk_err *e
 		if (p + 3 <= text.len && memcmp(s + p, "://", 3) == 0 &&
 		    text_url_password(s, text.len, p + 3, &from, &to)) {
 			/* from and to are set */
-		} else if (p + 8 <= text.len && strncasecmp((const char *)s + p, "password", 8) ==
-		    0) {
-			for (q = p + 8; q < text.len && (s[q] == ' ' || s[q] == '\t'); q++)
+		} else if ((n = text_secret_word_at(s, text.len, p)) != 0) {
+			for (q = p + n; q < text.len && (s[q] == ' ' || s[q] == '\t'); q++)
 				;
 			if (q >= text.len || (s[q] != '=' && s[q] != ':'))
 				continue;

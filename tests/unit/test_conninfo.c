@@ -135,6 +135,10 @@ test_conninfo_mask_hides_passwords(void **state)
 		{ "mysql://app@db/x?password=pw&ssl-mode=REQUIRED",
 		    "mysql://app@db/x?password=********&ssl-mode=REQUIRED" },
 		{ "host=db password='a b' user=u", "host=db password=******** user=u" },
+		/* The one list of secret names (secretname.h): the key's passphrase too. */
+		{ "postgresql://db/x?sslpassword=pw&sslkey=/k.pem",
+		  "postgresql://db/x?sslpassword=********&sslkey=/k.pem" },
+		{ "host=db sslpassword=pw sslkey=k", "host=db sslpassword=******** sslkey=********" },
 		{ "jdbc:postgresql://db/x", "jdbc:postgresql://db/x" },
 		{ "just some words", "just some words" },
 		/* Not a URL rekey can edit, but its password is still hidden. */
@@ -187,6 +191,8 @@ test_conninfo_mask_text_hides_passwords_in_messages(void **state)
 		  "dsn host=db password=******** sslmode=require" },
 		{ "PASSWORD = 'hunter 2' rejected", "PASSWORD = '********' rejected" },
 		{ "db_password: hunter2, retrying", "db_password: ********, retrying" },
+		{ "MYSQL_PWD=hunter2 mysql -h db", "MYSQL_PWD=******** mysql -h db" },
+		{ "api token: abc, secret=def", "api token: ********, secret=********" },
 		{ "two: mysql://a:x@h and jdbc:mysql://b:y@h/", "two: mysql://a:********@h and "
 		  "jdbc:mysql://b:********@h/" },
 		/* Nothing to hide: copied as it is. */

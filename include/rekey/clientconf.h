@@ -19,8 +19,9 @@ int	rk_clientconf_edit(struct rk_buf *out, struct rk_bytes in, const struct rk_c
 
 /*
  * A copy of in, a configuration file of client's format, with every secret value masked
- * (RK_MASK): secret-looking keys and the password of any connection string. Line for line
- * the same as in, so it can stand for the file in a diff (udiff.h). Same out contract.
+ * (RK_MASK): PEM blocks, lines the editor would refuse, secret-looking keys
+ * (rk_secretname_holds_secret) and the password of any connection string. Line for line the
+ * same as in, so it can stand for the file in a diff (udiff.h). Same out contract.
  */
 int	rk_clientconf_mask(struct rk_buf *out, struct rk_bytes in, const struct rk_client *client,
 	    const char *label, struct rk_err *err) RK_MUST_CHECK;

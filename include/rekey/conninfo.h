@@ -12,18 +12,24 @@
  * Sets each set[i].key to set[i].value as a parameter of the connection string s, appending
  * the result to out (which the caller initialised). Two forms are understood:
  *
- * - URL: "scheme://[user[:password]@]hosts[/db][?k=v&...][#frag]", for any scheme such as
+ * - URL: "scheme://[user[:password]@]hosts[/db][?k=v&...]", for any scheme such as
  *   postgresql, postgres, mysql, mariadb, jdbc:postgresql or jdbc:mysql. Only the query
- *   changes: a parameter is replaced where it is, or appended ("?" or "&") before any
- *   fragment. Values are percent-encoded (RFC 3986: all but unreserved characters, "/" and
- *   ":"). The user information, password included, is copied byte for byte. As in libpq, the
- *   user information ends at the first "@" before any "/". So a URL with
- *   neither user information nor a path whose query holds a raw "@" is refused: an edit of a
- *   value before that "@" could make libpq read the query as user information.
+ *   changes: a parameter is replaced where it is, or appended ("?" or "&") at the end. Keys
+ *   are compared decoded, as libpq does; values are percent-encoded (RFC 3986: all but
+ *   unreserved characters, "/" and ":"). The user information, password included, is copied
+ *   byte for byte. As in libpq, the user information ends at the first "@" before any "/". So
+ *   a URL with neither user information nor a path whose query holds a raw "@" is refused:
+ *   an edit of a value before that "@" could make libpq read the query as user information.
+ *   A raw "#" anywhere is refused: libpq has no fragments and reads it as data, other readers
+ *   start a fragment there.
  * - Keyword (libpq): "host=h sslmode=verify-full ...", separated by blanks, spaces allowed
  *   around "=". A value is replaced where it is, or " key=value" is appended. Values holding
  *   a blank, "'" or "\" (or empty) are written in single quotes with "\" before "'" and "\";
  *   a value that was quoted stays quoted.
+ *
+ * Setting sslmode settles its aliases too, which libpq reads as sslmode and which win when
+ * written after it: each "requiressl" parameter, and in a URL each "ssl" ("ssl=true" is
+ * require), is rewritten where it is into sslmode with the new value.
  *
  * A parameter written more than once is changed everywhere; one whose decoded value already
  * equals the new value keeps its bytes (idempotent). line is the line number errors name
@@ -46,7 +52,8 @@ int	rk_conninfo_set(struct rk_buf *out, struct rk_bytes in, const char *variable
 
 /*
  * A copy of s fit for a log or diff, into out (initialised by the call): the password in a
- * URL's user information and any "password" parameter show as RK_MASK. A string that is no
+ * URL's user information and any parameter whose name holds a secret ("password",
+ * "sslpassword": rk_secretname_holds_secret) show as RK_MASK. A string that is no
  * connection string is masked as free text (rk_conninfo_mask_text). Every newline stays.
  * Fails only when out of memory or over the cap.
  */
@@ -54,8 +61,9 @@ int	rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err) 
 
 /*
  * The same for free text, such as a command's error message quoting a connection string: in
- * every "scheme://user:password@" the password, and after every "password" followed by "="
- * or ":" (any case, blanks allowed) the value up to a blank or its closing quote, show as
+ * every "scheme://user:password@" the password, and after every "password", "passwd",
+ * "passphrase", "pwd", "secret" or "token" followed by "=" or ":" (any case, inside a word
+ * too: "MYSQL_PWD=", blanks allowed) the value up to a blank or its closing quote, show as
  * RK_MASK. Best effort by design: it is a second line of defence for text rekey did not
  * write. Fails only when out of memory or over the cap.
  */

@@ -28,6 +28,7 @@ int
 rk_clientconf_mask(struct rk_buf *out, struct rk_bytes in, const struct rk_client *client,
     const char *label, struct rk_err *err)
 {
+	struct rk_buf copy;
 	int r;
 
 	switch (client->format) {
@@ -39,11 +40,15 @@ rk_clientconf_mask(struct rk_buf *out, struct rk_bytes in, const struct rk_clien
 	case RK_FORMAT_CONNINFO:
 		if (client->variable != NULL)
 			return rk_envfile_mask(out, in, label, err);
-		/* The string alone: checked as every client file is, then masked whole. */
+		/* The string alone: checked as every client file is, then masked whole, PEM
+		 * blocks first. */
 		rk_buf_init(out, 0);
-		if ((r = rk_envfile_check_text(in, label, err)) != 0)
+		if ((r = rk_envfile_check_bytes(in, label, err)) != 0 ||
+		    (r = rk_envfile_mask_pem(&copy, in, err)) != 0)
 			return r;
-		return rk_conninfo_mask(out, in, err);
+		r = rk_conninfo_mask(out, rk_buf_bytes(&copy), err);
+		rk_buf_clear(&copy);
+		return r;
 	}
 	rk_buf_init(out, 0);
 	return rk_fail(err, RK_E_INTERNAL, "%s: unknown client file format", label);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rekey/envfile.h"
+#include "rekey/secretname.h"
 
 /* Bound on parameters in one string; a 64 KiB line cannot hold more than this anyway. */
 #define CI_PARAMS_MAX	32768
@@ -313,13 +314,64 @@ ci_check_settings(const struct rk_setting *set, size_t nset, const char *label,
 				return rk_fail(err, RK_E_USAGE, "%s: %s is set twice", label,
 				    set[i].key);
 	}
-	return 0;
+	return rk_envfile_check_setting_names(set, nset, label, err);
 }
 
+/*
+ * Is the key of p the word key? libpq decodes a URL's keys as its values ("ssl%6dode" is
+ * sslmode), and takes a keyword string's as they are.
+ */
 static bool
-ci_key_is(const struct ci_param *p, struct rk_bytes s, const char *key)
+ci_key_is(const struct ci *c, const struct ci_param *p, struct rk_bytes s, const char *key)
 {
-	return strlen(key) == p->key_len && memcmp(s.ptr + p->key_off, key, p->key_len) == 0;
+	size_t i = p->key_off, end = p->key_off + p->key_len;
+	int hi, lo;
+
+	for (; i < end; i++, key++) {
+		unsigned char ch = s.ptr[i];
+
+		if (c->is_url && ch == '%' && i + 2 < end && (hi = hex_val(s.ptr[i + 1])) >= 0 &&
+		    (lo = hex_val(s.ptr[i + 2])) >= 0) {
+			ch = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (*key == '\0' || (unsigned char)*key != ch)
+			return false;
+	}
+	return *key == '\0';
+}
+
+/*
+ * Parameters that set sslmode by another name, in libpq: "requiressl" anywhere
+ * (requiressl=1 is sslmode=require, any other value prefer), and in a URL "ssl" ("ssl=true"
+ * is sslmode=require, for JDBC's sake). Written after sslmode, they win over it: setting
+ * sslmode rewrites each of them into "sslmode=" the new value, where it is (issue #12).
+ */
+static bool
+ci_is_sslmode_alias(const struct ci *c, const struct ci_param *p, struct rk_bytes s)
+{
+	return ci_key_is(c, p, s, "requiressl") || (c->is_url && ci_key_is(c, p, s, "ssl"));
+}
+
+/* The index in set of the setting parameter p sets, or nset; *alias when by another name. */
+static size_t
+ci_find(const struct ci *c, const struct ci_param *p, struct rk_bytes s,
+    const struct rk_setting *set, size_t nset, bool *alias)
+{
+	size_t k;
+
+	*alias = false;
+	for (k = 0; k < nset; k++)
+		if (ci_key_is(c, p, s, set[k].key))
+			return k;
+	if (!ci_is_sslmode_alias(c, p, s))
+		return nset;
+	for (k = 0; k < nset; k++)
+		if (strcmp(set[k].key, "sslmode") == 0) {
+			*alias = true;
+			return k;
+		}
+	return nset;
 }
 
 int
@@ -329,7 +381,7 @@ rk_conninfo_edit(struct rk_buf *out, struct rk_bytes s, const struct rk_setting 
 	struct rk_buf cur;
 	struct ci c;
 	size_t i, k, at = 0;
-	bool *found = NULL, first_new = true;
+	bool *found = NULL, first_new = true, alias;
 	int r;
 
 	memset(&c, 0, sizeof(c));
@@ -337,23 +389,37 @@ rk_conninfo_edit(struct rk_buf *out, struct rk_bytes s, const struct rk_setting 
 	if ((r = ci_check_settings(set, nset, label, err)) != 0 ||
 	    (r = ci_parse(&c, s, label, line, err)) != 0)
 		goto out;
+	/*
+	 * libpq has no fragments: "#" in a URL is data to it, and the start of a fragment to
+	 * other readers, so there is no place to add a parameter that both would read alike.
+	 */
+	if (c.is_url && memchr(s.ptr, '#', s.len) != NULL) {
+		r = rk_fail(err, RK_E_USAGE, "%s:%u: a raw \"#\" in a connection URL: libpq reads "
+		    "it as data, other readers as the start of a fragment; write it as %%23",
+		    label, line);
+		goto out;
+	}
 	if ((found = calloc(nset + 1, sizeof(*found))) == NULL) {
 		r = rk_fail_nomem(err);
 		goto out;
 	}
 	for (i = 0; i < c.n; i++) {
-		for (k = 0; k < nset && !ci_key_is(&c.p[i], s, set[k].key); k++)
-			;
-		if (k == nset)
+		if ((k = ci_find(&c, &c.p[i], s, set, nset, &alias)) == nset)
 			continue;
 		found[k] = true;
 		if ((r = ci_decode(&cur, &c, &c.p[i], s, err)) != 0)
 			goto out;
-		if (c.p[i].has_eq && strcmp((const char *)cur.ptr, set[k].value) == 0)
+		if (!alias && c.p[i].has_eq && strcmp((const char *)cur.ptr, set[k].value) == 0)
 			continue;
-		if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) != 0 ||
-		    (!c.p[i].has_eq && (r = rk_buf_append(out, "=", 1, err)) != 0) ||
-		    (r = ci_encode(out, &c, set[k].value, c.p[i].quoted, err)) != 0)
+		if (alias) {
+			if ((r = rk_buf_append(out, s.ptr + at, c.p[i].key_off - at, err)) == 0)
+				r = rk_buf_append_str(out, "sslmode=", err);
+		} else if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) == 0 &&
+		    !c.p[i].has_eq) {
+			r = rk_buf_append(out, "=", 1, err);
+		}
+		if (r != 0 || (r = ci_encode(out, &c, set[k].value, c.p[i].quoted && !alias,
+		    err)) != 0)
 			goto out;
 		at = c.p[i].val_end;
 	}
@@ -453,6 +519,32 @@ append_mask(struct rk_buf *out, struct rk_bytes s, size_t from, size_t to, struc
 	return r;
 }
 
+/*
+ * Does parameter p hold a secret (password, sslpassword, ...: rk_secretname_holds_secret of
+ * its decoded key and value)?
+ */
+static int
+ci_param_is_secret(bool *out, const struct ci *c, const struct ci_param *p, struct rk_bytes s,
+    struct rk_err *err)
+{
+	struct ci_param key = *p;
+	struct rk_buf k, v;
+	int r;
+
+	*out = false;
+	rk_buf_init(&k, RK_CLIENT_LINE_MAX);
+	rk_buf_init(&v, RK_CLIENT_LINE_MAX);
+	/* The key as a value of its own: decoded as values are. */
+	key.val_off = p->key_off;
+	key.val_end = p->key_off + p->key_len;
+	key.quoted = false;
+	if ((r = ci_decode(&k, c, &key, s, err)) == 0 && (r = ci_decode(&v, c, p, s, err)) == 0)
+		*out = rk_secretname_holds_secret((const char *)k.ptr, (const char *)v.ptr);
+	rk_buf_clear(&k);
+	rk_buf_clear(&v);
+	return r;
+}
+
 int
 rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 {
@@ -460,6 +552,7 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 	struct rk_buf again;
 	struct ci c;
 	size_t i, at = 0, colon;
+	bool secret;
 	int r;
 
 	/* What does not parse may still quote a password: mask it as free text. */
@@ -480,7 +573,11 @@ rk_conninfo_mask(struct rk_buf *out, struct rk_bytes s, struct rk_err *err)
 		}
 	}
 	for (i = 0; i < c.n; i++) {
-		if (!ci_key_is(&c.p[i], s, "password") || !c.p[i].has_eq)
+		if (!c.p[i].has_eq)
+			continue;
+		if ((r = ci_param_is_secret(&secret, &c, &c.p[i], s, err)) != 0)
+			goto out;
+		if (!secret)
 			continue;
 		if ((r = rk_buf_append(out, s.ptr + at, c.p[i].val_off - at, err)) != 0 ||
 		    (r = append_mask(out, s, c.p[i].val_off, c.p[i].val_end, err)) != 0)
@@ -525,7 +622,8 @@ text_url_password(const unsigned char *s, size_t len, size_t p, size_t *from, si
 {
 	size_t e, colon = 0, at = 0;
 
-	for (e = p; e < len && strchr("/?# \t\r\n'\"<>", s[e]) == NULL; e++) {
+	/* No "#" in the stop set: libpq reads "u:p#x@h" as the password "p#x". */
+	for (e = p; e < len && strchr("/? \t\r\n'\"<>", s[e]) == NULL; e++) {
 		if (s[e] == ':' && colon == 0 && at == 0)
 			colon = e;
 		if (s[e] == '@')
@@ -538,11 +636,32 @@ text_url_password(const unsigned char *s, size_t len, size_t p, size_t *from, si
 	return true;
 }
 
+/*
+ * The length of a word at s[p] that says a secret follows ("password", "MYSQL_PWD", "token"),
+ * or 0. Free text has no names to split into words, so a short list of the secret names'
+ * cores (secretname.h) is looked for anywhere, in any case.
+ */
+static size_t
+text_secret_word_at(const unsigned char *s, size_t len, size_t p)
+{
+	static const char *const words[] = {
+		"password", "passwd", "passphrase", "pwd", "secret", "token", NULL,
+	};
+	size_t i, n;
+
+	for (i = 0; words[i] != NULL; i++) {
+		n = strlen(words[i]);
+		if (p + n <= len && strncasecmp((const char *)s + p, words[i], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
 int
 rk_conninfo_mask_text(struct rk_buf *out, struct rk_bytes text, struct rk_err *err)
 {
 	const unsigned char *s = text.ptr;
-	size_t p, copied = 0, from, to, q;
+	size_t p, copied = 0, from, to, q, n;
 	int r = 0;
 
 	rk_buf_init(out, RK_CLIENT_OUT_MAX);
@@ -551,9 +670,8 @@ rk_conninfo_mask_text(struct rk_buf *out, struct rk_bytes text, struct rk_err *e
 		if (p + 3 <= text.len && memcmp(s + p, "://", 3) == 0 &&
 		    text_url_password(s, text.len, p + 3, &from, &to)) {
 			/* from and to are set */
-		} else if (p + 8 <= text.len && strncasecmp((const char *)s + p, "password", 8) ==
-		    0) {
-			for (q = p + 8; q < text.len && (s[q] == ' ' || s[q] == '\t'); q++)
+		} else if ((n = text_secret_word_at(s, text.len, p)) != 0) {
+			for (q = p + n; q < text.len && (s[q] == ' ' || s[q] == '\t'); q++)
 				;
 			if (q >= text.len || (s[q] != '=' && s[q] != ':'))
 				continue;

@@ -18,6 +18,7 @@
 
 #include "rekey/fsutil.h"
 #include "rekey/names.h"
+#include "rekey/secretname.h"
 #include "rekey/strutil.h"
 #include "rekey/yamltree.h"
 
@@ -118,27 +119,14 @@ ends_with(const char *s, const char *suffix)
 	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
-static bool
-contains_nocase(const char *haystack, const char *needle)
-{
-	size_t ln = strlen(needle);
-
-	for (; *haystack != '\0'; haystack++)
-		if (strncasecmp(haystack, needle, ln) == 0)
-			return true;
-	return false;
-}
-
-/* A key that names a secret but is not one of the *_env / *_file indirections. */
+/*
+ * A key that names a secret but is not one of the *_env / *_file indirections: the one list
+ * the masks use too (secretname.h).
+ */
 static bool
 looks_like_inline_secret(const char *key)
 {
-	if (ends_with(key, "_env") || ends_with(key, "_file") || ends_with(key, "_FILE") ||
-	    ends_with(key, "_PATH") || ends_with(key, "_path"))
-		return false;
-	return contains_nocase(key, "password") || contains_nocase(key, "passphrase") ||
-	    contains_nocase(key, "secret") || contains_nocase(key, "token") ||
-	    strcasecmp(key, "passwd") == 0 || strcasecmp(key, "pass") == 0;
+	return rk_secretname_is_secret(key);
 }
 
 static void
@@ -1326,7 +1314,9 @@ parse_set(struct pb *pb, ynode *map, struct rk_client *c, const char *what)
 			    k->value);
 			continue;
 		}
-		if (looks_like_inline_secret(k->value)) {
+		/* The value tells a key file's path (sslkey: /etc/app.key) from a key. */
+		if (rk_secretname_holds_secret(k->value, v->kind == RK_YNODE_SCALAR ?
+		    v->value : NULL)) {
 			rk_diags_error(pb->d, k->pos, "%s: '%s' would write a secret from the "
 			    "playbook; rekey changes TLS settings only, never secrets", label,
 			    k->value);

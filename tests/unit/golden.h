@@ -17,21 +17,23 @@
 /*
  * Golden cases under $RK_TEST_SRC/cases/clients/<dir>/ (see the README there): NNN-what.in
  * edited with NNN-what.set must give NNN-what.out byte for byte, and editing the .out again
- * must give the .out (idempotence). A first .set line "[name]" names the ini section and
- * "$NAME" the env variable holding a connection string.
+ * must give the .out (idempotence); or, when there is an NNN-what.err instead, the edit must
+ * fail with exactly the message it holds (its one line) and produce nothing. A first .set
+ * line "[name]" names the ini section and "$NAME" the env variable holding a connection
+ * string.
  */
 typedef int (*apply_fn)(struct rk_buf *out, struct rk_bytes in, const char *target,
     const struct rk_setting *set, size_t nset, const char *label, struct rk_err *err);
 
 static char *
-slurp(const char *path, size_t *len)
+slurp_maybe(const char *path, size_t *len)
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf;
 	long n;
 
 	if (fp == NULL)
-		fail_msg("cannot open %s", path);
+		return NULL;
 	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
 	n = ftell(fp);
 	assert_true(n >= 0);
@@ -42,6 +44,16 @@ slurp(const char *path, size_t *len)
 	buf[n] = '\0';
 	fclose(fp);
 	*len = (size_t)n;
+	return buf;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	char *buf = slurp_maybe(path, len);
+
+	if (buf == NULL)
+		fail_msg("cannot open %s", path);
 	return buf;
 }
 
@@ -67,6 +79,25 @@ check_one(apply_fn apply, const char *target, struct rk_bytes in, const char *wa
 	rk_buf_clear(&out);
 }
 
+/* A case the editor must refuse: exactly the message of the .err file, and no output. */
+static void
+check_refusal(apply_fn apply, const char *target, struct rk_bytes in, char *want,
+    const struct rk_setting *set, size_t nset, const char *label)
+{
+	struct rk_buf out;
+	struct rk_err err = { 0 };
+	char *nl = strchr(want, '\n');
+
+	if (nl != NULL)
+		*nl = '\0';
+	if (apply(&out, in, target, set, nset, label, &err) == 0)
+		fail_msg("%s: accepted, want \"%s\"", label, want);
+	if (strcmp(err.msg, want) != 0)
+		fail_msg("%s: got \"%s\", want \"%s\"", label, err.msg, want);
+	assert_null(out.ptr);
+	assert_int_equal(out.len, 0);
+}
+
 static void
 run_golden(const char *dir, apply_fn apply)
 {
@@ -88,8 +119,8 @@ run_golden(const char *dir, apply_fn apply)
 		base = (int)(strlen(path) - 3);
 		snprintf(other, sizeof(other), "%.*s.set", base, path);
 		setf = slurp(other, &setlen);
-		snprintf(other, sizeof(other), "%.*s.out", base, path);
-		want = slurp(other, &wantlen);
+		snprintf(other, sizeof(other), "%.*s.err", base, path);
+		want = slurp_maybe(other, &wantlen);
 		target = NULL;
 		nset = 0;
 		for (line = setf; *line != '\0'; line = next) {
@@ -113,11 +144,18 @@ run_golden(const char *dir, apply_fn apply)
 		}
 		in.ptr = (const unsigned char *)text;
 		in.len = len;
+		if (want != NULL) {
+			check_refusal(apply, target, in, want, set, nset, names[i]->d_name);
+			goto next;
+		}
+		snprintf(other, sizeof(other), "%.*s.out", base, path);
+		want = slurp(other, &wantlen);
 		check_one(apply, target, in, want, wantlen, set, nset, names[i]->d_name);
 		/* The second run: the output is a fixed point. */
 		in.ptr = (const unsigned char *)want;
 		in.len = wantlen;
 		check_one(apply, target, in, want, wantlen, set, nset, names[i]->d_name);
+ next:
 		free(text);
 		free(setf);
 		free(want);

@@ -39,6 +39,26 @@ test_envfile_refuses_malformed_input_with_line(void **state)
 		{ "surrogate", "\n\nA=\xed\xa0\x80\n", 0, NULL, RK_E_USAGE,
 		    "f:3: invalid UTF-8" },
 		{ "truncated", "A=\xe2\x82", 0, NULL, RK_E_USAGE, "f:1: invalid UTF-8" },
+		/* What bash reads otherwise than as KEY=value (issue #12): refused, not guessed. */
+		{ "command", "A=1\necho hi\n", 0, NULL, RK_E_USAGE, "f:2: not a KEY=value line" },
+		{ "append", "A+=1\n", 0, NULL, RK_E_USAGE, "f:1: not a KEY=value line" },
+		{ "export two", "export A B\n", 0, NULL, RK_E_USAGE,
+		    "f:1: not a KEY=value line" },
+		{ "blank after =", "A=\tB\n", 0, NULL, RK_E_USAGE, "f:1: a blank after \"=\" "
+		    "ends the value: bash runs the rest of the line as a command" },
+		{ "quoted then word", "A='x' y\n", 0, NULL, RK_E_USAGE, "f:1: more than one word "
+		    "after \"=\": bash runs the rest of the line as another assignment or a command" },
+		{ "quotes joined", "A=\"x\"'y'\n", 0, NULL, RK_E_USAGE, "f:1: quotes joined to "
+		    "other text (as in K=''a) make one word, which rekey does not edit" },
+		{ "command substitution", "A=\"$(id)\"\n", 0, NULL, RK_E_USAGE,
+		    "f:1: a command substitution: rekey cannot tell what bash reads" },
+		{ "backtick", "A=`id`\n", 0, NULL, RK_E_USAGE,
+		    "f:1: a command substitution: rekey cannot tell what bash reads" },
+		{ "pipe", "A=b|c\n", 0, NULL, RK_E_USAGE,
+		    "f:1: a shell operator (one of ;&|<>()) outside quotes" },
+		{ "key in a value", "JWT=\"-----BEGIN RSA PRIVATE KEY-----\\nMIIE\"\n", 0, NULL,
+		    RK_E_USAGE, "f:1: holds a PEM private key block; a client configuration file "
+		    "holding one is neither edited nor shown" },
 	};
 
 	(void)state;
@@ -54,6 +74,7 @@ test_envfile_refuses_bad_settings(void **state)
 	struct rk_setting twice[] = {
 		{ (char *)"A", (char *)"x", { 0, 0 } }, { (char *)"A", (char *)"y", { 0, 0 } },
 	};
+	struct rk_setting secret[] = { { (char *)"MYSQL_PWD", (char *)"x", { 0, 0 } } };
 	struct rk_bytes in = { (const unsigned char *)"A=1\n", 4 };
 	struct rk_buf out;
 	struct rk_err err = { 0 };
@@ -69,6 +90,46 @@ test_envfile_refuses_bad_settings(void **state)
 	assert_int_equal(rk_envfile_set(&out, in, twice, 2, "f", &err), RK_E_USAGE);
 	assert_string_equal(err.msg, "f: A is set twice");
 	assert_null(out.ptr);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(rk_envfile_set(&out, in, secret, 1, "f", &err), RK_E_USAGE);
+	assert_string_equal(err.msg, "f: MYSQL_PWD names a secret; rekey changes TLS settings, "
+	    "never secrets");
+	assert_null(out.ptr);
+}
+
+/* A value bash computes cannot be edited in part: rk_envfile_edit refuses it, with the line. */
+static int
+append_x(struct rk_buf *out, const char *value, unsigned line, void *arg, struct rk_err *err)
+{
+	(void)line;
+	(void)arg;
+	if (rk_buf_append_str(out, value, err) != 0)
+		return -1;
+	return rk_buf_append_str(out, "x", err);
+}
+
+static void
+test_envfile_edit_refuses_a_value_bash_expands(void **state)
+{
+	static const char *const texts[] = { "A=1\nURL=\"$BASE/db\"\n", "A=1\nURL=~/db\n" };
+	struct rk_err err;
+	struct rk_buf out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(rk_envfile_edit(&out, (struct rk_bytes){ (const unsigned char *)
+		    texts[i], strlen(texts[i]) }, "URL", append_x, NULL, "f", &err), RK_E_USAGE);
+		assert_string_equal(err.msg, "f:2: the value of URL holds a shell expansion ($ or "
+		    "~); rekey cannot tell what bash reads");
+		assert_null(out.ptr);
+	}
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(rk_envfile_edit(&out, (struct rk_bytes){ (const unsigned char *)
+	    "URL='~/db'\n", 11 }, "URL", append_x, NULL, "f", &err), 0);
+	assert_string_equal((const char *)out.ptr, "URL='~/dbx'\n");
+	rk_buf_clear(&out);
 }
 
 static void
@@ -90,17 +151,15 @@ test_envfile_get_returns_last_decoded_value(void **state)
 }
 
 static void
-test_envfile_key_is_secret_spares_paths(void **state)
+expect_mask(const char *text, const char *want)
 {
-	(void)state;
-	assert_true(rk_envfile_key_is_secret("PGPASSWORD", "x"));
-	assert_true(rk_envfile_key_is_secret("api_token", "x"));
-	assert_true(rk_envfile_key_is_secret("CLIENT_SECRET", NULL));
-	assert_true(rk_envfile_key_is_secret("API_KEY", "abc123"));
-	assert_false(rk_envfile_key_is_secret("PGSSLKEY", "/etc/ssl/app.key"));
-	assert_false(rk_envfile_key_is_secret("SSL_KEY", "./app.key"));
-	assert_false(rk_envfile_key_is_secret("PGSSLMODE", "verify-full"));
-	assert_false(rk_envfile_key_is_secret("PGHOST", "db1"));
+	struct rk_bytes in = { (const unsigned char *)text, strlen(text) };
+	struct rk_err err = { 0 };
+	struct rk_buf out;
+
+	assert_int_equal(rk_envfile_mask(&out, in, "f", &err), 0);
+	assert_string_equal((const char *)out.ptr, want);
+	rk_buf_clear(&out);
 }
 
 static void
@@ -113,6 +172,9 @@ test_envfile_mask_hides_secrets_and_url_passwords(void **state)
 	    "DATABASE_URL=\"postgresql://app:hunter3@db/x?sslmode=require\"\r\n"
 	    "DSN='host=db password=hunter4 sslmode=require'\r\n"
 	    "# PASSWORD=comment stays\r\n"
+	    "MYSQL_PWD=hunter5\r\n"
+	    "REDIS_AUTH=hunter6\r\n"
+	    "URL2=postgresql://u:hun#ter7@db/x\r\n"
 	    "HOST=db";
 	const char *want =
 	    "PGPASSWORD=********\r\n"
@@ -121,16 +183,34 @@ test_envfile_mask_hides_secrets_and_url_passwords(void **state)
 	    "DATABASE_URL=\"postgresql://app:********@db/x?sslmode=require\"\r\n"
 	    "DSN='host=db password=******** sslmode=require'\r\n"
 	    "# PASSWORD=comment stays\r\n"
+	    "MYSQL_PWD=********\r\n"
+	    "REDIS_AUTH=********\r\n"
+	    "URL2=postgresql://u:********@db/x\r\n"
 	    "HOST=db";
-	struct rk_bytes in = { (const unsigned char *)text, strlen(text) };
-	struct rk_err err = { 0 };
-	struct rk_buf out;
 
 	(void)state;
-	assert_int_equal(rk_envfile_mask(&out, in, "f", &err), 0);
-	assert_string_equal((const char *)out.ptr, want);
-	assert_null(strstr((const char *)out.ptr, "hunter"));
-	rk_buf_clear(&out);
+	assert_null(strstr(want, "hunter"));
+	assert_null(strstr(want, "ter7"));
+	expect_mask(text, want);
+}
+
+static void
+test_envfile_mask_hides_pem_blocks_and_lines_it_cannot_read(void **state)
+{
+	const char *text =
+	    "A=1\n"
+	    "-----BEGIN CERTIFICATE-----\n"
+	    "MIIBszCCAVmgAwIBAgIUY2VydA==\n"
+	    "-----END CERTIFICATE-----\n"
+	    "B=2\n"
+	    "not an assignment hunter8\n"
+	    "C='unterminated hunter9\n"
+	    "TAIL=x -----END PRIVATE KEY-----\n";
+	const char *want = "A=1\n********\n********\n********\nB=2\n********\n********\n"
+	    "********\n";
+
+	(void)state;
+	expect_mask(text, want);
 }
 
 int
@@ -141,8 +221,9 @@ main(void)
 		cmocka_unit_test(test_envfile_refuses_malformed_input_with_line),
 		cmocka_unit_test(test_envfile_refuses_bad_settings),
 		cmocka_unit_test(test_envfile_get_returns_last_decoded_value),
-		cmocka_unit_test(test_envfile_key_is_secret_spares_paths),
+		cmocka_unit_test(test_envfile_edit_refuses_a_value_bash_expands),
 		cmocka_unit_test(test_envfile_mask_hides_secrets_and_url_passwords),
+		cmocka_unit_test(test_envfile_mask_hides_pem_blocks_and_lines_it_cannot_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

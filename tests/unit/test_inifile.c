@@ -43,20 +43,91 @@ test_inifile_refuses_malformed_input_with_line(void **state)
 	static const struct bad_case cases[] = {
 		{ "open header", "[client]\na=1\n[mysql\n", 0, "client", RK_E_USAGE,
 		    "f:3: section header without \"]\"" },
-		{ "double quote", "[client]\r\npassword=\"abc\r\n", 0, "client", RK_E_USAGE,
-		    "f:2: unterminated double quote" },
-		{ "single quote", "[x]\n[client]\n\nssl-ca='/a\n", 0, "client", RK_E_USAGE,
-		    "f:4: unterminated single quote" },
+		{ "option before a group", "# c\nssl-ca=/a\n[client]\n", 0, "client", RK_E_USAGE,
+		    "f:2: an option before any [group]: mysys refuses the file" },
+		{ "blank in a key", "[client]\nssl ca=/a\n", 0, "client", RK_E_USAGE,
+		    "f:2: not a key=value line" },
+		{ "quote in a key", "[mysqld]\n\"a\"=1\n", 0, "client", RK_E_USAGE,
+		    "f:2: not a key=value line" },
+		{ "no key", "[client]\n=1\n", 0, "client", RK_E_USAGE,
+		    "f:2: not a key=value line" },
 		{ "NUL byte", "[client]\na=\0\n", 12, "client", RK_E_USAGE,
 		    "f:2: NUL byte in text" },
 		{ "bad UTF-8", "[client]\n# \xff\n", 0, "client", RK_E_USAGE,
 		    "f:2: invalid UTF-8" },
 		{ "bad section name", "", 0, "a]b", RK_E_USAGE, "f: bad section name" },
+		{ "private key", "[client]\n-----BEGIN ENCRYPTED PRIVATE KEY-----\n", 0, "client",
+		    RK_E_USAGE, "f:2: holds a PEM private key block; a client configuration file "
+		    "holding one is neither edited nor shown" },
 	};
 
 	(void)state;
 	run_bad(cases, sizeof(cases) / sizeof(cases[0]), apply_mycnf);
 	run_caps(apply_mycnf, "client");
+}
+
+static void
+test_inifile_pg_service_refuses_what_libpq_reads_otherwise(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "blank before =", "[db]\nsslmode =require\n", 0, "db", RK_E_USAGE,
+		    "f:2: a blank before \"=\": libpq reads it as part of the key" },
+		{ "semicolon", "[db]\n;c\n", 0, "db", RK_E_USAGE, "f:2: not a key=value line "
+		    "(libpq reads no \";\" comments, \"!include\" or keys without \"=\" in a service "
+		    "file)" },
+		{ "include", "!include /etc/x\n[db]\n", 0, "db", RK_E_USAGE, "f:1: not a key=value "
+		    "line (libpq reads no \";\" comments, \"!include\" or keys without \"=\" in a "
+		    "service file)" },
+		{ "no =", "[db]\nsslmode\n", 0, "db", RK_E_USAGE, "f:2: not a key=value line "
+		    "(libpq reads no \";\" comments, \"!include\" or keys without \"=\" in a service "
+		    "file)" },
+		{ "ldap", "[db]\n ldap://ldap.example/dc=x?y\n", 0, "db", RK_E_USAGE,
+		    "f:2: an LDAP lookup line, which rekey does not follow" },
+		{ "twice", "[db]\n\n[x]\n[db]\n", 0, "db", RK_E_USAGE, "f:4: service [db] is written "
+		    "a second time (first at line 1); libpq reads only the first: merge them" },
+	};
+
+	(void)state;
+	run_bad(cases, sizeof(cases) / sizeof(cases[0]), apply_pgservice);
+}
+
+static void
+test_inifile_refuses_a_line_mysys_would_split(void **state)
+{
+	struct rk_setting set[] = { { (char *)"ssl-ca", NULL, { 0, 0 } } };
+	struct rk_err err = { 0 };
+	struct rk_buf out;
+	char *text = malloc(5000), *value = malloc(5000);
+	size_t n;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(value);
+	/* "[client]\n" and a line of 4094 bytes with its newline: read as one. */
+	n = (size_t)snprintf(text, 5000, "[client]\nuser=");
+	memset(text + n, 'x', 4094 - 6);
+	memcpy(text + n + 4094 - 6, "\n", 2);
+	memset(value, 'v', 4094 - 8);
+	value[4094 - 8] = '\0';
+	set[0].value = value;
+	assert_int_equal(rk_inifile_set(&out, (struct rk_bytes){ (const unsigned char *)text,
+	    strlen(text) }, RK_FORMAT_INI, "client", set, 1, "f", &err), 0);
+	rk_buf_clear(&out);
+	/* One byte more: mysys would read an option "--v..." of its own. */
+	memcpy(text + n + 4094 - 6, "x\n", 3);
+	assert_int_equal(rk_inifile_set(&out, (struct rk_bytes){ (const unsigned char *)text,
+	    strlen(text) }, RK_FORMAT_INI, "client", set, 1, "f", &err), RK_E_USAGE);
+	assert_string_equal(err.msg, "f:2: line longer than the 4094 bytes mysys reads as one");
+	memset(&err, 0, sizeof(err));
+	value[4094 - 8] = 'v';
+	value[4094 - 7] = '\0';
+	assert_int_equal(rk_inifile_set(&out, (struct rk_bytes){ (const unsigned char *)
+	    "[client]\n", 9 }, RK_FORMAT_INI, "client", set, 1, "f", &err), RK_E_USAGE);
+	assert_string_equal(err.msg, "f:2: the new value would make a line longer than the 4094 "
+	    "bytes mysys reads as one");
+	assert_null(out.ptr);
+	free(text);
+	free(value);
 }
 
 static void
@@ -79,10 +150,10 @@ test_inifile_pg_service_refuses_values_it_cannot_hold(void **state)
 }
 
 static void
-test_inifile_keys_outside_the_section_stay(void **state)
+test_inifile_keys_of_other_groups_stay(void **state)
 {
-	const char *text = "ssl-ca=/top\n[mysqld]\nssl-ca=/srv\n";
-	const char *want = "ssl-ca=/top\n[mysqld]\nssl-ca=/srv\n\n[client]\nssl-ca=/new\n";
+	const char *text = "[mysqld]\nssl-ca=/srv\n[mysql]\nssl-ca=/m\n";
+	const char *want = "[mysqld]\nssl-ca=/srv\n[mysql]\nssl-ca=/m\n\n[client]\nssl-ca=/new\n";
 	struct rk_setting set[] = { { (char *)"ssl-ca", (char *)"/new", { 0, 0 } } };
 	struct rk_bytes in = { (const unsigned char *)text, strlen(text) };
 	struct rk_err err = { 0 };
@@ -93,6 +164,22 @@ test_inifile_keys_outside_the_section_stay(void **state)
 	    0);
 	assert_string_equal((const char *)out.ptr, want);
 	rk_buf_clear(&out);
+}
+
+static void
+test_inifile_refuses_to_set_a_secret(void **state)
+{
+	struct rk_setting set[] = { { (char *)"password", (char *)"x", { 0, 0 } } };
+	struct rk_bytes in = { (const unsigned char *)"[client]\n", 9 };
+	struct rk_err err = { 0 };
+	struct rk_buf out;
+
+	(void)state;
+	assert_int_equal(rk_inifile_set(&out, in, RK_FORMAT_INI, "client", set, 1, "f", &err),
+	    RK_E_USAGE);
+	assert_string_equal(err.msg, "f: password names a secret; rekey changes TLS settings, "
+	    "never secrets");
+	assert_null(out.ptr);
 }
 
 static void
@@ -119,6 +206,9 @@ test_inifile_mask_hides_passwords_and_keeps_lines(void **state)
 	/* A service file has no quoting: the whole rest of the line is the password. */
 	const char *service = "[app]\nhost=db1\npassword=hunter4 # all of it\nsslkey=./k\n";
 	const char *service_want = "[app]\nhost=db1\npassword=********\nsslkey=./k\n";
+	const char *odd = "[client]\nssl ca=x\n-----BEGIN PRIVATE KEY-----\nMIGH\n"
+	    "-----END PRIVATE KEY-----\nuser=app\n";
+	const char *quote = "[client]\npassword='x # y\nMYSQL_PWD=z\n";
 	struct rk_err err = { 0 };
 	struct rk_buf out;
 
@@ -131,11 +221,18 @@ test_inifile_mask_hides_passwords_and_keeps_lines(void **state)
 	    strlen(service) }, RK_FORMAT_PG_SERVICE, "pg_service.conf", &err), 0);
 	assert_string_equal((const char *)out.ptr, service_want);
 	rk_buf_clear(&out);
-	/* Malformed input is refused as the editor refuses it, with nothing written. */
-	assert_int_equal(rk_inifile_mask(&out, (struct rk_bytes){ (const unsigned char *)
-	    "[client]\npassword='x\n", 21 }, RK_FORMAT_INI, "my.cnf", &err), RK_E_USAGE);
-	assert_string_equal(err.msg, "my.cnf:2: unterminated single quote");
-	assert_int_equal(out.len, 0);
+	/* A line the editor would refuse, and a PEM block, show as the mask alone. */
+	assert_int_equal(rk_inifile_mask(&out, (struct rk_bytes){ (const unsigned char *)odd,
+	    strlen(odd) }, RK_FORMAT_INI, "my.cnf", &err), 0);
+	assert_string_equal((const char *)out.ptr, "[client]\n********\n********\n********\n"
+	    "********\nuser=app\n");
+	rk_buf_clear(&out);
+	/* What mysys reads of an unmatched quote is the quote and all after it: masked too. */
+	assert_int_equal(rk_inifile_mask(&out, (struct rk_bytes){ (const unsigned char *)quote,
+	    strlen(quote) }, RK_FORMAT_INI, "my.cnf", &err), 0);
+	assert_string_equal((const char *)out.ptr, "[client]\npassword=********\nMYSQL_PWD="
+	    "********\n");
+	rk_buf_clear(&out);
 }
 
 int
@@ -145,8 +242,11 @@ main(void)
 		cmocka_unit_test(test_inifile_mycnf_golden_cases_are_exact_and_idempotent),
 		cmocka_unit_test(test_inifile_pg_service_golden_cases_are_exact_and_idempotent),
 		cmocka_unit_test(test_inifile_refuses_malformed_input_with_line),
+		cmocka_unit_test(test_inifile_pg_service_refuses_what_libpq_reads_otherwise),
+		cmocka_unit_test(test_inifile_refuses_a_line_mysys_would_split),
 		cmocka_unit_test(test_inifile_pg_service_refuses_values_it_cannot_hold),
-		cmocka_unit_test(test_inifile_keys_outside_the_section_stay),
+		cmocka_unit_test(test_inifile_keys_of_other_groups_stay),
+		cmocka_unit_test(test_inifile_refuses_to_set_a_secret),
 		cmocka_unit_test(test_inifile_mask_hides_passwords_and_keeps_lines),
 	};
 

@@ -44,6 +44,10 @@ struct rk_probe_result {
 	bool	chain_ok;		/* verifies up to ca_file (with the CRL when given) */
 	char	chain_error[160];	/* OpenSSL's reason when not, e.g. "certificate revoked" */
 	bool	name_ok;		/* the leaf carries name (host name or IP SAN) */
+	/* The leaf itself (DER), for whoever wants every fact of it; len 0 when it is larger
+	 * than the buffer, which no certificate of a sane server is. */
+	unsigned char	leaf_der[16384];
+	size_t		leaf_der_len;
 };
 
 /*

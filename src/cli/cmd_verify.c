@@ -334,16 +334,26 @@ split_sans(struct cli_cert_facts *f, const char *joined)
 }
 
 /*
- * The served certificate in the shape pki inspect uses (render_cert_json). The probe
- * reports the leaf's subject, issuer, serial, fingerprint, SANs and notAfter; what it does
- * not (notBefore, the key, CA:TRUE) is null.
+ * The served certificate in the shape pki inspect uses (render_cert_json), from the leaf the
+ * probe kept. Should that be missing (a certificate over 16 KiB), the probe's own fields
+ * give what they can and the rest is null.
  */
 static json_t *
 served_cert_json(const struct rk_probe_result *p)
 {
+	struct rk_bytes der = { p->leaf_der, p->leaf_der_len };
 	struct cli_cert_facts f;
+	struct rk_cert *cert = NULL;
+	struct rk_err err = { 0 };
 	json_t *o = NULL;
 
+	memset(&f, 0, sizeof(f));
+	if (der.len > 0 && rk_cert_load(&cert, der, "served certificate", &err) == 0 &&
+	    cli_cert_facts_of(&f, cert, &err) == 0) {
+		o = render_cert_json(&f, time(NULL));
+		goto out;
+	}
+	cli_cert_facts_clear(&f);
 	memset(&f, 0, sizeof(f));
 	snprintf(f.subject, sizeof(f.subject), "%s", p->subject);
 	snprintf(f.issuer, sizeof(f.issuer), "%s", p->issuer);
@@ -354,7 +364,9 @@ served_cert_json(const struct rk_probe_result *p)
 	f.ca = -1;
 	if (split_sans(&f, p->sans) == 0)
 		o = render_cert_json(&f, time(NULL));
+ out:
 	cli_cert_facts_clear(&f);
+	rk_cert_free(cert);
 	return o;
 }
 

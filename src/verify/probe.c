@@ -490,6 +490,12 @@ describe_leaf(struct rk_probe_result *out, X509 *x)
 	describe_sans(out->sans, sizeof(out->sans), x);
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
 		out->not_after = timegm(&tm);
+	if (i2d_X509(x, NULL) <= (int)sizeof(out->leaf_der)) {
+		unsigned char *p = out->leaf_der;
+		int n = i2d_X509(x, &p);
+
+		out->leaf_der_len = n > 0 ? (size_t)n : 0;
+	}
 }
 
 /* rk_probe with the exchange's deadline given. */

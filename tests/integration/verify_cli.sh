@@ -75,6 +75,12 @@ py() { python3 -c "import json,sys; d=json.load(open('$tmp/out.json')); print($1
 # The served certificate has the shape pki inspect --json gives a certificate (README).
 python3 "$(dirname -- "$(realpath -- "$0")")/../pki/cert_shape.py" verify <"$tmp/out.json" \
 	>"$tmp/shape.out" 2>&1 && ok || { bad "verify --json certificate shape"; cat "$tmp/shape.out"; }
+# notBefore and the key come from the served leaf, as openssl reads the file it was made of.
+want_nb=$(date -u -d "$(openssl x509 -in "$RK_H_PG_SERVER_CERT" -noout -startdate | cut -d= -f2)" \
+	+%Y-%m-%dT%H:%M:%SZ)
+[ "$(py 'd["services"][0]["certificate"]["not_before"]')" = "$want_nb" ] && ok ||
+	bad "verify --json not_before differs from openssl's"
+[ "$(py 'd["services"][0]["certificate"]["ca"]')" = False ] && ok || bad "served leaf said a CA"
 want_san=$(openssl x509 -in "$RK_H_PG_SERVER_CERT" -noout -ext subjectAltName | tail -n +2 |
 	sed 's/^ *//; s/IP Address:/IP:/g')
 [ "$(py '", ".join(d["services"][0]["certificate"]["san"])')" = "$want_san" ] &&

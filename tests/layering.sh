@@ -22,7 +22,7 @@ declare -A allowed_libs=(
 )
 declare -A module_layer=(
 	[err]=util [log]=util [bytes]=util [secret]=util [fsutil]=util [diag]=util [strutil]=util
-	[digest]=util [udiff]=util [secretname]=util
+	[digest]=util [udiff]=util [secretname]=util [clock]=util
 	[model]=core [plan]=core [workers]=core [transport]=core [service]=core [executor]=core [journal]=core [policy]=core [event]=core
 	[playbook]=parse [yamltree]=parse [names]=parse [envfile]=parse [inifile]=parse [conninfo]=parse [clientconf]=parse
 	[key]=pki [cert]=pki [crl]=pki [ca]=pki [cacheck]=pki [ledger]=record [revocation]=record

@@ -76,7 +76,7 @@ my_wait(int *status, MYSQL *m, const struct my_exchange *x)
 	if ((*status & MYSQL_WAIT_TIMEOUT) != 0)
 		lib = (long long)mysql_get_timeout_value_ms(m);
 	for (;;) {
-		if ((left = x->deadline - svc_now_ms()) <= 0)
+		if ((left = x->deadline - rk_clock_ms()) <= 0)
 			return false;
 		wait = (int)(lib >= 0 && lib < left ? lib : left > 1000 ? 1000 : left);
 		if ((n = poll(&pfd, 1, wait)) > 0)

@@ -78,7 +78,7 @@ pg_wait_until(PGconn *conn, bool for_write, long long deadline)
 	int n;
 
 	for (;;) {
-		if ((left = deadline - svc_now_ms()) <= 0)
+		if ((left = deadline - rk_clock_ms()) <= 0)
 			return false;
 		if ((n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left)) > 0)
 			return true;
@@ -142,7 +142,7 @@ pg_connect_until(PGconn *conn, long long deadline, bool *timed_out)
 			}
 			break;
 		default:	/* PGRES_POLLING_ACTIVE, unused since libpq 7.x: call again */
-			if (svc_now_ms() >= deadline) {
+			if (rk_clock_ms() >= deadline) {
 				*timed_out = true;
 				return RK_E_REMOTE;
 			}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rekey/clock.h"
 #include "rekey/err.h"
 #include "rekey/model.h"
 #include "rekey/service.h"
@@ -17,21 +18,11 @@
 /* Cap on a message from a client library once made one line (rk_err holds 512 in all). */
 #define SVC_TEXT_MAX	400
 
-/* CLOCK_MONOTONIC in ms: what each exchange's deadline is measured on. */
-static inline long long
-svc_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The deadline of one exchange that starts now and may last timeout seconds. */
 static inline long long
 svc_deadline(int timeout)
 {
-	return svc_now_ms() + (long long)timeout * 1000;
+	return rk_clock_ms() + (long long)timeout * 1000;
 }
 
 /* Writes "name address:port" into out (cut short, never overflowing, for absurd names). */

@@ -22,6 +22,7 @@
 
 #include "rekey/fsutil.h"
 #include "rekey/strutil.h"
+#include "rekey/clock.h"
 #include "transport_int.h"
 
 extern char **environ;
@@ -49,15 +50,6 @@ static int
 timeout_of(const struct rk_host *host)
 {
 	return host->timeout > 0 ? host->timeout : LOCAL_DEFAULT_TIMEOUT;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The environment with LC_ALL=C, so the messages we parse and record are in one language. */
@@ -166,7 +158,7 @@ collect_output(struct rk_run_result *out, int *fds, long long deadline, int time
 	int r, n;
 
 	while (fds[0] != -1 || fds[1] != -1) {
-		if ((left = deadline - now_ms()) <= 0)
+		if ((left = deadline - rk_clock_ms()) <= 0)
 			return rk_fail(err, RK_E_REMOTE, "timed out after %d s", timeout);
 		pfd[0] = (struct pollfd){ .fd = fds[0], .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = fds[1], .events = POLLIN };
@@ -197,7 +189,7 @@ run_words(struct rk_run_result *out, const char *const *words, long long wait_ms
 	out->out.cap = out_cap;
 	if ((r = spawn_with_pipes(&pid, &fds[0], &fds[1], words, err)) != 0)
 		return r;
-	r = collect_output(out, fds, now_ms() + wait_ms, (int)((wait_ms + 999) / 1000), err);
+	r = collect_output(out, fds, rk_clock_ms() + wait_ms, (int)((wait_ms + 999) / 1000), err);
 	/* Over time or over the cap: our child's whole group (sudo's, when it went through
 	 * sudo; timeout(1) then stops what sudo started, as root). */
 	if (r != 0)
@@ -245,10 +237,10 @@ local_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, 
 	if ((r = tp_command_build(&cmd, argv, sudo, lt->bound, timeout_of(lt->base.host),
 	    err)) != 0)
 		return r;
-	started = now_ms();
+	started = rk_clock_ms();
 	if ((r = run_words(out, cmd.words, tp_command_wait_ms(&cmd), out_cap, err)) != 0)
 		return r;
-	return tp_command_check_stopped(&cmd, out->exit_status, now_ms() - started, err);
+	return tp_command_check_stopped(&cmd, out->exit_status, rk_clock_ms() - started, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -39,6 +39,7 @@
 #include "rekey/secret.h"
 #include "rekey/shellquote.h"
 #include "rekey/strutil.h"
+#include "rekey/clock.h"
 #include "transport_int.h"
 
 #if LIBSSH2_VERSION_NUM >= 0x010b00
@@ -94,15 +95,6 @@ static struct ssh_transport *
 ssh_of(struct rk_transport *t)
 {
 	return (struct ssh_transport *)t;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -365,7 +357,7 @@ wait_socket(struct ssh_conn *c, long long deadline, struct rk_err *err, const ch
 {
 	int dirs = libssh2_session_block_directions(c->session), n;
 	struct pollfd p = { .fd = c->sock, .events = 0 };
-	long long left = deadline - now_ms();
+	long long left = deadline - rk_clock_ms();
 
 	if (left <= 0) {
 		c->broken = true;	/* a half-read channel leaves the session unusable */
@@ -1010,7 +1002,7 @@ static int
 read_channel(struct rk_run_result *out, struct ssh_conn *c, LIBSSH2_CHANNEL *ch,
     long long wait_ms, struct rk_err *err)
 {
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = rk_clock_ms() + wait_ms;
 	char buf[16384];
 	ssize_t n, m;
 	int r = 0;
@@ -1132,10 +1124,10 @@ conn_exec(struct rk_run_result *out, struct ssh_conn *c, const char *const *argv
 	if ((r = learn_bound(c, err)) != 0 ||
 	    (r = tp_command_build(&cmd, argv, sudo, c->bound, c->timeout, err)) != 0)
 		return r;
-	started = now_ms();
+	started = rk_clock_ms();
 	if ((r = exec_words(out, c, cmd.words, tp_command_wait_ms(&cmd), out_cap, err)) != 0)
 		return r;
-	if ((r = tp_command_check_stopped(&cmd, out->exit_status, now_ms() - started,
+	if ((r = tp_command_check_stopped(&cmd, out->exit_status, rk_clock_ms() - started,
 	    err)) != 0)
 		rk_err_prefix(err, "command");
 	return r;

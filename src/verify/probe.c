@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "rekey/strutil.h"
+#include "rekey/clock.h"
 
 /* A MySQL server greeting is a few hundred bytes; anything near this cap is not one. */
 #define MYSQL_GREETING_MAX	4096
@@ -53,15 +54,6 @@ struct probe {
 	bool				 handshake_failed;	/* TLS said no: no timeout */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "5 s", or "1.5 s" when a shorter wait cut the timeout. */
 static void
 format_seconds(char *out, size_t size, long long ms)
@@ -90,7 +82,7 @@ wait_ready(const struct probe *p, int fd, short events, const char *what, struct
 	int n;
 
 	for (;;) {
-		if ((left = p->deadline - now_ms()) <= 0)
+		if ((left = p->deadline - rk_clock_ms()) <= 0)
 			return fail_timed_out(p, what, err);
 		if ((n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left)) > 0)
 			return 0;
@@ -407,14 +399,14 @@ probe_init(struct probe *p, const struct rk_probe_request *req, long long deadli
 	p->name = req->name != NULL ? req->name : req->address;
 	p->fd = -1;
 	p->deadline = deadline;
-	p->allowed_ms = deadline - now_ms();
+	p->allowed_ms = deadline - rk_clock_ms();
 }
 
 /* The deadline of one exchange that starts now. */
 static long long
 deadline_of(const struct rk_probe_request *req)
 {
-	return now_ms() + (long long)(req->timeout > 0 ? req->timeout : PROBE_DEFAULT_TIMEOUT) *
+	return rk_clock_ms() + (long long)(req->timeout > 0 ? req->timeout : PROBE_DEFAULT_TIMEOUT) *
 	    1000;
 }
 
@@ -585,7 +577,7 @@ rk_probe_wait_for_fingerprint(struct rk_probe_result *out, const struct rk_probe
     const char *want, int timeout_ms, struct rk_err *err)
 {
 	struct rk_probe_result last;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = rk_clock_ms() + timeout_ms;
 	int pause_ms = 50, tries = 0, r;
 	struct timespec ts;
 
@@ -599,7 +591,7 @@ rk_probe_wait_for_fingerprint(struct rk_probe_result *out, const struct rk_probe
 		r = probe_until(&last, req, until, &once);
 		if (r == 0 && strcmp(last.fingerprint, want) == 0)
 			break;
-		if (now_ms() + pause_ms > deadline) {
+		if (rk_clock_ms() + pause_ms > deadline) {
 			if (r != 0)
 				*err = once;	/* the server went away: that is the news */
 			else

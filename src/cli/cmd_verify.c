@@ -19,6 +19,7 @@
 #include "rekey/probe.h"
 #include "rekey/secret.h"
 #include "rekey/service.h"
+#include "rekey/strutil.h"
 #include "rekey/workers.h"
 
 /* A certificate with fewer days left is reported as a warning, not a failure. */
@@ -260,6 +261,16 @@ short_fingerprint(char *out, size_t size, const char *fp)
 	snprintf(out, size, "%.23s", fp);
 }
 
+/* "  NAME: what", what escaped: it holds a server's or a certificate's own words. */
+static void
+print_escaped_line(const char *name, const char *what)
+{
+	char *esc = rk_text_escape(what);
+
+	printf("  %s: %s\n", name, esc != NULL ? esc : "(message not shown: out of memory)");
+	free(esc);
+}
+
 /* Only verify-full checks the name; the other modes must not be said to. */
 static const char *
 what_was_verified(enum rk_sslmode mode)
@@ -296,7 +307,7 @@ print_table(const struct job *job, bool color)
 		    v->ok ? (warn ? yellow : green) : red,
 		    v->ok ? (warn ? "ok (expires soon)" : "ok") : "FAIL", reset);
 		if (!v->ok)
-			printf("  %s: %s\n", v->service->name, v->error[0] != '\0' ? v->error :
+			print_escaped_line(v->service->name, v->error[0] != '\0' ? v->error :
 			    v->problems);
 		else
 			printf("  %s: %s; TLS older than %s refused%s%s%s%s\n", v->service->name,

@@ -84,5 +84,24 @@ grep -qF "  my: chain verified (verify-ca: the name is not checked)" "$tmp/out" 
 	{ bad "verify-ca result wording"; cat "$tmp/out"; }
 grep -qF "  my: chain and name verified" "$tmp/out" && bad "verify-ca claims the name" || ok
 
+# A server's words are escaped: MariaDB quotes the user name it refused, here holding a
+# right-to-left override, which must not reach the terminal raw.
+cat >"$tmp/verify.yml" <<YML
+version: 1
+ca: {cert: ca.crt, key: ca.key}
+hosts:
+  db: {transport: local}
+services:
+  - name: my
+    host: db
+    kind: mariadb
+    reload: none
+    connect: {address: 127.0.0.1, port: $RK_H_MY_PORT, user: "rk\\u202eevil", password_file: my.pass}
+YML
+run_verify
+[ "$status" = 1 ] && ok || bad "unknown user: exit $status, want 1"
+grep -qF 'rk\u202eevil' "$tmp/out" && ok || { bad "the refused user is not shown escaped"; cat "$tmp/out"; }
+grep -q $'\xe2\x80\xae' "$tmp/out" && bad "a raw U+202E reached the output" || ok
+
 echo "verify messages: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

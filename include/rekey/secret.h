@@ -29,6 +29,13 @@ int	rk_secret_from_env(struct rk_secret *s, const char *name, struct rk_err *err
  */
 int	rk_secret_from_file(struct rk_secret *s, const char *path, struct rk_err *err)
 	    RK_MUST_CHECK;
+/*
+ * A secret from wherever the playbook or command line points: the variable env, else the
+ * file; neither given leaves *s empty and returns 0 (the caller decides whether it is
+ * needed). The one place a secret reference becomes a secret.
+ */
+int	rk_secret_from_source(struct rk_secret *s, const char *env, const char *file,
+	    struct rk_err *err) RK_MUST_CHECK;
 /* Cleanses, then frees; NULL and an empty secret are fine. */
 void	rk_secret_clear(struct rk_secret *s);
 

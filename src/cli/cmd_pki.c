@@ -152,13 +152,9 @@ load_secret(struct rk_secret *out, bool *has, const struct secret_opt *o, const 
 	if (o->env != NULL && o->file != NULL)
 		return cli_usage_error(cli, "give the %s passphrase by env or by file, not both",
 		    what);
-	if (o->env != NULL)
-		r = rk_secret_from_env(out, o->env, &err);
-	else if (o->file != NULL)
-		r = rk_secret_from_file(out, o->file, &err);
-	else
+	if (o->env == NULL && o->file == NULL)
 		return RK_EXIT_OK;
-	if (r != 0)
+	if ((r = rk_secret_from_source(out, o->env, o->file, &err)) != 0)
 		return cli_usage_error(cli, "%s passphrase: %s", what, err.msg);
 	*has = true;
 	return RK_EXIT_OK;

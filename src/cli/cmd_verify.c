@@ -83,16 +83,6 @@ ops_of(const struct rk_service *s)
 	return NULL;
 }
 
-static int
-load_password(struct rk_secret *out, const struct rk_secret_ref *ref, struct rk_err *err)
-{
-	if (ref->env != NULL)
-		return rk_secret_from_env(out, ref->env, err);
-	if (ref->file != NULL)
-		return rk_secret_from_file(out, ref->file, err);
-	return 0;
-}
-
 /*
  * The service backends start their messages with the service's label ("pg1 127.0.0.1:5432:
  * login as rekey: ..."), as a run's events need; the table already names the service, so
@@ -126,7 +116,8 @@ check_login(struct verdict *v, const struct job *job)
 	if (s->connect.user == NULL || ops == NULL)
 		return;
 	v->login_checked = true;
-	if (load_password(&password, &s->connect.password, &err) != 0) {
+	if (rk_secret_from_source(&password, s->connect.password.env,
+	    s->connect.password.file, &err) != 0) {
 		snprintf(v->login_error, sizeof(v->login_error), "%s", err.msg);
 		snprintf(why, sizeof(why), "login as %s: %s", s->connect.user, err.msg);
 		add_problem(v, why);

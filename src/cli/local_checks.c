@@ -40,8 +40,7 @@ cli_check_ca(const struct rk_model *m, struct rk_diags *d)
 	how.signs_crls = rk_model_signs_crl(m);
 	how.check_key = file_exists(m->ca.key);
 	if (how.check_key && (ref->env != NULL || ref->file != NULL)) {
-		if ((ref->env != NULL ? rk_secret_from_env(&pass, ref->env, &err) :
-		    rk_secret_from_file(&pass, ref->file, &err)) == 0) {
+		if (rk_secret_from_source(&pass, ref->env, ref->file, &err) == 0) {
 			how.passphrase = &pass;
 		} else {
 			/* Unset variables are warned about where they are named. */

@@ -614,13 +614,8 @@ fail_rsa_refused(struct ssh_conn *c, const char *what, struct rk_err *err)
 static int
 read_passphrase(struct rk_secret *out, const struct rk_host *host, struct rk_err *err)
 {
-	const struct rk_secret_ref *ref = &host->identity_passphrase;
-
-	if (ref->env != NULL)
-		return rk_secret_from_env(out, ref->env, err);
-	if (ref->file != NULL)
-		return rk_secret_from_file(out, ref->file, err);
-	return 0;
+	return rk_secret_from_source(out, host->identity_passphrase.env,
+	    host->identity_passphrase.file, err);
 }
 
 static int

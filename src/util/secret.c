@@ -56,6 +56,18 @@ rk_secret_from_file(struct rk_secret *s, const char *path, struct rk_err *err)
 	return r;
 }
 
+int
+rk_secret_from_source(struct rk_secret *s, const char *env, const char *file,
+    struct rk_err *err)
+{
+	if (env != NULL)
+		return rk_secret_from_env(s, env, err);
+	if (file != NULL)
+		return rk_secret_from_file(s, file, err);
+	rk_secret_clear(s);
+	return 0;
+}
+
 void
 rk_secret_clear(struct rk_secret *s)
 {

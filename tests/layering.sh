@@ -28,7 +28,7 @@ declare -A module_layer=(
 	[key]=pki [cert]=pki [crl]=pki [ca]=pki [cacheck]=pki [ledger]=record [revocation]=record
 	[ssh]=transport [local]=transport [shellquote]=transport
 	[postgresql]=service [mariadb]=service
-	[probe]=verify
+	[probe]=verify [verdict]=verify
 	[clientfile]=action [hostfile]=action
 )
 declare -A may_use=(

@@ -17,61 +17,22 @@
 #include "rekey/mariadb.h"
 #include "rekey/postgresql.h"
 #include "rekey/probe.h"
-#include "rekey/secret.h"
 #include "rekey/service.h"
 #include "rekey/strutil.h"
+#include "rekey/verdict.h"
 #include "rekey/workers.h"
 
 /* A certificate with fewer days left is reported as a warning, not a failure. */
 #define VERIFY_WARN_DAYS	14
 
-struct verdict {
-	const struct rk_service	*service;
-	struct rk_probe_result	 probe;
-	bool			 reached;
-	char			 error[512];	/* why the probe failed, when it did */
-	bool			 old_tls_refused;
-	bool			 old_tls_checked;
-	char			 old_tls_error[512];
-	long			 days_left;
-	bool			 version_ok;
-	bool			 login_checked;		/* connect.user is set */
-	struct rk_tls_session	 login;
-	char			 login_error[512];
-	bool			 plaintext_checked;	/* and verify.require_tls */
-	bool			 plaintext_refused;
-	bool			 ok;
-	char			 problems[1024];	/* what failed, for the table */
-};
-
 struct job {
 	const struct rk_model	*model;
-	struct verdict		*verdicts;
+	struct rk_verdict	*verdicts;
 	size_t			 n;
 	const char		*crl;		/* the CA's CRL, when the file exists */
 	const struct rk_diags	*diags;		/* the playbook's warnings, for --json */
 	char			 ca_subject[256];	/* of ca.cert; "" when it cannot be read */
 };
-
-static enum rk_probe_protocol
-protocol_of(const struct rk_service *s)
-{
-	switch (s->kind) {
-	case RK_SERVICE_POSTGRESQL:	return RK_PROBE_POSTGRESQL;
-	case RK_SERVICE_MYSQL:		return RK_PROBE_MYSQL;
-	}
-	return RK_PROBE_TLS;
-}
-
-static void
-add_problem(struct verdict *v, const char *what)
-{
-	size_t used = strlen(v->problems);
-
-	snprintf(v->problems + used, sizeof(v->problems) - used, "%s%s", used > 0 ? "; " : "",
-	    what);
-	v->ok = false;
-}
 
 static const struct rk_service_ops *
 ops_of(const struct rk_service *s)
@@ -83,159 +44,15 @@ ops_of(const struct rk_service *s)
 	return NULL;
 }
 
-/*
- * The service backends start their messages with the service's label ("pg1 127.0.0.1:5432:
- * login as rekey: ..."), as a run's events need; the table already names the service, so
- * that label is dropped there rather than shown twice. Names hold no blank or ": ", so the
- * label ends at the first ": " (an IPv6 address has no blank after its colons).
- */
-static const char *
-without_label(const char *msg, const char *name)
-{
-	size_t n = strlen(name);
-	const char *end;
-
-	if (strncmp(msg, name, n) != 0 || (msg[n] != ' ' && msg[n] != ':') ||
-	    (end = strstr(msg + n, ": ")) == NULL)
-		return msg;
-	return end + 2;
-}
-
-/* Logs in as the service's clients do (connect.user), and proves plaintext is refused. */
-static void
-check_login(struct verdict *v, const struct job *job)
-{
-	const struct rk_service *s = v->service;
-	const struct rk_service_ops *ops = ops_of(s);
-	struct rk_secret password = { NULL, 0 };
-	struct rk_service_login login = { s, job->model->ca.cert, job->crl, s->connect.sslcert,
-	    s->connect.sslkey, NULL, s->host != NULL ? s->host->timeout : 10 };
-	struct rk_err err = { 0 };
-	char why[600];
-
-	if (s->connect.user == NULL || ops == NULL)
-		return;
-	v->login_checked = true;
-	if (rk_secret_from_source(&password, s->connect.password.env,
-	    s->connect.password.file, &err) != 0) {
-		snprintf(v->login_error, sizeof(v->login_error), "%s", err.msg);
-		snprintf(why, sizeof(why), "login as %s: %s", s->connect.user, err.msg);
-		add_problem(v, why);
-		return;
-	}
-	login.password = password.ptr != NULL ? &password : NULL;
-	if (ops->check_login(&v->login, &login, &err) != 0) {
-		snprintf(v->login_error, sizeof(v->login_error), "%s", err.msg);
-		add_problem(v, without_label(err.msg, s->name));
-		goto out;
-	}
-	if (s->verify.require_tls) {
-		rk_err_clear(&err);
-		if (ops->check_plaintext_refused(&v->plaintext_refused, &login, &err) != 0) {
-			add_problem(v, "could not check a plaintext login");
-		} else {
-			v->plaintext_checked = true;
-			if (!v->plaintext_refused)
-				add_problem(v, "a login without TLS is accepted");
-		}
-	}
- out:
-	rk_secret_clear(&password);
-}
-
-/*
- * OpenSSL says "self-signed certificate in certificate chain" when a server presents another
- * CA's chain; the responder needs to hear that the server is not on the CA the playbook
- * names, and which one it is on.
- */
-static void
-describe_chain_failure(char *buf, size_t size, const struct rk_probe_result *probe,
-    const char *ca_subject)
-{
-	if (ca_subject[0] != '\0' && strcmp(probe->issuer, ca_subject) != 0)
-		snprintf(buf, size, "not issued by ca.cert (served: issuer %s; expected %s)",
-		    probe->issuer, ca_subject);
-	else
-		snprintf(buf, size, "chain: %s", probe->chain_error);
-}
-
-static void
-check_service(struct verdict *v, const struct job *job)
-{
-	const struct rk_service *s = v->service;
-	struct rk_probe_request req = { protocol_of(s), s->connect.address, s->connect.port,
-	    s->connect.address, job->model->ca.cert, job->crl, s->host != NULL ?
-	    s->host->timeout : 10, 0, 0 };
-	struct rk_err err = { 0 };
-	char why[640];	/* two subjects and the words around them */
-
-	v->ok = true;
-	if (rk_probe(&v->probe, &req, &err) != 0) {
-		snprintf(v->error, sizeof(v->error), "%s", err.msg);
-		add_problem(v, "unreachable or no TLS");
-		return;
-	}
-	v->reached = true;
-	v->days_left = (long)((v->probe.not_after - time(NULL)) / 86400);
-	if (!v->probe.chain_ok) {
-		describe_chain_failure(why, sizeof(why), &v->probe, job->ca_subject);
-		add_problem(v, why);
-	}
-	if (s->verify.sslmode == RK_SSLMODE_VERIFY_FULL && !v->probe.name_ok) {
-		snprintf(why, sizeof(why), "%s is not among the certificate's names",
-		    s->connect.address);
-		add_problem(v, why);
-	}
-	v->version_ok = !(s->verify.min_tls == RK_TLS_1_3 &&
-	    strcmp(v->probe.protocol, "TLSv1.3") != 0);
-	if (!v->version_ok) {
-		snprintf(why, sizeof(why), "negotiated %s, below min_tls %s", v->probe.protocol,
-		    rk_tls_version_name(s->verify.min_tls));
-		add_problem(v, why);
-	}
-	if (v->probe.not_after < time(NULL))
-		add_problem(v, "certificate expired");
-	/* What must not work: a handshake older than min_tls. */
-	rk_err_clear(&err);
-	if (rk_probe_refuses_older_than(&v->old_tls_refused, &req,
-	    rk_probe_version_of(s->verify.min_tls), &err) != 0) {
-		snprintf(v->old_tls_error, sizeof(v->old_tls_error), "%s", err.msg);
-		add_problem(v, "could not check older TLS versions");
-	} else {
-		v->old_tls_checked = true;
-		if (!v->old_tls_refused) {
-			snprintf(why, sizeof(why), "accepts TLS older than %s",
-			    rk_tls_version_name(s->verify.min_tls));
-			add_problem(v, why);
-		}
-	}
-	/* A login verifies the same chain and would only repeat its failure in a library's
-	 * words ("self-signed certificate in certificate chain"). */
-	if (v->probe.chain_ok)
-		check_login(v, job);
-	else if (s->connect.user != NULL)
-		add_problem(v, "login not tried: the chain does not verify");
-}
-
-static void
-read_ca_subject(char *buf, size_t size, const char *path)
-{
-	struct rk_cert *ca = NULL;
-	struct rk_err err = { 0 };
-
-	buf[0] = '\0';
-	/* Unreadable: the probe reports it, and chain errors keep OpenSSL's words. */
-	if (rk_cert_load_file(&ca, path, &err) == 0 && rk_cert_subject(buf, size, ca) < 0)
-		buf[0] = '\0';
-	rk_cert_free(ca);
-}
-
 static void
 worker(void *arg, size_t i)
 {
 	struct job *job = arg;
+	const struct rk_service *s = &job->model->services[i];
+	struct rk_verdict_request req = { s, ops_of(s), job->model->ca.cert, job->crl,
+	    job->ca_subject };
 
-	check_service(&job->verdicts[i], job);
+	rk_verdict_check(&job->verdicts[i], &req);
 }
 
 /* Runs the checks on up to policy.max_parallel threads: each one mostly waits on a server. */
@@ -262,17 +79,6 @@ print_escaped_line(const char *name, const char *what)
 	free(esc);
 }
 
-/* Only verify-full checks the name; the other modes must not be said to. */
-static const char *
-what_was_verified(enum rk_sslmode mode)
-{
-	switch (mode) {
-	case RK_SSLMODE_VERIFY_FULL:	return "chain and name verified";
-	case RK_SSLMODE_VERIFY_CA:	return "chain verified (verify-ca: the name is not checked)";
-	case RK_SSLMODE_REQUIRE:	return "chain verified (require: the name is not checked)";
-	}
-	return "?";
-}
 
 static void
 print_table(const struct job *job, bool color)
@@ -285,7 +91,7 @@ print_table(const struct job *job, bool color)
 	printf("%-16s %-22s %-8s %-24s %-23s %5s  %s\n", "SERVICE", "ADDRESS", "TLS", "CIPHER",
 	    "SHA-256 (start)", "DAYS", "RESULT");
 	for (i = 0; i < job->n; i++) {
-		const struct verdict *v = &job->verdicts[i];
+		const struct rk_verdict *v = &job->verdicts[i];
 		bool warn = v->ok && v->days_left < VERIFY_WARN_DAYS;
 
 		snprintf(where, sizeof(where), "%s:%d", v->service->connect.address,
@@ -302,7 +108,7 @@ print_table(const struct job *job, bool color)
 			    v->problems);
 		else
 			printf("  %s: %s; TLS older than %s refused%s%s%s%s\n", v->service->name,
-			    what_was_verified(v->service->verify.sslmode),
+			    rk_verdict_what_was_verified(v->service->verify.sslmode),
 			    rk_tls_version_name(v->service->verify.min_tls),
 			    v->login_checked ? "; login as " : "",
 			    v->login_checked ? v->service->connect.user : "",
@@ -373,7 +179,7 @@ served_cert_json(const struct rk_probe_result *p)
 }
 
 static json_t *
-verdict_json(const struct verdict *v)
+verdict_json(const struct rk_verdict *v)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:b}", "service", v->service->name,
 	    "kind", rk_service_kind_label(v->service), "address",
@@ -488,7 +294,7 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 	}
 	for (i = 0; i < job.n; i++)
 		job.verdicts[i].service = &model->services[i];
-	read_ca_subject(job.ca_subject, sizeof(job.ca_subject), model->ca.cert);
+	rk_verdict_ca_subject(job.ca_subject, sizeof(job.ca_subject), model->ca.cert);
 	/* Connector/C's global state is set up before any thread: it is not thread-safe. */
 	if (rk_mariadb_global_init(&err) != 0) {
 		cli_report_error(cli, "verify", &err);

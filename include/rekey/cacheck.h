@@ -14,7 +14,8 @@ enum rk_ca_file {
 };
 
 struct rk_ca_check {
-	bool	signs_crls;	/* the run signs a CRL: cRLSign is required too */
+	bool	signs_crls;	/* in: the run signs a CRL, so cRLSign is required too */
+	bool	lacks_crl_sign;	/* out: it may not sign CRLs (only an error with signs_crls) */
 	/* NULL: the key is not loaded, only the certificate is checked (an encrypted key
 	 * whose passphrase is not at hand). */
 	const struct rk_secret *passphrase;
@@ -29,6 +30,6 @@ struct rk_ca_check {
  * starting with that file's path.
  */
 int	rk_ca_check_files(enum rk_ca_file *bad, const char *cert_path, const char *key_path,
-	    const struct rk_ca_check *how, struct rk_err *err) RK_MUST_CHECK;
+	    struct rk_ca_check *how, struct rk_err *err) RK_MUST_CHECK;
 
 #endif

@@ -55,6 +55,10 @@ cli_check_ca(const struct rk_model *m, struct rk_diags *d)
 			rk_diags_error(d, m->ca.cert_pos, "ca cert %s", err.msg);
 		else
 			rk_diags_error(d, m->ca.key_pos, "ca key %s", err.msg);
+	} else if (how.lacks_crl_sign) {
+		/* Not needed by this run, but the next compromise will need a CRL. */
+		rk_diags_warn(d, m->ca.cert_pos, "ca cert %s: the CA may not sign CRLs (its "
+		    "keyUsage lacks cRLSign): nothing it issued could be revoked", m->ca.cert);
 	}
 	rk_secret_clear(&pass);
 }

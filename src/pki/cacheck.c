@@ -14,7 +14,7 @@
 #include "pki_int.h"
 
 static int
-check_cert(const struct rk_cert *cert, const struct rk_ca_check *how, struct rk_err *err)
+check_cert(const struct rk_cert *cert, struct rk_ca_check *how, struct rk_err *err)
 {
 	uint32_t usage = X509_get_key_usage(cert->x509);
 	time_t now = time(NULL);
@@ -30,7 +30,8 @@ check_cert(const struct rk_cert *cert, const struct rk_ca_check *how, struct rk_
 	if ((usage & KU_KEY_CERT_SIGN) == 0)
 		return rk_fail(err, RK_E_USAGE, "the CA may not sign certificates (its keyUsage "
 		    "lacks keyCertSign)");
-	if (how->signs_crls && (usage & KU_CRL_SIGN) == 0)
+	how->lacks_crl_sign = (usage & KU_CRL_SIGN) == 0;
+	if (how->signs_crls && how->lacks_crl_sign)
 		return rk_fail(err, RK_E_USAGE, "the CA may not sign CRLs (its keyUsage lacks "
 		    "cRLSign), and this run signs one");
 	if ((days = rk_cert_days_left(cert, now)) < 0)
@@ -44,7 +45,7 @@ check_cert(const struct rk_cert *cert, const struct rk_ca_check *how, struct rk_
 
 int
 rk_ca_check_files(enum rk_ca_file *bad, const char *cert_path, const char *key_path,
-    const struct rk_ca_check *how, struct rk_err *err)
+    struct rk_ca_check *how, struct rk_err *err)
 {
 	struct rk_cert *cert = NULL;
 	struct rk_key *key = NULL;

@@ -194,9 +194,13 @@ verdict_json(const struct rk_verdict *v)
 	json_object_set_new(o, "tls", json_pack("{s:s, s:s}", "protocol", v->probe.protocol,
 	    "cipher", v->probe.cipher));
 	json_object_set_new(o, "certificate", served_cert_json(&v->probe));
-	json_object_set_new(o, "checks", json_pack("{s:b, s:s, s:b, s:b, s:o}",
+	/* Only verify-full checks the name: under the other modes "name" is null, and
+	 * "has_name" says whether the certificate carries it all the same. */
+	json_object_set_new(o, "checks", json_pack("{s:b, s:s, s:o, s:b, s:b, s:o}",
 	    "chain", v->probe.chain_ok, "chain_error", v->probe.chain_error, "name",
-	    v->probe.name_ok, "min_tls", v->version_ok, "older_tls_refused",
+	    v->service->verify.sslmode == RK_SSLMODE_VERIFY_FULL ?
+	    json_boolean(v->probe.name_ok) : json_null(), "has_name", v->probe.name_ok,
+	    "min_tls", v->version_ok, "older_tls_refused",
 	    v->old_tls_checked ? json_boolean(v->old_tls_refused) : json_null()));
 	if (v->login_checked)
 		json_object_set_new(o, "login", json_pack("{s:s, s:b, s:s, s:s, s:s}",

@@ -83,6 +83,15 @@ grep -qE "^  pg: pg " "$tmp/out" && bad "the service is named twice" || ok
 grep -qF "  my: chain verified (verify-ca: the name is not checked)" "$tmp/out" && ok ||
 	{ bad "verify-ca result wording"; cat "$tmp/out"; }
 grep -qF "  my: chain and name verified" "$tmp/out" && bad "verify-ca claims the name" || ok
+"$rekey" verify --json "$tmp/verify.yml" >"$tmp/out.json" 2>/dev/null || true
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+my = [s for s in d["services"] if s["service"] == "my"][0]["checks"]
+pg = [s for s in d["services"] if s["service"] == "pg"][0]["checks"]
+assert my["name"] is None and my["has_name"] is True, my
+assert pg["name"] is True and pg["has_name"] is True, pg
+' "$tmp/out.json" && ok || bad "verify-ca: --json claims the name was checked"
 
 # A server's words are escaped: MariaDB quotes the user name it refused, here holding a
 # right-to-left override, which must not reach the terminal raw.

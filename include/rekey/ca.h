@@ -20,7 +20,7 @@ struct rk_signing_ca {
  * Loads the CA at cert_path/key_path (passphrase may be NULL) and checks what signing needs:
  * the key matches the certificate, it is a CA (basicConstraints CA:TRUE) allowed to sign
  * certificates (keyCertSign), and it is within its validity period. Each failure names
- * the cause, as "CA /x/ca.crt expired 3 days ago".
+ * the cause, as "/x/ca.crt: the CA expired 3 days ago" (the checks of rk_ca_check_cert).
  */
 int	rk_signing_ca_open(struct rk_signing_ca *out, const char *cert_path, const char *key_path,
 	    const struct rk_secret *passphrase, struct rk_err *err) RK_MUST_CHECK;

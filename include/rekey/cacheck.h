@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "rekey/cert.h"
 #include "rekey/err.h"
 #include "rekey/secret.h"
 
@@ -29,6 +30,10 @@ struct rk_ca_check {
  * or RK_E_USAGE (RK_E_NOMEM, RK_E_SYS) with *bad naming the file at fault and err why,
  * starting with that file's path.
  */
+/* The certificate part alone, for a certificate already loaded from path (which starts the
+ * message): what rk_signing_ca_open() checks too. */
+int	rk_ca_check_cert(const struct rk_cert *cert, const char *path, struct rk_ca_check *how,
+	    struct rk_err *err) RK_MUST_CHECK;
 int	rk_ca_check_files(enum rk_ca_file *bad, const char *cert_path, const char *key_path,
 	    struct rk_ca_check *how, struct rk_err *err) RK_MUST_CHECK;
 

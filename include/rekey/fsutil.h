@@ -36,6 +36,19 @@ int	rk_file_read_private(struct rk_buf *out, const char *path, size_t cap,
 int	rk_file_check_private(const struct stat *st, const char *path, struct rk_err *err)
 	    RK_MUST_CHECK;
 /*
+ * Opens path with flags (O_RDONLY, O_RDWR | O_APPEND, ..., O_NOFOLLOW where a link must not
+ * be followed) only if it is a regular file, checked before the open where a stat can tell
+ * and on the descriptor after it; the open never waits (O_NONBLOCK). *st is the opened file's.
+ * The readers above are built on it, and so is anything that must keep the descriptor (a
+ * locked journal).
+ */
+int	rk_file_open_regular(int *out, struct stat *st, const char *path, int flags,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* Reads fd from where it stands to its end into out, at most cap bytes (RK_E_LIMIT past
+ * it); the read buffer is wiped. path labels errors. */
+int	rk_fd_read_all(struct rk_buf *out, int fd, const char *path, size_t cap,
+	    struct rk_err *err) RK_MUST_CHECK;
+/*
  * Resolves path as a playbook means it: "~/" against $HOME, a relative path against base_dir,
  * an absolute path as it is. *out is malloc'ed.
  */

@@ -466,61 +466,17 @@ parse_journal(struct rk_journal_log **out, size_t *good_len, struct rk_bytes tex
 	return 0;
 }
 
-/* Reads what fd holds from its start, at most RK_JOURNAL_MAX bytes. */
-static int
-read_fd(struct rk_buf *buf, int fd, const char *path, struct rk_err *err)
-{
-	unsigned char chunk[65536];
-	off_t off = 0;
-	ssize_t n;
-	int r;
-
-	rk_buf_init(buf, RK_JOURNAL_MAX);
-	for (;;) {
-		if ((n = pread(fd, chunk, sizeof(chunk), off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return rk_fail_errno(err, "read %s", path);
-		}
-		if (n == 0)
-			return 0;
-		if ((r = rk_buf_append(buf, chunk, (size_t)n, err)) != 0)
-			return r;
-		off += n;
-	}
-}
-
-static int
-open_regular(int *out, const char *path, int flags, struct rk_err *err)
-{
-	struct stat st;
-	int fd;
-
-	/* A FIFO must not stall a resume: O_NONBLOCK for the open, then only a regular file. */
-	if ((fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1)
-		return rk_fail_errno(err, "open %s", path);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return rk_fail(err, RK_E_USAGE, "%s is not a regular file", path);
-	}
-	*out = fd;
-	return 0;
-}
-
 int
 rk_journal_read(struct rk_journal_log **out, const char *path, struct rk_err *err)
 {
 	struct rk_buf buf;
 	size_t good;
-	int fd = -1, r;
+	int r;
 
 	*out = NULL;
 	rk_buf_init(&buf, RK_JOURNAL_MAX);
-	if ((r = open_regular(&fd, path, O_RDONLY, err)) != 0)
-		return r;
-	if ((r = read_fd(&buf, fd, path, err)) == 0)
+	if ((r = rk_file_read(&buf, path, RK_JOURNAL_MAX, err)) == 0)
 		r = parse_journal(out, &good, rk_buf_bytes(&buf), path, err);
-	close(fd);
 	rk_buf_clear(&buf);
 	return r;
 }
@@ -531,16 +487,19 @@ rk_journal_reopen(struct rk_journal **out, struct rk_journal_log **log, const ch
 {
 	struct rk_journal *j = NULL;
 	struct rk_buf buf;
+	struct stat st;
 	size_t good;
 	int fd = -1, r;
 
 	*out = NULL;
 	*log = NULL;
 	rk_buf_init(&buf, RK_JOURNAL_MAX);
-	if ((r = open_regular(&fd, path, O_RDWR | O_APPEND, err)) != 0)
+	/* Not followed: a link would let the journal be written elsewhere. Read through the
+	 * locked descriptor itself: closing another one would drop the lock. */
+	if ((r = rk_file_open_regular(&fd, &st, path, O_RDWR | O_APPEND | O_NOFOLLOW, err)) != 0)
 		return r;
 	if ((r = lock_journal(fd, path, err)) != 0 ||
-	    (r = read_fd(&buf, fd, path, err)) != 0 ||
+	    (r = rk_fd_read_all(&buf, fd, path, RK_JOURNAL_MAX, err)) != 0 ||
 	    (r = parse_journal(log, &good, rk_buf_bytes(&buf), path, err)) != 0)
 		goto fail;
 	/* A torn line would glue itself to the next record: cut it off, durably. */

@@ -48,6 +48,9 @@ struct builder {
 	size_t				 cap;
 	struct rk_err			*err;
 	const struct rk_plan_facts	*facts;
+	uint32_t			 generate_ca;	/* step ids the pushes refer to; 0: none */
+	uint32_t			 first_issue;
+	uint32_t			 sign_crl;
 };
 
 /* Whether a revocation is known to hit a client certificate, which a check can then try. */
@@ -145,33 +148,25 @@ add_step(struct builder *b, enum rk_phase phase, enum rk_action action,
 	return s;
 }
 
-/* The step that makes what a push installs: issue and revoke come before any push. */
+/* The step that makes what a push installs; issue and revoke come before any push. */
 static uint32_t
-source_of(const struct rk_plan *p, const struct rk_step *push)
+source_of(const struct builder *b, const struct rk_step *push)
 {
-	size_t i;
+	const struct rk_model *m = b->plan->model;
 
-	for (i = 0; i < p->nsteps; i++) {
-		const struct rk_step *s = &p->steps[i];
-
-		switch (push->content) {
-		case RK_CONTENT_CERT:
-		case RK_CONTENT_KEY:
-			if (s->action == RK_ACT_ISSUE_CERT && s->certificate == push->certificate)
-				return s->id;
-			break;
-		case RK_CONTENT_CRL:
-			if (s->action == RK_ACT_SIGN_CRL)
-				return s->id;
-			break;
-		case RK_CONTENT_TRUST_BUNDLE:
-		case RK_CONTENT_TRUST_FINAL:
-			if (s->action == RK_ACT_GENERATE_CA)
-				return s->id;
-			break;
-		case RK_CONTENT_NONE:
-			break;
-		}
+	switch (push->content) {
+	case RK_CONTENT_CERT:
+	case RK_CONTENT_KEY:
+		/* Issue steps are made one per certificate, in model order. */
+		return push->certificate != NULL && b->first_issue > 0 ?
+		    b->first_issue + (uint32_t)(push->certificate - m->certificates) : 0;
+	case RK_CONTENT_CRL:
+		return b->sign_crl;
+	case RK_CONTENT_TRUST_BUNDLE:
+	case RK_CONTENT_TRUST_FINAL:
+		return b->generate_ca;
+	case RK_CONTENT_NONE:
+		break;
 	}
 	return 0;
 }
@@ -191,7 +186,7 @@ add_push(struct builder *b, enum rk_phase phase, unsigned wave, const struct rk_
 	s->service = svc;
 	s->client = client;
 	s->certificate = client != NULL ? f->certificate : svc != NULL ? svc->certificate : NULL;
-	s->source = source_of(b->plan, s);
+	s->source = source_of(b, s);
 }
 
 static void
@@ -263,16 +258,20 @@ build_issue_and_revoke(struct builder *b, const struct rk_model *m)
 	struct rk_step *s;
 	size_t i;
 
-	if (m->ca.rotate)
-		(void)add_step(b, RK_PHASE_ISSUE, RK_ACT_GENERATE_CA, NULL);
+	if (m->ca.rotate && (s = add_step(b, RK_PHASE_ISSUE, RK_ACT_GENERATE_CA, NULL)) != NULL)
+		b->generate_ca = s->id;
 	for (i = 0; i < m->ncertificates; i++)
-		if ((s = add_step(b, RK_PHASE_ISSUE, RK_ACT_ISSUE_CERT, NULL)) != NULL)
+		if ((s = add_step(b, RK_PHASE_ISSUE, RK_ACT_ISSUE_CERT, NULL)) != NULL) {
 			s->certificate = &m->certificates[i];
+			if (i == 0)
+				b->first_issue = s->id;
+		}
 	for (i = 0; i < m->nrevocations; i++)
 		if ((s = add_step(b, RK_PHASE_REVOKE, RK_ACT_REVOKE, NULL)) != NULL)
 			s->revocation = &m->revocations[i];
-	if (rk_model_signs_crl(m))
-		(void)add_step(b, RK_PHASE_REVOKE, RK_ACT_SIGN_CRL, NULL);
+	if (rk_model_signs_crl(m) &&
+	    (s = add_step(b, RK_PHASE_REVOKE, RK_ACT_SIGN_CRL, NULL)) != NULL)
+		b->sign_crl = s->id;
 }
 
 static void
@@ -451,7 +450,7 @@ int
 rk_plan_build(struct rk_plan **out, const struct rk_model *m, const struct rk_plan_facts *facts,
     struct rk_err *err)
 {
-	struct builder b = { NULL, 0, err, facts };
+	struct builder b = { NULL, 0, err, facts, 0, 0, 0 };
 	size_t canary = (size_t)m->policy.canary;
 
 	*out = NULL;

@@ -1,8 +1,8 @@
 #include "rekey/ca.h"
+#include "rekey/cacheck.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -13,8 +13,7 @@ int
 rk_signing_ca_open(struct rk_signing_ca *out, const char *cert_path, const char *key_path,
     const struct rk_secret *passphrase, struct rk_err *err)
 {
-	time_t now = time(NULL);
-	long days;
+	struct rk_ca_check how = { 0 };
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -27,26 +26,9 @@ rk_signing_ca_open(struct rk_signing_ca *out, const char *cert_path, const char 
 		rk_err_prefix(err, "CA key %s", key_path);
 		goto fail;
 	}
-	if (!rk_cert_is_ca(out->cert)) {
-		r = rk_fail(err, RK_E_USAGE, "%s is not a CA certificate (no basicConstraints "
-		    "CA:TRUE)", cert_path);
+	/* The same checks plan makes before any run (cacheck), so both say the same. */
+	if ((r = rk_ca_check_cert(out->cert, cert_path, &how, err)) != 0)
 		goto fail;
-	}
-	if (!rk_cert_can_sign_certificates(out->cert)) {
-		r = rk_fail(err, RK_E_USAGE, "CA %s may not sign certificates (its keyUsage lacks "
-		    "keyCertSign)", cert_path);
-		goto fail;
-	}
-	if ((days = rk_cert_days_left(out->cert, now)) < 0) {
-		r = rk_fail(err, RK_E_USAGE, "CA %s expired %ld day%s ago", cert_path, -days,
-		    days == -1 ? "" : "s");
-		goto fail;
-	}
-	if (rk_cert_not_before(out->cert) > now) {
-		r = rk_fail(err, RK_E_USAGE, "CA %s is not valid yet (check this machine's clock)",
-		    cert_path);
-		goto fail;
-	}
 	return 0;
  fail:
 	rk_signing_ca_close(out);

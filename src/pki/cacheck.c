@@ -44,6 +44,17 @@ check_cert(const struct rk_cert *cert, struct rk_ca_check *how, struct rk_err *e
 }
 
 int
+rk_ca_check_cert(const struct rk_cert *cert, const char *path, struct rk_ca_check *how,
+    struct rk_err *err)
+{
+	int r;
+
+	if ((r = check_cert(cert, how, err)) != 0)
+		rk_err_prefix(err, "%s", path);
+	return r;
+}
+
+int
 rk_ca_check_files(enum rk_ca_file *bad, const char *cert_path, const char *key_path,
     struct rk_ca_check *how, struct rk_err *err)
 {
@@ -55,10 +66,8 @@ rk_ca_check_files(enum rk_ca_file *bad, const char *cert_path, const char *key_p
 	*bad = RK_CA_FILE_CERT;
 	if ((r = rk_cert_load_file(&cert, cert_path, err)) != 0)
 		goto out;
-	if ((r = check_cert(cert, how, err)) != 0) {
-		rk_err_prefix(err, "%s", cert_path);
+	if ((r = rk_ca_check_cert(cert, cert_path, how, err)) != 0)
 		goto out;
-	}
 	if (!how->check_key)
 		goto out;
 	*bad = RK_CA_FILE_KEY;

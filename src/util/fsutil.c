@@ -53,26 +53,24 @@ rk_file_check_private(const struct stat *st, const char *path, struct rk_err *er
  * asked): stat first, so a device is never even opened; O_NONBLOCK, so a FIFO swapped in
  * after the stat cannot block the open; fstat after, which is what counts.
  */
-static int
-open_regular(int *out, struct stat *st, const char *path, bool private, struct rk_err *err)
+int
+rk_file_open_regular(int *out, struct stat *st, const char *path, int flags,
+    struct rk_err *err)
 {
-	int fd, r;
+	int fd, r = 0;
 
 	*out = -1;
-	if (stat(path, st) == -1)
+	/* lstat under O_NOFOLLOW: the check must see what the open will. */
+	if (((flags & O_NOFOLLOW) ? lstat(path, st) : stat(path, st)) == -1)
 		return rk_fail_errno(err, "%s", path);
 	if (!S_ISREG(st->st_mode))
 		return fail_not_regular(err, path, st->st_mode);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+	if ((fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
 		return rk_fail_errno(err, "%s", path);
 	if (fstat(fd, st) == -1)
 		r = rk_fail_errno(err, "%s", path);
 	else if (!S_ISREG(st->st_mode))
 		r = fail_not_regular(err, path, st->st_mode);
-	else if (private)
-		r = rk_file_check_private(st, path, err);
-	else
-		r = 0;
 	if (r != 0) {
 		close(fd);
 		return r;
@@ -81,21 +79,13 @@ open_regular(int *out, struct stat *st, const char *path, bool private, struct r
 	return 0;
 }
 
-static int
-read_file(struct rk_buf *out, const char *path, size_t cap, bool private, struct rk_err *err)
+int
+rk_fd_read_all(struct rk_buf *out, int fd, const char *path, size_t cap, struct rk_err *err)
 {
 	unsigned char chunk[16384];
-	struct stat st;
 	ssize_t n;
-	int fd, r = 0;
+	int r = 0;
 
-	if ((r = open_regular(&fd, &st, path, private, err)) != 0)
-		return r;
-	if ((unsigned long long)st.st_size > cap) {
-		r = rk_fail(err, RK_E_LIMIT, "%s: file is %lld bytes, over the limit of %zu",
-		    path, (long long)st.st_size, cap);
-		goto out;
-	}
 	out->cap = cap;
 	/* Read until EOF, not st_size: the file may grow; the cap still holds. */
 	for (;;) {
@@ -112,10 +102,30 @@ read_file(struct rk_buf *out, const char *path, size_t cap, bool private, struct
 			goto out;
 		}
 	}
-	if (out->ptr == NULL && (r = rk_buf_append(out, "", 0, err)) != 0)
-		goto out;
+	if (out->ptr == NULL)
+		r = rk_buf_append(out, "", 0, err);
  out:
 	explicit_bzero(chunk, sizeof(chunk));
+	return r;
+}
+
+static int
+read_file(struct rk_buf *out, const char *path, size_t cap, bool private, struct rk_err *err)
+{
+	struct stat st;
+	int fd, r;
+
+	if ((r = rk_file_open_regular(&fd, &st, path, O_RDONLY, err)) != 0)
+		return r;
+	if (private && (r = rk_file_check_private(&st, path, err)) != 0)
+		goto out;
+	if ((unsigned long long)st.st_size > cap) {
+		r = rk_fail(err, RK_E_LIMIT, "%s: file is %lld bytes, over the limit of %zu",
+		    path, (long long)st.st_size, cap);
+		goto out;
+	}
+	r = rk_fd_read_all(out, fd, path, cap, err);
+ out:
 	close(fd);
 	return r;
 }

@@ -209,7 +209,7 @@ test_journal_refuses_a_file_that_is_not_one(void **state)
 
 	assert_int_equal(mkfifo(f->path, 0600), 0);
 	assert_int_not_equal(rk_journal_read(&log, f->path, &err), 0);
-	assert_non_null(strstr(err.msg, "is not a regular file"));
+	assert_non_null(strstr(err.msg, "not a regular file (it is a FIFO)"));
 	assert_int_not_equal(rk_journal_reopen(&j, &log, f->path, &err), 0);
 	assert_null(j);
 	assert_int_equal(unlink(f->path), 0);

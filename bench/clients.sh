@@ -60,22 +60,16 @@ printf 'clients.sh: %d sshd on 127.0.0.2-127.0.0.%d:%d started in %.2f s\n' "$co
 	$((count + 1)) "$bench_port" "$(echo "$t1 - $t0" | bc)"
 
 bench_ansible_inventory "$dir/inventory.body" >"$dir/inventory"
-cat >"$dir/clients.yml" <<YML
-- hosts: bench
-  gather_facts: false
-  tasks:
-    - name: TLS settings of the app's .env
-      ansible.builtin.lineinfile:
-        path: "{{ folder }}/app.env"
-        regexp: "^{{ item.key }}="
-        line: "{{ item.key }}={{ item.value }}"
-        backup: true
-      loop:
+{
+	printf -- '- hosts: bench\n  gather_facts: false\n  tasks:\n'
+	bench_ansible_lineinfile_task "TLS settings of the app's .env" "{{ folder }}/app.env"
+	cat <<YML
         - { key: DB_SSL_MODE, value: verify-full }
         - { key: DB_SSL_CA_CERT, value: /etc/ssl/certs/db-ca.crt }
         - { key: DB_SSL_CLIENT_CERT, value: /etc/ssl/certs/app.crt }
         - { key: DB_SSL_CLIENT_KEY, value: /etc/ssl/private/app.key }
 YML
+} >"$dir/clients.yml"
 ansible_run() {	# ansible_run OUT [--check --diff]
 	local out=$1
 	shift

@@ -37,10 +37,10 @@ bench_ssh_setup() {
 	bench_port=$(harness_pick_free_port)
 }
 
-# bench_start_sshd I: sshd number I on 127.0.0.(I+1):$bench_port in hosts/hI, login
-# $RK_H_SSH_USER with RK_H_SSH_KEY, its host key added to RK_H_KNOWN_HOSTS.
+# bench_start_sshd I [USER]: sshd number I on 127.0.0.(I+1):$bench_port in hosts/hI, login
+# USER (default $RK_H_SSH_USER) with RK_H_SSH_KEY, its host key added to RK_H_KNOWN_HOSTS.
 bench_start_sshd() {
-	local i=$1 addr=127.0.0.$(($1 + 1)) dir=$RK_H_DIR/hosts/h$1 user=$RK_H_SSH_USER
+	local i=$1 addr=127.0.0.$(($1 + 1)) dir=$RK_H_DIR/hosts/h$1 user=${2:-$RK_H_SSH_USER}
 	mkdir -p "$dir/ak"
 	ssh-keygen -q -t ed25519 -N '' -C bench -f "$dir/hk_ed25519"
 	install -m 0644 "$RK_H_SSH_PUBKEY" "$dir/ak/$user"
@@ -79,4 +79,37 @@ bench_need_ansible() {
 		echo "bench: installing Debian's ansible package (once)" >&2
 		apt-get install -y ansible >/dev/null
 	fi
+}
+
+# bench_need_debian_packages PACKAGE...: those not installed yet, installed on first use
+# (benchmarks only; e.g. the database drivers of Ansible's postgresql and mysql collections).
+bench_need_debian_packages() {
+	local package
+	local -a missing=()
+	for package in "$@"; do
+		dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' ||
+			missing+=("$package")
+	done
+	((${#missing[@]} == 0)) && return 0
+	echo "bench: installing ${missing[*]} (once)" >&2
+	apt-get install -y "${missing[@]}" >/dev/null
+}
+
+# bench_ansible_copy_task NAME DEST [OWNER]: an ansible.builtin.copy task over a loop of
+# {src, mode} items (the caller prints them after this) with backup: true, owner and group
+# OWNER when given.
+bench_ansible_copy_task() {
+	local name=$1 dest=$2 owner=${3:-}
+	printf '    - name: %s\n      ansible.builtin.copy:\n' "$name"
+	printf '        src: "{{ item.src }}"\n        dest: "%s"\n' "$dest"
+	[[ -z $owner ]] || printf '        owner: %s\n        group: %s\n' "$owner" "$owner"
+	printf '        mode: "{{ item.mode }}"\n        backup: true\n      loop:\n'
+}
+
+# bench_ansible_lineinfile_task NAME PATH: an ansible.builtin.lineinfile task setting KEY=VALUE
+# for a loop of {key, value} items (the caller prints them after this), backup: true.
+bench_ansible_lineinfile_task() {
+	printf '    - name: %s\n      ansible.builtin.lineinfile:\n        path: "%s"\n' "$1" "$2"
+	printf '        regexp: "^{{ item.key }}="\n        line: "{{ item.key }}={{ item.value }}"\n'
+	printf '        backup: true\n      loop:\n'
 }

@@ -51,24 +51,17 @@ time_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$RK_H_DIR/rekey
 
 # Ansible, same hosts, same files, same parallelism
 bench_ansible_inventory "$RK_H_DIR/inventory.body" >"$RK_H_DIR/inventory"
-cat >"$RK_H_DIR/push.yml" <<YML
-- hosts: bench
-  gather_facts: false
-  tasks:
-    - name: push cert, key, CA and CRL with mode and owner
-      ansible.builtin.copy:
-        src: "{{ item.src }}"
-        dest: "{{ folder }}/{{ item.name }}"
-        mode: "{{ item.mode }}"
-        owner: $user
-        group: $user
-        backup: true
-      loop:
+{
+	printf -- '- hosts: bench\n  gather_facts: false\n  tasks:\n'
+	bench_ansible_copy_task "push cert, key, CA and CRL with mode and owner" \
+		"{{ folder }}/{{ item.name }}" "$user"
+	cat <<YML
         - { src: "$RK_H_SERVER_CERT", name: server.crt, mode: "0644" }
         - { src: "$RK_H_SERVER_KEY", name: server.key, mode: "0600" }
         - { src: "$RK_H_CA", name: ca.crt, mode: "0644" }
         - { src: "$RK_H_CA_CRL", name: ca.crl, mode: "0644" }
 YML
+} >"$RK_H_DIR/push.yml"
 t0=$(date +%s.%N)
 ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_LOCAL_TEMP=$RK_H_DIR/ansible-tmp \
 	ansible-playbook -i "$RK_H_DIR/inventory" -f "$workers" "$RK_H_DIR/push.yml" \

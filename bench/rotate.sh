@@ -10,8 +10,9 @@
 # client certificate per app host from the CA; revoke each server's old certificate in the
 # CRL; push certificate, key, CA and CRL with owner, mode and a backup; reload each database
 # without a restart (pg_reload_conf(), FLUSH SSL), canary first; check that each serves the
-# new certificate (fingerprint, chain and name verified); edit each app's .env; run each app
-# host's check. rekey gets a playbook, Ansible an inventory and a playbook (community.crypto,
+# new certificate (fingerprint, chain and name verified), takes a login with full verification,
+# refuses TLS older than 1.2 and a login without TLS; edit each app's .env; run each app host's
+# check. rekey gets a playbook, Ansible an inventory and a playbook (community.crypto,
 # community.postgresql, community.mysql; copy and lineinfile with backup: true; forks =
 # WORKERS = policy.max_parallel), both written from the same host list. Each tool has its own
 # copy of the CA and of the app files; the database servers are rotated by both in turn. After
@@ -42,7 +43,16 @@ db_count=$((pg_count + my_count))
 	{ echo "rotate.sh: need 1 to HOSTS-1 database servers" >&2; exit 2; }
 incident=BENCH-ROTATION
 say() { printf 'rotate.sh: %s\n' "$*"; }
-die() { printf 'rotate.sh: %s\n' "$*" >&2; exit 1; }
+die() { printf 'rotate.sh: %s\n' "$*" >&2; keep_outputs; exit 1; }
+keep_outputs() {
+	local f
+	[[ -n ${REKEY_BENCH_KEEP:-} ]] || return 0
+	mkdir -p "$REKEY_BENCH_KEEP"
+	for f in rekey.yml rekey-plan.out rekey.jsonl rekey.err rekey.time inventory rotate.yml \
+		ansible.out; do
+		[[ ! -f $dir/$f ]] || cp "$dir/$f" "$REKEY_BENCH_KEEP/"
+	done
+}
 seconds() { echo "$2 - $1" | bc; }
 fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/^.*=//'; }
 
@@ -342,7 +352,6 @@ EOF
       login_port: "{{ db_port }}"
       login_user: rekey
       login_password: "{{ lookup('file', password_file) }}"
-      check_hostname: true
   tasks:
 EOF
 	bench_ansible_copy_task "CA and CRL first, then certificate and key" \
@@ -361,6 +370,7 @@ EOF
     - name: reload MariaDB (no restart)
       community.mysql.mysql_query:
         ca_cert: "{{ dir }}/ca.crt"
+        check_hostname: true
         query: FLUSH SSL
       no_log: true
       when: kind == 'mariadb'
@@ -397,10 +407,37 @@ EOF
     - name: a login with full verification (MariaDB)
       community.mysql.mysql_query:
         ca_cert: "$dir/pki-ansible/ca.crt"
+        check_hostname: true
         query: SELECT 1
       no_log: true
       delegate_to: localhost
       become: false
+      when: kind == 'mariadb'
+    - name: TLS older than 1.2 is refused
+      ansible.builtin.shell: >-
+        ! openssl s_client -starttls {{ 'postgres' if kind == 'postgresql' else 'mysql' }}
+        -connect 127.0.0.1:{{ db_port }} -tls1_1 -cipher DEFAULT@SECLEVEL=0 </dev/null >/dev/null 2>&1
+      delegate_to: localhost
+      become: false
+      changed_when: false
+    - name: a login without TLS is refused (PostgreSQL)
+      community.postgresql.postgresql_query:
+        ssl_mode: disable
+        query: SELECT 1
+      no_log: true
+      delegate_to: localhost
+      become: false
+      register: plain
+      failed_when: plain is succeeded
+      when: kind == 'postgresql'
+    - name: a login without TLS is refused (MariaDB)
+      community.mysql.mysql_query:
+        query: SELECT 1
+      no_log: true
+      delegate_to: localhost
+      become: false
+      register: plain
+      failed_when: plain is succeeded
       when: kind == 'mariadb'
 
 - name: point the apps at the new certificates and check them
@@ -523,13 +560,7 @@ if [[ " $bench_tools " == *" ansible "* ]]; then
 	say "ansible: every database serves its new certificate, every app checked"
 fi
 
-if [[ -n ${REKEY_BENCH_KEEP:-} ]]; then
-	mkdir -p "$REKEY_BENCH_KEEP"
-	for f in rekey.yml rekey-plan.out rekey.jsonl rekey.err rekey.time inventory rotate.yml \
-		ansible.out; do
-		[[ ! -f $dir/$f ]] || cp "$dir/$f" "$REKEY_BENCH_KEEP/"
-	done
-fi
+keep_outputs
 printf '%-8s %6s %10s %14s\n' tool hosts seconds "peak RSS"
 [[ $rekey_s == - ]] || printf '%-8s %6s %10.2f %10s KiB\n' rekey "$count" "$rekey_s" "$rekey_rss"
 [[ $ansible_s == - ]] || printf '%-8s %6s %10.2f %14s\n' ansible "$count" "$ansible_s" "-"

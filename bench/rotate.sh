@@ -512,6 +512,30 @@ check_result() {
 	done
 }
 
+# rekey_phases JSONL: from `rekey run --json`'s events, the wall time of each (phase, wave)
+# group and, per action, the steps and their summed time (begin to done, across workers).
+rekey_phases() {
+	python3 - "$1" <<'PY'
+import json, sys
+from datetime import datetime
+def t(e): return datetime.strptime(e["at"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+events = [json.loads(line) for line in open(sys.argv[1])]
+groups = [e for e in events if e["event"] in ("group-begin", "run-end")]
+print("rekey phases (wall):", ", ".join(
+    "%s%s %.2f s" % (g["phase"], " w%d" % g["wave"] if g["wave"] else "", t(n) - t(g))
+    for g, n in zip(groups, groups[1:])))
+begun, busy = {}, {}
+for e in events:
+    if e["event"] == "step-begin":
+        begun[e["step"]] = e
+    elif e["event"] == "step-done":
+        n, s = busy.get(e["action"], (0, 0.0))
+        busy[e["action"]] = (n + 1, s + t(e) - t(begun[e["step"]]))
+print("rekey actions (steps, summed):", ", ".join(
+    "%s %d %.2f s" % (a, n, s) for a, (n, s) in sorted(busy.items(), key=lambda i: -i[1][1])))
+PY
+}
+
 # ---------------------------------------------------------------------------------------------
 # Run
 
@@ -564,6 +588,7 @@ keep_outputs
 printf '%-8s %6s %10s %14s\n' tool hosts seconds "peak RSS"
 [[ $rekey_s == - ]] || printf '%-8s %6s %10.2f %10s KiB\n' rekey "$count" "$rekey_s" "$rekey_rss"
 [[ $ansible_s == - ]] || printf '%-8s %6s %10.2f %14s\n' ansible "$count" "$ansible_s" "-"
+[[ $rekey_s == - ]] || rekey_phases "$dir/rekey.jsonl"
 if [[ $rekey_s != - && $ansible_s != - ]]; then
 	printf 'ratio (ansible / rekey): %.1fx\n' "$(echo "$ansible_s / $rekey_s" | bc -l)"
 fi

@@ -459,9 +459,16 @@ refuse_or_skip(struct run *run)
 {
 	struct rk_journal_log *log = NULL;
 	struct rk_err err = { 0 };
+	long holder = rk_journal_holder(run->journal_path);
 	size_t failed;
 	int rc;
 
+	if (holder > 0) {
+		fprintf(stderr, "rekey: run: incident %s is being carried out right now by another "
+		    "rekey (pid %ld, journal %s): one run at a time per incident\n",
+		    run->model->incident.id, holder, run->journal_path);
+		return RK_EXIT_FAILED;
+	}
 	if (rk_journal_read(&log, run->journal_path, &err) != 0)
 		return fail_with(run, &err, RK_EXIT_FAILED);
 	if (strcmp(log->plan_digest, run->plan->digest) == 0 &&

@@ -110,6 +110,8 @@ int	rk_journal_reopen(struct rk_journal **out, struct rk_journal_log **log, cons
 /* Appends one record and fdatasyncs it before returning. */
 int	rk_journal_append(struct rk_journal *j, const struct rk_journal_entry *entry,
 	    struct rk_err *err) RK_MUST_CHECK;
+/* The pid of the run that holds the journal's lock now, or 0 when none does. */
+long	rk_journal_holder(const char *path);
 /* Releases the lock and closes; NULL is fine. */
 void	rk_journal_close(struct rk_journal *j);
 

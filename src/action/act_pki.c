@@ -140,8 +140,9 @@ make_pair(struct rk_cert **out, const struct rk_cert_spec *spec, const struct rk
 
 	*out = NULL;
 	remove_half_pair(cert_path, key_path);
+	/* Self-signed: the key signs its own certificate. */
 	if ((r = rk_cert_issue(&cert, spec, key, ca != NULL ? ca->cert : NULL,
-	    ca != NULL ? ca->key : NULL, err)) != 0)
+	    ca != NULL ? ca->key : key, err)) != 0)
 		goto out;
 	/* MariaDB says only "Unable to get private key" for a key that does not match. */
 	if ((r = rk_cert_check_key(cert, key, err)) != 0)

@@ -138,6 +138,76 @@ wait_served(struct rk_probe_result *p, const struct rk_service *svc, const char 
 	return rk_probe_wait_for_fingerprint(p, &req, want, timeout_ms(svc), err);
 }
 
+/* Whether a line of a server's log speaks of its TLS files. */
+static bool
+log_line_matters(const char *line)
+{
+	static const char *const words[] = { "private key", "certificate", "SSL configuration",
+	    "could not", "FATAL", NULL };
+	size_t i;
+
+	/* Every TLS login is logged with "SSL enabled": that is not the news. */
+	if (strstr(line, "connection authorized") != NULL ||
+	    strstr(line, "connection received") != NULL)
+		return false;
+	for (i = 0; words[i] != NULL; i++)
+		if (strstr(line, words[i]) != NULL)
+			return true;
+	return false;
+}
+
+#define LOG_LINES_QUOTED	3
+
+/*
+ * When a reload was not taken, the server says why in its log ("private key file ... has
+ * group or world access"): the last lines of it about TLS, read through the transport,
+ * appended to err's message.
+ */
+static void
+quote_server_log(struct rk_run_ctx *ctx, const struct rk_service *svc, struct rk_err *err)
+{
+	const char *const argv[] = { "tail", "-n", "200", "--", svc->log, NULL };
+	const char *kept[LOG_LINES_QUOTED];
+	char quoted[sizeof(err->msg)] = "", *line, *save = NULL;
+	struct rk_err ignored = { 0 };
+	struct rk_transport *t;
+	struct rk_run_result run;
+	size_t n = 0, i, used;
+
+	if (svc->log == NULL || ctx_transport(&t, ctx, svc->host, &ignored) != 0)
+		return;
+	rk_run_result_init(&run);
+	if (t->ops->run(&run, t, argv, svc->host->sudo, &ignored) != 0 || run.exit_status != 0 ||
+	    run.out.ptr == NULL)
+		goto out;
+	for (line = strtok_r((char *)run.out.ptr, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (!log_line_matters(line))
+			continue;
+		if (n == LOG_LINES_QUOTED) {
+			memmove(kept, kept + 1, sizeof(kept[0]) * (LOG_LINES_QUOTED - 1));
+			n--;
+		}
+		kept[n++] = line;
+	}
+	for (i = 0; i < n; i++) {
+		used = strlen(quoted);
+		snprintf(quoted + used, sizeof(quoted) - used, "%s\"%.160s\"", i > 0 ? " | " : "",
+		    kept[i]);
+	}
+	if (n > 0) {
+		/* The server's own words replace the guess at them. */
+		char *hint = strstr(err->msg, " (PostgreSQL keeps");
+
+		if (hint != NULL)
+			*hint = '\0';
+		used = strlen(err->msg);
+		snprintf(err->msg + used, sizeof(err->msg) - used, "; its log says: %s", quoted);
+	}
+ out:
+	rk_run_result_clear(&run);
+}
+
 static int
 reload_service(void *arg, const struct rk_step *s, struct rk_step_result *res,
     struct rk_err *err)
@@ -164,6 +234,7 @@ reload_service(void *arg, const struct rk_step *s, struct rk_step_result *res,
 		goto out;
 	if ((r = wait_served(p, svc, want, err)) != 0) {
 		rk_err_prefix(err, "%s: after %s", svc->name, what != NULL ? what : "the reload");
+		quote_server_log(ctx, svc, err);
 		goto out;
 	}
 	snprintf(served->after, sizeof(served->after), "%s", p->fingerprint);
@@ -361,6 +432,24 @@ try_login(bool *accepted, char *why, size_t size, struct rk_run_ctx *ctx,
 	return r;
 }
 
+/*
+ * A login refused after the handshake (the password, pg_hba.conf, a user the certificate does
+ * not map to) means the server accepted the revoked certificate for TLS: no proof at all.
+ */
+static bool
+refused_after_handshake(const char *why)
+{
+	static const char *const words[] = { "password authentication failed",
+	    "certificate authentication failed", "no pg_hba.conf entry", "Access denied",
+	    "does not exist", NULL };
+	size_t i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strstr(why, words[i]) != NULL)
+			return true;
+	return false;
+}
+
 static int
 revoked_client_refused(struct rk_run_ctx *ctx, const struct rk_service *svc,
     struct rk_step_result *res, struct rk_err *err)
@@ -381,6 +470,10 @@ revoked_client_refused(struct rk_run_ctx *ctx, const struct rk_service *svc,
 	if (accepted)
 		return rk_fail(err, RK_E_REMOTE, "%s accepts the revoked client certificate %s",
 		    svc->name, client->serial);
+	if (refused_after_handshake(why))
+		return rk_fail(err, RK_E_REMOTE, "%s accepted the revoked client certificate %s "
+		    "in the TLS handshake (does it load the CRL?); the login then failed: %.200s",
+		    svc->name, client->serial, why);
 	if ((r = rk_step_result_out(res, "serial", client->serial, err)) == 0)
 		r = rk_step_result_out(res, "refused", why, err);
 	return r;

@@ -459,9 +459,16 @@ refuse_or_skip(struct run *run)
 {
 	struct rk_journal_log *log = NULL;
 	struct rk_err err = { 0 };
+	long holder = rk_journal_holder(run->journal_path);
 	size_t failed;
 	int rc;
 
+	if (holder > 0) {
+		fprintf(stderr, "rekey: run: incident %s is being carried out right now by another "
+		    "rekey (pid %ld, journal %s): one run at a time per incident\n",
+		    run->model->incident.id, holder, run->journal_path);
+		return RK_EXIT_FAILED;
+	}
 	if (rk_journal_read(&log, run->journal_path, &err) != 0)
 		return fail_with(run, &err, RK_EXIT_FAILED);
 	if (strcmp(log->plan_digest, run->plan->digest) == 0 &&
@@ -667,10 +674,14 @@ print_summary_text(const struct run *run)
 		print_row(run, "client", m->clients[i].name, m->clients[i].host != NULL ?
 		    m->clients[i].host->name : NULL, u, "", failed);
 	}
-	printf("\n%zu of %zu steps done (%zu failed, %zu skipped, %zu undone%s) in %.1f s\n",
-	    run->report->done, run->report->nsteps, run->report->failed, run->report->skipped,
-	    run->report->undone, run->report->undo_failed > 0 ? ", some undo FAILED" : "",
-	    board_elapsed(&run->board));
+	if (run->args.mode == MODE_ROLLBACK)
+		printf("\n%zu steps undone, %zu could not be undone, in %.1f s\n",
+		    run->report->undone, run->report->undo_failed, board_elapsed(&run->board));
+	else
+		printf("\n%zu of %zu steps done (%zu failed, %zu skipped, %zu undone%s) in %.1f s\n",
+		    run->report->done, run->report->nsteps, run->report->failed,
+		    run->report->skipped, run->report->undone, run->report->undo_failed > 0 ?
+		    ", some undo FAILED" : "", board_elapsed(&run->board));
 }
 
 static json_t *

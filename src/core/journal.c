@@ -93,6 +93,21 @@ lock_journal(int fd, const char *path, struct rk_err *err)
 	return rk_fail(err, RK_E_USAGE, "%s is held by another rekey run", path);
 }
 
+long
+rk_journal_holder(const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	long pid = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		pid = (long)fl.l_pid;
+	close(fd);
+	return pid;
+}
+
 static int
 kv_to_json(json_t **out, const struct rk_kv *kv, size_t n)
 {

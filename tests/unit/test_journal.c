@@ -264,6 +264,9 @@ test_journal_refuses_a_second_writer_with_the_holders_pid(void **state)
 		struct rk_journal_log *l2 = NULL;
 		int r = rk_journal_reopen(&j2, &l2, f->path, &err);
 
+		/* `rekey run` names the holder before it reads anything. */
+		if (r != 0 && rk_journal_holder(f->path) != (long)getppid())
+			r = 0;
 		(void)!write(fds[1], r == 0 ? "+" : "-", 1);
 		(void)!write(fds[1], err.msg, strlen(err.msg) + 1);
 		rk_journal_close(j2);
@@ -282,6 +285,8 @@ test_journal_refuses_a_second_writer_with_the_holders_pid(void **state)
 	snprintf(want, sizeof(want), "(pid %ld)", (long)getpid());
 	assert_non_null(strstr(err.msg, want));
 	rk_journal_close(j);
+	/* Released: nobody holds it. */
+	assert_int_equal(rk_journal_holder(f->path), 0);
 }
 
 int

@@ -485,7 +485,7 @@ check_result() {
 			-CAfile "$ca" -verify_ip 127.0.0.1 -verify_return_error </dev/null 2>/dev/null |
 			openssl x509 -noout -fingerprint -sha256 | sed 's/^.*=//') ||
 			die "$tool: db$i: no verified TLS handshake"
-		[[ $served == "$(fingerprint "$issued/db$i-server.crt")" ]] ||
+		[[ -n $served && $served == "$(fingerprint "$issued/db$i-server.crt")" ]] ||
 			die "$tool: db$i does not serve the certificate it issued"
 		cmp -s "$crl" "$d/ca.crl" || die "$tool: db$i has another CRL than $crl"
 		openssl verify -crl_check -CAfile "$ca" -CRLfile "$crl" "$dir/pki/old-db$i.crt" \

@@ -178,34 +178,52 @@ tp_cmd_stat(struct rk_file_stat *out, struct tp_cmd_host *h, const char *path, s
 	return r;
 }
 
+/*
+ * A read in one command: the kind and the size are checked on the host before a byte is
+ * sent (exit 3 absent, 4 over the cap, 5 not a regular file), then cat. A symlink is
+ * followed, as cat follows it; the cap holds on the wire too, should the file grow.
+ */
+static const char read_script[] =
+    "LC_ALL=C; export LC_ALL\n"
+    "if ! out=$(stat -c '%s' -- \"$1\" 2>&1); then\n"
+    "\tcase $out in *': No such file or directory') exit 3 ;; esac\n"
+    "\tprintf '%s\\n' \"$out\" >&2\n"
+    "\texit 1\n"
+    "fi\n"
+    "if [ ! -h \"$1\" ]; then\n"
+    "\t[ -f \"$1\" ] || exit 5\n"
+    "\t[ \"$out\" -le \"$2\" ] || { printf '%s\\n' \"$out\" >&2; exit 4; }\n"
+    "fi\n"
+    "exec cat -- \"$1\"\n";
+
 int
 tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path, size_t cap,
     struct rk_err *err)
 {
-	const char *argv[] = { "cat", "--", path, NULL };
-	struct rk_file_stat st;
+	char limit[32], line[64];
+	const char *argv[] = { "sh", "-c", read_script, "rekey-read", path, limit, NULL };
 	struct rk_run_result res;
 	int r;
 
+	(void)snprintf(limit, sizeof(limit), "%zu", cap);
 	rk_run_result_init(&res);
-	if ((r = tp_cmd_stat(&st, h, path, 0, err)) != 0)
+	if ((r = h->run(&res, h->ctx, argv, h->host->sudo, cap, err)) != 0)
 		goto out;
-	if (!st.exists) {
+	switch (res.exit_status) {
+	case STAT_EXIT_ABSENT:
 		r = rk_fail(err, RK_E_REMOTE, "no such file");
 		goto out;
-	}
-	if (!st.is_regular && !st.is_symlink) {
+	case STAT_EXIT_OVER_CAP:
+		tp_first_line(line, sizeof(line), &res.err);
+		r = tp_fail_over_cap(strtoull(line, NULL, 10), cap, err);
+		goto out;
+	case 5:
 		r = rk_fail(err, RK_E_REMOTE, "not a regular file");
 		goto out;
+	default:
+		if ((r = tp_run_result_check(&res, argv, err)) != 0)
+			goto out;
 	}
-	if (st.is_regular && st.size > cap) {
-		r = tp_fail_over_cap(st.size, cap, err);
-		goto out;
-	}
-	/* The cap holds on the wire too: the file may have grown since the stat. */
-	if ((r = h->run(&res, h->ctx, argv, h->host->sudo, cap, err)) != 0 ||
-	    (r = tp_run_result_check(&res, argv, err)) != 0)
-		goto out;
 	out->cap = cap;
 	r = rk_buf_append(out, res.out.ptr != NULL ? res.out.ptr : (const unsigned char *)"",
 	    res.out.len, err);
@@ -280,12 +298,23 @@ format_mode(char out[8], mode_t mode)
 	snprintf(out, 8, "%04o", (unsigned)(mode & 07777));
 }
 
-/* The login's user and primary group, asked once per transport: a file the login creates
- * gets them, so no chown is needed when they are what the spec asks. */
+/*
+ * The login's user and primary group, asked once per transport: a file the login creates
+ * gets them, so no chown is needed when they are what the spec asks. The same command clears
+ * the private uploads a killed run left in the scratch folder (the login's own 0600 files,
+ * some of them keys): any older than two minutes, so one in flight for another run stays.
+ */
+static const char identity_script[] =
+    "id -un && id -gn || exit 1\n"
+    "find \"$1\" -maxdepth 1 -name 'rekey-upload-*' -user \"$(id -u)\" -mmin +2 -type f "
+    "-delete 2>/dev/null\n"
+    "exit 0\n";
+
 static int
 learn_login_identity(struct tp_cmd_host *h, struct rk_err *err)
 {
-	const char *argv[] = { "sh", "-c", "id -un && id -gn", NULL };
+	const char *argv[] = { "sh", "-c", identity_script, "rekey-identity", h->scratch_dir,
+	    NULL };
 	struct rk_run_result res;
 	const char *p;
 	char *nl;

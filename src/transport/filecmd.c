@@ -269,21 +269,6 @@ remove_quietly(struct tp_cmd_host *h, const char *path, bool sudo)
 		return;		/* the connection may be gone: nothing more to do here */
 }
 
-/* NULL keeps the current owner and group (of the old file); a symlink's own are meaningless. */
-static int
-choose_owner_group(struct replace_job *job, struct rk_err *err)
-{
-	const struct rk_file_spec *spec = job->spec;
-	bool keep_old = job->old.exists && job->old.is_regular;
-	const char *owner = spec->owner != NULL ? spec->owner : keep_old ? job->old.owner : "";
-	const char *group = spec->group != NULL ? spec->group : keep_old ? job->old.group : "";
-
-	if (!rk_strlcpy(job->owner, owner, sizeof(job->owner)) ||
-	    !rk_strlcpy(job->group, group, sizeof(job->group)))
-		return rk_fail(err, RK_E_USAGE, "owner or group name too long");
-	return 0;
-}
-
 static int
 sync_path(struct tp_cmd_host *h, const char *path, bool sudo, struct rk_err *err)
 {
@@ -341,43 +326,26 @@ learn_login_identity(struct tp_cmd_host *h, struct rk_err *err)
 	return r;
 }
 
-/* Whether the file the login creates needs another owner or group than the login's. */
-static bool
-needs_chown(const struct replace_job *job)
-{
-	const struct tp_cmd_host *h = job->h;
-
-	return (job->owner[0] != '\0' && strcmp(job->owner, h->login_user) != 0) ||
-	    (job->group[0] != '\0' && strcmp(job->group, h->login_group) != 0);
-}
-
 /*
  * The content reaches the host first, under a name nothing reads: the temporary sibling
- * itself on the login path (created O_EXCL with the final mode, or its owner bits only
- * while a chown is still to come), or a 0600 file of the login in the scratch folder on the
- * sudo path, for `sudo -n install` to copy beside the target.
+ * itself on the login path (created O_EXCL with the final mode's owner bits only: the
+ * script gives it its owner, group and mode), or a 0600 file of the login in the scratch
+ * folder on the sudo path, for `sudo -n install` to copy beside the target.
  */
 static int
 upload_content(struct replace_job *job, struct rk_bytes content, struct rk_err *err)
 {
 	const struct rk_file_spec *spec = job->spec;
 	char rnd[17];
-	mode_t first;
 	bool synced;
 	int r;
 
 	if ((r = learn_login_identity(job->h, err)) != 0 ||
 	    (r = tp_temp_sibling(&job->tmp, spec->path, err)) != 0)
 		return r;
-	if (!job->sudo) {
-		first = needs_chown(job) ? (spec->mode & 0700) : (spec->mode & 07777);
-		return job->h->upload(job->h->ctx, job->tmp, content, first, &synced, err);
-	}
-	/* A new file with no owner asked gets the login's, as if the login had written it. */
-	if (job->owner[0] == '\0')
-		memcpy(job->owner, job->h->login_user, sizeof(job->owner));
-	if (job->group[0] == '\0')
-		memcpy(job->group, job->h->login_group, sizeof(job->group));
+	if (!job->sudo)
+		return job->h->upload(job->h->ctx, job->tmp, content, spec->mode & 0700, &synced,
+		    err);
 	if ((r = tp_random_hex(rnd, 8, err)) != 0)
 		return r;
 	if (asprintf(&job->scratch, "%s/rekey-upload-%s", job->h->scratch_dir, rnd) < 0) {
@@ -390,103 +358,178 @@ upload_content(struct replace_job *job, struct rk_bytes content, struct rk_err *
 }
 
 /*
- * The rest of a replace in one command on the host, so a file costs two round trips (this
- * and the first stat) whatever the path: back the old file up beside itself (cp -p keeps
- * mode, owner and times and creates the copy without group and other bits until the owner is
- * set, coreutils copy.c) and check the copy against what the stat saw; give the temporary
- * sibling its owner, group and mode (install(1) chowns before it chmods, so nobody gets a
- * wider file for a moment); make it durable; rename it over the target (mv -f -T is
- * rename(2): readers see the old file or the new one, never a mix, never nothing); make the
- * rename durable; print the new file's stat and hash for the check. The exit status says how
- * far it got, so a failure after the rename is rolled back and one before it is not.
+ * Everything else of a replace in one command on the host, so a file costs one round trip
+ * after its upload, whatever the path:
+ *  - stat the file there now: absent, a regular file (hashed, under the cap), a symlink
+ *    (refused unless allowed), anything else refused; print it ("old ..." or "absent");
+ *  - choose owner and group: the spec's, else the old file's, else the login's ("as ...");
+ *  - back the old file up beside itself (cp -p keeps mode, owner and times and creates the
+ *    copy without group and other bits until the owner is set, coreutils copy.c), and check
+ *    the copy against the stat;
+ *  - give the temporary sibling its owner, group and mode (install(1) and chown-then-chmod
+ *    both set the owner before widening the mode, so nobody gets a wider file for a moment);
+ *  - make both durable, rename over the target (mv -f -T is rename(2): readers see the old
+ *    file or the new one, never a mix, never nothing), make the rename durable;
+ *  - print the new file's stat and hash for the check.
+ * The exit status says how far it got, so a failure after the rename is rolled back and one
+ * before it is not.
  */
 static const char replace_script[] =
     "LC_ALL=C; export LC_ALL\n"
-    "path=$1 tmp=$2 bak=$3 scratch=$4 mode=$5 owner=$6 group=$7 stage=$8 old=$9\n"
+    "path=$1 tmp=$2 bak=$3 scratch=$4 mode=$5 owner=$6 group=$7 me=$8 mygroup=$9\n"
     "shift 9\n"
-    "oldsum=$1 dir=$2 swap=$3\n"
+    "stage=$1 links=$2 dir=$3 swap=$4 cap=$5\n"
+    "if old=$(stat -c '%f %U %G %s' -- \"$path\" 2>&1); then\n"
+    "\tif [ -h \"$path\" ]; then\n"
+    "\t\t[ \"$links\" = yes ] || exit 10\n"
+    "\t\toldsum=-\n"
+    "\telif [ -f \"$path\" ]; then\n"
+    "\t\t[ \"${old##* }\" -le \"$cap\" ] || { printf '%s\\n' \"${old##* }\" >&2; exit 4; }\n"
+    "\t\toldsum=$(sha256sum < \"$path\") || exit 1\n"
+    "\t\toldsum=${oldsum%% *}\n"
+    "\t\tset -- $old\n"
+    "\t\t[ \"$owner\" != - ] || owner=$2\n"
+    "\t\t[ \"$group\" != - ] || group=$3\n"
+    "\telse\n"
+    "\t\texit 11\n"
+    "\tfi\n"
+    "\tprintf 'old %s %s\\n' \"$old\" \"$oldsum\"\n"
+    "else\n"
+    "\tcase $old in *': No such file or directory') ;; *) printf '%s\\n' \"$old\" >&2; exit 1 ;; esac\n"
+    "\told= bak=-\n"
+    "\techo absent\n"
+    "fi\n"
+    "[ \"$owner\" != - ] || owner=$me\n"
+    "[ \"$group\" != - ] || group=$mygroup\n"
+    "printf 'as %s %s\\n' \"$owner\" \"$group\"\n"
     "if [ \"$bak\" != - ]; then\n"
-    "\tcp -P -p -- \"$path\" \"$bak\" && sync -- \"$bak\" &&\n"
-    "\t    now=$(stat -c '%f %U %G %s' -- \"$bak\") || exit 20\n"
-    "\tif [ \"$old\" = link ]; then\n"
+    "\tcp -P -p -- \"$path\" \"$bak\" && now=$(stat -c '%f %U %G %s' -- \"$bak\") || exit 20\n"
+    "\tif [ \"$oldsum\" = - ]; then\n"
     "\t\t[ -h \"$bak\" ] || { echo 'the copy of the symbolic link is not a link' >&2; exit 20; }\n"
     "\telif [ \"$now\" != \"$old\" ]; then\n"
     "\t\tprintf 'the copy is \"%s\", not \"%s\" as the file\\n' \"$now\" \"$old\" >&2\n"
     "\t\texit 20\n"
-    "\tfi\n"
-    "\tif [ \"$oldsum\" != - ]; then\n"
+    "\telse\n"
     "\t\tsum=$(sha256sum < \"$bak\") || exit 20\n"
     "\t\t[ \"${sum%% *}\" = \"$oldsum\" ] || { echo 'the copy differs from the file' >&2; exit 20; }\n"
     "\tfi\n"
     "fi\n"
-    "case $stage in\n"
-    "install) install -m \"$mode\" -o \"$owner\" -g \"$group\" -T -- \"$scratch\" \"$tmp\" || exit 30 ;;\n"
-    "chown) { chown -- \"$owner${group:+:$group}\" \"$tmp\" && chmod -- \"$mode\" \"$tmp\"; } || exit 30 ;;\n"
-    "esac\n"
-    "sync -- \"$tmp\" || exit 30\n"
+    "if [ \"$stage\" = install ]; then\n"
+    "\tinstall -m \"$mode\" -o \"$owner\" -g \"$group\" -T -- \"$scratch\" \"$tmp\" || exit 30\n"
+    "else\n"
+    "\tif [ \"$owner\" != \"$me\" ] || [ \"$group\" != \"$mygroup\" ]; then\n"
+    "\t\tchown -- \"$owner:$group\" \"$tmp\" || exit 30\n"
+    "\tfi\n"
+    "\tchmod -- \"$mode\" \"$tmp\" || exit 30\n"
+    "fi\n"
+    "if [ \"$bak\" != - ]; then sync -- \"$tmp\" \"$bak\"; else sync -- \"$tmp\"; fi || exit 30\n"
     "[ \"$swap\" = mv ] || exit 0\n"
     "mv -f -T -- \"$tmp\" \"$path\" || exit 40\n"
     "sync -- \"$dir\" && out=$(stat -c '%f %U %G %s' -- \"$path\") &&\n"
     "    sum=$(sha256sum < \"$path\") || exit 41\n"
     "printf '%s\\n%s\\n' \"$out\" \"$sum\"\n";
 
+#define REPLACE_EXIT_OVER_CAP	4
+#define REPLACE_EXIT_SYMLINK	10
+#define REPLACE_EXIT_NOT_FILE	11
 #define REPLACE_EXIT_BACKUP	20
 #define REPLACE_EXIT_STAGE	30
 #define REPLACE_EXIT_SWAP	40	/* mv failed: the target is untouched */
 #define REPLACE_EXIT_AFTER	41	/* renamed, then something failed */
 
-/* What stat printed for the old file, rebuilt: the backup must print the same. */
-static void
-format_stat_line(char *buf, size_t size, const struct rk_file_stat *st)
+/* "old RAW OWNER GROUP SIZE SUM" or "absent", then "as OWNER GROUP"; moves *p past them. */
+static int
+parse_replace_head(struct replace_job *job, const char **p, struct rk_err *err)
 {
-	unsigned type = st->is_symlink ? 0120000u : st->is_regular ? 0100000u : 0u;
+	struct rk_buf line;
+	const char *nl;
+	char sum[80] = "";
+	int r = 0;
 
-	snprintf(buf, size, "%x %s %s %llu", type | (unsigned)st->mode, st->owner, st->group,
-	    st->size);
+	memset(&job->old, 0, sizeof(job->old));
+	if (*p != NULL && strncmp(*p, "old ", 4) == 0 && (nl = strchr(*p, '\n')) != NULL) {
+		/* The stat line as parse_stat_output reads it, the hash on the next line. */
+		const char *sp = nl;
+
+		while (sp > *p && sp[-1] != ' ')
+			sp--;
+		snprintf(sum, sizeof(sum), "%.*s", (int)(nl - sp), sp);
+		rk_buf_init(&line, 1024);
+		if ((r = rk_buf_printf(&line, err, "%.*s\n%s\n", (int)(sp - 1 - (*p + 4)),
+		    *p + 4, sum)) == 0)
+			r = parse_stat_output(&job->old, &line, strcmp(sum, "-") != 0,
+			    job->spec->path, err);
+		rk_buf_clear(&line);
+		if (r != 0)
+			return r;
+		*p = nl + 1;
+	} else if (*p != NULL && strncmp(*p, "absent\n", 7) == 0) {
+		*p += 7;
+	} else {
+		return 1;	/* not printed: the script stopped before */
+	}
+	if (strncmp(*p, "as ", 3) != 0 || (nl = strchr(*p, '\n')) == NULL)
+		return 1;
+	*p += 3;
+	if (!take_word(job->owner, sizeof(job->owner), p) ||
+	    (size_t)(nl - *p) >= sizeof(job->group))
+		return rk_fail(err, RK_E_REMOTE, "replace %s: unexpected output", job->spec->path);
+	memcpy(job->group, *p, (size_t)(nl - *p));
+	job->group[nl - *p] = '\0';
+	*p = nl + 1;
+	return 0;
 }
 
-static const char *
-stage_of(const struct replace_job *job)
-{
-	if (job->sudo)
-		return "install";
-	return needs_chown(job) ? "chown" : "none";
-}
-
-/* Runs the script; *swapped says whether the target was renamed (a broken channel: asked). */
+/* Runs the script; job->swapped says whether the target was renamed (a broken channel:
+ * asked on the host). */
 static int
 finish_on_host(struct replace_job *job, struct rk_file_stat *now, bool swap,
     struct rk_err *err)
 {
 	const struct rk_file_spec *spec = job->spec;
-	char mode[8], old[200];
+	struct tp_cmd_host *h = job->h;
+	char mode[8], cap[32], line[320];
 	const char *argv[] = { "sh", "-c", replace_script, "rekey-replace", spec->path, job->tmp,
-	    job->bak != NULL ? job->bak : "-", job->scratch != NULL ? job->scratch : "-", mode,
-	    job->owner, job->group, stage_of(job), old,
-	    job->old.is_regular ? job->old.sha256 : "-", job->dir, swap ? "mv" : "-", NULL };
+	    job->bak, job->scratch != NULL ? job->scratch : "-", mode,
+	    spec->owner != NULL ? spec->owner : "-", spec->group != NULL ? spec->group : "-",
+	    h->login_user, h->login_group, job->sudo ? "install" : "login",
+	    spec->allow_symlink ? "yes" : "no", job->dir, swap ? "mv" : "-", cap, NULL };
 	struct rk_run_result res;
 	struct rk_file_stat after;
-	char line[320];
-	int r;
+	struct rk_buf rest;
+	const char *p;
+	int r, head;
 
 	format_mode(mode, spec->mode);
-	/* A link copied by a login that does not own it gets the login's owner: only its kind
-	 * is checked then. */
-	if (job->old.is_symlink)
-		snprintf(old, sizeof(old), "link");
-	else
-		format_stat_line(old, sizeof(old), &job->old);
+	(void)snprintf(cap, sizeof(cap), "%d", RK_REMOTE_FILE_MAX);
 	rk_run_result_init(&res);
-	if ((r = job->h->run(&res, job->h->ctx, argv, job->sudo, RK_REMOTE_OUTPUT_MAX, err)) != 0)
+	if ((r = h->run(&res, h->ctx, argv, job->sudo, RK_REMOTE_OUTPUT_MAX, err)) != 0)
 		goto unknown;
-	if (res.exit_status == 0) {
-		job->swapped = swap;
-		if (swap)
-			r = parse_stat_output(now, &res.out, true, spec->path, err);
+	p = (const char *)res.out.ptr;
+	if ((head = parse_replace_head(job, &p, err)) < 0) {
+		r = head;
 		goto out;
 	}
 	tp_first_line(line, sizeof(line), &res.err);
 	switch (res.exit_status) {
+	case 0:
+		job->swapped = swap;
+		if (head != 0)
+			r = rk_fail(err, RK_E_REMOTE, "replace: unexpected output");
+		else if (swap) {
+			rest = (struct rk_buf){ (unsigned char *)p, strlen(p), 0, 0 };
+			r = parse_stat_output(now, &rest, true, spec->path, err);
+		}
+		goto out;
+	case REPLACE_EXIT_OVER_CAP:
+		r = tp_fail_over_cap(strtoull(line, NULL, 10), RK_REMOTE_FILE_MAX, err);
+		goto out;
+	case REPLACE_EXIT_SYMLINK:
+		r = rk_fail(err, RK_E_USAGE, "is a symbolic link (refused unless allow_symlink)");
+		goto out;
+	case REPLACE_EXIT_NOT_FILE:
+		r = rk_fail(err, RK_E_USAGE, "is not a regular file");
+		goto out;
 	case REPLACE_EXIT_BACKUP:
 		r = rk_fail(err, RK_E_REMOTE, "back up: %s", line[0] != '\0' ? line : "failed");
 		goto out;
@@ -505,7 +548,7 @@ finish_on_host(struct replace_job *job, struct rk_file_stat *now, bool swap,
 	}
  unknown:
 	/* Stopped or cut off half-way: whether the new file is in place is asked, not guessed. */
-	if (swap && tp_cmd_stat(&after, job->h, spec->path, RK_REMOTE_FILE_MAX, &(struct rk_err){
+	if (swap && tp_cmd_stat(&after, h, spec->path, RK_REMOTE_FILE_MAX, &(struct rk_err){
 	    0 }) == 0 && after.is_regular && strcmp(after.sha256, job->sha256) == 0)
 		job->swapped = true;
  out:
@@ -585,13 +628,8 @@ tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h, const struct rk_
 
 	memset(&now, 0, sizeof(now));
 	if ((r = rk_sha256_hex(job.sha256, content, err)) != 0 ||
-	    (r = rk_path_dirname(&job.dir, spec->path, err)) != 0)
-		goto out;
-	if ((r = tp_cmd_stat(&job.old, h, spec->path, RK_REMOTE_FILE_MAX, err)) != 0 ||
-	    (r = tp_check_target_kind(&job.old, spec, err)) != 0 ||
-	    (r = choose_owner_group(&job, err)) != 0)
-		goto out;
-	if (job.old.exists && (r = tp_backup_sibling(&job.bak, spec->path, err)) != 0)
+	    (r = rk_path_dirname(&job.dir, spec->path, err)) != 0 ||
+	    (r = tp_backup_sibling(&job.bak, spec->path, err)) != 0)
 		goto out;
 	if ((r = upload_content(&job, content, err)) != 0 ||
 	    (r = finish_on_host(&job, &now, !own_rename, err)) != 0 ||
@@ -600,6 +638,10 @@ tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h, const struct rk_
 		goto out;
 	free(job.tmp);
 	job.tmp = NULL;			/* it is the target now */
+	if (!job.old.exists) {
+		free(job.bak);		/* there was nothing to back up */
+		job.bak = NULL;
+	}
 	if (backup != NULL) {
 		if ((r = tp_backup_record(backup, &job.old, spec->path, job.bak, err)) != 0)
 			goto out;
@@ -617,7 +659,7 @@ tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h, const struct rk_
 		remove_quietly(h, job.tmp, job.sudo);
 	if (job.scratch != NULL)
 		h->remove_own(h->ctx, job.scratch);
-	if (job.bak != NULL)
+	if (job.bak != NULL && job.old.exists)
 		remove_quietly(h, job.bak, job.sudo);
 	replace_job_clear(&job);
 	return r;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: installs what is missing, builds rekey, brings up the embedded
-# lab (a CA, PostgreSQL 15 and MariaDB with TLS, three sshd hosts, an app host) and shows
-# the plan for its rotation, then checks every service as its clients see it (rekey verify).
+# lab (a CA, PostgreSQL 15 and MariaDB with TLS, three sshd hosts, an app host), shows the
+# plan for its rotation (db1's server key leaked), carries it out with `rekey run`, then
+# checks every service as its clients see it (rekey verify) and says where the journal is.
+# Each time it runs, the lab is built anew, so the rotation is carried out for real again.
 # `scripts/lab down` tears the lab down.
 set -euo pipefail
 
@@ -13,6 +15,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build --target rekey -j"$(nproc)" >/dev/null
 echo "rekey built: $(./build/bin/rekey --version)"
 
+# A lab rotated by an earlier demo holds a finished incident: start from a fresh estate.
+./scripts/lab down >/dev/null
 ./scripts/lab up
 eval "$(./scripts/lab env | grep "^export REKEY_LAB_DIR=")"
 lab=$REKEY_LAB_DIR
@@ -20,5 +24,12 @@ echo
 # --diff reads the app host's configuration files (read only) to show each edit, secrets masked.
 ./build/bin/rekey plan --diff "$lab/lab.yml"
 echo
-# The estate as its clients see it now: the check a rotation ends with.
+# The plan carried out: journaled, the canary first, every service and client verified.
+./build/bin/rekey run "$lab/lab.yml"
+echo
+# The estate as its clients see it now, checked again from scratch.
 ./build/bin/rekey verify "$lab/lab.yml"
+echo
+echo "The incident folder: $lab/incidents/LAB-ROTATION (journal.jsonl, certs/, keys/,"
+echo "crl.pem, MANIFEST.sha256). 'rekey rollback $lab/lab.yml' undoes the rotation;"
+echo "'scripts/lab down' tears the lab down."

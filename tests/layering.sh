@@ -29,7 +29,7 @@ declare -A module_layer=(
 	[ssh]=transport [local]=transport [shellquote]=transport
 	[postgresql]=service [mariadb]=service
 	[probe]=verify [verdict]=verify
-	[clientfile]=action [hostfile]=action
+	[clientfile]=action [hostfile]=action [actions]=action
 )
 declare -A may_use=(
 	[util]="util"
@@ -40,7 +40,7 @@ declare -A may_use=(
 	[service]="util core service"
 	[verify]="util core pki verify"
 	[record]="util core pki record"
-	[action]="util core parse pki verify action"
+	[action]="util core parse pki verify record action"
 	[cli]="util core parse pki transport service verify record action cli"
 )
 # Third-party headers that no layer below cli may name.

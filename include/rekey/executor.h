@@ -66,6 +66,13 @@ struct rk_action_ops {
 	 */
 	int	(*check_done)(bool *done, void *ctx, const struct rk_step *step,
 		    struct rk_step_result *res, struct rk_err *err);
+	/*
+	 * Resume: the step was done by the interrupted run; hands what it produced back to
+	 * the context (a probe's baseline, which must not be probed again once the new
+	 * certificate is served). NULL: nothing to take back.
+	 */
+	void	(*recall)(void *ctx, const struct rk_step *step, const struct rk_kv *out,
+		    size_t nout);
 };
 
 /* What became of each step. */

@@ -40,6 +40,10 @@ struct rk_journal_header {
 	const char	*plan_digest;	/* "sha256:<hex>" of the plan, so resume refuses a changed one */
 	const char	*version;	/* rekey's */
 	time_t		 started;
+	/* What the run settled when it began and must not work out again on resume (the
+	 * serials each revocation hits), as "facts": {key: value}. Never a secret. */
+	const struct rk_kv *facts;
+	size_t		 nfacts;
 };
 
 /* What the writer appends; every string is borrowed for the call. */
@@ -79,6 +83,8 @@ struct rk_journal_log {
 	char			*plan_digest;
 	char			*version;
 	char			*started;
+	struct rk_kv		*facts;		/* the header's, strings owned here */
+	size_t			 nfacts;
 	struct rk_journal_record *records;
 	size_t			 nrecords;
 	/* The last line had no newline or did not parse: a write cut short by a crash. It is
@@ -104,6 +110,8 @@ int	rk_journal_reopen(struct rk_journal **out, struct rk_journal_log **log, cons
 /* Appends one record and fdatasyncs it before returning. */
 int	rk_journal_append(struct rk_journal *j, const struct rk_journal_entry *entry,
 	    struct rk_err *err) RK_MUST_CHECK;
+/* The pid of the run that holds the journal's lock now, or 0 when none does. */
+long	rk_journal_holder(const char *path);
 /* Releases the lock and closes; NULL is fine. */
 void	rk_journal_close(struct rk_journal *j);
 

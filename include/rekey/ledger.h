@@ -41,6 +41,14 @@ int	rk_ledger_save(const struct rk_ledger *ledger, struct rk_err *err) RK_MUST_C
 /* The document rk_ledger_save writes, for a caller that writes it itself; *out is malloc'ed. */
 int	rk_ledger_to_json(char **out, const struct rk_ledger *ledger, struct rk_err *err)
 	    RK_MUST_CHECK;
+/*
+ * Adds what a certificate rekey just issued is (serial, names, fingerprint, key, validity),
+ * issued now. profile "server", "client" or "ca"; replaces and incident may be NULL.
+ */
+struct rk_cert;
+int	rk_ledger_add_cert(struct rk_ledger *ledger, const struct rk_cert *cert,
+	    const char *profile, const char *replaces, const char *incident, struct rk_err *err)
+	    RK_MUST_CHECK;
 size_t	rk_ledger_count(const struct rk_ledger *ledger);
 const struct rk_ledger_entry *rk_ledger_entry_at(const struct rk_ledger *ledger, size_t i);
 /* The entry with this serial, or NULL. */

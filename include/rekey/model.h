@@ -216,6 +216,8 @@ struct rk_service {
 	struct rk_reload	 reload;
 	struct rk_connect	 connect;
 	struct rk_verify_spec	 verify;
+	/* The server's log on its host: quoted when a reload is not taken. NULL: not known. */
+	char			*log;
 	struct rk_pos		 pos;
 };
 

@@ -108,7 +108,7 @@ struct rk_plan {
 /*
  * What cli/ learned on this machine before the plan is built (the plan itself reads no
  * file): for each revocation of the model, in order, whether it was resolved and whether it
- * hits a client certificate.
+ * hits a client certificate whose key is at hand, so a run can try it against the servers.
  */
 struct rk_revocation_facts {
 	bool	resolved;

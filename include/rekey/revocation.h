@@ -22,6 +22,11 @@ struct rk_revoked {
 	 * only the serial is known. */
 	const char	*profile;
 	bool		 client_auth;	/* it could log in as a client (EKU clientAuth) */
+	/* A client certificate revoked by file whose private key lies beside it (NAME.key,
+	 * private, unencrypted, matching): with both, a run can prove that the servers now
+	 * refuse it. NULL otherwise. */
+	char		*cert_path;
+	char		*key_path;
 };
 
 /* A list of serials, each once, and the notes (skipped files, a kept newest) to show. */
@@ -56,5 +61,7 @@ int	rk_revoked_add_cn(struct rk_revoked_set *set, const char *cn,
 
 /* Whether any serial of the set is a client certificate's. */
 bool	rk_revoked_set_has_client(const struct rk_revoked_set *set);
+/* The first revoked client certificate whose key is at hand (cert_path, key_path), or NULL. */
+const struct rk_revoked *rk_revoked_set_client_with_key(const struct rk_revoked_set *set);
 
 #endif

@@ -41,7 +41,16 @@ struct rk_verdict_request {
 	/* ca_file's subject (rk_verdict_ca_subject), so a server on another CA is named
 	 * for what it is; "" when unknown. */
 	const char			*ca_subject;
+	/* The client certificate to log in with, instead of connect.sslcert/sslkey (one the
+	 * run just issued); NULL: those. */
+	const char			*cert_file;
+	const char			*key_file;
 };
+
+/* The probe of a service as its clients reach it (connect.address and port, the name they
+ * check, the host's timeout), judged against ca_file and crl_file (either may be NULL). */
+void	rk_verdict_probe_request(struct rk_probe_request *req, const struct rk_service *s,
+	    const char *ca_file, const char *crl_file);
 
 /* Judges one service into *out (zeroed first). Thread-safe for different services. */
 void	rk_verdict_check(struct rk_verdict *out, const struct rk_verdict_request *req);

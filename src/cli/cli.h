@@ -40,6 +40,9 @@ bool	cli_command_is_available(const char *name);
 int	cmd_plan(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_pki(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_verify(const struct rk_cli *cli, int argc, char **argv);
+int	cmd_run(const struct rk_cli *cli, int argc, char **argv);
+int	cmd_resume(const struct rk_cli *cli, int argc, char **argv);
+int	cmd_rollback(const struct rk_cli *cli, int argc, char **argv);
 
 /* How a command loads its playbook. */
 struct cli_load_opts {

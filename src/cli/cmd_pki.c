@@ -198,35 +198,6 @@ path_beside(const char *ca_cert, const char *name)
 	return path;
 }
 
-/* Adds an issued certificate to the ledger (in memory: the caller saves it). */
-static int
-ledger_add_cert(struct rk_ledger *ledger, const struct rk_cert *cert, const char *profile,
-    const char *replaces, struct rk_err *err)
-{
-	struct rk_ledger_entry e = { 0 };
-	char serial[64], subject[512], cn[256], fp[RK_FINGERPRINT_LEN], key[64];
-	int r;
-
-	rk_cert_serial(serial, sizeof(serial), cert);
-	rk_cert_subject(subject, sizeof(subject), cert);
-	rk_cert_common_name(cn, sizeof(cn), cert);
-	rk_cert_fingerprint(fp, cert);
-	rk_cert_describe_key(key, sizeof(key), cert);
-	e.serial = serial;
-	e.subject = subject;
-	e.common_name = cn;
-	e.fingerprint = fp;
-	e.profile = (char *)profile;
-	e.key_type = key;
-	e.issued_at = time(NULL);
-	e.not_after = rk_cert_not_after(cert);
-	e.replaces = (char *)replaces;
-	if ((r = rk_cert_sans(&e.san, &e.nsan, cert, err)) == 0)
-		r = rk_ledger_add(ledger, &e, err);
-	rk_cert_sans_free(e.san, e.nsan);
-	return r;
-}
-
 /* ---- inspect ------------------------------------------------------------------------ */
 
 /* A certificate of a file: the shape every command uses (render_cert_json), file and type first. */
@@ -583,7 +554,8 @@ stage_init_files(struct rk_fileset *set, const char *dir, const struct init_file
 		goto out;
 	for (i = 0; i < nfiles && r == 0; i++)
 		if (files[i].cert != ca->cert)
-			r = ledger_add_cert(ledger, files[i].cert, files[i].base, NULL, err);
+			r = rk_ledger_add_cert(ledger, files[i].cert, files[i].base, NULL, NULL,
+			    err);
 	if (r != 0 || (r = rk_ledger_to_json(&ledger_text, ledger, err)) != 0)
 		goto out;
 	r = rk_fileset_add(set, path, (struct rk_bytes){ (const unsigned char *)ledger_text,
@@ -856,8 +828,8 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 		    rk_key_stage_file(set, key_out, key, has_key_pass ? &key_pass : NULL,
 		    &err) != 0 ||
 		    rk_cert_stage_file(set, cert_out, cert, &err) != 0 ||
-		    ledger_add_cert(ledger, cert, rk_profile_name(profile),
-		    replaces != NULL ? replaced : NULL, &err) != 0 ||
+		    rk_ledger_add_cert(ledger, cert, rk_profile_name(profile),
+		    replaces != NULL ? replaced : NULL, NULL, &err) != 0 ||
 		    rk_fileset_commit(set, &err) != 0)
 			goto fail;
 		if (rk_ledger_save(ledger, &err) != 0) {

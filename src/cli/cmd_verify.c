@@ -50,7 +50,7 @@ worker(void *arg, size_t i)
 	struct job *job = arg;
 	const struct rk_service *s = &job->model->services[i];
 	struct rk_verdict_request req = { s, ops_of(s), job->model->ca.cert, job->crl,
-	    job->ca_subject };
+	    job->ca_subject, NULL, NULL };
 
 	rk_verdict_check(&job->verdicts[i], &req);
 }

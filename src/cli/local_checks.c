@@ -134,7 +134,9 @@ cli_resolve_revocations(struct cli_revocations *out, const struct rk_model *m,
 	for (i = 0; i < m->nrevocations && r == 0; i++) {
 		r = resolve_one(&out->views[i], &m->revocations[i], ca, ledger, ledger_path, err);
 		out->facts[i].resolved = out->views[i].error == NULL;
-		out->facts[i].hits_client = rk_revoked_set_has_client(&out->views[i].set);
+		/* Only a client whose key is at hand can be tried against the servers. */
+		out->facts[i].hits_client =
+		    rk_revoked_set_client_with_key(&out->views[i].set) != NULL;
 	}
  out:
 	rk_ledger_free(ledger);

@@ -300,6 +300,8 @@ resume_step(struct exec *x, size_t i, bool *ok)
 			*ok = false;
 			return false;
 		}
+		if (ops->recall != NULL)
+			ops->recall(x->cfg->ctx, s, rec->out, rec->nout);
 		pthread_mutex_lock(&x->lock);
 		x->rep->outcomes[i] = RK_OUTCOME_DONE_BEFORE;
 		x->rep->done++;

@@ -93,6 +93,21 @@ lock_journal(int fd, const char *path, struct rk_err *err)
 	return rk_fail(err, RK_E_USAGE, "%s is held by another rekey run", path);
 }
 
+long
+rk_journal_holder(const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	long pid = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		pid = (long)fl.l_pid;
+	close(fd);
+	return pid;
+}
+
 static int
 kv_to_json(json_t **out, const struct rk_kv *kv, size_t n)
 {
@@ -158,7 +173,7 @@ rk_journal_create(struct rk_journal **out, const char *path,
     const struct rk_journal_header *header, struct rk_err *err)
 {
 	struct rk_journal *j = NULL;
-	json_t *h = NULL;
+	json_t *h = NULL, *facts = NULL;
 	char started[32], *dir = NULL;
 	int fd = -1, r;
 
@@ -177,7 +192,8 @@ rk_journal_create(struct rk_journal **out, const char *path,
 	h = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "v", RK_JOURNAL_VERSION, "kind",
 	    "header", "incident", header->incident, "plan_digest", header->plan_digest,
 	    "rekey", header->version, "started", started);
-	if (h == NULL) {
+	if (h == NULL || (header->nfacts > 0 && (kv_to_json(&facts, header->facts,
+	    header->nfacts) != 0 || json_object_set_new(h, "facts", facts) != 0))) {
 		r = rk_fail_nomem(err);
 		goto fail;
 	}
@@ -334,6 +350,7 @@ rk_journal_log_free(struct rk_journal_log *log)
 	free(log->plan_digest);
 	free(log->version);
 	free(log->started);
+	kv_free(log->facts, log->nfacts);
 	free(log);
 }
 
@@ -382,6 +399,8 @@ parse_header(struct rk_journal_log *log, json_t *o)
 	log->plan_digest = dup_member(o, "plan_digest");
 	log->version = dup_member(o, "rekey");
 	log->started = dup_member(o, "started");
+	if (kv_from_json(&log->facts, &log->nfacts, json_object_get(o, "facts")) != 0)
+		return false;
 	return log->incident != NULL && log->plan_digest != NULL && log->version != NULL &&
 	    log->started != NULL;
 }

@@ -335,6 +335,7 @@ rk_model_free(struct rk_model *m)
 		free(s->name);
 		file_targets_clear(s->files);
 		free(s->reload.command);
+		free(s->log);
 		free(s->connect.address);
 		free(s->connect.dbname);
 		free(s->connect.user);

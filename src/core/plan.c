@@ -652,8 +652,9 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 		    cl->verify_command);
 		break;
 	case RK_ACT_WRITE_RECORD:
-		n = snprintf(buf, size, "write the incident record to %s/%s: journal, manifest, "
-		    "timeline, archived as a .tar.gz", m->incident.records, m->incident.id);
+		n = snprintf(buf, size, "seal the incident folder %s/%s: MANIFEST.sha256 of the "
+		    "certificates, the CRL and any new CA (sha256sum -c checks it)",
+		    m->incident.records, m->incident.id);
 		break;
 	}
 	return n;

@@ -53,7 +53,8 @@ static const char *const host_keys[] = {
 };
 static const char *const local_host_keys[] = { "transport", "sudo", "timeout", NULL };
 static const char *const service_keys[] = {
-	"name", "host", "kind", "certificate", "files", "reload", "connect", "verify", NULL,
+	"name", "host", "kind", "certificate", "files", "reload", "connect", "verify", "log",
+	NULL,
 };
 static const char *const service_files_keys[] = { "cert", "key", "ca", "crl", NULL };
 static const char *const file_keys[] = {
@@ -1230,6 +1231,8 @@ parse_service(struct pb *pb, ynode *map, size_t index, struct rk_service *s)
 		parse_connect(pb, v, s, what);
 	if ((v = rk_ynode_get(map, "verify")) != NULL)
 		parse_verify(pb, v, &s->verify, what);
+	if ((v = rk_ynode_get(map, "log")) != NULL)
+		(void)get_remote_path(pb, v, "log", &s->log);
 
 	/* Cross-checks: each names the key to fix. */
 	if (rk_ynode_get(map, "certificate") != NULL) {

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "rekey/bytes.h"
+#include "rekey/cert.h"
 #include "rekey/fsutil.h"
 
 struct rk_ledger {
@@ -314,4 +316,33 @@ rk_ledger_newest_for_cn(const struct rk_ledger *ledger, const char *cn)
 			newest = e;
 	}
 	return newest;
+}
+
+int
+rk_ledger_add_cert(struct rk_ledger *ledger, const struct rk_cert *cert, const char *profile,
+    const char *replaces, const char *incident, struct rk_err *err)
+{
+	struct rk_ledger_entry e = { 0 };
+	char serial[64], subject[512], cn[256], fp[RK_FINGERPRINT_LEN], key[64];
+	int r;
+
+	rk_cert_serial(serial, sizeof(serial), cert);
+	rk_cert_subject(subject, sizeof(subject), cert);
+	rk_cert_common_name(cn, sizeof(cn), cert);
+	rk_cert_fingerprint(fp, cert);
+	rk_cert_describe_key(key, sizeof(key), cert);
+	e.serial = serial;
+	e.subject = subject;
+	e.common_name = cn;
+	e.fingerprint = fp;
+	e.profile = (char *)profile;
+	e.key_type = key;
+	e.issued_at = time(NULL);
+	e.not_after = rk_cert_not_after(cert);
+	e.replaces = (char *)replaces;
+	e.incident = (char *)incident;
+	if ((r = rk_cert_sans(&e.san, &e.nsan, cert, err)) == 0)
+		r = rk_ledger_add(ledger, &e, err);
+	rk_cert_sans_free(e.san, e.nsan);
+	return r;
 }

@@ -11,17 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rekey/ca.h"
 #include "rekey/crl.h"
+#include "rekey/key.h"
 
 void
 rk_revoked_set_clear(struct rk_revoked_set *set)
 {
 	size_t i;
 
-	for (i = 0; i < set->n; i++)
+	for (i = 0; i < set->n; i++) {
 		free(set->items[i].source);
+		free(set->items[i].cert_path);
+		free(set->items[i].key_path);
+	}
 	for (i = 0; i < set->nnotes; i++)
 		free(set->notes[i]);
 	free(set->items);
@@ -112,6 +117,34 @@ rk_revoked_add_serial(struct rk_revoked_set *set, const char *serial, const char
 	    strcmp(profile, "client") == 0, err);
 }
 
+/* NAME.key beside NAME.crt (or .pem, .cer), when it is the certificate's key. */
+static int
+find_client_key(struct rk_revoked *it, const char *cert_path, const struct rk_cert *cert,
+    struct rk_err *err)
+{
+	const char *dot = strrchr(cert_path, '.'), *slash = strrchr(cert_path, '/');
+	struct rk_err ignored = { 0 };
+	struct rk_key *key = NULL;
+	char *key_path = NULL;
+
+	if (it->key_path != NULL || dot == NULL || (slash != NULL && dot < slash))
+		return 0;
+	if (asprintf(&key_path, "%.*s.key", (int)(dot - cert_path), cert_path) < 0)
+		return rk_fail_nomem(err);
+	if (access(key_path, F_OK) == 0 && rk_key_load_file(&key, key_path, NULL, &ignored) == 0 &&
+	    rk_cert_check_key(cert, key, &ignored) == 0) {
+		it->key_path = key_path;
+		key_path = NULL;
+		if ((it->cert_path = strdup(cert_path)) == NULL) {
+			rk_key_free(key);
+			return rk_fail_nomem(err);
+		}
+	}
+	rk_key_free(key);
+	free(key_path);
+	return 0;
+}
+
 int
 rk_revoked_add_cert_file(struct rk_revoked_set *set, const char *path, const char *source,
     const struct rk_cert *ca, struct rk_err *err)
@@ -130,8 +163,11 @@ rk_revoked_add_cert_file(struct rk_revoked_set *set, const char *path, const cha
 	}
 	rk_cert_serial(serial, sizeof(serial), cert);
 	profile = rk_cert_profile(cert, &client_auth);
+	r = add_item(set, serial, source, profile, client_auth, err);
+	if (r == 0 && client_auth)
+		r = find_client_key(&set->items[set->n - 1], path, cert, err);
 	rk_cert_free(cert);
-	return add_item(set, serial, source, profile, client_auth, err);
+	return r;
 }
 
 static bool
@@ -236,4 +272,15 @@ rk_revoked_set_has_client(const struct rk_revoked_set *set)
 		if (set->items[i].client_auth)
 			return true;
 	return false;
+}
+
+const struct rk_revoked *
+rk_revoked_set_client_with_key(const struct rk_revoked_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->items[i].key_path != NULL)
+			return &set->items[i];
+	return NULL;
 }

@@ -595,11 +595,13 @@ rk_probe_wait_for_fingerprint(struct rk_probe_result *out, const struct rk_probe
 			if (r != 0)
 				*err = once;	/* the server went away: that is the news */
 			else
-				r = rk_fail(err, RK_E_REMOTE, "%s:%d still serves %s after %d tries "
-				    "in %d ms, not the new %s: the reload did not take the new files "
-				    "(PostgreSQL keeps the old ones when the key's mode or owner is "
-				    "wrong or it does not match; its log says which)", req->address,
-				    req->port, last.fingerprint, tries, timeout_ms, want);
+				/* The first 8 bytes tell them apart; the log quote needs room. */
+				r = rk_fail(err, RK_E_REMOTE, "%s:%d still serves %.23s... after %d "
+				    "tries in %d ms, not the new %.23s...: the reload did not take "
+				    "the new files (PostgreSQL keeps the old ones when the key's "
+				    "mode or owner is wrong or it does not match; its log says "
+				    "which)", req->address, req->port, last.fingerprint, tries,
+				    timeout_ms, want);
 			break;
 		}
 		ts.tv_sec = pause_ms / 1000;

@@ -58,8 +58,10 @@ check_login(struct rk_verdict *v, const struct rk_verdict_request *req)
 	const struct rk_service *s = v->service;
 	const struct rk_service_ops *ops = req->ops;
 	struct rk_secret password = { NULL, 0 };
-	struct rk_service_login login = { s, req->ca_file, req->crl_file, s->connect.sslcert,
-	    s->connect.sslkey, NULL, s->host != NULL ? s->host->timeout : 10 };
+	struct rk_service_login login = { s, req->ca_file, req->crl_file,
+	    req->cert_file != NULL ? req->cert_file : s->connect.sslcert,
+	    req->cert_file != NULL ? req->key_file : s->connect.sslkey, NULL,
+	    s->host != NULL ? s->host->timeout : 10 };
 	struct rk_err err = { 0 };
 	char why[600];
 
@@ -110,15 +112,28 @@ describe_chain_failure(char *buf, size_t size, const struct rk_probe_result *pro
 }
 
 void
+rk_verdict_probe_request(struct rk_probe_request *req, const struct rk_service *s,
+    const char *ca_file, const char *crl_file)
+{
+	memset(req, 0, sizeof(*req));
+	req->protocol = protocol_of(s);
+	req->address = s->connect.address;
+	req->port = s->connect.port;
+	req->name = s->connect.address;
+	req->ca_file = ca_file;
+	req->crl_file = crl_file;
+	req->timeout = s->host != NULL ? s->host->timeout : 10;
+}
+
+void
 rk_verdict_check(struct rk_verdict *v, const struct rk_verdict_request *vreq)
 {
 	const struct rk_service *s = vreq->service;
-	struct rk_probe_request req = { protocol_of(s), s->connect.address, s->connect.port,
-	    s->connect.address, vreq->ca_file, vreq->crl_file, s->host != NULL ?
-	    s->host->timeout : 10, 0, 0 };
+	struct rk_probe_request req;
 	struct rk_err err = { 0 };
 	char why[640];	/* two subjects and the words around them */
 
+	rk_verdict_probe_request(&req, s, vreq->ca_file, vreq->crl_file);
 	memset(v, 0, sizeof(*v));
 	v->service = s;
 	v->ok = true;

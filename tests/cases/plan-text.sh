@@ -81,8 +81,8 @@ check "the old-certificate check appears only for the reloaded service" \
 check "the summary's C1 and bidi characters are escaped" has 'leak \u009b2J of key.\u202etxt' out
 check "no raw CSI reaches the output" lacks $'\xc2\x9b' out
 check "no raw U+202E reaches the output" lacks $'\xe2\x80\xae' out
-check "the last line says how to carry the plan out until run exists" has \
-    "\`rekey run\` is not available in rekey" out
+check "the last line names the command that carries the plan out" has \
+    "\` carries this plan out." out
 
 # --debug is accepted after the command's name as well as before it.
 rc=0

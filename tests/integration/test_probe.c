@@ -306,7 +306,7 @@ test_a_reload_is_confirmed_by_what_is_served(void **state)
 	install_pg_pair(cert, key, "0644");
 	assert_int_equal(rk_probe_wait_for_fingerprint(&res, &req, want, 1500, &err),
 	    RK_E_REMOTE);
-	snprintf(out, sizeof(out), "still serves %s", first);
+	snprintf(out, sizeof(out), "still serves %.23s...", first);
 	assert_non_null(strstr(err.msg, out));
 	assert_non_null(strstr(err.msg, "the reload did not take the new files"));
 	assert_string_equal(res.fingerprint, first);

@@ -170,7 +170,7 @@ world_clear(struct world *w)
 static struct rk_run_report *
 execute(struct world *w, enum rk_on_failure policy, int mode)
 {
-	struct rk_journal_header h = { "INC-X", w->plan->digest, "0", 0 };
+	struct rk_journal_header h = { "INC-X", w->plan->digest, "0", 0, NULL, 0 };
 	struct rk_executor_config cfg = { w->plan, w->ops, &w->fake, NULL, NULL, policy, 4,
 	    observe, &w->fake, &w->fake.stop };
 	struct rk_journal_log *log = NULL;
@@ -424,7 +424,7 @@ test_executor_resume_skips_done_and_checks_started(void **state)
 static void
 test_executor_resume_finds_a_started_step_done_on_the_host(void **state)
 {
-	struct rk_journal_header h = { "INC-X", "d", "0", 0 };
+	struct rk_journal_header h = { "INC-X", "d", "0", 0, NULL, 0 };
 	struct rk_journal_entry e = { 0 };
 	const struct rk_step *key;
 	struct rk_journal *j = NULL;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End to end, under with-servers.sh --ssh 3 --pg --mariadb (issue 13): `kill -9` of `rekey run`
-# at journal line N, for N from 2 to the last line of an uninterrupted run (every
-# E2E_KILL_STRIDE-th line, default: about 12 points, plus the first "start" line of every
-# action), then `rekey resume`. Each time the end state equals the uninterrupted run's, seen
+# at journal line N, for N from 2 to the last line of an uninterrupted run (the first "start"
+# line of every action, and every E2E_KILL_STRIDE-th line: by default about 4 more, 1 for
+# every line), then `rekey resume`. Each time the end state equals the uninterrupted run's, seen
 # from outside: every host file's mode, owner and content (the incident's certificate or key,
 # the same client configuration bytes, the same revoked serials), the certificates served,
 # each certificate once in the ledger, no temporary file or uploaded key left behind.
@@ -10,7 +10,8 @@
 # `rekey run` on an interrupted incident refuses and names `rekey resume`; a torn last line
 # is ignored by resume. Then `rekey rollback`, after a resumed run and straight after a kill,
 # puts back the exact previous bytes, modes and owners, the old certificates are served
-# again, and the revocation stays.
+# again, and the revocation stays; also when the kill came the moment a new key landed on
+# db1, before the run could journal it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,30 +24,53 @@ id="E2E-KILL"
 pb=$E2E/kill.yml
 inc=$(e2e_incident_dir "$id")
 journal=$inc/journal.jsonl
+E2E_JOURNAL=$journal
 e2e_write_playbook "$pb" id=$id scenario=server
 names=(db1-server db2-server app-client)
-
-crl_serials() {
-	openssl crl -in "$1" -noout -text | awk '/Serial Number:/ { print $3 }' | sort | xargs
-}
 
 # What a run leaves, in terms that do not depend on the run: each host file's mode and owner,
 # and its content as "cert:NAME"/"key:NAME" of the incident, the revoked serials of a CRL,
 # else its SHA-256 (the same edits give the same bytes); what each server serves; the CA's
 # CRL; the ledger's verdict; temporary files beside targets; uploads of the incident's keys
-# left in the hosts' scratch folder.
+# left in the hosts' scratch folder (/tmp).
 end_state() {
-	local f class name served proto port strays=0
-	while read -r f; do
-		[[ -f $f ]] || { printf '%s missing\n' "$f"; continue; }
-		class=$(sha256sum <"$f" | cut -c1-64)
-		for name in "${names[@]}"; do
-			if e2e_same_bytes "$f" "$inc/certs/$name.crt"; then class=cert:$name; fi
-			if e2e_same_bytes "$f" "$inc/keys/$name.key"; then class=key:$name; fi
-		done
-		case $f in *.crl) class="crl: $(crl_serials "$f")" ;; esac
-		printf '%s %s %s\n' "$f" "$(stat -c '%a %U %G' -- "$f")" "$class"
-	done < <(e2e_host_files)
+	local proto port served name
+	local -a files
+	mapfile -t files < <(e2e_host_files)
+	python3 - "$inc" "$E2E_PKI/ca.crl" "${names[*]}" "${files[@]}" <<'PY'
+import glob, grp, hashlib, os, pwd, subprocess, sys
+inc, ca_crl, names, files = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4:]
+def digest(path):
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+known = {}
+for name in names:
+    known[digest(f"{inc}/certs/{name}.crt")] = f"cert:{name}"
+    known[digest(f"{inc}/keys/{name}.key")] = f"key:{name}"
+known.pop(None, None)
+def serials(path):
+    text = subprocess.run(["openssl", "crl", "-in", path, "-noout", "-text"],
+                          capture_output=True, text=True).stdout
+    return " ".join(sorted(l.split(":", 1)[1].strip() for l in text.splitlines()
+                           if "Serial Number:" in l))
+for path in files:
+    try:
+        st = os.stat(path)
+    except OSError:
+        print(path, "missing")
+        continue
+    d = digest(path)
+    what = "crl: " + serials(path) if path.endswith(".crl") else known.get(d, d)
+    print(path, "%o" % (st.st_mode & 0o7777), pwd.getpwuid(st.st_uid).pw_name,
+          grp.getgrgid(st.st_gid).gr_name, what)
+print("ca.crl revokes", serials(ca_crl))
+keys = {digest(f"{inc}/keys/{n}.key") for n in names} - {None}
+print("uploaded keys left in /tmp:", sum(1 for f in glob.glob("/tmp/rekey-upload-*")
+                                         if digest(f) in keys))
+PY
 	for proto in postgres mysql; do
 		case $proto in postgres) port=$RK_H_PG_PORT ;; *) port=$RK_H_MY_PORT ;; esac
 		served=$(e2e_served_fingerprint "$proto" "$port")
@@ -55,16 +79,8 @@ end_state() {
 		done
 		printf '%s serves %s\n' "$proto" "$served"
 	done
-	printf 'ca.crl revokes %s\n' "$(crl_serials "$E2E_PKI/ca.crl")"
 	printf 'ledger: %s\n' "$(e2e_ledger_problems "$id" "${names[@]}" | xargs)"
 	printf 'temporary files: %s\n' "$(e2e_transport_leftovers | grep -c 'rekey-tmp' || true)"
-	for f in /tmp/rekey-upload-*; do
-		[[ -f $f ]] || continue
-		for name in "${names[@]}"; do
-			if e2e_same_bytes "$f" "$inc/keys/$name.key"; then strays=$((strays + 1)); fi
-		done
-	done
-	printf 'uploaded keys left in /tmp: %s\n' "$strays"
 }
 
 # The uninterrupted run.
@@ -86,8 +102,9 @@ e2e_journal_lines "$journal" >"$work/reference.lines"
 total=$(wc -l <"$journal")
 rk_t_note "the uninterrupted run wrote $total journal lines"
 
-# Kill points: every stride-th line, and the first "start" line of each action.
-stride=${E2E_KILL_STRIDE:-$(((total - 2) / 12 + 1))}
+# Kill points: the first "start" line of each action, and every stride-th line (by default
+# about 4 more; E2E_KILL_STRIDE=1 kills at every line in turn, which takes some minutes).
+stride=${E2E_KILL_STRIDE:-$(((total - 2) / 4 + 1))}
 mapfile -t points < <({
 	seq 2 "$stride" $((total - 1))
 	awk '$4 == "start" && !seen[$3]++ { print $1 }' "$work/reference.lines"
@@ -98,23 +115,21 @@ mid=${points[$((${#points[@]} / 2))]}
 covered=()
 for n in "${points[@]}"; do
 	e2e_reset
-	e2e_start_run "$work/run-$n.out" run "$pb"
-	pid=$e2e_run_pid
 	if ((n == mid)); then
 		# Held by a stopped run, the journal's lock refuses a second one and names its pid.
-		at=$(e2e_signal_at_line "$journal" "$n" "$pid" STOP)
+		read -r at pid < <(e2e_run_until_line "$work/run-$n.out" "$n" STOP run "$pb")
 		e2e_rekey "$work/second.out" run "$pb"
 		e2e_equal "N=$n: a second rekey run while one holds the journal exits 1" 1 "$e2e_status"
 		e2e_matches "N=$n: ... and names the holder's pid $pid" "\\b$pid\\b" "$(<"$work/second.out")"
 		e2e_rekey "$work/second-resume.out" resume "$pb"
 		e2e_equal "N=$n: rekey resume while a run holds the journal exits 1" 1 "$e2e_status"
 		kill -KILL "$pid"
+		rk_t_within 10 "N=$n: the stopped run is gone after SIGKILL" harness_pid_is_gone "$pid"
 	else
-		at=$(e2e_signal_at_line "$journal" "$n" "$pid" KILL)
+		read -r at pid < <(e2e_run_until_line "$work/run-$n.out" "$n" KILL run "$pb")
 	fi
-	wait "$pid" 2>/dev/null || true
 	if [[ $at == ended ]]; then
-		rk_t_note "N=$n: the run ended before its journal had $n lines"
+		rk_t_note "N=$n: the run ended (status $pid) before its journal had $n lines"
 	else
 		covered+=("$(e2e_journal_lines "$journal" | tail -n 1 | cut -d' ' -f3-)")
 	fi
@@ -158,9 +173,12 @@ check_rolled_back() {
 }
 check_rolled_back "rollback after a resumed run"
 
+# Killed the moment db1's new key lands, before the run could journal it: its step is started,
+# not done, and rollback must still put the old key back.
 e2e_reset
-e2e_start_run "$work/run-rollback.out" run "$pb"
-at=$(e2e_signal_at_line "$journal" "$mid" "$e2e_run_pid" KILL)
-wait "$e2e_run_pid" 2>/dev/null || true
-check_rolled_back "rollback straight after a kill at line $at"
+read -r at pid < <(e2e_run_until_line "$work/run-rollback.out" "$E2E_PG/server.key" KILL \
+	run "$pb")
+e2e_matches "killed as db1's new key landed: a push is journaled started, not done" \
+	'\(push-file\): start' "$(e2e_journal_unfinished "$id")"
+check_rolled_back "rollback straight after a kill as db1's new key landed (line $at)"
 e2e_finish

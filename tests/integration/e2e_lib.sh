@@ -620,34 +620,30 @@ e2e_incident_dir() {
 # e2e_result OUT NAME: the summary's RESULT for service or client NAME, from rekey's output
 # (the --json summary event when there is one, else the text table's row), or "absent".
 e2e_result() {
-	python3 - "$1" "$2" <<'PY'
-import json, re, sys
-out, name = sys.argv[1], sys.argv[2]
-results = ("verified", "rolled back", "failed", "skipped", "not started")
-try:
-    text = open(out, encoding="utf-8", errors="replace").read()
-except OSError:
-    text = ""
-for line in reversed(text.splitlines()):
+	if grep -q '"event": *"summary"' "$1" 2>/dev/null; then
+		python3 - "$1" "$2" <<'PY'
+import json, sys
+for line in reversed(open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines()):
     try:
         ev = json.loads(line)
     except ValueError:
         continue
     if isinstance(ev, dict) and ev.get("event") == "summary":
-        for row in (ev.get("services") or []) + (ev.get("clients") or []):
-            if row.get("name") == name:
-                print(row.get("result"))
-                sys.exit(0)
-        print("absent")
-        sys.exit(0)
-pattern = re.compile(r"^\s*" + re.escape(name) + r"\s+\S+\s+(" + "|".join(results) + r")\b")
-found = "absent"
-for line in text.splitlines():
-    m = pattern.match(line)
-    if m:
-        found = m.group(1)
-print(found)
+        rows = (ev.get("services") or []) + (ev.get("clients") or [])
+        print(next((r.get("result") for r in rows if r.get("name") == sys.argv[2]), "absent"))
+        break
 PY
+		return
+	fi
+	# The table: "[service|client] NAME HOST RESULT [SERVED NOW]".
+	awk -v name="$2" '
+		{ i = ($1 == "service" || $1 == "client") ? 2 : 1 }
+		$i == name && NF > i + 1 {
+			r = $(i + 2)
+			if (r == "rolled" || r == "not") r = r " " $(i + 3)
+			if (r ~ /^(verified|rolled back|failed|skipped|not started)$/) found = r
+		}
+		END { print (found == "" ? "absent" : found) }' "$1" 2>/dev/null || echo absent
 }
 
 E2E_SERVICES=(pg-e2e mariadb-e2e)
@@ -957,41 +953,48 @@ e2e_check_clients_state() {
 # ---------------------------------------------------------------------------------------------
 # Killing a run at a journal line
 
-# e2e_start_run OUT ARGS...: `rekey ARGS...` in the background; its pid in e2e_run_pid.
-e2e_start_run() {
-	local out=$1
-	shift
-	"$E2E_REKEY" "$@" >"$out" 2>&1 &
-	e2e_run_pid=$!
-}
-
-# e2e_signal_at_line JOURNAL N PID SIGNAL: sends SIGNAL (KILL, STOP) to PID as soon as JOURNAL
-# has N complete lines; prints how many it had then, or "ended" when PID ended first.
-e2e_signal_at_line() {
-	python3 - "$@" <<'PY'
-import os, signal, sys, time
-path, n, pid, sig = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+# e2e_run_until_line OUT WHEN SIGNAL ARGS...: starts `rekey ARGS` (output into OUT) and sends
+# it SIGNAL (KILL or STOP) as soon as WHEN holds: a number N, the incident's journal (named by
+# E2E_JOURNAL) has N complete lines; a path, that file's content changed (the moment a
+# replace lands on a host, before rekey can journal it). Prints the journal's line count
+# then and the pid; "ended STATUS" when rekey ended first. After KILL rekey is reaped; after
+# STOP it is left stopped (the caller kills it). The watcher starts rekey itself, so it
+# watches from rekey's first moment.
+e2e_run_until_line() {
+	python3 - "$E2E_JOURNAL" "$@" "$E2E_REKEY" <<'PY'
+import os, signal, subprocess, sys, time
+journal, out, when, sig = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+argv = [sys.argv[-1]] + sys.argv[5:-1]
 def lines():
     try:
-        with open(path, "rb") as f:
+        with open(journal, "rb") as f:
             return f.read().count(b"\n")
     except OSError:
         return 0
-def running():
+def content(path):
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        with open(path, "rb") as f:
+            return f.read()
     except OSError:
-        return False
+        return None
+if when.startswith("/"):
+    before = content(when)
+    ready = lambda: content(when) != before
+else:
+    ready = lambda: lines() >= int(when)
+with open(out, "wb") as f:
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
 while True:
-    have = lines()
-    if have >= n:
-        os.kill(pid, getattr(signal, "SIG" + sig))
-        print(have)
-        sys.exit(0)
-    if not running():
-        print("ended")
-        sys.exit(0)
-    time.sleep(0.0005)
+    if ready():
+        child.send_signal(getattr(signal, "SIG" + sig))
+        if sig == "KILL":
+            child.wait()
+        print(lines(), child.pid)
+        break
+    status = child.poll()
+    if status is not None:
+        print("ended", status)
+        break
+    time.sleep(0.0002)
 PY
 }

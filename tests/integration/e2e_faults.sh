@@ -7,14 +7,18 @@
 #   unwritable   db2 logs in as rkuser without sudo: MariaDB's folder is not writable
 #   reload       db1's reload command fails while the new files are in place (as a reload
 #                does that refuses them), and works again once the old ones are back
-#   verify       db1's new key is written root:root 0640, which postgres cannot read, so
-#                PostgreSQL keeps serving the old certificate and the new one never verifies
+#   not-taken    db1's new key is written root:root 0640, which postgres cannot read, so
+#                PostgreSQL keeps serving the old certificate (the output quotes its log)
+#   name         db2's new certificate has no SAN and CN 127.0.0.1 (plan only warns): served,
+#                it fails the name check for 127.0.0.1 (OpenSSL's, as `openssl s_client
+#                -verify_ip` makes it; libpq and MariaDB's client fall back to the CN)
 # For each: exit 1, the cause named, the resume or rollback command printed, every service and
 # client in the state its summary row says (checked from outside: served fingerprint, bytes,
 # modes and owners), the state the policy promises (rollback: the failed service rolled back,
-# after a wave-1 failure nothing else touched; halt: nothing started after the failure;
-# continue: every other service and client verified), and a sound journal. After halt and
-# continue, `rekey rollback` puts every host file back byte for byte.
+# after a wave-1 failure nothing else touched, later phases not started; halt: nothing started
+# after the failure; continue: every other service verified, and every client but those of
+# the failed server), and a sound journal. After halt and continue, `rekey rollback` puts
+# every host file back byte for byte.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,14 +37,15 @@ fault_options() {
 	reload)
 		# sudo -n: as the login or as root, whichever the reload runs as.
 		printf '%s\n' "pg_reload={command: \"cmp -s $E2E_PG/server.crt $E2E/snap/pg/server.crt && sudo -n kill -HUP \$(sudo -n head -n 1 $RK_H_PG_DATA/postmaster.pid)\"}" ;;
-	verify) echo "pg_key_owner=root" ;;
+	not-taken) echo "pg_key_owner=root" ;;
+	name) echo "db2_name=cn" ;;
 	esac
 }
 
 # The service each fault hits, and what the output must say about it.
 fault_service() {
 	case $1 in
-	unreachable | unwritable) echo mariadb-e2e ;;
+	unreachable | unwritable | name) echo mariadb-e2e ;;
 	*) echo pg-e2e ;;
 	esac
 }
@@ -50,7 +55,8 @@ fault_cause() {
 	unreachable) echo 'db2.*([Cc]onnection refused|unreachable|connect)' ;;
 	unwritable) echo 'db2.*([Pp]ermission denied|not writable|[Rr]ead-only)' ;;
 	reload) echo 'pg-e2e.*reload|reload.*pg-e2e|db1.*reload' ;;
-	verify) echo 'pg-e2e.*(fingerprint|serves|served|old certificate)' ;;
+	not-taken) echo 'could not load private key file .*server.key.*: Permission denied' ;;
+	name) echo "mariadb-e2e: 127.0.0.1 is not among the certificate's names" ;;
 	esac
 }
 
@@ -106,6 +112,9 @@ one_fault() {
 			# A canary (wave 1) failed: the run stops there, nothing else is touched.
 			e2e_results_are "$what: nothing after the canary was started" \
 				'not started|skipped' "$others"
+		else
+			e2e_results_are "$what: no client was started after db2 failed" \
+				'not started|skipped' "$(grep '^app1-' <<<"$others")"
 		fi ;;
 	halt)
 		e2e_equal "$what: $failed failed" failed "$result"
@@ -117,8 +126,18 @@ one_fault() {
 		fi ;;
 	continue)
 		e2e_equal "$what: $failed failed" failed "$result"
+		# A client of the failed server may fail with it (my.cnf reaches MariaDB).
+		[[ $failed != mariadb-e2e ]] || others=$(grep -v '^app1-mycnf ' <<<"$others")
 		e2e_results_are "$what: every other service and client verified" verified "$others" ;;
 	esac
+	if [[ $fault == name && $result == failed ]]; then
+		# Left in place, the new certificate fails OpenSSL's name check for 127.0.0.1 (the
+		# one rekey applies; libpq's and MariaDB's clients still fall back to the CN).
+		e2e_check_not "$what: openssl s_client refuses MariaDB's certificate for 127.0.0.1" \
+			'IP address mismatch|verify error' openssl s_client -starttls mysql \
+			-connect "127.0.0.1:$RK_H_MY_PORT" -CAfile "$E2E_PKI/ca.crt" -verify_ip 127.0.0.1 \
+			-verify_return_error
+	fi
 	e2e_equal "$what: the journal is sound and holds no secret" "" "$(e2e_journal_problems "$id")"
 	if [[ $policy != rollback ]]; then
 		e2e_rekey "$work/$1-$2.rollback.out" rollback "$pb"
@@ -132,7 +151,7 @@ one_fault() {
 	fi
 }
 
-for fault in unreachable unwritable reload verify; do
+for fault in unreachable unwritable reload not-taken name; do
 	for policy in rollback halt continue; do
 		one_fault "$fault" "$policy"
 	done

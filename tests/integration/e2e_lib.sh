@@ -429,10 +429,13 @@ e2e_as_app() {
 #   db2_login=rkuser     db2 logs in as rkuser without sudo (MariaDB's folder is not writable)
 #   pg_reload=YAML       reload of the PostgreSQL service (default sql)
 #   pg_key_owner=root    PostgreSQL's key written root:root 0640, which postgres cannot read
+#   db2_name=cn          db2-server without SANs, its CN 127.0.0.1: plan only warns, but no
+#                        client that checks an IP address against the SANs accepts it
 e2e_write_playbook() {
 	local file=$1 kv
 	local -A o=([id]=E2E [scenario]=server [overlap]=true [on_failure]=rollback [timeout]=10
-		[db2_port]=${E2E_SSH_PORTS[1]} [db2_login]=rkadmin [pg_reload]=sql [pg_key_owner]=postgres)
+		[db2_port]=${E2E_SSH_PORTS[1]} [db2_login]=rkadmin [pg_reload]=sql [pg_key_owner]=postgres
+		[db2_name]=san)
 	shift
 	for kv in "$@"; do
 		[[ -v o[${kv%%=*}] ]] || { echo "e2e_write_playbook: unknown key ${kv%%=*}" >&2; return 1; }
@@ -441,8 +444,10 @@ e2e_write_playbook() {
 	local pg=$E2E_PG my=$E2E_MY app=$E2E_APP pki=$E2E_PKI
 	local rotate=false reason=keyCompromise revoke="" certs pg_files my_files
 	local db2_user=$RK_H_SSH_ADMIN db2_sudo=true pg_key
+	local db2_names="subject: \"/O=rekey e2e/CN=localhost\", san: [\"DNS:localhost\", \"IP:127.0.0.1\"]"
+	[[ ${o[db2_name]} != cn ]] || db2_names="subject: \"/O=rekey e2e/CN=127.0.0.1\""
 	local server_certs="  db1-server: {profile: server, subject: \"/O=rekey e2e/CN=localhost\", san: [\"DNS:localhost\", \"IP:127.0.0.1\"], key: ec-p256, days: 30}
-  db2-server: {profile: server, subject: \"/O=rekey e2e/CN=localhost\", san: [\"DNS:localhost\", \"IP:127.0.0.1\"], key: ec-p256, days: 30}"
+  db2-server: {profile: server, $db2_names, key: ec-p256, days: 30}"
 	local client_cert="  app-client: {profile: client, subject: \"/O=rekey e2e/CN=rkclient\", key: ec-p256, days: 30}"
 	case ${o[scenario]} in
 	server)
@@ -517,9 +522,9 @@ hosts:
   app1: {transport: ssh, address: 127.0.0.1, port: ${E2E_SSH_PORTS[2]}, user: $RK_H_SSH_USER, identity: "$ident", known_hosts: "$kh", sudo: false, timeout: ${o[timeout]}}
 
 services:
-$(e2e_service pg-e2e db1 postgresql "$pg_cert" "$pg_files" "${o[pg_reload]}" \
+$(e2e_service pg-e2e db1 postgresql "$pg_cert" "$pg_files" "${o[pg_reload]}" "$RK_H_PG_LOG" \
 	"connect: {address: 127.0.0.1, port: $RK_H_PG_PORT, dbname: postgres, user: $RK_H_PG_USER, password_file: \"$RK_H_PG_PASSWORD_FILE\"}")
-$(e2e_service mariadb-e2e db2 mariadb "$my_cert" "$my_files" sql \
+$(e2e_service mariadb-e2e db2 mariadb "$my_cert" "$my_files" sql "$RK_H_MY_LOG" \
 	"connect: {address: 127.0.0.1, port: $RK_H_MY_PORT, user: $RK_H_MY_USER, password_file: \"$RK_H_MY_PASSWORD_FILE\"}")
 
 clients:
@@ -557,11 +562,11 @@ EOF
 	} >"$file"
 }
 
-# e2e_service NAME HOST KIND CERTIFICATE FILES RELOAD CONNECT: one entry of services.
+# e2e_service NAME HOST KIND CERTIFICATE FILES RELOAD LOG CONNECT: one entry of services.
 e2e_service() {
 	printf '  - name: %s\n    host: %s\n    kind: %s\n' "$1" "$2" "$3"
 	[[ -z $4 ]] || printf '    certificate: %s\n' "$4"
-	printf '    files:\n%s\n    reload: %s\n    %s\n' "$5" "$6" "$7"
+	printf '    files:\n%s\n    reload: %s\n    log: "%s"\n    %s\n' "$5" "$6" "$7" "$8"
 	printf '    verify: {sslmode: verify-full, min_tls: TLSv1.2}\n'
 }
 

@@ -432,6 +432,24 @@ try_login(bool *accepted, char *why, size_t size, struct rk_run_ctx *ctx,
 	return r;
 }
 
+/*
+ * A login refused after the handshake (the password, pg_hba.conf, a user the certificate does
+ * not map to) means the server accepted the revoked certificate for TLS: no proof at all.
+ */
+static bool
+refused_after_handshake(const char *why)
+{
+	static const char *const words[] = { "password authentication failed",
+	    "certificate authentication failed", "no pg_hba.conf entry", "Access denied",
+	    "does not exist", NULL };
+	size_t i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strstr(why, words[i]) != NULL)
+			return true;
+	return false;
+}
+
 static int
 revoked_client_refused(struct rk_run_ctx *ctx, const struct rk_service *svc,
     struct rk_step_result *res, struct rk_err *err)
@@ -452,6 +470,10 @@ revoked_client_refused(struct rk_run_ctx *ctx, const struct rk_service *svc,
 	if (accepted)
 		return rk_fail(err, RK_E_REMOTE, "%s accepts the revoked client certificate %s",
 		    svc->name, client->serial);
+	if (refused_after_handshake(why))
+		return rk_fail(err, RK_E_REMOTE, "%s accepted the revoked client certificate %s "
+		    "in the TLS handshake (does it load the CRL?); the login then failed: %.200s",
+		    svc->name, client->serial, why);
 	if ((r = rk_step_result_out(res, "serial", client->serial, err)) == 0)
 		r = rk_step_result_out(res, "refused", why, err);
 	return r;

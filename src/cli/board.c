@@ -8,12 +8,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "board.h"
 #include "rekey/strutil.h"
+
+static int
+terminal_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 80;
+}
 
 int
 board_init(struct board *b, const struct rk_plan *plan, enum board_style style, bool color)
@@ -23,7 +35,10 @@ board_init(struct board *b, const struct rk_plan *plan, enum board_style style, 
 	b->style = style;
 	b->color = color;
 	clock_gettime(CLOCK_MONOTONIC, &b->started);
-	if ((b->errors = calloc(plan->nsteps + 1, sizeof(*b->errors))) == NULL)
+	b->width = terminal_width();
+	snprintf(b->phase, sizeof(b->phase), "starting");
+	if ((b->errors = calloc(plan->nsteps + 1, sizeof(*b->errors))) == NULL ||
+	    (b->current = calloc(plan->model->nhosts + 1, sizeof(*b->current))) == NULL)
 		return -1;
 	return 0;
 }
@@ -36,7 +51,9 @@ board_clear(struct board *b)
 	for (i = 0; b->errors != NULL && i < b->plan->nsteps; i++)
 		free(b->errors[i]);
 	free(b->errors);
+	free(b->current);
 	b->errors = NULL;
+	b->current = NULL;
 }
 
 double
@@ -125,12 +142,30 @@ json_event(const struct board *b, const struct rk_event *ev)
 	json_decref(o);
 }
 
-/* The status line of the terminal board, drawn over itself. */
+/*
+ * The status line of the terminal board, drawn over itself: the phase, the counts, the time,
+ * then what each busy host is doing, cut at the terminal's width.
+ */
 static void
 draw_status(const struct board *b)
 {
-	printf("\r\033[K%s  %zu/%zu steps done, %zu failed, %zu running  %.1f s",
-	    b->phase, b->done, b->plan->nsteps, b->failed, b->running, board_elapsed(b));
+	const struct rk_model *m = b->plan->model;
+	char line[512];
+	size_t i, used;
+
+	snprintf(line, sizeof(line), "[%.1f s] %s: %zu/%zu done, %zu failed", board_elapsed(b),
+	    b->phase, b->done, b->plan->nsteps, b->failed);
+	for (i = 0; i < m->nhosts; i++) {
+		if (b->current[i] == NULL)
+			continue;
+		used = strlen(line);
+		snprintf(line + used, sizeof(line) - used, "%s %s %s", used > 0 &&
+		    strchr(line, '|') == NULL ? " |" : ",", m->hosts[i].name,
+		    rk_action_name(b->current[i]->action));
+	}
+	if (b->width > 0 && strlen(line) >= (size_t)b->width)
+		line[b->width - 1] = '\0';
+	printf("\r\033[K%s", line);
 	fflush(stdout);
 }
 
@@ -175,6 +210,9 @@ keep_error(struct board *b, const struct rk_event *ev)
 static void
 count(struct board *b, const struct rk_event *ev)
 {
+	if (ev->step != NULL && ev->step->host != NULL)
+		b->current[ev->step->host - b->plan->model->hosts] =
+		    ev->kind == RK_EVENT_STEP_BEGIN ? ev->step : NULL;
 	switch (ev->kind) {
 	case RK_EVENT_STEP_BEGIN:
 		b->running++;

@@ -23,6 +23,8 @@ struct board {
 	char			 phase[64];
 	size_t			 done, failed, running;
 	char			**errors;	/* per step (by id - 1): its failure, or NULL */
+	const struct rk_step	**current;	/* per host of the model: its step running */
+	int			 width;		/* of the terminal, for the status line */
 };
 
 int	board_init(struct board *b, const struct rk_plan *plan, enum board_style style,

@@ -674,10 +674,14 @@ print_summary_text(const struct run *run)
 		print_row(run, "client", m->clients[i].name, m->clients[i].host != NULL ?
 		    m->clients[i].host->name : NULL, u, "", failed);
 	}
-	printf("\n%zu of %zu steps done (%zu failed, %zu skipped, %zu undone%s) in %.1f s\n",
-	    run->report->done, run->report->nsteps, run->report->failed, run->report->skipped,
-	    run->report->undone, run->report->undo_failed > 0 ? ", some undo FAILED" : "",
-	    board_elapsed(&run->board));
+	if (run->args.mode == MODE_ROLLBACK)
+		printf("\n%zu steps undone, %zu could not be undone, in %.1f s\n",
+		    run->report->undone, run->report->undo_failed, board_elapsed(&run->board));
+	else
+		printf("\n%zu of %zu steps done (%zu failed, %zu skipped, %zu undone%s) in %.1f s\n",
+		    run->report->done, run->report->nsteps, run->report->failed,
+		    run->report->skipped, run->report->undone, run->report->undo_failed > 0 ?
+		    ", some undo FAILED" : "", board_elapsed(&run->board));
 }
 
 static json_t *

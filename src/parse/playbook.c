@@ -1231,8 +1231,9 @@ parse_service(struct pb *pb, ynode *map, size_t index, struct rk_service *s)
 		parse_connect(pb, v, s, what);
 	if ((v = rk_ynode_get(map, "verify")) != NULL)
 		parse_verify(pb, v, &s->verify, what);
+	snprintf(label, sizeof(label), "%s log", what);
 	if ((v = rk_ynode_get(map, "log")) != NULL)
-		(void)get_remote_path(pb, v, "log", &s->log);
+		(void)get_remote_path(pb, v, label, &s->log);
 
 	/* Cross-checks: each names the key to fix. */
 	if (rk_ynode_get(map, "certificate") != NULL) {

@@ -274,41 +274,6 @@ sync_path(struct tp_cmd_host *h, const char *path, bool sudo, struct rk_err *err
 	return tp_cmd_must_succeed(h, argv, sudo, err);
 }
 
-/* Copies the old file beside itself (mode, owner and times kept), makes it durable and checks
- * that the copy holds the same bytes, so a restore can trust it. */
-static int
-back_up_old_file(struct replace_job *job, struct rk_err *err)
-{
-	const char *path = job->spec->path;
-	struct rk_file_stat st;
-	int r;
-
-	if (!job->old.exists)
-		return 0;
-	if ((r = tp_backup_sibling(&job->bak, path, err)) != 0)
-		return r;
-	{
-		const char *cp[] = { "cp", "-P", "-p", "--", path, job->bak, NULL };
-
-		if ((r = tp_cmd_must_succeed(job->h, cp, job->sudo, err)) != 0) {
-			rk_err_prefix(err, "back up");
-			return r;
-		}
-	}
-	if ((r = sync_path(job->h, job->bak, job->sudo, err)) != 0 ||
-	    (r = tp_cmd_stat(&st, job->h, job->bak, RK_REMOTE_FILE_MAX, err)) != 0) {
-		rk_err_prefix(err, "back up");
-		return r;
-	}
-	if (job->old.is_symlink)
-		return st.is_symlink ? 0 : rk_fail(err, RK_E_REMOTE,
-		    "back up: the copy of the symbolic link is not a link");
-	if ((r = tp_check_result(&st, job->bak, job->old.mode, job->old.owner, job->old.group,
-	    job->old.sha256, err)) != 0)
-		rk_err_prefix(err, "back up");
-	return r;
-}
-
 static void
 format_mode(char out[8], mode_t mode)
 {
@@ -357,115 +322,173 @@ needs_chown(const struct replace_job *job)
 	    (job->group[0] != '\0' && strcmp(job->group, h->login_group) != 0);
 }
 
-/* Login path: the login writes the temporary sibling itself. */
+/*
+ * The content reaches the host first, under a name nothing reads: the temporary sibling
+ * itself on the login path (created O_EXCL with the final mode, or its owner bits only
+ * while a chown is still to come), or a 0600 file of the login in the scratch folder on the
+ * sudo path, for `sudo -n install` to copy beside the target.
+ */
 static int
-stage_as_login(struct replace_job *job, struct rk_bytes content, struct rk_err *err)
+upload_content(struct replace_job *job, struct rk_bytes content, struct rk_err *err)
 {
 	const struct rk_file_spec *spec = job->spec;
-	bool set_owner, synced = false;
+	char rnd[17];
 	mode_t first;
-	char mode[8], who[140];
+	bool synced;
 	int r;
 
 	if ((r = learn_login_identity(job->h, err)) != 0 ||
 	    (r = tp_temp_sibling(&job->tmp, spec->path, err)) != 0)
 		return r;
-	/* Only the owner may read it until chown has made the owner and group right. */
-	set_owner = needs_chown(job);
-	first = set_owner ? (spec->mode & 0700) : (spec->mode & 07777);
-	if ((r = job->h->upload(job->h->ctx, job->tmp, content, first, &synced, err)) != 0)
-		return r;
-	if (set_owner) {
-		const char *chown_argv[] = { "chown", "--", who, job->tmp, NULL };
-		const char *chmod_argv[] = { "chmod", "--", mode, job->tmp, NULL };
-
-		snprintf(who, sizeof(who), "%s%s%s", job->owner, job->group[0] != '\0' ? ":" : "",
-		    job->group);
-		format_mode(mode, spec->mode);
-		if ((r = tp_cmd_must_succeed(job->h, chown_argv, false, err)) != 0 ||
-		    (r = tp_cmd_must_succeed(job->h, chmod_argv, false, err)) != 0)
-			return r;
+	if (!job->sudo) {
+		first = needs_chown(job) ? (spec->mode & 0700) : (spec->mode & 07777);
+		return job->h->upload(job->h->ctx, job->tmp, content, first, &synced, err);
 	}
-	return synced ? 0 : sync_path(job->h, job->tmp, false, err);
-}
-
-/* A new file with no owner asked gets the login's, as if the login had written it. */
-static int
-learn_login_owner(struct replace_job *job, struct rk_err *err)
-{
-	struct rk_file_stat st;
-	int r;
-
-	if (job->owner[0] != '\0' && job->group[0] != '\0')
-		return 0;
-	if ((r = tp_cmd_stat(&st, job->h, job->scratch, 0, err)) != 0)
-		return r;
+	/* A new file with no owner asked gets the login's, as if the login had written it. */
 	if (job->owner[0] == '\0')
-		memcpy(job->owner, st.owner, sizeof(job->owner));
+		memcpy(job->owner, job->h->login_user, sizeof(job->owner));
 	if (job->group[0] == '\0')
-		memcpy(job->group, st.group, sizeof(job->group));
-	return 0;
-}
-
-/* Sudo path: a private 0600 copy of the login, then `sudo -n install` beside the target. */
-static int
-stage_through_sudo(struct replace_job *job, struct rk_bytes content, struct rk_err *err)
-{
-	char rnd[17], mode[8];
-	bool synced;
-	int r;
-
+		memcpy(job->group, job->h->login_group, sizeof(job->group));
 	if ((r = tp_random_hex(rnd, 8, err)) != 0)
 		return r;
 	if (asprintf(&job->scratch, "%s/rekey-upload-%s", job->h->scratch_dir, rnd) < 0) {
 		job->scratch = NULL;
 		return rk_fail_nomem(err);
 	}
-	if ((r = job->h->upload(job->h->ctx, job->scratch, content, 0600, &synced, err)) != 0) {
+	if ((r = job->h->upload(job->h->ctx, job->scratch, content, 0600, &synced, err)) != 0)
 		rk_err_prefix(err, "upload to the private copy %s", job->scratch);
-		return r;
-	}
-	if ((r = learn_login_owner(job, err)) != 0 ||
-	    (r = tp_temp_sibling(&job->tmp, job->spec->path, err)) != 0)
-		return r;
-	format_mode(mode, job->spec->mode);
-	{
-		const char *install[] = { "install", "-m", mode, "-o", job->owner, "-g",
-		    job->group, "-T", "--", job->scratch, job->tmp, NULL };
-
-		if ((r = tp_cmd_must_succeed(job->h, install, true, err)) != 0)
-			return r;
-	}
-	return sync_path(job->h, job->tmp, true, err);
+	return r;
 }
 
-static int
-swap_into_place(struct replace_job *job, struct rk_err *err)
+/*
+ * The rest of a replace in one command on the host, so a file costs two round trips (this
+ * and the first stat) whatever the path: back the old file up beside itself (cp -p keeps
+ * mode, owner and times and creates the copy without group and other bits until the owner is
+ * set, coreutils copy.c) and check the copy against what the stat saw; give the temporary
+ * sibling its owner, group and mode (install(1) chowns before it chmods, so nobody gets a
+ * wider file for a moment); make it durable; rename it over the target (mv -f -T is
+ * rename(2): readers see the old file or the new one, never a mix, never nothing); make the
+ * rename durable; print the new file's stat and hash for the check. The exit status says how
+ * far it got, so a failure after the rename is rolled back and one before it is not.
+ */
+static const char replace_script[] =
+    "LC_ALL=C; export LC_ALL\n"
+    "path=$1 tmp=$2 bak=$3 scratch=$4 mode=$5 owner=$6 group=$7 stage=$8 old=$9\n"
+    "shift 9\n"
+    "oldsum=$1 dir=$2 swap=$3\n"
+    "if [ \"$bak\" != - ]; then\n"
+    "\tcp -P -p -- \"$path\" \"$bak\" && sync -- \"$bak\" &&\n"
+    "\t    now=$(stat -c '%f %U %G %s' -- \"$bak\") || exit 20\n"
+    "\tif [ \"$old\" = link ]; then\n"
+    "\t\t[ -h \"$bak\" ] || { echo 'the copy of the symbolic link is not a link' >&2; exit 20; }\n"
+    "\telif [ \"$now\" != \"$old\" ]; then\n"
+    "\t\tprintf 'the copy is \"%s\", not \"%s\" as the file\\n' \"$now\" \"$old\" >&2\n"
+    "\t\texit 20\n"
+    "\tfi\n"
+    "\tif [ \"$oldsum\" != - ]; then\n"
+    "\t\tsum=$(sha256sum < \"$bak\") || exit 20\n"
+    "\t\t[ \"${sum%% *}\" = \"$oldsum\" ] || { echo 'the copy differs from the file' >&2; exit 20; }\n"
+    "\tfi\n"
+    "fi\n"
+    "case $stage in\n"
+    "install) install -m \"$mode\" -o \"$owner\" -g \"$group\" -T -- \"$scratch\" \"$tmp\" || exit 30 ;;\n"
+    "chown) { chown -- \"$owner${group:+:$group}\" \"$tmp\" && chmod -- \"$mode\" \"$tmp\"; } || exit 30 ;;\n"
+    "esac\n"
+    "sync -- \"$tmp\" || exit 30\n"
+    "[ \"$swap\" = mv ] || exit 0\n"
+    "mv -f -T -- \"$tmp\" \"$path\" || exit 40\n"
+    "sync -- \"$dir\" && out=$(stat -c '%f %U %G %s' -- \"$path\") &&\n"
+    "    sum=$(sha256sum < \"$path\") || exit 41\n"
+    "printf '%s\\n%s\\n' \"$out\" \"$sum\"\n";
+
+#define REPLACE_EXIT_BACKUP	20
+#define REPLACE_EXIT_STAGE	30
+#define REPLACE_EXIT_SWAP	40	/* mv failed: the target is untouched */
+#define REPLACE_EXIT_AFTER	41	/* renamed, then something failed */
+
+/* What stat printed for the old file, rebuilt: the backup must print the same. */
+static void
+format_stat_line(char *buf, size_t size, const struct rk_file_stat *st)
 {
-	const char *mv[] = { "mv", "-f", "-T", "--", job->tmp, job->spec->path, NULL };
+	unsigned type = st->is_symlink ? 0120000u : st->is_regular ? 0100000u : 0u;
+
+	snprintf(buf, size, "%x %s %s %llu", type | (unsigned)st->mode, st->owner, st->group,
+	    st->size);
+}
+
+static const char *
+stage_of(const struct replace_job *job)
+{
+	if (job->sudo)
+		return "install";
+	return needs_chown(job) ? "chown" : "none";
+}
+
+/* Runs the script; *swapped says whether the target was renamed (a broken channel: asked). */
+static int
+finish_on_host(struct replace_job *job, struct rk_file_stat *now, bool swap,
+    struct rk_err *err)
+{
+	const struct rk_file_spec *spec = job->spec;
+	char mode[8], old[200];
+	const char *argv[] = { "sh", "-c", replace_script, "rekey-replace", spec->path, job->tmp,
+	    job->bak != NULL ? job->bak : "-", job->scratch != NULL ? job->scratch : "-", mode,
+	    job->owner, job->group, stage_of(job), old,
+	    job->old.is_regular ? job->old.sha256 : "-", job->dir, swap ? "mv" : "-", NULL };
+	struct rk_run_result res;
+	struct rk_file_stat after;
+	char line[320];
 	int r;
 
-	if (!job->sudo && job->h->rename_own != NULL)
-		r = job->h->rename_own(job->h->ctx, job->tmp, job->spec->path, err);
+	format_mode(mode, spec->mode);
+	/* A link copied by a login that does not own it gets the login's owner: only its kind
+	 * is checked then. */
+	if (job->old.is_symlink)
+		snprintf(old, sizeof(old), "link");
 	else
-		r = tp_cmd_must_succeed(job->h, mv, job->sudo, err);
-	if (r != 0)
-		return r;
-	free(job->tmp);
-	job->tmp = NULL;		/* it is the target now */
-	job->swapped = true;
-	return sync_path(job->h, job->dir, job->sudo, err);
+		format_stat_line(old, sizeof(old), &job->old);
+	rk_run_result_init(&res);
+	if ((r = job->h->run(&res, job->h->ctx, argv, job->sudo, RK_REMOTE_OUTPUT_MAX, err)) != 0)
+		goto unknown;
+	if (res.exit_status == 0) {
+		job->swapped = swap;
+		if (swap)
+			r = parse_stat_output(now, &res.out, true, spec->path, err);
+		goto out;
+	}
+	tp_first_line(line, sizeof(line), &res.err);
+	switch (res.exit_status) {
+	case REPLACE_EXIT_BACKUP:
+		r = rk_fail(err, RK_E_REMOTE, "back up: %s", line[0] != '\0' ? line : "failed");
+		goto out;
+	case REPLACE_EXIT_STAGE:
+	case REPLACE_EXIT_SWAP:
+		r = rk_fail(err, RK_E_REMOTE, "%s", line[0] != '\0' ? line : "failed");
+		goto out;
+	case REPLACE_EXIT_AFTER:
+		job->swapped = true;
+		r = rk_fail(err, RK_E_REMOTE, "after the swap: %s", line[0] != '\0' ? line :
+		    "failed");
+		goto out;
+	default:
+		r = tp_run_result_check(&res, argv, err);
+		break;
+	}
+ unknown:
+	/* Stopped or cut off half-way: whether the new file is in place is asked, not guessed. */
+	if (swap && tp_cmd_stat(&after, job->h, spec->path, RK_REMOTE_FILE_MAX, &(struct rk_err){
+	    0 }) == 0 && after.is_regular && strcmp(after.sha256, job->sha256) == 0)
+		job->swapped = true;
+ out:
+	rk_run_result_clear(&res);
+	return r;
 }
 
 static int
-check_new_file(struct replace_job *job, struct rk_err *err)
+check_new_file(const struct replace_job *job, const struct rk_file_stat *now,
+    struct rk_err *err)
 {
-	struct rk_file_stat now;
-	int r;
-
-	if ((r = tp_cmd_stat(&now, job->h, job->spec->path, RK_REMOTE_FILE_MAX, err)) != 0)
-		return r;
-	return tp_check_result(&now, job->spec->path, job->spec->mode,
+	return tp_check_result(now, job->spec->path, job->spec->mode,
 	    job->owner[0] != '\0' ? job->owner : NULL, job->group[0] != '\0' ? job->group : NULL,
 	    job->sha256, err);
 }
@@ -508,27 +531,46 @@ roll_back(struct replace_job *job, struct rk_err *err)
 	rk_backup_clear(&undo);
 }
 
+/* A backend that can rename the login's own file in one step does that instead of mv. */
+static int
+swap_by_backend(struct replace_job *job, struct rk_file_stat *now, struct rk_err *err)
+{
+	int r;
+
+	if ((r = job->h->rename_own(job->h->ctx, job->tmp, job->spec->path, err)) != 0)
+		return r;
+	job->swapped = true;
+	if ((r = sync_path(job->h, job->dir, false, err)) != 0)
+		return r;
+	return tp_cmd_stat(now, job->h, job->spec->path, RK_REMOTE_FILE_MAX, err);
+}
+
 int
 tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h, const struct rk_file_spec *spec,
     struct rk_bytes content, struct rk_err *err)
 {
 	struct replace_job job = { .h = h, .spec = spec, .sudo = h->host->sudo };
+	bool own_rename = !job.sudo && h->rename_own != NULL;
+	struct rk_file_stat now;
 	int r;
 
+	memset(&now, 0, sizeof(now));
 	if ((r = rk_sha256_hex(job.sha256, content, err)) != 0 ||
 	    (r = rk_path_dirname(&job.dir, spec->path, err)) != 0)
 		goto out;
 	if ((r = tp_cmd_stat(&job.old, h, spec->path, RK_REMOTE_FILE_MAX, err)) != 0 ||
 	    (r = tp_check_target_kind(&job.old, spec, err)) != 0 ||
-	    (r = choose_owner_group(&job, err)) != 0 ||
-	    (r = back_up_old_file(&job, err)) != 0)
+	    (r = choose_owner_group(&job, err)) != 0)
 		goto out;
-	if (job.sudo)
-		r = stage_through_sudo(&job, content, err);
-	else
-		r = stage_as_login(&job, content, err);
-	if (r != 0 || (r = swap_into_place(&job, err)) != 0 || (r = check_new_file(&job, err)) != 0)
+	if (job.old.exists && (r = tp_backup_sibling(&job.bak, spec->path, err)) != 0)
 		goto out;
+	if ((r = upload_content(&job, content, err)) != 0 ||
+	    (r = finish_on_host(&job, &now, !own_rename, err)) != 0 ||
+	    (own_rename && (r = swap_by_backend(&job, &now, err)) != 0) ||
+	    (r = check_new_file(&job, &now, err)) != 0)
+		goto out;
+	free(job.tmp);
+	job.tmp = NULL;			/* it is the target now */
 	if (backup != NULL) {
 		if ((r = tp_backup_record(backup, &job.old, spec->path, job.bak, err)) != 0)
 			goto out;
@@ -538,6 +580,10 @@ tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h, const struct rk_
  out:
 	if (r != 0 && job.swapped)
 		roll_back(&job, err);
+	if (job.swapped) {
+		free(job.tmp);
+		job.tmp = NULL;
+	}
 	if (job.tmp != NULL)
 		remove_quietly(h, job.tmp, job.sudo);
 	if (job.scratch != NULL)
@@ -548,62 +594,63 @@ tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h, const struct rk_
 	return r;
 }
 
+/* Restores in one command each, as a replace does (replace_script). */
+static const char remove_script[] =
+    "rm -f -- \"$1\" && sync -- \"$2\" || exit 1\n"
+    "if [ -e \"$1\" ] || [ -h \"$1\" ]; then echo \"$1 is still there\" >&2; exit 1; fi\n";
+
+/* A copy, not a move: the backup stays for the record and for a second undo. */
+static const char copy_back_script[] =
+    "LC_ALL=C; export LC_ALL\n"
+    "bak=$1 tmp=$2 path=$3 dir=$4\n"
+    "if [ ! -e \"$bak\" ] && [ ! -h \"$bak\" ]; then echo \"the backup $bak is gone\" >&2; exit 1; fi\n"
+    "cp -P -p -- \"$bak\" \"$tmp\" && sync -- \"$tmp\" || exit 1\n"
+    "mv -f -T -- \"$tmp\" \"$path\" || exit 1\n"
+    "sync -- \"$dir\" && out=$(stat -c '%f %U %G %s' -- \"$path\") || exit 2\n"
+    "printf '%s\\n' \"$out\"\n"
+    "if [ -f \"$path\" ] && [ ! -h \"$path\" ]; then sha256sum < \"$path\" || exit 2; fi\n";
+
 static int
 remove_target(struct tp_cmd_host *h, const struct rk_backup *backup, const char *dir,
     struct rk_err *err)
 {
-	const char *rm[] = { "rm", "-f", "--", backup->target, NULL };
-	struct rk_file_stat st;
-	int r;
+	const char *argv[] = { "sh", "-c", remove_script, "rekey-restore", backup->target, dir,
+	    NULL };
 
-	if ((r = tp_cmd_must_succeed(h, rm, h->host->sudo, err)) != 0 ||
-	    (r = sync_path(h, dir, h->host->sudo, err)) != 0 ||
-	    (r = tp_cmd_stat(&st, h, backup->target, 0, err)) != 0)
-		return r;
-	return st.exists ? rk_fail(err, RK_E_REMOTE, "%s is still there", backup->target) : 0;
+	return tp_cmd_must_succeed(h, argv, h->host->sudo, err);
 }
 
 static int
 copy_back(struct tp_cmd_host *h, const struct rk_backup *backup, const char *dir,
     struct rk_err *err)
 {
-	bool sudo = h->host->sudo;
-	struct rk_file_stat bak, now;
+	struct rk_file_stat now;
+	struct rk_run_result res;
 	char *tmp = NULL;
 	int r;
 
-	if ((r = tp_cmd_stat(&bak, h, backup->path, 0, err)) != 0)
-		goto out;
-	if (!bak.exists) {
-		r = rk_fail(err, RK_E_REMOTE, "the backup %s is gone", backup->path);
-		goto out;
-	}
+	rk_run_result_init(&res);
 	if ((r = tp_temp_sibling(&tmp, backup->target, err)) != 0)
 		goto out;
 	{
-		/* A copy, not a move: the backup stays for the record and for a second undo. */
-		const char *cp[] = { "cp", "-P", "-p", "--", backup->path, tmp, NULL };
-		const char *mv[] = { "mv", "-f", "-T", "--", tmp, backup->target, NULL };
+		const char *argv[] = { "sh", "-c", copy_back_script, "rekey-restore", backup->path,
+		    tmp, backup->target, dir, NULL };
 
-		if ((r = tp_cmd_must_succeed(h, cp, sudo, err)) != 0 ||
-		    (r = sync_path(h, tmp, sudo, err)) != 0 ||
-		    (r = tp_cmd_must_succeed(h, mv, sudo, err)) != 0)
+		if ((r = h->run(&res, h->ctx, argv, h->host->sudo, RK_REMOTE_OUTPUT_MAX,
+		    err)) != 0 || (r = tp_run_result_check(&res, argv, err)) != 0) {
+			if (res.exit_status != 2)
+				remove_quietly(h, tmp, h->host->sudo);
 			goto out;
+		}
 	}
-	free(tmp);
-	tmp = NULL;
-	if ((r = sync_path(h, dir, sudo, err)) != 0 ||
-	    (r = tp_cmd_stat(&now, h, backup->target, RK_REMOTE_FILE_MAX, err)) != 0)
+	memset(&now, 0, sizeof(now));
+	if ((r = parse_stat_output(&now, &res.out, true, backup->target, err)) != 0)
 		goto out;
-	if (bak.is_symlink)
-		r = now.is_symlink ? 0 : rk_fail(err, RK_E_REMOTE, "check %s: not a symbolic link",
-		    backup->target);
-	else
+	if (!now.is_symlink)
 		r = tp_check_result(&now, backup->target, backup->mode, backup->owner,
 		    backup->group, backup->sha256, err);
  out:
-	if (tmp != NULL)
-		remove_quietly(h, tmp, sudo);
+	rk_run_result_clear(&res);
 	free(tmp);
 	return r;
 }

@@ -207,24 +207,25 @@ fail_last(struct ssh_conn *c, struct rk_err *err, const char *what)
 	return fail_ssh(c, libssh2_session_last_errno(c->session), err, what);
 }
 
+/* As strerror(3) words them, so a cause reads the same whichever backend met it. */
 static const char *
 sftp_status_text(unsigned long status)
 {
 	switch (status) {
 	case LIBSSH2_FX_EOF:			return "unexpected end of file";
-	case LIBSSH2_FX_NO_SUCH_FILE:		return "no such file or folder";
-	case LIBSSH2_FX_PERMISSION_DENIED:	return "permission denied";
+	case LIBSSH2_FX_NO_SUCH_FILE:		return "No such file or directory";
+	case LIBSSH2_FX_PERMISSION_DENIED:	return "Permission denied";
 	case LIBSSH2_FX_FAILURE:		return "failure (SFTP v3 gives no reason)";
 	case LIBSSH2_FX_BAD_MESSAGE:		return "bad message";
 	case LIBSSH2_FX_NO_CONNECTION:
 	case LIBSSH2_FX_CONNECTION_LOST:	return "connection lost";
 	case LIBSSH2_FX_OP_UNSUPPORTED:		return "not supported by the server";
-	case LIBSSH2_FX_FILE_ALREADY_EXISTS:	return "file exists";
-	case LIBSSH2_FX_WRITE_PROTECT:		return "read-only file system";
-	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:	return "no space left on device";
+	case LIBSSH2_FX_FILE_ALREADY_EXISTS:	return "File exists";
+	case LIBSSH2_FX_WRITE_PROTECT:		return "Read-only file system";
+	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:	return "No space left on device";
 	case LIBSSH2_FX_QUOTA_EXCEEDED:		return "quota exceeded";
 	case LIBSSH2_FX_NO_SUCH_PATH:		return "no such path";
-	case LIBSSH2_FX_NOT_A_DIRECTORY:	return "not a folder";
+	case LIBSSH2_FX_NOT_A_DIRECTORY:	return "Not a directory";
 	default:				return NULL;
 	}
 }
@@ -241,9 +242,9 @@ explain_failure(struct ssh_conn *c, const char *dir, size_t needed)
 	if (libssh2_sftp_statvfs(c->sftp, dir, strlen(dir), &st) != 0)
 		return NULL;
 	if ((st.f_flag & LIBSSH2_SFTP_ST_RDONLY) != 0)
-		return "read-only file system";
+		return "Read-only file system";
 	if (st.f_bavail * st.f_frsize < needed || st.f_bavail == 0)
-		return "no space left on device";
+		return "No space left on device";
 	return NULL;
 }
 

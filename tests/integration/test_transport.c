@@ -619,8 +619,7 @@ test_failing_upload_to_full_file_system_leaves_old_file(void **state)
 	free(zeros);
 	memset(big, 'k', sizeof(big));
 	assert_failed_replace_left_old_file(f, f->t, dir, path,
-	    (struct rk_bytes){ big, sizeof(big) }, f->kind == KIND_SSH ?
-	    "no space left on device" : "No space left on device");
+	    (struct rk_bytes){ big, sizeof(big) }, "No space left on device");
 }
 
 /* The pids of rkuser's sshd session processes under the harness's sshd of host (0 or 1). */

@@ -111,7 +111,7 @@ ca_compromise() {
 	e2e_check_not "$what: PostgreSQL refuses the old CA's client certificate" \
 		'certificate|SSL|revoked' e2e_psql_cert "$new_ca" "$snap/app/certs/app.crt" "$key"
 	e2e_check_not "$what: MariaDB refuses the old CA's client certificate" \
-		'certificate|SSL|revoked|Access denied|Lost connection' \
+		"$E2E_MY_REFUSED" \
 		e2e_mariadb_cert "$new_ca" "$snap/app/certs/app.crt" "$key"
 	e2e_check "$what: app1's .env login" e2e_as_app "$(e2e_verify_env_command)"
 	e2e_check "$what: app1's my.cnf login" e2e_as_app "$(e2e_verify_mycnf_command)"

@@ -9,7 +9,7 @@
 #     says nothing to do, exits 0 and changes no byte.
 #   client certificate: app1's client certificate leaked. Before the run it logs in to both
 #     servers; after it, PostgreSQL (hostssl ... cert) and MariaDB (REQUIRE X509) refuse it and
-#     accept the new one.
+#     accept the new one. This run uses --json: one JSON event per line, the summary last.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -142,12 +142,15 @@ client_certificate_compromise() {
 
 	e2e_write_playbook "$pb" id=$id scenario=client
 	dir=$(e2e_incident_dir "$id")
-	e2e_run_ok "client cert" "$out" run "$pb"
+	# This one with --json: what a tool reads is one JSON event per line, the summary last.
+	e2e_run_ok "client cert" "$out" run --json "$pb"
+	e2e_equal "client cert: --json prints one JSON event per line, the summary last" "" \
+		"$(e2e_json_problems "$out")"
 	e2e_check_not "client cert: PostgreSQL refuses the revoked certificate (hostssl cert)" \
 		'revoked|certificate|SSL' \
 		e2e_psql_cert "$E2E_PKI/ca.crt" "$snap/app/certs/app.crt" "$old_key"
 	e2e_check_not "client cert: MariaDB refuses the revoked certificate (REQUIRE X509)" \
-		'revoked|certificate|SSL|Access denied' \
+		"$E2E_MY_REFUSED" \
 		e2e_mariadb_cert "$E2E_PKI/ca.crt" "$snap/app/certs/app.crt" "$old_key"
 	new_key=$(e2e_private_copy "$dir/keys/app-client.key" new-app.key)
 	e2e_check "client cert: PostgreSQL accepts the new certificate" \

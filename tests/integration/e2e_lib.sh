@@ -392,6 +392,10 @@ e2e_mariadb() {
 		-e 'select current_user()'
 }
 
+# How MariaDB's client words a refused client certificate: an alert, or the connection reset
+# in the handshake ("Lost connection ... system error: 104"), depending on timing.
+E2E_MY_REFUSED='revoked|certificate|SSL|Access denied|Lost connection'
+
 e2e_mariadb_cert() {
 	mariadb --no-defaults -h 127.0.0.1 -P "$RK_H_MY_PORT" --protocol=TCP --connect-timeout=10 \
 		-u "$RK_H_MY_CERT_USER" --ssl-verify-server-cert --ssl-ca="$1" --ssl-cert="$2" \
@@ -596,12 +600,33 @@ e2e_yaml_escape() {
 # ---------------------------------------------------------------------------------------------
 # Running rekey and reading what it left
 
-# e2e_rekey OUT COMMAND [ARGS...]: runs rekey, its combined output into OUT; sets e2e_status.
+# e2e_rekey OUT COMMAND [ARGS...]: runs rekey, its combined output into OUT (with --json,
+# standard error into OUT.err, so that OUT holds what tools read); sets e2e_status.
 e2e_rekey() {
-	local out=$1
+	local out=$1 err=$1
 	shift
+	[[ " $* " != *" --json "* ]] || err=$out.err
 	e2e_status=0
-	"$E2E_REKEY" "$@" >"$out" 2>&1 || e2e_status=$?
+	"$E2E_REKEY" "$@" >"$out" 2>>"$err" || e2e_status=$?
+}
+
+# e2e_json_problems OUT: what is wrong with a --json output: a line that is not one JSON
+# object with an "event", or a last line that is not the summary.
+e2e_json_problems() {
+	python3 - "$1" <<'PY'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines()
+for n, line in enumerate(lines, 1):
+    try:
+        ev = json.loads(line)
+    except ValueError:
+        print(f"line {n} is not JSON: {line[:80]}")
+        continue
+    if not isinstance(ev, dict) or "event" not in ev:
+        print(f"line {n} has no event")
+if not lines or '"summary"' not in lines[-1]:
+    print("the last line is not the summary")
+PY
 }
 
 # e2e_run_ok WHAT OUT ARGS...: `rekey ARGS` must exit 0; says how long it took.

@@ -120,6 +120,10 @@ find_backup(struct rk_backup *out, struct rk_transport *t, const struct rk_host 
 	rk_run_result_init(&run);
 	if ((r = t->ops->run(&run, t, argv, h->sudo, err)) != 0)
 		goto out;
+	/* None: the file held these bytes already (a CA certificate that stays), nothing to
+	 * put back. */
+	if (run.out.ptr == NULL)
+		goto out;
 	for (line = strtok_r((char *)run.out.ptr, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		last = line;

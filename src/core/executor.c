@@ -584,6 +584,27 @@ rk_executor_run(struct rk_run_report **out, const struct rk_executor_config *cfg
 	return r;
 }
 
+/* Rollback: whether step i, started and never marked done, was carried out on its host. */
+static bool
+started_step_was_done(struct exec *x, size_t i)
+{
+	const struct rk_step *s = &x->plan->steps[i];
+	const struct rk_action_ops *ops = &x->cfg->ops[s->action];
+	struct rk_err err = { 0 };
+	bool done = false;
+
+	if (ops->check_done == NULL)
+		return false;
+	memset(&x->results[i], 0, sizeof(x->results[i]));
+	if (ops->check_done(&done, x->cfg->ctx, s, &x->results[i], &err) != 0) {
+		/* Unknown is not "not done": a human must look. */
+		x->rep->undo_failed++;
+		emit_step(x, RK_EVENT_UNDO_FAILED, s, err.msg);
+		return false;
+	}
+	return done && x->results[i].nundo > 0;
+}
+
 int
 rk_executor_rollback(struct rk_run_report **out, const struct rk_executor_config *cfg,
     struct rk_err *err)
@@ -604,24 +625,33 @@ rk_executor_rollback(struct rk_run_report **out, const struct rk_executor_config
 		r = rk_fail_nomem(err);
 		goto out;
 	}
+	emit(&x, RK_EVENT_RUN_BEGIN, NULL, RK_PHASE_PREFLIGHT, 0, NULL);
 	/* What the journal says is done (or failed having changed something), by plan step. */
 	for (i = 0; i < plan->nsteps; i++) {
 		const struct rk_step *s = &plan->steps[i];
 		const struct rk_journal_record *rec = rk_journal_log_last(log, s->id);
+		const struct rk_action_ops *ops = &cfg->ops[s->action];
 
-		if (rec == NULL || cfg->ops[s->action].undo == NULL ||
-		    !(rec->state == RK_JOURNAL_DONE ||
-		    (rec->state == RK_JOURNAL_FAILED && rec->nundo > 0)))
+		if (rec == NULL || ops->undo == NULL)
 			continue;
-		if ((r = result_from_record(&x.results[i], rec, err)) != 0)
-			goto out;
+		if (rec->state == RK_JOURNAL_START) {
+			/* Killed before its "done": the host tells whether the change was made,
+			 * and what undoes it (the backup beside the file). */
+			if (!started_step_was_done(&x, i))
+				continue;
+		} else if (rec->state == RK_JOURNAL_DONE ||
+		    (rec->state == RK_JOURNAL_FAILED && rec->nundo > 0)) {
+			if ((r = result_from_record(&x.results[i], rec, err)) != 0)
+				goto out;
+		} else {
+			continue;
+		}
 		x.rep->outcomes[i] = RK_OUTCOME_DONE;
 		items[n].index = i;
 		items[n].rank = cfg->ops[s->action].undo_rank;
 		items[n].order = rec->seq;
 		n++;
 	}
-	emit(&x, RK_EVENT_RUN_BEGIN, NULL, RK_PHASE_PREFLIGHT, 0, NULL);
 	undo_items(&x, items, n);
 	r = finish(&x, out, err);
  out:

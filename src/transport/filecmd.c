@@ -20,10 +20,13 @@
  */
 #include "transport_int.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rekey/fsutil.h"
 #include "rekey/strutil.h"
@@ -283,30 +286,74 @@ format_mode(char out[8], mode_t mode)
 	snprintf(out, 8, "%04o", (unsigned)(mode & 07777));
 }
 
+/* This machine's name, hashed short: the part of an upload's name that says whose it is. */
+static void
+make_upload_tag(struct tp_cmd_host *h)
+{
+	char name[256] = "", hex[RK_SHA256_HEX];
+	struct rk_err ignored = { 0 };
+
+	(void)gethostname(name, sizeof(name) - 1);
+	if (rk_sha256_hex(hex, (struct rk_bytes){ (const unsigned char *)name, strlen(name) },
+	    &ignored) != 0)
+		snprintf(hex, sizeof(hex), "0");
+	snprintf(h->upload_tag, sizeof(h->upload_tag), "%.12s-%ld", hex, (long)getpid());
+}
+
+/*
+ * The private uploads of this machine's rekey processes that are gone (killed mid-replace:
+ * the login's own 0600 files, some of them keys), listed by the identity script, removed.
+ * One whose process still runs (another run, at the same moment) stays.
+ */
+static void
+remove_uploads_of_dead_runs(struct tp_cmd_host *h, const char *listing)
+{
+	const char *line = listing, *nl;
+	char path[512], *dash;
+	long pid;
+
+	for (; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		snprintf(path, sizeof(path), "%.*s", (int)(nl != NULL ? nl - line : (long)strlen(line)),
+		    line);
+		if ((dash = strrchr(path, '-')) == NULL || dash == path)
+			continue;
+		*dash = '\0';
+		pid = (dash = strrchr(path, '-')) != NULL ? strtol(dash + 1, NULL, 10) : 0;
+		path[strlen(path)] = '-';	/* the name as it was */
+		if (pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+			h->remove_own(h->ctx, path);
+	}
+}
+
 /*
  * The login's user and primary group, asked once per transport: a file the login creates
- * gets them, so no chown is needed when they are what the spec asks. The same command clears
- * the private uploads a killed run left in the scratch folder (the login's own 0600 files,
- * some of them keys): any older than two minutes, so one in flight for another run stays.
+ * gets them, so no chown is needed when they are what the spec asks. The same command lists
+ * this machine's private uploads in the scratch folder (for remove_uploads_of_dead_runs), and
+ * clears those of any other machine older than two minutes.
  */
 static const char identity_script[] =
     "id -un && id -gn || exit 1\n"
-    "find \"$1\" -maxdepth 1 -name 'rekey-upload-*' -user \"$(id -u)\" -mmin +2 -type f "
-    "-delete 2>/dev/null\n"
+    "find \"$1\" -maxdepth 1 -name 'rekey-upload-*' ! -name \"rekey-upload-$2-*\" "
+    "-user \"$(id -u)\" -mmin +2 -type f -delete 2>/dev/null\n"
+    "for f in \"$1\"/rekey-upload-\"$2\"-*; do [ ! -f \"$f\" ] || printf '%s\\n' \"$f\"; done\n"
     "exit 0\n";
 
 static int
 learn_login_identity(struct tp_cmd_host *h, struct rk_err *err)
 {
+	char machine[16];
 	const char *argv[] = { "sh", "-c", identity_script, "rekey-identity", h->scratch_dir,
-	    NULL };
+	    machine, NULL };
 	struct rk_run_result res;
 	const char *p;
-	char *nl;
+	char *nl, *rest;
 	int r;
 
 	if (h->login_user[0] != '\0')
 		return 0;
+	make_upload_tag(h);
+	snprintf(machine, sizeof(machine), "%.12s", h->upload_tag);
 	rk_run_result_init(&res);
 	if ((r = h->run(&res, h->ctx, argv, false, RK_REMOTE_OUTPUT_MAX, err)) != 0 ||
 	    (r = tp_run_result_check(&res, argv, err)) != 0)
@@ -314,13 +361,16 @@ learn_login_identity(struct tp_cmd_host *h, struct rk_err *err)
 	p = (const char *)res.out.ptr;
 	if (p == NULL || (nl = strchr(p, '\n')) == NULL ||
 	    (size_t)(nl - p) >= sizeof(h->login_user) ||
-	    !rk_strlcpy(h->login_group, nl + 1, sizeof(h->login_group))) {
+	    (rest = strchr(nl + 1, '\n')) == NULL ||
+	    (size_t)(rest - (nl + 1)) >= sizeof(h->login_group)) {
 		r = rk_fail(err, RK_E_REMOTE, "id: unexpected output");
 		goto out;
 	}
 	memcpy(h->login_user, p, (size_t)(nl - p));
 	h->login_user[nl - p] = '\0';
-	h->login_group[strcspn(h->login_group, "\n")] = '\0';
+	memcpy(h->login_group, nl + 1, (size_t)(rest - (nl + 1)));
+	h->login_group[rest - (nl + 1)] = '\0';
+	remove_uploads_of_dead_runs(h, rest + 1);
  out:
 	rk_run_result_clear(&res);
 	return r;
@@ -348,7 +398,8 @@ upload_content(struct replace_job *job, struct rk_bytes content, struct rk_err *
 		    err);
 	if ((r = tp_random_hex(rnd, 8, err)) != 0)
 		return r;
-	if (asprintf(&job->scratch, "%s/rekey-upload-%s", job->h->scratch_dir, rnd) < 0) {
+	if (asprintf(&job->scratch, "%s/rekey-upload-%s-%s", job->h->scratch_dir,
+	    job->h->upload_tag, rnd) < 0) {
 		job->scratch = NULL;
 		return rk_fail_nomem(err);
 	}
@@ -363,6 +414,8 @@ upload_content(struct replace_job *job, struct rk_bytes content, struct rk_err *
  *  - stat the file there now: absent, a regular file (hashed, under the cap), a symlink
  *    (refused unless allowed), anything else refused; print it ("old ..." or "absent");
  *  - choose owner and group: the spec's, else the old file's, else the login's ("as ...");
+ *  - remove the temporary siblings of this file a killed run left (two runs never replace
+ *    one file at once: the journal's lock sees to it for an incident);
  *  - back the old file up beside itself (cp -p keeps mode, owner and times and creates the
  *    copy without group and other bits until the owner is set, coreutils copy.c), and check
  *    the copy against the stat;
@@ -399,6 +452,9 @@ static const char replace_script[] =
     "\told= bak=-\n"
     "\techo absent\n"
     "fi\n"
+    "for f in \"$path\".rekey-tmp-*; do\n"
+    "\t[ \"$f\" = \"$tmp\" ] || [ ! -f \"$f\" ] || rm -f -- \"$f\" || exit 1\n"
+    "done\n"
     "[ \"$owner\" != - ] || owner=$me\n"
     "[ \"$group\" != - ] || group=$mygroup\n"
     "printf 'as %s %s\\n' \"$owner\" \"$group\"\n"
@@ -734,6 +790,9 @@ tp_cmd_restore(struct tp_cmd_host *h, const struct rk_backup *backup, struct rk_
 
 	if (backup->target == NULL || (backup->existed && backup->path == NULL))
 		return rk_fail(err, RK_E_INTERNAL, "restore: incomplete backup record");
+	/* A rollback after a kill is often the first session since: it clears the uploads. */
+	if ((r = learn_login_identity(h, err)) != 0)
+		return r;
 	if ((r = rk_path_dirname(&dir, backup->target, err)) != 0)
 		return r;
 	if (backup->existed)

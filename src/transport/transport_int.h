@@ -117,6 +117,9 @@ struct tp_cmd_host {
 	/* The login's user and primary group, learned once (`id`), "" until then. */
 	char			 login_user[64];
 	char			 login_group[64];
+	/* "<this machine>-<pid>" in the names of private uploads, so that a later session can
+	 * tell the ones a killed rekey left and remove them. */
+	char			 upload_tag[48];
 };
 
 /* As the stat operation (transport.h): hash_cap 0 hashes nothing. */

@@ -108,10 +108,11 @@ fake_check(bool *done, void *ctx, const struct rk_step *s, struct rk_step_result
 {
 	struct fake *f = ctx;
 
-	(void)res;
-	(void)err;
 	record(f, CALL_CHECK, s);
 	*done = s->id == f->found_done;
+	/* As push-file's check does: the backup found beside the new file. */
+	if (*done && rk_step_result_undo(res, "backup", "/bak", err) != 0)
+		return err->code;
 	return 0;
 }
 
@@ -420,28 +421,37 @@ test_executor_resume_skips_done_and_checks_started(void **state)
 	world_clear(&w);
 }
 
-/* A step whose "done" never reached the journal is looked for on the host before a redo. */
-static void
-test_executor_resume_finds_a_started_step_done_on_the_host(void **state)
+/* A journal where the key push of service pa started and never finished (a kill). */
+static const struct rk_step *
+journal_a_started_push(struct world *w)
 {
 	struct rk_journal_header h = { "INC-X", "d", "0", 0, NULL, 0 };
 	struct rk_journal_entry e = { 0 };
-	const struct rk_step *key;
+	const struct rk_step *key = step_of(w, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_KEY);
 	struct rk_journal *j = NULL;
-	struct rk_run_report *rep;
 	struct rk_err err = { 0 };
-	struct world w;
 
-	(void)state;
-	world_init(&w);
-	key = step_of(&w, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_KEY);
-	assert_int_equal(rk_journal_create(&j, w.journal, &h, &err), 0);
+	assert_int_equal(rk_journal_create(&j, w->journal, &h, &err), 0);
 	e.step = key->id;
 	e.action = "push-file";
 	e.phase = "swap";
 	e.state = RK_JOURNAL_START;
 	assert_int_equal(rk_journal_append(j, &e, &err), 0);
 	rk_journal_close(j);
+	return key;
+}
+
+/* A step whose "done" never reached the journal is looked for on the host before a redo. */
+static void
+test_executor_resume_finds_a_started_step_done_on_the_host(void **state)
+{
+	const struct rk_step *key;
+	struct rk_run_report *rep;
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	key = journal_a_started_push(&w);
 	w.fake.found_done = key->id;
 	rep = execute(&w, RK_ON_FAILURE_HALT, 1);
 	assert_true(call_at(&w.fake, CALL_CHECK, key->id) != SIZE_MAX);
@@ -449,6 +459,37 @@ test_executor_resume_finds_a_started_step_done_on_the_host(void **state)
 	assert_int_equal(rep->outcomes[key->id - 1], RK_OUTCOME_DONE);
 	rk_run_report_free(rep);
 	world_clear(&w);
+}
+
+/*
+ * A run killed after a file landed but before its "done" was journaled: rollback asks the
+ * host, and puts back what it finds changed; what it finds untouched it leaves alone.
+ */
+static void
+test_executor_rollback_undoes_a_started_step_found_done_on_the_host(void **state)
+{
+	const struct rk_step *key;
+	struct rk_run_report *rep;
+	struct world w;
+	int found;
+
+	(void)state;
+	for (found = 1; found >= 0; found--) {
+		world_init(&w);
+		key = journal_a_started_push(&w);
+		w.fake.found_done = found ? key->id : 0;
+		rep = execute(&w, RK_ON_FAILURE_HALT, 2);
+		assert_true(call_at(&w.fake, CALL_CHECK, key->id) != SIZE_MAX);
+		if (found) {
+			assert_true(call_at(&w.fake, CALL_UNDO, key->id) != SIZE_MAX);
+			assert_int_equal(rep->undone, 1);
+		} else {
+			assert_int_equal(call_at(&w.fake, CALL_UNDO, key->id), SIZE_MAX);
+			assert_int_equal(rep->undone, 0);
+		}
+		rk_run_report_free(rep);
+		world_clear(&w);
+	}
 }
 
 /* rollback walks the journal back: files newest first, then reloads, then checks. */
@@ -535,6 +576,8 @@ main(void)
 		cmocka_unit_test(test_executor_resume_skips_done_and_checks_started),
 		cmocka_unit_test(test_executor_resume_finds_a_started_step_done_on_the_host),
 		cmocka_unit_test(test_executor_rollback_command_undoes_the_whole_run),
+		cmocka_unit_test(
+		    test_executor_rollback_undoes_a_started_step_found_done_on_the_host),
 		cmocka_unit_test(test_executor_stop_finishes_the_wave_in_flight),
 	};
 

@@ -9,8 +9,9 @@
  * decides: continue goes on with every other unit; halt lets the hosts already working in the
  * current wave finish it (so none is left between a new key and its reload) and starts
  * nothing more; rollback does the same after undoing the failed unit, newest first: its files
- * back, then a reload, then a check that the old state works. The record is written even
- * after a halt: the auditor needs it most then.
+ * back, then a reload, then a check that the old state works. Under every policy a key and
+ * its certificate are a pair: when one fails, the other, already replaced, is put back. The
+ * record is written even after a halt: the auditor needs it most then.
  */
 #include "rekey/executor.h"
 
@@ -249,14 +250,29 @@ undo_items(struct exec *x, struct undo_item *items, size_t n)
 	}
 }
 
-/* The rollback policy: every step of failed's unit that changed something, undone. */
+/* A key or certificate push: the two files of one unit form a set. */
+static bool
+is_pair_push(const struct rk_step *s)
+{
+	return s->action == RK_ACT_PUSH_FILE &&
+	    (s->content == RK_CONTENT_KEY || s->content == RK_CONTENT_CERT);
+}
+
+/*
+ * Undoes what failed's unit changed: every step of it (the rollback policy), or, under the
+ * other policies, only the other half of its key and certificate pair when one of the two
+ * failed (a new key beside the old certificate would take the server down at its next
+ * restart).
+ */
 static void
-roll_back_unit(struct exec *x, size_t failed)
+roll_back_unit(struct exec *x, size_t failed, bool pair_only)
 {
 	const struct rk_step *f = &x->plan->steps[failed];
 	struct undo_item *items;
 	size_t i, n = 0;
 
+	if (pair_only && !is_pair_push(f))
+		return;
 	if ((items = calloc(x->plan->nsteps, sizeof(*items))) == NULL)
 		return;
 	pthread_mutex_lock(&x->lock);
@@ -264,9 +280,12 @@ roll_back_unit(struct exec *x, size_t failed)
 		const struct rk_step *s = &x->plan->steps[i];
 		enum rk_step_outcome o = x->rep->outcomes[i];
 
+		/* The failed step is undone only when it says it changed something. */
 		if (x->cfg->ops[s->action].undo == NULL || !same_unit(s, f) ||
 		    !(o == RK_OUTCOME_DONE || o == RK_OUTCOME_DONE_BEFORE ||
-		    (i == failed && o == RK_OUTCOME_FAILED)))
+		    (i == failed && o == RK_OUTCOME_FAILED && x->results[i].nundo > 0)))
+			continue;
+		if (pair_only && (!is_pair_push(s) || s->phase != f->phase || s->wave != f->wave))
 			continue;
 		items[n].index = i;
 		items[n].rank = x->cfg->ops[s->action].undo_rank;
@@ -442,8 +461,8 @@ run_lane(void *arg, size_t li)
 			x->halt = true;
 		skip_rest(x, l, k + 1, "an earlier step on this host failed");
 		pthread_mutex_unlock(&x->lock);
-		if (x->cfg->on_failure == RK_ON_FAILURE_ROLLBACK && g->phase != RK_PHASE_PREFLIGHT)
-			roll_back_unit(x, i);
+		if (g->phase != RK_PHASE_PREFLIGHT)
+			roll_back_unit(x, i, x->cfg->on_failure != RK_ON_FAILURE_ROLLBACK);
 		return;
 	}
 }

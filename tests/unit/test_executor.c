@@ -359,6 +359,33 @@ test_executor_continue_goes_on_with_the_others(void **state)
 	world_clear(&w);
 }
 
+/* continue: a certificate that fails takes its key back with it; the others go on. */
+static void
+test_executor_continue_keeps_the_key_and_certificate_a_pair(void **state)
+{
+	const struct rk_step *cert, *key;
+	struct rk_run_report *rep;
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	cert = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_CERT);
+	key = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_KEY);
+	w.fake.fail_step = cert->id;
+	rep = execute(&w, RK_ON_FAILURE_CONTINUE, 0);
+	assert_false(rep->halted);
+	assert_int_equal(rep->outcomes[key->id - 1], RK_OUTCOME_UNDONE);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_RELOAD_SERVICE, "pb",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_SKIPPED);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_VERIFY_SERVICE, "pc",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_DONE);
+	/* Only the pair (the failed push undoes what it may have left), nothing else. */
+	assert_int_equal(rep->undone, 2);
+	assert_int_equal(rep->outcomes[cert->id - 1], RK_OUTCOME_UNDONE);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
 /* A host that fails preflight stops the run before anything changes, whatever the policy. */
 static void
 test_executor_preflight_failure_changes_nothing(void **state)
@@ -400,16 +427,21 @@ test_executor_resume_skips_done_and_checks_started(void **state)
 	w.fake.fail_step = cert->id;
 	rep = execute(&w, RK_ON_FAILURE_HALT, 0);
 	assert_true(rep->halted);
+
+	/* The key landed, the certificate did not: even under halt the key went back, so
+	 * the pair is never new key with old certificate. */
+	assert_int_equal(rep->outcomes[key->id - 1], RK_OUTCOME_UNDONE);
+	assert_true(call_at(&w.fake, CALL_UNDO, key->id) != SIZE_MAX);
 	rk_run_report_free(rep);
 
-	/* Resume: only what did not finish runs; the failed cert is tried again. */
+	/* Resume: only what did not finish runs: the pair again, key first. */
 	w.fake.n = 0;
 	w.fake.fail_step = 0;
 	rep = execute(&w, RK_ON_FAILURE_HALT, 1);
 	assert_false(rep->halted);
 	assert_int_equal(rep->failed, 0);
-	assert_int_equal(rep->outcomes[key->id - 1], RK_OUTCOME_DONE_BEFORE);
-	assert_int_equal(call_at(&w.fake, CALL_RUN, key->id), SIZE_MAX);
+	assert_int_equal(rep->outcomes[key->id - 1], RK_OUTCOME_DONE);
+	assert_true(call_at(&w.fake, CALL_RUN, key->id) < call_at(&w.fake, CALL_RUN, cert->id));
 	assert_true(call_at(&w.fake, CALL_RUN, cert->id) != SIZE_MAX);
 	for (i = 0; i < w.fake.n; i++)
 		runs += w.fake.calls[i].kind == CALL_RUN;
@@ -572,6 +604,7 @@ main(void)
 		cmocka_unit_test(test_executor_rollback_undoes_the_failed_service_and_stops),
 		cmocka_unit_test(test_executor_undo_order_is_files_then_reload_then_check),
 		cmocka_unit_test(test_executor_continue_goes_on_with_the_others),
+		cmocka_unit_test(test_executor_continue_keeps_the_key_and_certificate_a_pair),
 		cmocka_unit_test(test_executor_preflight_failure_changes_nothing),
 		cmocka_unit_test(test_executor_resume_skips_done_and_checks_started),
 		cmocka_unit_test(test_executor_resume_finds_a_started_step_done_on_the_host),

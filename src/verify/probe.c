@@ -54,10 +54,12 @@ struct probe {
 	bool				 handshake_failed;	/* TLS said no: no timeout */
 };
 
-/* "5 s", or "1.5 s" when a shorter wait cut the timeout. */
+/* "5 s", or "1.5 s" when a shorter wait cut the timeout: to a tenth, since the ms that
+ * passed between taking the deadline and starting the probe are not the news. */
 static void
 format_seconds(char *out, size_t size, long long ms)
 {
+	ms = (ms + 50) / 100 * 100;
 	if (ms % 1000 == 0)
 		snprintf(out, size, "%lld s", ms / 1000);
 	else

@@ -280,10 +280,12 @@ roll_back_unit(struct exec *x, size_t failed, bool pair_only)
 		const struct rk_step *s = &x->plan->steps[i];
 		enum rk_step_outcome o = x->rep->outcomes[i];
 
-		/* The failed step is undone only when it says it changed something. */
+		/* Outside the rollback policy, the failed step is undone only when it says it
+		 * changed something: a service that got nothing stays "failed". */
 		if (x->cfg->ops[s->action].undo == NULL || !same_unit(s, f) ||
 		    !(o == RK_OUTCOME_DONE || o == RK_OUTCOME_DONE_BEFORE ||
-		    (i == failed && o == RK_OUTCOME_FAILED && x->results[i].nundo > 0)))
+		    (i == failed && o == RK_OUTCOME_FAILED &&
+		    (!pair_only || x->results[i].nundo > 0))))
 			continue;
 		if (pair_only && (!is_pair_push(s) || s->phase != f->phase || s->wave != f->wave))
 			continue;

@@ -34,9 +34,15 @@ check_cert(const struct rk_cert *cert, struct rk_ca_check *how, struct rk_err *e
 	if (how->signs_crls && how->lacks_crl_sign)
 		return rk_fail(err, RK_E_USAGE, "the CA may not sign CRLs (its keyUsage lacks "
 		    "cRLSign), and this run signs one");
-	if ((days = rk_cert_days_left(cert, now)) < 0)
-		return rk_fail(err, RK_E_USAGE, "the CA expired %ld day%s ago", -days,
-		    days == -1 ? "" : "s");
+	if ((days = rk_cert_days_left(cert, now)) < 0) {
+		/* Whole days since it expired: three days and a second ago is "3 days ago". */
+		long ago = (long)((now - rk_cert_not_after(cert)) / 86400);
+
+		if (ago == 0)
+			return rk_fail(err, RK_E_USAGE, "the CA expired less than a day ago");
+		return rk_fail(err, RK_E_USAGE, "the CA expired %ld day%s ago", ago,
+		    ago == 1 ? "" : "s");
+	}
 	if (rk_cert_not_before(cert) > now)
 		return rk_fail(err, RK_E_USAGE, "the CA is not valid yet (check this machine's "
 		    "clock)");

@@ -59,6 +59,10 @@ int	rk_revoked_add_cn(struct rk_revoked_set *set, const char *cn,
 	    const struct rk_ledger *ledger, const char *ledger_path, bool include_current,
 	    size_t *found, struct rk_err *err) RK_MUST_CHECK;
 
+/* The set's serials joined by commas ("" for none), as the journal keeps them; *out
+ * malloc'ed. */
+int	rk_revoked_set_serials(char **out, const struct rk_revoked_set *set, struct rk_err *err)
+	    RK_MUST_CHECK;
 /* Whether any serial of the set is a client certificate's. */
 bool	rk_revoked_set_has_client(const struct rk_revoked_set *set);
 /* The first revoked client certificate whose key is at hand (cert_path, key_path), or NULL. */

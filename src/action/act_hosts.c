@@ -37,17 +37,28 @@ connect_host(void *arg, const struct rk_step *s, struct rk_step_result *res,
 	return r;
 }
 
+/* The client's file as it is on its host now, and its edit worked out in memory. */
+static int
+read_change(struct rk_client_change **out, struct rk_transport **t, struct rk_run_ctx *ctx,
+    const struct rk_step *s, struct rk_err *err)
+{
+	int r;
+
+	*out = NULL;
+	if ((r = ctx_transport(t, ctx, s->host, err)) != 0)
+		return r;
+	return rk_client_change_read(out, *t, s->client, err);
+}
+
 static int
 check_client_config(void *arg, const struct rk_step *s, struct rk_step_result *res,
     struct rk_err *err)
 {
-	struct rk_run_ctx *ctx = arg;
 	struct rk_client_change *change = NULL;
 	struct rk_transport *t;
 	int r;
 
-	if ((r = ctx_transport(&t, ctx, s->host, err)) != 0 ||
-	    (r = rk_client_change_read(&change, t, s->client, err)) != 0)
+	if ((r = read_change(&change, &t, arg, s, err)) != 0)
 		return r;
 	r = rk_step_result_out(res, "changes", change->changed ? "yes" : "no", err);
 	rk_client_change_free(change);
@@ -200,8 +211,7 @@ edit_config(void *arg, const struct rk_step *s, struct rk_step_result *res, stru
 	int r;
 
 	/* Read now, not at preflight: a client sharing the file may have edited it since. */
-	if ((r = ctx_transport(&t, ctx, s->host, err)) != 0 ||
-	    (r = rk_client_change_read(&change, t, s->client, err)) != 0)
+	if ((r = read_change(&change, &t, ctx, s, err)) != 0)
 		return r;
 	if (!change->changed) {
 		r = rk_step_result_out(res, "changed", "no", err);
@@ -228,8 +238,7 @@ edit_config_done(bool *done, void *arg, const struct rk_step *s, struct rk_step_
 	int r;
 
 	*done = false;
-	if ((r = ctx_transport(&t, ctx, s->host, err)) != 0 ||
-	    (r = rk_client_change_read(&change, t, s->client, err)) != 0)
+	if ((r = read_change(&change, &t, ctx, s, err)) != 0)
 		return r;
 	/* The edit is in place when making it again would change nothing. */
 	if (!change->changed)

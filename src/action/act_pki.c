@@ -97,23 +97,26 @@ check_file(void *arg, const struct rk_step *s, struct rk_step_result *res, struc
 
 /* ---- generate-ca and issue-cert --------------------------------------------------------- */
 
-/* The ledger gets the certificate once, whatever happened before (a resume). */
+/*
+ * The ledger gets the certificate once, whatever happened before (a resume). It is read on
+ * the first issue of the run and written after each, so a crash loses no entry.
+ */
 static int
 record_in_ledger(struct rk_run_ctx *ctx, const struct rk_cert *cert, const char *profile,
     struct rk_err *err)
 {
-	struct rk_ledger *ledger = NULL;
 	char serial[64];
-	int r;
+	int r = 0;
 
 	rk_cert_serial(serial, sizeof(serial), cert);
 	pthread_mutex_lock(&ctx->lock);
-	if ((r = rk_ledger_open(&ledger, ctx->setup.ledger, err)) == 0 &&
-	    rk_ledger_find_serial(ledger, serial) == NULL &&
-	    (r = rk_ledger_add_cert(ledger, cert, profile, NULL, ctx->m->incident.id, err)) == 0)
-		r = rk_ledger_save(ledger, err);
+	if (ctx->ledger == NULL)
+		r = rk_ledger_open(&ctx->ledger, ctx->setup.ledger, err);
+	if (r == 0 && rk_ledger_find_serial(ctx->ledger, serial) == NULL &&
+	    (r = rk_ledger_add_cert(ctx->ledger, cert, profile, NULL, ctx->m->incident.id,
+	    err)) == 0)
+		r = rk_ledger_save(ctx->ledger, err);
 	pthread_mutex_unlock(&ctx->lock);
-	rk_ledger_free(ledger);
 	return r;
 }
 
@@ -301,24 +304,20 @@ issue_cert_done(bool *done, void *arg, const struct rk_step *s, struct rk_step_r
 /* ---- revoke and sign-crl ---------------------------------------------------------------- */
 
 static int
-revoke_serials(void *arg, const struct rk_step *s, struct rk_step_result *res, struct rk_err *err)
+revoke_serials(void *arg, const struct rk_step *s, struct rk_step_result *res,
+    struct rk_err *err)
 {
 	struct rk_run_ctx *ctx = arg;
-	size_t i = (size_t)(s->revocation - ctx->m->revocations), k;
-	const struct rk_revoked_set *set = &ctx->setup.revoked[i];
+	size_t i = (size_t)(s->revocation - ctx->m->revocations);
 	const char *why = ctx->setup.revoke_errors != NULL ? ctx->setup.revoke_errors[i] : NULL;
-	struct rk_buf serials;
-	int r = 0;
+	char *serials = NULL;
+	int r;
 
 	if (why != NULL)
 		return rk_fail(err, RK_E_USAGE, "%s", why);
-	rk_buf_init(&serials, RK_RESULT_STORE / 2);
-	for (k = 0; k < set->n && r == 0; k++)
-		r = rk_buf_printf(&serials, err, "%s%s", k > 0 ? "," : "", set->items[k].serial);
-	if (r == 0)
-		r = rk_step_result_out(res, "serials", set->n > 0 ? (const char *)serials.ptr : "",
-		    err);
-	rk_buf_clear(&serials);
+	if ((r = rk_revoked_set_serials(&serials, &ctx->setup.revoked[i], err)) == 0)
+		r = rk_step_result_out(res, "serials", serials, err);
+	free(serials);
 	return r;
 }
 

@@ -9,6 +9,7 @@
 #include "rekey/actions.h"
 #include "rekey/ca.h"
 #include "rekey/key.h"
+#include "rekey/ledger.h"
 #include "rekey/secret.h"
 
 /* Keys made in the background, one slot per certificate of the model and one for a new CA. */
@@ -40,6 +41,7 @@ struct rk_run_ctx {
 	struct rk_transport		**transports;	/* per host of the model, made on first use */
 	struct rk_served		*served;	/* per service */
 	struct keygen			 kg;
+	struct rk_ledger		*ledger;	/* opened on the first issue, under lock */
 };
 
 /* The slot of the new CA's key. */

@@ -235,6 +235,7 @@ rk_run_ctx_free(struct rk_run_ctx *ctx)
 		rk_signing_ca_close(&ctx->ca);
 	if (ctx->new_ca_open)
 		rk_signing_ca_close(&ctx->new_ca);
+	rk_ledger_free(ctx->ledger);
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->kg.lock);
 	pthread_cond_destroy(&ctx->kg.cond);

@@ -346,23 +346,19 @@ add_header_fact(struct run *run, const char *key, const char *value, struct rk_e
 static int
 revocations_to_facts(struct run *run, struct rk_err *err)
 {
-	char key[64];
-	struct rk_buf serials;
-	size_t i, k;
+	char key[64], *serials = NULL;
+	size_t i;
 	int r = 0;
 
 	for (i = 0; i < run->model->nrevocations && r == 0; i++) {
 		const struct rk_revoked_set *set = &run->revoked[i];
 		const struct rk_revoked *client = rk_revoked_set_client_with_key(set);
 
-		rk_buf_init(&serials, 1024 * 1024);
-		for (k = 0; k < set->n && r == 0; k++)
-			r = rk_buf_printf(&serials, err, "%s%s", k > 0 ? "," : "",
-			    set->items[k].serial);
 		snprintf(key, sizeof(key), "revoke.%zu", i + 1);
-		if (r == 0)
-			r = add_header_fact(run, key, set->n > 0 ? (char *)serials.ptr : "", err);
-		rk_buf_clear(&serials);
+		if ((r = rk_revoked_set_serials(&serials, set, err)) == 0)
+			r = add_header_fact(run, key, serials, err);
+		free(serials);
+		serials = NULL;
 		snprintf(key, sizeof(key), "revoke.%zu.error", i + 1);
 		if (r == 0 && run->revoke_errors[i] != NULL)
 			r = add_header_fact(run, key, run->revoke_errors[i], err);
@@ -435,22 +431,17 @@ build_plan(struct run *run, struct rk_err *err)
 
 /* Whether the journal says the run is over: every step of the plan's last record done. */
 static bool
-journal_completed(const struct rk_plan *plan, const struct rk_journal_log *log,
-    size_t *failed)
+journal_completed(const struct rk_plan *plan, const struct rk_journal_log *log)
 {
-	bool complete = true;
 	size_t i;
 
-	*failed = 0;
 	for (i = 0; i < plan->nsteps; i++) {
 		const struct rk_journal_record *rec = rk_journal_log_last(log, plan->steps[i].id);
 
 		if (rec == NULL || rec->state != RK_JOURNAL_DONE)
-			complete = false;
-		if (rec != NULL && rec->state == RK_JOURNAL_FAILED)
-			(*failed)++;
+			return false;
 	}
-	return complete;
+	return true;
 }
 
 /* A fresh run on an incident that has a journal: nothing to do, or refused. */
@@ -460,7 +451,6 @@ refuse_or_skip(struct run *run)
 	struct rk_journal_log *log = NULL;
 	struct rk_err err = { 0 };
 	long holder = rk_journal_holder(run->journal_path);
-	size_t failed;
 	int rc;
 
 	if (holder > 0) {
@@ -472,7 +462,7 @@ refuse_or_skip(struct run *run)
 	if (rk_journal_read(&log, run->journal_path, &err) != 0)
 		return fail_with(run, &err, RK_EXIT_FAILED);
 	if (strcmp(log->plan_digest, run->plan->digest) == 0 &&
-	    journal_completed(run->plan, log, &failed)) {
+	    journal_completed(run->plan, log)) {
 		say(run, "nothing to do: incident %s was carried out completely (journal %s, "
 		    "begun %s); nothing was changed", log->incident, run->journal_path,
 		    log->started);

@@ -284,3 +284,19 @@ rk_revoked_set_client_with_key(const struct rk_revoked_set *set)
 			return &set->items[i];
 	return NULL;
 }
+
+int
+rk_revoked_set_serials(char **out, const struct rk_revoked_set *set, struct rk_err *err)
+{
+	size_t i, len = 1;
+	char *p;
+
+	for (i = 0; i < set->n; i++)
+		len += strlen(set->items[i].serial) + 1;
+	if ((*out = p = malloc(len)) == NULL)
+		return rk_fail_nomem(err);
+	*p = '\0';
+	for (i = 0; i < set->n; i++)
+		p += sprintf(p, "%s%s", i > 0 ? "," : "", set->items[i].serial);
+	return 0;
+}

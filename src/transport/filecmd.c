@@ -199,6 +199,8 @@ static const char read_script[] =
     "fi\n"
     "exec cat -- \"$1\"\n";
 
+#define READ_EXIT_NOT_FILE	5
+
 int
 tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path, size_t cap,
     struct rk_err *err)
@@ -220,7 +222,7 @@ tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path, si
 		tp_first_line(line, sizeof(line), &res.err);
 		r = tp_fail_over_cap(strtoull(line, NULL, 10), cap, err);
 		goto out;
-	case 5:
+	case READ_EXIT_NOT_FILE:
 		r = rk_fail(err, RK_E_REMOTE, "not a regular file");
 		goto out;
 	default:
@@ -306,22 +308,21 @@ make_upload_tag(struct tp_cmd_host *h)
  * One whose process still runs (another run, at the same moment) stays.
  */
 static void
-remove_uploads_of_dead_runs(struct tp_cmd_host *h, const char *listing)
+remove_uploads_of_dead_runs(struct tp_cmd_host *h, const char *machine, const char *listing)
 {
-	const char *line = listing, *nl;
-	char path[512], *dash;
+	char path[512], *end;
+	const char *line, *nl, *at;
 	long pid;
 
-	for (; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
+	for (line = listing; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
 		nl = strchr(line, '\n');
-		snprintf(path, sizeof(path), "%.*s", (int)(nl != NULL ? nl - line : (long)strlen(line)),
-		    line);
-		if ((dash = strrchr(path, '-')) == NULL || dash == path)
+		snprintf(path, sizeof(path), "%.*s", nl != NULL ? (int)(nl - line) :
+		    (int)strlen(line), line);
+		/* ".../rekey-upload-<machine>-<pid>-<random>": the script listed only ours. */
+		if ((at = strstr(path, machine)) == NULL || at[strlen(machine)] != '-')
 			continue;
-		*dash = '\0';
-		pid = (dash = strrchr(path, '-')) != NULL ? strtol(dash + 1, NULL, 10) : 0;
-		path[strlen(path)] = '-';	/* the name as it was */
-		if (pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		pid = strtol(at + strlen(machine) + 1, &end, 10);
+		if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) == -1 && errno == ESRCH)
 			h->remove_own(h->ctx, path);
 	}
 }
@@ -370,7 +371,7 @@ learn_login_identity(struct tp_cmd_host *h, struct rk_err *err)
 	h->login_user[nl - p] = '\0';
 	memcpy(h->login_group, nl + 1, (size_t)(rest - (nl + 1)));
 	h->login_group[rest - (nl + 1)] = '\0';
-	remove_uploads_of_dead_runs(h, rest + 1);
+	remove_uploads_of_dead_runs(h, machine, rest + 1);
  out:
 	rk_run_result_clear(&res);
 	return r;
@@ -581,10 +582,12 @@ finish_on_host(struct replace_job *job, struct rk_file_stat *now, bool swap,
 		r = tp_fail_over_cap(strtoull(line, NULL, 10), RK_REMOTE_FILE_MAX, err);
 		goto out;
 	case REPLACE_EXIT_SYMLINK:
-		r = rk_fail(err, RK_E_USAGE, "is a symbolic link (refused unless allow_symlink)");
-		goto out;
 	case REPLACE_EXIT_NOT_FILE:
-		r = rk_fail(err, RK_E_USAGE, "is not a regular file");
+		/* Refused on the host; said in the words every backend uses. */
+		after = (struct rk_file_stat){ .exists = true,
+		    .is_symlink = res.exit_status == REPLACE_EXIT_SYMLINK };
+		if ((r = tp_check_target_kind(&after, spec, err)) == 0)
+			r = rk_fail(err, RK_E_INTERNAL, "replace refused a target it may replace");
 		goto out;
 	case REPLACE_EXIT_BACKUP:
 		r = rk_fail(err, RK_E_REMOTE, "back up: %s", line[0] != '\0' ? line : "failed");

@@ -40,6 +40,9 @@ struct rk_run_setup {
 	const char			*ledger;	/* ledger.json beside ca.cert */
 	/* Threads for key generation, started at once in the background. */
 	size_t				 keygen_threads;
+	/* A rehearsal (rk_rehearsal_table): dir is a scratch folder, removed afterwards by the
+	 * caller; nothing goes to the ledger or the CA's CRL file, and no host is changed. */
+	bool				 rehearsal;
 };
 
 struct rk_run_ctx;
@@ -67,6 +70,31 @@ struct rk_served {
 
 /* The facts for service index i of the model (after the run, for the summary). */
 const struct rk_served *rk_run_ctx_served(const struct rk_run_ctx *ctx, size_t i);
+
+/*
+ * The rehearsal's rows: the read-only steps as `run` does them; for every step that would
+ * change something, the checks that tell whether it would work (a replace tried up to its
+ * rename, a reload's privilege asked of the server, a command looked up, an edit made in
+ * memory); keys and certificates made in the scratch folder; and the record step proves
+ * that every file the rehearsal touched or read on every host is as it was.
+ */
+const struct rk_action_ops *rk_rehearsal_table(void);
+
+/* What a rehearsal found at one step. Strings are the context's; NULL when there is none. */
+struct rk_finding {
+	const char	*detail;	/* what was seen: a go's facts, or a no-go's evidence */
+	const char	*fix;		/* for a no-go: what to do about it */
+	const char	*diff;		/* an edit's unified diff, secrets masked */
+	bool		 live_only;	/* needs the change made: only the live run can check it */
+	double		 seconds;	/* how long the step took */
+};
+
+/* The finding of step s (a rehearsal context only; NULL otherwise). */
+const struct rk_finding *rk_run_ctx_finding(const struct rk_run_ctx *ctx,
+	    const struct rk_step *s);
+/* Files whose state the rehearsal compared before and after, and hosts it read them on. */
+void	rk_run_ctx_proof_counts(const struct rk_run_ctx *ctx, size_t *files, size_t *hosts,
+	    size_t *local);
 
 /* The incident folder's path for what a step makes (certs/NAME.crt, ...); *out malloc'ed. */
 int	rk_incident_file(char **out, const char *dir, const char *name, struct rk_err *err)

@@ -107,6 +107,10 @@ struct rk_executor_config {
 	/* Raised by a signal handler (Ctrl-C): no new group or lane starts; lanes in flight
 	 * finish their group, so no host is left half-way. */
 	const volatile sig_atomic_t	*stop;
+	/* A rehearsal: every step is tried, so that every no-go is found at once. A failure
+	 * skips only its own unit's later steps (a host that cannot be reached, every step on
+	 * it); nothing halts the run and nothing is undone (a rehearsal changes nothing). */
+	bool				 rehearsal;
 };
 
 /*

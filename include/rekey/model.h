@@ -239,6 +239,7 @@ struct rk_client {
 	struct rk_file_target	 files[RK_FILE_ROLES];
 	char			*reload_command;	/* NULL: none */
 	char			*verify_command;	/* NULL: none */
+	bool			 verify_safe_in_rehearsal;	/* rehearse runs it too */
 	struct rk_pos		 pos;
 };
 

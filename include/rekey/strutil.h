@@ -14,6 +14,9 @@ size_t	rk_edit_distance(const char *a, const char *b, size_t limit);
 const char *rk_closest_word(const char *word, const char *const *candidates);
 /* true when s[0..len) is valid UTF-8; otherwise *bad_at is the offset of the first bad byte. */
 bool	rk_utf8_is_valid(const unsigned char *s, size_t len, size_t *bad_at);
+/* A size for people: "812 bytes", "23 KiB", "79 GiB" (whole units, ten of them at least
+ * before the next unit is used). Returns buf. */
+const char *rk_size_text(char *buf, size_t size, unsigned long long bytes);
 /* Lower-case hex of len bytes into out, which holds 2 * len + 1 characters. */
 void	rk_hex_encode(char *out, const unsigned char *data, size_t len);
 /*

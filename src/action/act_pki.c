@@ -108,6 +108,8 @@ record_in_ledger(struct rk_run_ctx *ctx, const struct rk_cert *cert, const char 
 	char serial[64];
 	int r = 0;
 
+	if (ctx->rh != NULL)
+		return 0;	/* a rehearsal's certificates are thrown away */
 	rk_cert_serial(serial, sizeof(serial), cert);
 	pthread_mutex_lock(&ctx->lock);
 	if (ctx->ledger == NULL)
@@ -378,7 +380,9 @@ install_crls(struct rk_run_ctx *ctx, const struct rk_crl *current, const struct 
 	if ((r = ctx_path(&path, ctx, "crl.pem", err)) != 0 ||
 	    (r = rk_file_replace(path, rk_buf_bytes(&both), 0644, err)) != 0)
 		goto out;
-	r = rk_file_replace(ctx->m->ca.crl, rk_buf_bytes(&pem), 0644, err);
+	/* A rehearsal signs the CRL to prove the CA can, and keeps it in its scratch folder. */
+	if (ctx->rh == NULL)
+		r = rk_file_replace(ctx->m->ca.crl, rk_buf_bytes(&pem), 0644, err);
  out:
 	rk_buf_clear(&pem);
 	rk_buf_clear(&both);

@@ -8,6 +8,7 @@
 
 #include "rekey/actions.h"
 #include "rekey/ca.h"
+#include "rekey/hostcheck.h"
 #include "rekey/key.h"
 #include "rekey/ledger.h"
 #include "rekey/secret.h"
@@ -42,7 +43,38 @@ struct rk_run_ctx {
 	struct rk_served		*served;	/* per service */
 	struct keygen			 kg;
 	struct rk_ledger		*ledger;	/* opened on the first issue, under lock */
+	struct rehearsal		*rh;		/* setup.rehearsal: what the checks found */
 };
+
+/* What a rehearsal keeps (act_rehearse.c). */
+struct rh_host {
+	const char		**paths;	/* what it touches or reads there (borrowed) */
+	size_t			  npaths;
+	struct rk_path_state	 *before;	/* when it connected; NULL until then */
+};
+
+struct rh_finding {
+	char		*detail;
+	char		*fix;
+	char		*diff;
+	bool		 live_only;
+	double		 seconds;
+};
+
+struct rehearsal {
+	size_t			  nsteps, nhosts;
+	struct rh_finding	*findings;	/* per plan step, by index */
+	struct rk_finding	*views;
+	struct rh_host		*hosts;		/* per host of the model */
+	const char		**local_paths;	/* this machine's files it reads */
+	size_t			  nlocal;
+	struct rk_path_state	 *local_before;
+	size_t			  files_compared, hosts_compared, local_compared;
+};
+
+int	rehearsal_new(struct rehearsal **out, const struct rk_plan *plan,
+	    const struct rk_run_setup *setup, struct rk_err *err) RK_MUST_CHECK;
+void	rehearsal_free(struct rehearsal *rh);
 
 /* The slot of the new CA's key. */
 #define KEYGEN_NEW_CA(m)	((m)->ncertificates)

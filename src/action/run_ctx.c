@@ -99,6 +99,8 @@ rk_run_ctx_new(struct rk_run_ctx **out, const struct rk_run_setup *setup, struct
 	}
 	if ((r = make_private_dir(ctx->dir, err)) != 0)
 		goto fail;
+	if (setup->rehearsal && (r = rehearsal_new(&ctx->rh, setup->plan, setup, err)) != 0)
+		goto fail;
 	for (i = 0; i < nsubdirs; i++) {
 		if ((r = ctx_path(&sub, ctx, subdirs[i], err)) != 0 ||
 		    (r = make_private_dir(sub, err)) != 0)
@@ -236,6 +238,7 @@ rk_run_ctx_free(struct rk_run_ctx *ctx)
 	if (ctx->new_ca_open)
 		rk_signing_ca_close(&ctx->new_ca);
 	rk_ledger_free(ctx->ledger);
+	rehearsal_free(ctx->rh);
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->kg.lock);
 	pthread_cond_destroy(&ctx->kg.cond);

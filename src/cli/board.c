@@ -81,8 +81,12 @@ format_at(char *buf, size_t size, const struct timespec *at)
 }
 
 static const char *
-event_word(enum rk_event_kind k)
+event_word(const struct board *b, enum rk_event_kind k)
 {
+	if (b->rehearsal && k == RK_EVENT_STEP_DONE)
+		return "go";
+	if (b->rehearsal && k == RK_EVENT_STEP_FAILED)
+		return "NO-GO";
 	switch (k) {
 	case RK_EVENT_STEP_BEGIN:	return "start";
 	case RK_EVENT_STEP_DONE:	return "done";
@@ -134,6 +138,8 @@ json_event(const struct board *b, const struct rk_event *ev)
 	if (ev->step != NULL)
 		json_object_set_new(o, "host", ev->host != NULL ? json_string(ev->host) :
 		    json_null());
+	if (b->rehearsal)
+		json_object_set_new(o, "rehearsal", json_true());
 	json_object_set_new(o, "detail", ev->detail != NULL ? json_string(ev->detail) :
 	    json_null());
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -153,8 +159,9 @@ draw_status(const struct board *b)
 	char line[512];
 	size_t i, used;
 
-	snprintf(line, sizeof(line), "[%.1f s] %s: %zu/%zu done, %zu failed", board_elapsed(b),
-	    b->phase, b->done, b->plan->nsteps, b->failed);
+	snprintf(line, sizeof(line), "[%.1f s] %s: %zu/%zu %s, %zu %s", board_elapsed(b),
+	    b->phase, b->done, b->plan->nsteps, b->rehearsal ? "go" : "done", b->failed,
+	    b->rehearsal ? "no-go" : "failed");
 	for (i = 0; i < m->nhosts; i++) {
 		if (b->current[i] == NULL)
 			continue;
@@ -181,13 +188,13 @@ print_line(struct board *b, const struct rk_event *ev)
 		esc_detail = rk_text_escape(ev->detail);
 	if (b->style == BOARD_TERMINAL) {
 		printf("\r\033[K");
-		printf("  %s%-11s%s %-10s %s%s%s\n", color, event_word(ev->kind), reset,
+		printf("  %s%-11s%s %-10s %s%s%s\n", color, event_word(b, ev->kind), reset,
 		    ev->host != NULL ? ev->host : "-", esc_what != NULL ? esc_what : "?",
 		    esc_detail != NULL ? "\n              " : "",
 		    esc_detail != NULL ? esc_detail : "");
 	} else {
 		format_at(at, sizeof(at), &ev->at);
-		printf("%s %-11s step %u %s %s: %s%s%s\n", at, event_word(ev->kind),
+		printf("%s %-11s step %u %s %s: %s%s%s\n", at, event_word(b, ev->kind),
 		    ev->step->id, rk_phase_name(ev->phase), ev->host != NULL ? ev->host : "-",
 		    esc_what != NULL ? esc_what : "?", esc_detail != NULL ? ": " : "",
 		    esc_detail != NULL ? esc_detail : "");

@@ -25,6 +25,7 @@ struct board {
 	char			**errors;	/* per step (by id - 1): its failure, or NULL */
 	const struct rk_step	**current;	/* per host of the model: its step running */
 	int			 width;		/* of the terminal, for the status line */
+	bool			 rehearsal;	/* words of a rehearsal: go, NO-GO */
 };
 
 int	board_init(struct board *b, const struct rk_plan *plan, enum board_style style,

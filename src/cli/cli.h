@@ -43,6 +43,7 @@ int	cmd_verify(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_run(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_resume(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_rollback(const struct rk_cli *cli, int argc, char **argv);
+int	cmd_rehearse(const struct rk_cli *cli, int argc, char **argv);
 
 /* How a command loads its playbook. */
 struct cli_load_opts {

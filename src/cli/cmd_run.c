@@ -1,5 +1,5 @@
 /*
- * `rekey run`, `resume` and `rollback`: the plan carried out by the executor, with the
+ * `rekey run`, `resume`, `rollback` and `rehearse`: the plan carried out by the executor, with the
  * backends picked here (ssh or local per host, PostgreSQL or MariaDB per service), the
  * journal in the incident folder, the board as observer, and the summary and exit code at
  * the end. What a run settles when it begins (the serials each revocation hits) goes into
@@ -22,6 +22,7 @@
 
 #include "board.h"
 #include "cli.h"
+#include "rehearse_report.h"
 #include "rekey/actions.h"
 #include "rekey/executor.h"
 #include "rekey/fsutil.h"
@@ -36,6 +37,7 @@ enum run_mode {
 	MODE_RUN,
 	MODE_RESUME,
 	MODE_ROLLBACK,
+	MODE_REHEARSE,
 };
 
 struct run_args {
@@ -70,6 +72,8 @@ struct run {
 	struct rk_run_report	*report;
 	bool			 ssh_ready;
 	bool			 mariadb_ready;
+	char			*scratch;	/* rehearse: its folder, removed at the end */
+	const char		*earlier;	/* rehearse: what the incident's journal says */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -88,6 +92,7 @@ mode_name(enum run_mode mode)
 	case MODE_RUN:		return "run";
 	case MODE_RESUME:	return "resume";
 	case MODE_ROLLBACK:	return "rollback";
+	case MODE_REHEARSE:	return "rehearse";
 	}
 	return "?";
 }
@@ -131,6 +136,22 @@ usage_of(FILE *f, enum run_mode mode)
 		    "certificates and revocations stay: a revoked certificate is never un-revoked.\n"
 		    "Exit status 0 when everything was undone, 1 otherwise.\n");
 		break;
+	case MODE_REHEARSE:
+		fprintf(f,
+		    "usage: rekey rehearse [--json] PLAYBOOK\n"
+		    "\n"
+		    "Tries every step of the plan against the real estate without changing a target:\n"
+		    "the CA signs, every host is reached (sudo -n too), every file replace is tried up\n"
+		    "to its rename (folder, owner, mode, free space), every reload's privilege is asked\n"
+		    "of the server, every client edit is made in memory, keys and certificates are\n"
+		    "made in a scratch folder and thrown away. Afterwards every file it read or would\n"
+		    "replace is compared with its state before (SHA-256, mode, owner, group, mtime).\n"
+		    "Ends with a go/no-go table, the fix for each no-go, and an estimate of the run.\n"
+		    "Exit status: 0 when everything is go, 1 otherwise, 2 on a usage or playbook error.\n"
+		    "\n"
+		    "  --json           one JSON event per line, then the summary as JSON\n"
+		    "  --help           this help\n");
+		break;
 	}
 }
 
@@ -152,6 +173,12 @@ rollback_usage(FILE *f)
 	usage_of(f, MODE_ROLLBACK);
 }
 
+static void
+rehearse_usage(FILE *f)
+{
+	usage_of(f, MODE_REHEARSE);
+}
+
 static int
 parse_args(struct run_args *a, const struct rk_cli *cli, int argc, char **argv)
 {
@@ -162,7 +189,7 @@ parse_args(struct run_args *a, const struct rk_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	void (*usage)(FILE *) = a->mode == MODE_RUN ? run_usage : a->mode == MODE_RESUME ?
-	    resume_usage : rollback_usage;
+	    resume_usage : a->mode == MODE_ROLLBACK ? rollback_usage : rehearse_usage;
 	int c, value;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -171,7 +198,7 @@ parse_args(struct run_args *a, const struct rk_cli *cli, int argc, char **argv)
 			a->json = true;
 			break;
 		case 'f':
-			if (a->mode == MODE_ROLLBACK)
+			if (a->mode == MODE_ROLLBACK || a->mode == MODE_REHEARSE)
 				return cli_usage_error(cli, "takes no --on-failure");
 			if (!rk_enum_lookup(rk_on_failure_names, optarg, &value))
 				return cli_usage_error(cli, "--on-failure: '%s' is not rollback, halt "
@@ -481,12 +508,12 @@ refuse_or_skip(struct run *run)
 }
 
 static int
-open_fresh(struct run *run, struct rk_err *err)
+open_fresh(struct run *run, const char *path, struct rk_err *err)
 {
 	struct rk_journal_header h = { run->model->incident.id, run->plan->digest,
 	    REKEY_VERSION, time(NULL), run->header_facts, run->nheader };
 
-	return rk_journal_create(&run->journal, run->journal_path, &h, err);
+	return rk_journal_create(&run->journal, path, &h, err);
 }
 
 static int
@@ -760,6 +787,9 @@ run_clear(struct run *run)
 		board_clear(&run->board);
 	rk_run_ctx_free(run->ctx);
 	rk_journal_close(run->journal);
+	if (run->scratch != NULL)
+		rehearse_remove_scratch(run->scratch);
+	free(run->scratch);
 	rk_journal_log_free(run->log);
 	for (i = 0; run->model != NULL && i < run->model->nrevocations; i++) {
 		if (run->revoked != NULL)
@@ -801,6 +831,47 @@ catch_stop_signals(void)
 	(void)sigaction(SIGPIPE, &sa, NULL);
 }
 
+/*
+ * Rehearse: a journal of the incident means it ran (or runs) already. The rehearsal goes on
+ * all the same, checking the estate as it is now, and says so.
+ */
+static void
+note_earlier_run(struct run *run)
+{
+	struct rk_journal_log *log = NULL;
+	struct rk_err err = { 0 };
+	long holder;
+
+	if (access(run->journal_path, F_OK) != 0)
+		return;
+	if ((holder = rk_journal_holder(run->journal_path)) > 0) {
+		run->earlier = "in progress";
+		say(run, "incident %s is being carried out right now by another rekey (pid %ld): "
+		    "this rehearsal sees the estate mid-change, and its proof of zero change may "
+		    "see that run's changes", run->model->incident.id, holder);
+		return;
+	}
+	if (rk_journal_read(&log, run->journal_path, &err) != 0) {
+		run->earlier = "unreadable";
+		say(run, "incident %s has a journal that cannot be read (%s): rehearsing the "
+		    "estate as it is now", run->model->incident.id, err.msg);
+		return;
+	}
+	if (strcmp(log->plan_digest, run->plan->digest) == 0 &&
+	    journal_completed(run->plan, log)) {
+		run->earlier = "completed";
+		say(run, "incident %s was carried out completely (journal %s, begun %s): this "
+		    "rehearsal checks the estate as that run left it", log->incident,
+		    run->journal_path, log->started);
+	} else {
+		run->earlier = "unfinished";
+		say(run, "incident %s has a journal of a run that did not finish (begun %s): this "
+		    "rehearsal checks the estate as it is now; `rekey resume %s` finishes the run",
+		    log->incident, log->started, run->args.playbook);
+	}
+	rk_journal_log_free(log);
+}
+
 /* Loads the playbook, settles the revocations and builds the plan, for each mode its way. */
 static int
 prepare(struct run *run, struct rk_err *err)
@@ -815,6 +886,13 @@ prepare(struct run *run, struct rk_err *err)
 		return fail_with(run, err, RK_EXIT_FAILED);
 	if (make_paths(run, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
+	if (run->args.mode == MODE_REHEARSE) {
+		if (resolve_now(run, err) != 0 || build_plan(run, err) != 0 ||
+		    revocations_to_facts(run, err) != 0)
+			return fail_with(run, err, RK_EXIT_FAILED);
+		note_earlier_run(run);
+		return RK_EXIT_OK;
+	}
 	if (run->args.mode == MODE_RUN) {
 		if (resolve_now(run, err) != 0 || build_plan(run, err) != 0)
 			return fail_with(run, err, RK_EXIT_FAILED);
@@ -838,18 +916,46 @@ prepare(struct run *run, struct rk_err *err)
 	return RK_EXIT_OK;
 }
 
+/* Rehearse: the scratch folder beside the incidents, 0700, for the keys it makes. */
+static int
+make_scratch(struct run *run, char **journal, struct rk_err *err)
+{
+	const struct rk_model *m = run->model;
+
+	if (asprintf(&run->scratch, "%s/.rehearsal-%s-XXXXXX", m->incident.records,
+	    m->incident.id) < 0) {
+		run->scratch = NULL;
+		return rk_fail_nomem(err);
+	}
+	if (mkdtemp(run->scratch) == NULL) {
+		free(run->scratch);
+		run->scratch = NULL;
+		return rk_fail_errno(err, "create a scratch folder in %s", m->incident.records);
+	}
+	if (asprintf(journal, "%s/journal.jsonl", run->scratch) < 0) {
+		*journal = NULL;
+		return rk_fail_nomem(err);
+	}
+	return 0;
+}
+
 static int
 execute(struct run *run, struct rk_err *err)
 {
 	const struct rk_model *m = run->model;
+	bool rehearse = run->args.mode == MODE_REHEARSE;
 	struct rk_run_setup setup = { run->plan, run->dir, transport_for, service_ops_for,
 	    run->revoked, (const char *const *)run->revoke_errors, run->ledger,
-	    keygen_threads() };
-	struct rk_executor_config cfg = { run->plan, rk_action_table(), NULL, NULL, run->log,
+	    keygen_threads(), rehearse };
+	struct rk_executor_config cfg = { run->plan, rehearse ? rk_rehearsal_table() :
+	    rk_action_table(), NULL, NULL, run->log,
 	    run->args.has_policy ? run->args.on_failure : m->policy.on_failure,
-	    (size_t)m->policy.max_parallel, board_observe, &run->board, &stop_requested };
+	    (size_t)m->policy.max_parallel, board_observe, &run->board, &stop_requested,
+	    rehearse };
 	enum board_style style = run->args.json ? BOARD_JSON : isatty(STDOUT_FILENO) ?
 	    BOARD_TERMINAL : BOARD_LINES;
+	char *scratch_journal = NULL;
+	int rc;
 
 	/* libssh2 and Connector/C set up their global state before any thread starts. */
 	if (rk_ssh_global_init(err) != 0)
@@ -863,14 +969,27 @@ execute(struct run *run, struct rk_err *err)
 		return fail_with(run, err, RK_EXIT_FAILED);
 	}
 	run->board_ready = true;
-	if (rk_run_ctx_new(&run->ctx, &setup, err) != 0)
+	run->board.rehearsal = rehearse;
+	if (rehearse && make_scratch(run, &scratch_journal, err) != 0) {
+		free(scratch_journal);
 		return fail_with(run, err, RK_EXIT_FAILED);
-	if (run->args.mode == MODE_RUN && open_fresh(run, err) != 0)
+	}
+	if (rehearse)
+		setup.dir = run->scratch;
+	if (rk_run_ctx_new(&run->ctx, &setup, err) != 0 ||
+	    (run->args.mode == MODE_RUN && open_fresh(run, run->journal_path, err) != 0) ||
+	    (rehearse && open_fresh(run, scratch_journal, err) != 0)) {
+		free(scratch_journal);
 		return fail_with(run, err, RK_EXIT_FAILED);
+	}
+	free(scratch_journal);
 	cfg.ctx = run->ctx;
 	cfg.journal = run->journal;
 	catch_stop_signals();
-	if (!run->args.json)
+	if (rehearse && !run->args.json)
+		printf("rekey rehearse: incident %s, %zu steps tried against the real estate; "
+		    "nothing on any host is changed\n", m->incident.id, run->plan->nsteps);
+	else if (!run->args.json)
 		printf("rekey %s: incident %s, %zu steps, journal %s\n", mode_name(run->args.mode),
 		    m->incident.id, run->plan->nsteps, run->journal_path);
 	if (run->args.mode == MODE_ROLLBACK) {
@@ -881,7 +1000,11 @@ execute(struct run *run, struct rk_err *err)
 	if (rk_run_ctx_start_keygen(run->ctx, err) != 0 ||
 	    rk_executor_run(&run->report, &cfg, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
-	return finish(run);
+	if (!rehearse)
+		return finish(run);
+	rc = rehearse_report(&(struct rehearse_view){ run->cli, run->plan, run->ctx,
+	    run->report, &run->board, run->args.json, run->earlier });
+	return run->report->stopped ? 130 : rc;
 }
 
 static int
@@ -924,4 +1047,10 @@ int
 cmd_rollback(const struct rk_cli *cli, int argc, char **argv)
 {
 	return cmd_common(cli, argc, argv, MODE_ROLLBACK);
+}
+
+int
+cmd_rehearse(const struct rk_cli *cli, int argc, char **argv)
+{
+	return cmd_common(cli, argc, argv, MODE_REHEARSE);
 }

@@ -11,7 +11,8 @@
  * nothing more; rollback does the same after undoing the failed unit, newest first: its files
  * back, then a reload, then a check that the old state works. Under every policy a key and
  * its certificate are a pair: when one fails, the other, already replaced, is put back. The
- * record is written even after a halt: the auditor needs it most then.
+ * record is written even after a halt: the auditor needs it most then. A rehearsal tries
+ * every step: a failure skips only the rest of its unit.
  */
 #include "rekey/executor.h"
 
@@ -458,6 +459,10 @@ run_lane(void *arg, size_t li)
 		x->rep->failed++;
 		emit_step(x, RK_EVENT_STEP_FAILED, s, err.msg);
 		mark_unit_failed(x, s);
+		if (x->cfg->rehearsal) {
+			pthread_mutex_unlock(&x->lock);
+			continue;
+		}
 		if (g->phase == RK_PHASE_PREFLIGHT || s->host == NULL ||
 		    x->cfg->on_failure != RK_ON_FAILURE_CONTINUE)
 			x->halt = true;

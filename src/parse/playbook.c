@@ -76,6 +76,7 @@ static const char *const client_config_keys[] = {
 	"path", "format", "section", "variable", NULL,
 };
 static const char *const command_keys[] = { "command", NULL };
+static const char *const client_verify_keys[] = { "command", "safe_in_rehearsal", NULL };
 static const char *const policy_keys[] = {
 	"max_parallel", "canary", "on_failure", "trust_overlap", NULL,
 };
@@ -1410,8 +1411,15 @@ parse_client(struct pb *pb, ynode *map, size_t index, struct rk_client *c)
 		parse_files(pb, v, what, true, c->files);
 	if ((v = rk_ynode_get(map, "reload")) != NULL)
 		c->reload_command = get_command(pb, v, "reload");
-	if ((v = rk_ynode_get(map, "verify")) != NULL)
-		c->verify_command = get_command(pb, v, "verify");
+	if ((v = rk_ynode_get(map, "verify")) != NULL &&
+	    expect_map(pb, v, "verify", client_verify_keys) != NULL) {
+		ynode *cmd = require(pb, v, "command", "verify"), *safe;
+
+		if (cmd != NULL)
+			(void)get_string(pb, cmd, "verify", &c->verify_command);
+		if ((safe = rk_ynode_get(v, "safe_in_rehearsal")) != NULL)
+			(void)get_bool(pb, safe, "safe_in_rehearsal", &c->verify_safe_in_rehearsal);
+	}
 	if (rk_ynode_get(map, "file") == NULL && rk_ynode_get(map, "files") == NULL)
 		rk_diags_error(pb->d, map->pos, "%s: nothing to do (give file and set, or files)",
 		    what);

@@ -1,5 +1,6 @@
 #include "rekey/strutil.h"
 
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,4 +271,18 @@ rk_text_escape(const char *s)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+const char *
+rk_size_text(char *buf, size_t size, unsigned long long bytes)
+{
+	if (bytes >= 10ULL << 30)
+		snprintf(buf, size, "%llu GiB", bytes >> 30);
+	else if (bytes >= 10ULL << 20)
+		snprintf(buf, size, "%llu MiB", bytes >> 20);
+	else if (bytes >= 10ULL << 10)
+		snprintf(buf, size, "%llu KiB", bytes >> 10);
+	else
+		snprintf(buf, size, "%llu bytes", bytes);
+	return buf;
 }

@@ -172,13 +172,14 @@ static struct rk_run_report *
 execute(struct world *w, enum rk_on_failure policy, int mode)
 {
 	struct rk_journal_header h = { "INC-X", w->plan->digest, "0", 0, NULL, 0 };
+	/* mode 0: a run, 1: a resume, 2: a rollback, 3: a rehearsal */
 	struct rk_executor_config cfg = { w->plan, w->ops, &w->fake, NULL, NULL, policy, 4,
-	    observe, &w->fake, &w->fake.stop };
+	    observe, &w->fake, &w->fake.stop, mode == 3 };
 	struct rk_journal_log *log = NULL;
 	struct rk_run_report *rep = NULL;
 	struct rk_err err = { 0 };
 
-	if (mode == 0) {
+	if (mode == 0 || mode == 3) {
 		assert_int_equal(rk_journal_create(&cfg.journal, w->journal, &h, &err), 0);
 	} else {
 		assert_int_equal(rk_journal_reopen(&cfg.journal, &log, w->journal, &err), 0);
@@ -411,6 +412,83 @@ test_executor_preflight_failure_changes_nothing(void **state)
 	world_clear(&w);
 }
 
+/* A rehearsal tries every step: a host it cannot reach loses only its own steps. */
+static void
+test_executor_rehearsal_goes_on_past_a_failed_host(void **state)
+{
+	const struct rk_step *connect = NULL, *s;
+	struct rk_run_report *rep;
+	struct world w;
+	size_t i, others = 0;
+
+	(void)state;
+	world_init(&w);
+	for (i = 0; i < w.plan->nsteps && connect == NULL; i++)
+		if (w.plan->steps[i].action == RK_ACT_CONNECT_HOST)
+			connect = &w.plan->steps[i];
+	w.fake.fail_step = connect->id;
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 3);
+	assert_false(rep->halted);
+	assert_int_equal(rep->failed, 1);
+	assert_int_equal(rep->undone, 0);
+	for (i = 0; i < w.plan->nsteps; i++) {
+		s = &w.plan->steps[i];
+		if (s == connect)
+			continue;
+		if (s->host == connect->host) {
+			assert_int_equal(rep->outcomes[i], RK_OUTCOME_SKIPPED);
+			assert_int_equal(call_at(&w.fake, CALL_RUN, s->id), SIZE_MAX);
+		} else {
+			assert_int_equal(rep->outcomes[i], RK_OUTCOME_DONE);
+			others++;
+		}
+	}
+	assert_true(others > 0);
+	for (i = 0; i < w.fake.n; i++)
+		assert_int_not_equal(w.fake.calls[i].kind, CALL_UNDO);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* A rehearsal step that fails where a run would halt (the CA, a push) halts nothing and
+ * undoes nothing: every later check is still made. */
+static void
+test_executor_rehearsal_never_halts_or_undoes(void **state)
+{
+	const struct rk_step *check_ca, *cert;
+	struct rk_run_report *rep;
+	struct world w;
+	size_t i;
+
+	(void)state;
+	world_init(&w);
+	check_ca = step_of(&w, RK_ACT_CHECK_CA, NULL, RK_CONTENT_NONE);
+	w.fake.fail_step = check_ca->id;
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 3);
+	assert_false(rep->halted);
+	assert_int_equal(rep->failed, 1);
+	assert_int_equal(rep->done, w.plan->nsteps - 1);
+	rk_run_report_free(rep);
+	world_clear(&w);
+
+	world_init(&w);
+	cert = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_CERT);
+	w.fake.fail_step = cert->id;
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 3);
+	assert_false(rep->halted);
+	assert_int_equal(rep->undone, 0);
+	for (i = 0; i < w.fake.n; i++)
+		assert_int_not_equal(w.fake.calls[i].kind, CALL_UNDO);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_RELOAD_SERVICE, "pb",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_SKIPPED);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_VERIFY_SERVICE, "pc",
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_DONE);
+	assert_int_equal(rep->outcomes[step_of(&w, RK_ACT_WRITE_RECORD, NULL,
+	    RK_CONTENT_NONE)->id - 1], RK_OUTCOME_DONE);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
 /* Resume: done steps are not run again; a started one is checked on the host first. */
 static void
 test_executor_resume_skips_done_and_checks_started(void **state)
@@ -606,6 +684,8 @@ main(void)
 		cmocka_unit_test(test_executor_continue_goes_on_with_the_others),
 		cmocka_unit_test(test_executor_continue_keeps_the_key_and_certificate_a_pair),
 		cmocka_unit_test(test_executor_preflight_failure_changes_nothing),
+		cmocka_unit_test(test_executor_rehearsal_goes_on_past_a_failed_host),
+		cmocka_unit_test(test_executor_rehearsal_never_halts_or_undoes),
 		cmocka_unit_test(test_executor_resume_skips_done_and_checks_started),
 		cmocka_unit_test(test_executor_resume_finds_a_started_step_done_on_the_host),
 		cmocka_unit_test(test_executor_rollback_command_undoes_the_whole_run),

@@ -279,6 +279,7 @@ rh_check_ca(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resu
     struct rk_err *err)
 {
 	const struct rk_model *m = ctx->m;
+	const struct rk_secret_ref *pass = &m->ca.key_passphrase;
 	struct rk_crl *crl = NULL;
 	char when[32];
 	time_t next;
@@ -286,7 +287,10 @@ rh_check_ca(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resu
 	int r;
 
 	if ((r = live()[s->action].run(ctx, s, res, err)) != 0) {
-		if (strstr(err->msg, "passphrase") != NULL)
+		/* A passphrase that is wrong, or whose variable or file is missing. */
+		if (strstr(err->msg, "passphrase") != NULL ||
+		    (pass->env != NULL && strstr(err->msg, pass->env) != NULL) ||
+		    (pass->file != NULL && strstr(err->msg, pass->file) != NULL))
 			fix(ctx, s, "give the passphrase that decrypts %s: ca.key_passphrase_env "
 			    "(the variable must be set for rekey) or ca.key_passphrase_file (mode "
 			    "0600)", m->ca.key);

@@ -705,12 +705,38 @@ rh_verify(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 	return r;
 }
 
+/*
+ * Whether a login without TLS is refused now. The live check first logs in with TLS trusting
+ * what the run leaves (the new CRL, a new CA), which the certificate served before the change
+ * may well fail: during a server key compromise it is the one the new CRL revokes. So the TLS
+ * login here trusts the CA as it is now, as the reload's question does.
+ */
+static int
+plaintext_refused_now(bool *refused, struct rk_run_ctx *ctx, const struct rk_service *svc,
+    struct rk_err *err)
+{
+	const struct rk_service_ops *ops = ctx->setup.service_ops(svc);
+	struct svc_login login;
+	char *trust = NULL;
+	int r;
+
+	*refused = false;
+	if ((r = ctx_any_trust(&trust, ctx, err)) != 0)
+		return r;
+	if ((r = svc_login_open(&login, ctx, svc, trust, NULL, err)) == 0) {
+		r = ops->check_plaintext_refused(refused, &login.login, err);
+		svc_login_clear(&login);
+	}
+	free(trust);
+	return r;
+}
+
 static int
 rh_refused(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result *res,
     struct rk_err *err)
 {
 	const struct rk_service *svc = s->service;
-	bool pg = svc->kind == RK_SERVICE_POSTGRESQL;
+	bool pg = svc->kind == RK_SERVICE_POSTGRESQL, refused;
 	int r;
 
 	switch (s->refusal) {
@@ -727,11 +753,16 @@ rh_refused(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resul
 		return 0;
 	case RK_REFUSE_PLAINTEXT:
 		/* The run changes no server setting: what is accepted now is accepted then. */
-		if ((r = live()[s->action].run(ctx, s, res, err)) != 0) {
+		if ((r = plaintext_refused_now(&refused, ctx, svc, err)) != 0) {
+			fix(ctx, s, "rekey logs in as connect.user with TLS before it tries without: "
+			    "the login must work with TLS (see the message)");
+			return r;
+		}
+		if (!refused) {
 			fix(ctx, s, pg ? "allow only hostssl lines for this login in pg_hba.conf "
 			    "(the run changes no server setting)" : "set require_secure_transport = "
 			    "ON, or REQUIRE SSL for the user (the run changes no server setting)");
-			return r;
+			return rk_fail(err, RK_E_REMOTE, "%s accepts a login without TLS", svc->name);
 		}
 		note(ctx, s, "a login without TLS is refused now, as the live run will check");
 		return 0;

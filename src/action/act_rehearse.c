@@ -653,6 +653,27 @@ rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 
 /* ---- verify --------------------------------------------------------------------------------- */
 
+/*
+ * The CRL of the new certificate's issuer, or NULL when it has none yet. Under ca.rotate
+ * crl.pem holds the old CA's CRL and then the new one's, and a CRL check of a certificate
+ * of the new CA against the old CA's CRL alone fails ("unable to get certificate CRL").
+ */
+static int
+issuer_crl(char **out, const struct rk_run_ctx *ctx, struct rk_err *err)
+{
+	int r;
+
+	if (!ctx->m->ca.rotate)
+		return ctx_crl_file(out, ctx, err);
+	if ((r = ctx_path(out, ctx, "ca/ca.crl", err)) != 0)
+		return r;
+	if (access(*out, F_OK) != 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
+
 /* What verify-full will check of the new certificate, checked on it before it is served. */
 static int
 rh_verify(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result *res,
@@ -672,7 +693,7 @@ rh_verify(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 	}
 	if ((r = ctx_cert_paths(&cert_path, &key_path, ctx, s->certificate, err)) != 0 ||
 	    (r = ctx_final_trust(&trust, ctx, err)) != 0 ||
-	    (r = ctx_crl_file(&crl_path, ctx, err)) != 0)
+	    (r = issuer_crl(&crl_path, ctx, err)) != 0)
 		goto out;
 	if ((r = rk_cert_load_file(&cert, cert_path, err)) != 0) {
 		fix(ctx, s, "see the issue step of %s", s->certificate->name);

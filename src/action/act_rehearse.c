@@ -601,6 +601,14 @@ check_command(struct rk_run_ctx *ctx, const struct rk_step *s, const char *comma
 	return 0;
 }
 
+/* Under ca.rotate, a login with connect.certificate uses a certificate of the new CA, which
+ * no server trusts before the run distributes it. */
+static bool
+rotating_login(const struct rk_run_ctx *ctx, const struct rk_service *svc)
+{
+	return ctx->m->ca.rotate && svc->connect.certificate != NULL;
+}
+
 static int
 rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result *res,
     struct rk_err *err)
@@ -616,6 +624,11 @@ rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 	(void)res;
 	if (svc->reload.kind == RK_RELOAD_COMMAND)
 		return check_command(ctx, s, svc->reload.command, "reload.command", err);
+	if (rotating_login(ctx, svc)) {
+		live_only(ctx, s, "connect.certificate is issued by the new CA, which the server "
+		    "trusts only once the run has distributed it: the privilege is asked then");
+		return 0;
+	}
 	if (ops->check_reload_privilege == NULL)
 		return rk_fail(err, RK_E_INTERNAL, "%s: the %s backend cannot ask for the reload "
 		    "privilege", svc->name, ops->name);
@@ -701,6 +714,29 @@ rh_verify(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 	return r;
 }
 
+/* As the live check, against what the server serves now: either CA (under ca.rotate the
+ * final trust is the new CA alone, which nothing serves yet), no CRL. */
+static int
+plaintext_refused_now(struct rk_run_ctx *ctx, const struct rk_service *svc, struct rk_err *err)
+{
+	struct svc_login login;
+	char *trust = NULL;
+	bool refused = false;
+	int r;
+
+	if ((r = ctx_any_trust(&trust, ctx, err)) != 0)
+		return r;
+	if ((r = svc_login_open(&login, ctx, svc, trust, NULL, err)) == 0) {
+		r = ctx->setup.service_ops(svc)->check_plaintext_refused(&refused, &login.login,
+		    err);
+		svc_login_clear(&login);
+	}
+	free(trust);
+	if (r == 0 && !refused)
+		r = rk_fail(err, RK_E_REMOTE, "%s accepts a login without TLS", svc->name);
+	return r;
+}
+
 static int
 rh_refused(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result *res,
     struct rk_err *err)
@@ -722,8 +758,13 @@ rh_refused(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resul
 		    "loaded");
 		return 0;
 	case RK_REFUSE_PLAINTEXT:
+		if (rotating_login(ctx, svc)) {
+			live_only(ctx, s, "the login's certificate is issued by the new CA, which "
+			    "the server trusts only once the run has distributed it");
+			return 0;
+		}
 		/* The run changes no server setting: what is accepted now is accepted then. */
-		if ((r = live()[s->action].run(ctx, s, res, err)) != 0) {
+		if ((r = plaintext_refused_now(ctx, svc, err)) != 0) {
 			fix(ctx, s, pg ? "allow only hostssl lines for this login in pg_hba.conf "
 			    "(the run changes no server setting)" : "set require_secure_transport = "
 			    "ON, or REQUIRE SSL for the user (the run changes no server setting)");

@@ -266,6 +266,24 @@ rk_run_ctx_proof_counts(const struct rk_run_ctx *ctx, size_t *files, size_t *hos
 	*local = ctx != NULL && ctx->rh != NULL ? ctx->rh->local_compared : 0;
 }
 
+void
+rk_run_ctx_each_snapshot(const struct rk_run_ctx *ctx,
+    void (*fn)(const char *host, const char *path, const struct rk_path_state *before,
+    void *arg), void *arg)
+{
+	const struct rehearsal *rh = ctx != NULL ? ctx->rh : NULL;
+	size_t i, k;
+
+	if (rh == NULL)
+		return;
+	for (i = 0; i < rh->nhosts; i++)
+		for (k = 0; rh->hosts[i].before != NULL && k < rh->hosts[i].npaths; k++)
+			fn(ctx->m->hosts[i].name, rh->hosts[i].paths[k], &rh->hosts[i].before[k],
+			    arg);
+	for (k = 0; k < rh->nlocal; k++)
+		fn(NULL, rh->local_paths[k], &rh->local_before[k], arg);
+}
+
 /* ---- preflight ------------------------------------------------------------------------------ */
 
 static const struct rk_action_ops *

@@ -35,7 +35,7 @@ void	rk_mariadb_global_cleanup(void);
  * reload_tls: by server version: MariaDB 10.4+ FLUSH SSL, MySQL 8.0.16+ ALTER INSTANCE
  *   RELOAD TLS, anything older RK_E_USAGE. A reload the server refuses (error 1105 "Failed
  *   to refresh SSL, error: Unable to get private key") is RK_E_REMOTE with its words; a
- *   missing RELOAD privilege (1227) names the GRANT that fixes it.
+ *   missing privilege (1227) names the GRANT that fixes it.
  * check_plaintext_refused: logs in over TLS first (the login must work, else that error),
  *   then the same login without TLS, with only challenge-response authentication plugins
  *   allowed, so no password ever crosses the wire in clear: *refused is true when the server

@@ -360,39 +360,50 @@ my_current_account(char *out, size_t size, MYSQL *m, const char *user,
 	mysql_free_result(res);
 }
 
+/* MariaDB and MySQL spell the same need differently; the greeting's version tells them apart. */
+static bool
+my_is_mariadb(MYSQL *m)
+{
+	const char *info = mysql_get_server_info(m);
+
+	return info != NULL && strstr(info, "MariaDB") != NULL;
+}
+
 /* The reload statement the server understands, from its version; NULL when none exists. */
 static const char *
 my_reload_statement(MYSQL *m)
 {
-	const char *info = mysql_get_server_info(m);
 	unsigned long version = mysql_get_server_version(m);
 
-	if (info != NULL && strstr(info, "MariaDB") != NULL)
+	if (my_is_mariadb(m))
 		return version >= 100400 ? "FLUSH SSL" : NULL;
 	return version >= 80016 ? "ALTER INSTANCE RELOAD TLS" : NULL;
 }
 
+/*
+ * The start of both reload calls: logs in as login says, on the exchange *x made here (the
+ * caller's statements share its deadline; label must outlive it), and picks the reload
+ * statement for the server (*sql, and *statement when not NULL). RK_E_USAGE for a server
+ * that can only pick up new TLS files by restarting. *out is set only on success.
+ */
 static int
-my_reload_tls(const struct rk_service_login *login, const char **statement, struct rk_err *err)
+my_open_for_reload(MYSQL **out, const char **sql, const char **statement,
+    struct my_exchange *x, const struct rk_service_login *login, const char *label,
+    struct rk_err *err)
 {
-	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], account[200];
-	const char *sql, *info;
-	struct my_exchange x;
-	MYSQL_RES *res = NULL;
+	const char *info;
 	MYSQL *m = NULL;
-	unsigned int code;
-	bool failed;
 	int r;
 
+	*out = NULL;
 	if (statement != NULL)
 		*statement = NULL;
-	svc_label(label, login != NULL ? login->service : NULL, "mysql");
 	if ((r = svc_check_login(login, RK_SERVICE_MYSQL, label, err)) != 0)
 		goto out;
-	x = my_exchange_of(login, label);	/* one for the login and the statement */
-	if ((r = my_open(&m, login, MY_TLS, &x, NULL, err)) != 0)
+	*x = my_exchange_of(login, label);
+	if ((r = my_open(&m, login, MY_TLS, x, NULL, err)) != 0)
 		goto out;
-	if ((sql = my_reload_statement(m)) == NULL) {
+	if ((*sql = my_reload_statement(m)) == NULL) {
 		info = mysql_get_server_info(m);
 		r = rk_fail(err, RK_E_USAGE, "%s: cannot reload TLS without a restart on %.64s "
 		    "(FLUSH SSL needs MariaDB 10.4, ALTER INSTANCE RELOAD TLS MySQL 8.0.16)",
@@ -400,17 +411,63 @@ my_reload_tls(const struct rk_service_login *login, const char **statement, stru
 		goto out;
 	}
 	if (statement != NULL)
-		*statement = sql;
-	if ((r = my_query_until(&res, &failed, m, sql, &x, err)) != 0)
+		*statement = *sql;
+	*out = m;
+	m = NULL;
+	r = 0;
+ out:
+	mysql_close(m);
+	return r;
+}
+
+/*
+ * The global privilege that statement checks: FLUSH SSL wants RELOAD (SUPER does not include
+ * it since MariaDB 10.5.2); ALTER INSTANCE RELOAD TLS wants CONNECTION_ADMIN and nothing
+ * else, not even SUPER (MySQL 8.0, Alter_instance_reload_tls::execute).
+ */
+static const char *
+my_reload_privilege(MYSQL *m)
+{
+	return my_is_mariadb(m) ? "RELOAD" : "CONNECTION_ADMIN";
+}
+
+/* The GRANT that lets the account logged in on m reload TLS, for both reload calls. */
+static void
+my_reload_grant(char out[SVC_GRANT_MAX], MYSQL *m, const char *user,
+    const struct my_exchange *x)
+{
+	char account[SVC_GRANT_MAX - 48];
+
+	my_current_account(account, sizeof(account), m, user, x);
+	(void)snprintf(out, SVC_GRANT_MAX, "GRANT %s ON *.* TO %s", my_reload_privilege(m),
+	    account);
+}
+
+static int
+my_reload_tls(const struct rk_service_login *login, const char **statement, struct rk_err *err)
+{
+	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], grant[SVC_GRANT_MAX];
+	const char *sql;
+	struct my_exchange x;
+	MYSQL_RES *res = NULL;
+	MYSQL *m = NULL;
+	unsigned int code;
+	bool failed;
+	int r;
+
+	svc_label(label, login != NULL ? login->service : NULL, "mysql");
+	/* x: one deadline for the login and the statement */
+	if ((r = my_open_for_reload(&m, &sql, statement, &x, login, label, err)) != 0 ||
+	    (r = my_query_until(&res, &failed, m, sql, &x, err)) != 0)
 		goto out;
 	if (failed) {
 		code = mysql_errno(m);
 		svc_one_line(text, sizeof(text), mysql_error(m), NULL);
 		if (code == MY_ER_SPECIFIC_ACCESS_DENIED) {
-			my_current_account(account, sizeof(account), m,
-			    login->service->connect.user, &x);
-			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u) (as root: GRANT RELOAD ON "
-			    "*.* TO %s)", label, sql, text, code, account);
+			/* Only now: asking for the account replaces the error kept above. */
+			my_reload_grant(grant, m, login->service->connect.user, &x);
+			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u) (as root: %s)", label, sql,
+			    text, code, grant);
 		} else
 			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u)", label, sql, text, code);
 		goto out;

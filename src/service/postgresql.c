@@ -398,6 +398,27 @@ pg_role_for_sql(char *out, size_t size, const char *name)
 	out[len] = '\0';
 }
 
+/* The GRANT that lets user run pg_reload_conf(), for the hints of both reload calls. */
+static void
+pg_reload_grant(char out[SVC_GRANT_MAX], const char *user)
+{
+	char role[SVC_GRANT_MAX - 64];
+
+	pg_role_for_sql(role, sizeof(role), user);
+	(void)snprintf(out, SVC_GRANT_MAX, "GRANT EXECUTE ON FUNCTION pg_reload_conf() TO %s",
+	    role);
+}
+
+/* The server's own words for a failed statement, on one line. */
+static void
+pg_result_text(char out[SVC_TEXT_MAX], const PGresult *res)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	svc_one_line(out, SVC_TEXT_MAX, msg != NULL ? msg : PQresultErrorMessage(res),
+	    pg_prefixes);
+}
+
 static int
 pg_check_login(struct rk_tls_session *out, const struct rk_service_login *login,
     struct rk_err *err)
@@ -422,8 +443,8 @@ pg_check_login(struct rk_tls_session *out, const struct rk_service_login *login,
 static int
 pg_reload_tls(const struct rk_service_login *login, const char **statement, struct rk_err *err)
 {
-	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], role[160];
-	const char *state, *msg, *value;
+	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], grant[SVC_GRANT_MAX];
+	const char *state, *value;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	long long deadline;
@@ -441,13 +462,11 @@ pg_reload_tls(const struct rk_service_login *login, const char **statement, stru
 		goto out;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		svc_one_line(text, sizeof(text), msg != NULL ? msg : PQresultErrorMessage(res),
-		    pg_prefixes);
+		pg_result_text(text, res);
 		if (state != NULL && strcmp(state, PG_SQLSTATE_NO_PRIVILEGE) == 0) {
-			pg_role_for_sql(role, sizeof(role), login->service->connect.user);
-			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (as superuser: GRANT EXECUTE ON "
-			    "FUNCTION pg_reload_conf() TO %s)", label, PG_RELOAD_SQL, text, role);
+			pg_reload_grant(grant, login->service->connect.user);
+			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (as superuser: %s)", label,
+			    PG_RELOAD_SQL, text, grant);
 		} else
 			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s", label, PG_RELOAD_SQL, text);
 		goto out;

@@ -18,6 +18,9 @@
 /* Cap on a message from a client library once made one line (rk_err holds 512 in all). */
 #define SVC_TEXT_MAX	400
 
+/* Room for a GRANT that lets a login reload TLS, with a quoted role or 'user'@'host' in it. */
+#define SVC_GRANT_MAX	560
+
 /* The deadline of one exchange that starts now and may last timeout seconds. */
 static inline long long
 svc_deadline(int timeout)

@@ -48,6 +48,21 @@ struct rk_service_ops {
 	 * reports nothing, so the caller must probe for the new certificate. */
 	int	(*reload_tls)(const struct rk_service_login *login, const char **statement,
 		    struct rk_err *err);
+	/*
+	 * Asks the server (never by reloading) whether this login may make it reload TLS:
+	 * PostgreSQL: superuser, or EXECUTE on pg_catalog.pg_reload_conf(); MariaDB: RELOAD
+	 * (FLUSH SSL, 10.4+); MySQL: CONNECTION_ADMIN (ALTER INSTANCE RELOAD TLS, 8.0.16+), as
+	 * the server version needs. Sets *may; when it may not, grant gets the statement that
+	 * would allow it ("GRANT EXECUTE ON FUNCTION pg_reload_conf() TO rkclient", "GRANT RELOAD
+	 * ON *.* TO 'rknoreload'@'%'"), and *statement (may be NULL) the reload statement the
+	 * server would be sent. An error only when the question could not be asked (login
+	 * refused, server unreachable, a server too old to reload TLS without a restart).
+	 * grant is "" when it may; a GRANT that does not fit grant_size is RK_E_INTERNAL,
+	 * never cut short.
+	 */
+	int	(*check_reload_privilege)(bool *may, char *grant, size_t grant_size,
+		    const char **statement, const struct rk_service_login *login,
+		    struct rk_err *err);
 	/* Sets *refused when a login without TLS is refused (as require_tls wants). */
 	int	(*check_plaintext_refused)(bool *refused, const struct rk_service_login *login,
 		    struct rk_err *err);

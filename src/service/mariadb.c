@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -19,6 +20,16 @@
 /* Server error numbers (mysqld_error.h; the same in MariaDB and MySQL). */
 #define MY_ER_UNKNOWN_ERROR		1105	/* FLUSH SSL: "Failed to refresh SSL, ..." */
 #define MY_ER_SPECIFIC_ACCESS_DENIED	1227	/* "you need ... the RELOAD privilege(s)" */
+
+/*
+ * The grants in force for this session: the account's own, those of the roles it has
+ * enabled (MariaDB: the default role set at login and every role that role holds; MySQL 8:
+ * the active roles) and PUBLIC's (MariaDB 10.11). information_schema.USER_PRIVILEGES shows
+ * an account's own global privileges only, never a role's or PUBLIC's, so it would miss a
+ * RELOAD that FLUSH SSL honours; and for an account that may read the mysql schema it lists
+ * every account.
+ */
+#define MY_GRANTS_SQL	"SHOW GRANTS"
 
 /* Errors Connector/C raises itself, as opposed to errors the server sent. */
 #define MY_IS_CLIENT_ERROR(e)	((e) >= CR_MIN_ERROR && (e) <= CR_MAX_ERROR)
@@ -443,6 +454,46 @@ my_reload_grant(char out[SVC_GRANT_MAX], MYSQL *m, const char *user,
 	    account);
 }
 
+/* Whether the n bytes at p spell name, as SQL keywords do: in any case. */
+static bool
+my_word_is(const char *p, size_t n, const char *name)
+{
+	return n == strlen(name) && strncasecmp(p, name, n) == 0;
+}
+
+/*
+ * Whether one line of SHOW GRANTS gives priv on every database: "GRANT <list> ON *.* TO
+ * ...", the list naming priv or ALL PRIVILEGES, comma-separated (MySQL 8 puts no space
+ * after the commas between dynamic privileges). A list with a quote, a backtick or a
+ * parenthesis in it grants a role or holds column names, never global privileges: such a
+ * line never counts, so no name a user chose can make a line say more than it does.
+ */
+static bool
+my_grant_line_gives(const char *line, const char *priv)
+{
+	const char *list, *on, *p, *end;
+	size_t n;
+
+	if (strncmp(line, "GRANT ", 6) != 0)
+		return false;
+	list = line + 6;
+	if ((on = strstr(list, " ON ")) == NULL || strncmp(on, " ON *.* TO ", 11) != 0 ||
+	    strcspn(list, "`'\"(") < (size_t)(on - list))
+		return false;
+	for (p = list; p < on; p = end + 1) {
+		if ((end = memchr(p, ',', (size_t)(on - p))) == NULL)
+			end = on;
+		while (p < end && *p == ' ')
+			p++;
+		for (n = (size_t)(end - p); n > 0 && p[n - 1] == ' '; n--)
+			;
+		if (my_word_is(p, n, priv) || my_word_is(p, n, "ALL PRIVILEGES") ||
+		    my_word_is(p, n, "ALL"))
+			return true;
+	}
+	return false;
+}
+
 static int
 my_reload_tls(const struct rk_service_login *login, const char **statement, struct rk_err *err)
 {
@@ -473,6 +524,50 @@ my_reload_tls(const struct rk_service_login *login, const char **statement, stru
 		goto out;
 	}
 	/* Neither statement returns rows; my_query_until read whatever came, in step. */
+	r = 0;
+ out:
+	mysql_free_result(res);
+	mysql_close(m);
+	return r;
+}
+
+static int
+my_check_reload_privilege(bool *may, char *grant, size_t grant_size, const char **statement,
+    const struct rk_service_login *login, struct rk_err *err)
+{
+	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], wanted[SVC_GRANT_MAX];
+	const char *sql, *priv;
+	struct my_exchange x;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	MYSQL *m = NULL;
+	bool failed;
+	int r;
+
+	svc_clear_privilege_answer(may, grant, grant_size);
+	svc_label(label, login != NULL ? login->service : NULL, "mysql");
+	/* x: one deadline for the login, SHOW GRANTS and CURRENT_USER() */
+	if ((r = my_open_for_reload(&m, &sql, statement, &x, login, label, err)) != 0 ||
+	    (r = my_query_until(&res, &failed, m, MY_GRANTS_SQL, &x, err)) != 0)
+		goto out;
+	if (failed) {
+		svc_one_line(text, sizeof(text), mysql_error(m), NULL);
+		r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u)", label, MY_GRANTS_SQL, text,
+		    mysql_errno(m));
+		goto out;
+	}
+	if (res == NULL) {
+		r = rk_fail(err, RK_E_REMOTE, "%s: %s returned no rows", label, MY_GRANTS_SQL);
+		goto out;
+	}
+	priv = my_reload_privilege(m);
+	while (!*may && (row = mysql_fetch_row(res)) != NULL)
+		*may = row[0] != NULL && my_grant_line_gives(row[0], priv);
+	if (!*may) {
+		my_reload_grant(wanted, m, login->service->connect.user, &x);
+		if ((r = svc_give_grant(grant, grant_size, wanted, label, err)) != 0)
+			goto out;
+	}
 	r = 0;
  out:
 	mysql_free_result(res);
@@ -527,6 +622,7 @@ static const struct rk_service_ops my_ops = {
 	.name = "mysql",
 	.check_login = my_check_login,
 	.reload_tls = my_reload_tls,
+	.check_reload_privilege = my_check_reload_privilege,
 	.check_plaintext_refused = my_check_plaintext_refused,
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main command: installs what is missing, builds rekey, brings up the embedded
 # lab (a CA, PostgreSQL 15 and MariaDB with TLS, three sshd hosts, an app host), shows the
-# plan for its rotation (db1's server key leaked), carries it out with `rekey run`, then
+# plan for its rotation (db1's server key leaked), rehearses it (`rekey rehearse`: every step
+# tried, nothing changed), carries it out with `rekey run`, then
 # checks every service as its clients see it (rekey verify) and says where the journal is.
 # Each time it runs, the lab is built anew, so the rotation is carried out for real again.
 # `scripts/lab down` tears the lab down.
@@ -21,8 +22,11 @@ echo "rekey built: $(./build/bin/rekey --version)"
 eval "$(./scripts/lab env | grep "^export REKEY_LAB_DIR=")"
 lab=$REKEY_LAB_DIR
 echo
-# --diff reads the app host's configuration files (read only) to show each edit, secrets masked.
-./build/bin/rekey plan --diff "$lab/lab.yml"
+./build/bin/rekey plan "$lab/lab.yml"
+echo
+# Every step tried against the lab without changing it (each client file's edit shown, secrets
+# masked): go, or the demo stops here with the fix for each no-go.
+./build/bin/rekey rehearse "$lab/lab.yml"
 echo
 # The plan carried out: journaled, the canary first, every service and client verified.
 ./build/bin/rekey run "$lab/lab.yml"

@@ -20,6 +20,7 @@
 
 #include "rekey/err.h"
 #include "rekey/executor.h"
+#include "rekey/hostcheck.h"
 #include "rekey/plan.h"
 #include "rekey/revocation.h"
 #include "rekey/service.h"
@@ -95,6 +96,11 @@ const struct rk_finding *rk_run_ctx_finding(const struct rk_run_ctx *ctx,
 /* Files whose state the rehearsal compared before and after, and hosts it read them on. */
 void	rk_run_ctx_proof_counts(const struct rk_run_ctx *ctx, size_t *files, size_t *hosts,
 	    size_t *local);
+/* Calls fn for each file the rehearsal snapshotted, with its state before (host NULL: this
+ * machine), in host order. */
+void	rk_run_ctx_each_snapshot(const struct rk_run_ctx *ctx,
+	    void (*fn)(const char *host, const char *path, const struct rk_path_state *before,
+	    void *arg), void *arg);
 
 /* The incident folder's path for what a step makes (certs/NAME.crt, ...); *out malloc'ed. */
 int	rk_incident_file(char **out, const char *dir, const char *name, struct rk_err *err)

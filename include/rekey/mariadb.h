@@ -35,7 +35,16 @@ void	rk_mariadb_global_cleanup(void);
  * reload_tls: by server version: MariaDB 10.4+ FLUSH SSL, MySQL 8.0.16+ ALTER INSTANCE
  *   RELOAD TLS, anything older RK_E_USAGE. A reload the server refuses (error 1105 "Failed
  *   to refresh SSL, error: Unable to get private key") is RK_E_REMOTE with its words; a
- *   missing RELOAD privilege (1227) names the GRANT that fixes it.
+ *   missing privilege (1227) names the GRANT that fixes it.
+ * check_reload_privilege: picks the statement as reload_tls does (too old: RK_E_USAGE), then
+ *   reads SHOW GRANTS, which lists the grants in force for the session: the account's own,
+ *   its enabled roles' (MariaDB: the default role and the roles it holds; MySQL 8: the
+ *   active roles) and PUBLIC's. The login may reload when a line "GRANT <list> ON *.* TO"
+ *   lists RELOAD (MariaDB), CONNECTION_ADMIN (MySQL; SUPER does not do), or ALL PRIVILEGES;
+ *   a list with a quote, backtick or parenthesis never counts. information_schema's
+ *   USER_PRIVILEGES cannot tell: it shows no role's and no PUBLIC's privileges. The grant
+ *   named otherwise is reload_tls's hint: "GRANT RELOAD ON *.* TO 'user'@'host'" with the
+ *   account of CURRENT_USER() (CONNECTION_ADMIN on MySQL).
  * check_plaintext_refused: logs in over TLS first (the login must work, else that error),
  *   then the same login without TLS, with only challenge-response authentication plugins
  *   allowed, so no password ever crosses the wire in clear: *refused is true when the server

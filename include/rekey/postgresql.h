@@ -21,6 +21,12 @@
  * reload_tls: SELECT pg_reload_conf() over such a login; *statement is that text. The server
  *   reports a bad new key only in its log and keeps serving the old certificate, so success
  *   here proves nothing: probe the fingerprint afterwards (LAB.md (f)).
+ * check_reload_privilege: over such a login, SELECT pg_catalog.has_function_privilege(
+ *   'pg_catalog.pg_reload_conf()', 'EXECUTE'): true for a superuser and for a grant to the
+ *   role, to a role it inherits, or to PUBLIC, as the call itself would judge; the grant
+ *   named otherwise is "GRANT EXECUTE ON FUNCTION pg_reload_conf() TO <role>", the same as
+ *   reload_tls's hint. A server older than 10 (whose reload keeps the old TLS files) is
+ *   RK_E_USAGE.
  * check_plaintext_refused: logs in over TLS first (the login must work, else that error), then
  *   tries the same login with sslmode=disable and no password at all, so a password never
  *   crosses the wire in clear: *refused is false when the server lets the plaintext session

@@ -57,9 +57,12 @@ struct rk_service_ops {
 	 * ON *.* TO 'rknoreload'@'%'"), and *statement (may be NULL) the reload statement the
 	 * server would be sent. An error only when the question could not be asked (login
 	 * refused, server unreachable, a server too old to reload TLS without a restart).
+	 * grant is "" when it may; a GRANT that does not fit grant_size is RK_E_INTERNAL,
+	 * never cut short.
 	 */
 	int	(*check_reload_privilege)(bool *may, char *grant, size_t grant_size,
-		    const char **statement, const struct rk_service_login *login, struct rk_err *err);
+		    const char **statement, const struct rk_service_login *login,
+		    struct rk_err *err);
 	/* Sets *refused when a login without TLS is refused (as require_tls wants). */
 	int	(*check_plaintext_refused)(bool *refused, const struct rk_service_login *login,
 		    struct rk_err *err);

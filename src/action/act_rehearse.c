@@ -266,6 +266,24 @@ rk_run_ctx_proof_counts(const struct rk_run_ctx *ctx, size_t *files, size_t *hos
 	*local = ctx != NULL && ctx->rh != NULL ? ctx->rh->local_compared : 0;
 }
 
+void
+rk_run_ctx_each_snapshot(const struct rk_run_ctx *ctx,
+    void (*fn)(const char *host, const char *path, const struct rk_path_state *before,
+    void *arg), void *arg)
+{
+	const struct rehearsal *rh = ctx != NULL ? ctx->rh : NULL;
+	size_t i, k;
+
+	if (rh == NULL)
+		return;
+	for (i = 0; i < rh->nhosts; i++)
+		for (k = 0; rh->hosts[i].before != NULL && k < rh->hosts[i].npaths; k++)
+			fn(ctx->m->hosts[i].name, rh->hosts[i].paths[k], &rh->hosts[i].before[k],
+			    arg);
+	for (k = 0; k < rh->nlocal; k++)
+		fn(NULL, rh->local_paths[k], &rh->local_before[k], arg);
+}
+
 /* ---- preflight ------------------------------------------------------------------------------ */
 
 static const struct rk_action_ops *
@@ -605,6 +623,14 @@ check_command(struct rk_run_ctx *ctx, const struct rk_step *s, const char *comma
 	return 0;
 }
 
+/* Under ca.rotate, a login with connect.certificate uses a certificate of the new CA, which
+ * no server trusts before the run distributes it. */
+static bool
+rotating_login(const struct rk_run_ctx *ctx, const struct rk_service *svc)
+{
+	return ctx->m->ca.rotate && svc->connect.certificate != NULL;
+}
+
 static int
 rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result *res,
     struct rk_err *err)
@@ -620,6 +646,11 @@ rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 	(void)res;
 	if (svc->reload.kind == RK_RELOAD_COMMAND)
 		return check_command(ctx, s, svc->reload.command, "reload.command", err);
+	if (rotating_login(ctx, svc)) {
+		live_only(ctx, s, "connect.certificate is issued by the new CA, which the server "
+		    "trusts only once the run has distributed it: the privilege is asked then");
+		return 0;
+	}
 	if (ops->check_reload_privilege == NULL)
 		return rk_fail(err, RK_E_INTERNAL, "%s: the %s backend cannot ask for the reload "
 		    "privilege", svc->name, ops->name);
@@ -726,29 +757,26 @@ rh_verify(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 	return r;
 }
 
-/*
- * Whether a login without TLS is refused now. The live check first logs in with TLS trusting
- * what the run leaves (the new CRL, a new CA), which the certificate served before the change
- * may well fail: during a server key compromise it is the one the new CRL revokes. So the TLS
- * login here trusts the CA as it is now, as the reload's question does.
- */
+/* As the live check, against what the server serves now: either CA (under ca.rotate the
+ * final trust is the new CA alone, which nothing serves yet), no CRL. */
 static int
-plaintext_refused_now(bool *refused, struct rk_run_ctx *ctx, const struct rk_service *svc,
-    struct rk_err *err)
+plaintext_refused_now(struct rk_run_ctx *ctx, const struct rk_service *svc, struct rk_err *err)
 {
-	const struct rk_service_ops *ops = ctx->setup.service_ops(svc);
 	struct svc_login login;
 	char *trust = NULL;
+	bool refused = false;
 	int r;
 
-	*refused = false;
 	if ((r = ctx_any_trust(&trust, ctx, err)) != 0)
 		return r;
 	if ((r = svc_login_open(&login, ctx, svc, trust, NULL, err)) == 0) {
-		r = ops->check_plaintext_refused(refused, &login.login, err);
+		r = ctx->setup.service_ops(svc)->check_plaintext_refused(&refused, &login.login,
+		    err);
 		svc_login_clear(&login);
 	}
 	free(trust);
+	if (r == 0 && !refused)
+		r = rk_fail(err, RK_E_REMOTE, "%s accepts a login without TLS", svc->name);
 	return r;
 }
 
@@ -757,7 +785,7 @@ rh_refused(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resul
     struct rk_err *err)
 {
 	const struct rk_service *svc = s->service;
-	bool pg = svc->kind == RK_SERVICE_POSTGRESQL, refused;
+	bool pg = svc->kind == RK_SERVICE_POSTGRESQL;
 	int r;
 
 	switch (s->refusal) {
@@ -773,17 +801,17 @@ rh_refused(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resul
 		    "loaded");
 		return 0;
 	case RK_REFUSE_PLAINTEXT:
-		/* The run changes no server setting: what is accepted now is accepted then. */
-		if ((r = plaintext_refused_now(&refused, ctx, svc, err)) != 0) {
-			fix(ctx, s, "rekey logs in as connect.user with TLS before it tries without: "
-			    "the login must work with TLS (see the message)");
-			return r;
+		if (rotating_login(ctx, svc)) {
+			live_only(ctx, s, "the login's certificate is issued by the new CA, which "
+			    "the server trusts only once the run has distributed it");
+			return 0;
 		}
-		if (!refused) {
+		/* The run changes no server setting: what is accepted now is accepted then. */
+		if ((r = plaintext_refused_now(ctx, svc, err)) != 0) {
 			fix(ctx, s, pg ? "allow only hostssl lines for this login in pg_hba.conf "
 			    "(the run changes no server setting)" : "set require_secure_transport = "
 			    "ON, or REQUIRE SSL for the user (the run changes no server setting)");
-			return rk_fail(err, RK_E_REMOTE, "%s accepts a login without TLS", svc->name);
+			return r;
 		}
 		note(ctx, s, "a login without TLS is refused now, as the live run will check");
 		return 0;

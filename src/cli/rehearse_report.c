@@ -330,6 +330,12 @@ maybe_string(const char *s)
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
+static double
+hundredths(double seconds)
+{
+	return (double)(long long)(seconds * 100 + 0.5) / 100;
+}
+
 static json_t *
 rows_json(const struct rehearse_view *v, struct counts *n)
 {
@@ -353,17 +359,37 @@ rows_json(const struct rehearse_view *v, struct counts *n)
 		    maybe_string(what_of(v, s, r)), "fix",
 		    maybe_string(r == ROW_NO_GO && f != NULL ? f->fix : NULL), "diff",
 		    maybe_string(f != NULL ? f->diff : NULL), "seconds",
-		    f != NULL ? f->seconds : 0.0);
+		    hundredths(f != NULL ? f->seconds : 0.0));
 		json_array_append_new(list, o);
 	}
 	return list;
+}
+
+/* One file as the rehearsal found it before, for unchanged.paths. */
+static void
+add_snapshot(const char *host, const char *path, const struct rk_path_state *st, void *arg)
+{
+	json_t *o = json_pack("{s:o, s:s, s:b}", "host", host != NULL ? json_string(host) :
+	    json_null(), "path", path, "exists", st->exists);
+	char mode[8];
+
+	if (o != NULL && st->exists) {
+		snprintf(mode, sizeof(mode), "%04o", st->raw_mode & 07777);
+		json_object_set_new(o, "mode", json_string(mode));
+		json_object_set_new(o, "owner", json_string(st->owner));
+		json_object_set_new(o, "group", json_string(st->group));
+		json_object_set_new(o, "size", json_integer((json_int_t)st->size));
+		json_object_set_new(o, "mtime", json_string(st->mtime));
+		json_object_set_new(o, "sha256", maybe_string(st->sha256));
+	}
+	json_array_append_new(arg, o);
 }
 
 static void
 print_json(const struct rehearse_view *v, const struct estimate *e, struct counts *n, bool go)
 {
 	size_t files, hosts, local;
-	json_t *o, *rows = rows_json(v, n);
+	json_t *o, *paths, *rows = rows_json(v, n);
 
 	rk_run_ctx_proof_counts(v->ctx, &files, &hosts, &local);
 	o = json_pack("{s:s, s:s, s:b, s:s, s:o, s:o, s:{s:i, s:i, s:i, s:i}, "
@@ -376,11 +402,15 @@ print_json(const struct rehearse_view *v, const struct estimate *e, struct count
 	    (json_int_t)(n->by[ROW_SKIPPED] + n->by[ROW_NOT_TRIED]),
 	    "unchanged", "files", (json_int_t)files, "hosts", (json_int_t)hosts, "local",
 	    (json_int_t)local,
-	    "estimate_seconds", "total", e->total, "preflight", e->preflight, "issue", e->issue,
-	    "servers", e->servers, "clients", e->clients,
-	    "elapsed_seconds", board_elapsed(v->board));
+	    "estimate_seconds", "total", hundredths(e->total), "preflight",
+	    hundredths(e->preflight), "issue", hundredths(e->issue), "servers",
+	    hundredths(e->servers), "clients", hundredths(e->clients),
+	    "elapsed_seconds", hundredths(board_elapsed(v->board)));
 	if (o == NULL)
 		return;
+	paths = json_array();
+	rk_run_ctx_each_snapshot(v->ctx, add_snapshot, paths);
+	json_object_set_new(json_object_get(o, "unchanged"), "paths", paths);
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(o);

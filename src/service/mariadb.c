@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -19,6 +20,16 @@
 /* Server error numbers (mysqld_error.h; the same in MariaDB and MySQL). */
 #define MY_ER_UNKNOWN_ERROR		1105	/* FLUSH SSL: "Failed to refresh SSL, ..." */
 #define MY_ER_SPECIFIC_ACCESS_DENIED	1227	/* "you need ... the RELOAD privilege(s)" */
+
+/*
+ * The grants in force for this session: the account's own, those of the roles it has
+ * enabled (MariaDB: the default role set at login and every role that role holds; MySQL 8:
+ * the active roles) and PUBLIC's (MariaDB 10.11). information_schema.USER_PRIVILEGES shows
+ * an account's own global privileges only, never a role's or PUBLIC's, so it would miss a
+ * RELOAD that FLUSH SSL honours; and for an account that may read the mysql schema it lists
+ * every account.
+ */
+#define MY_GRANTS_SQL	"SHOW GRANTS"
 
 /* Errors Connector/C raises itself, as opposed to errors the server sent. */
 #define MY_IS_CLIENT_ERROR(e)	((e) >= CR_MIN_ERROR && (e) <= CR_MAX_ERROR)
@@ -360,39 +371,50 @@ my_current_account(char *out, size_t size, MYSQL *m, const char *user,
 	mysql_free_result(res);
 }
 
+/* MariaDB and MySQL spell the same need differently; the greeting's version tells them apart. */
+static bool
+my_is_mariadb(MYSQL *m)
+{
+	const char *info = mysql_get_server_info(m);
+
+	return info != NULL && strstr(info, "MariaDB") != NULL;
+}
+
 /* The reload statement the server understands, from its version; NULL when none exists. */
 static const char *
 my_reload_statement(MYSQL *m)
 {
-	const char *info = mysql_get_server_info(m);
 	unsigned long version = mysql_get_server_version(m);
 
-	if (info != NULL && strstr(info, "MariaDB") != NULL)
+	if (my_is_mariadb(m))
 		return version >= 100400 ? "FLUSH SSL" : NULL;
 	return version >= 80016 ? "ALTER INSTANCE RELOAD TLS" : NULL;
 }
 
+/*
+ * The start of both reload calls: logs in as login says, on the exchange *x made here (the
+ * caller's statements share its deadline; label must outlive it), and picks the reload
+ * statement for the server (*sql, and *statement when not NULL). RK_E_USAGE for a server
+ * that can only pick up new TLS files by restarting. *out is set only on success.
+ */
 static int
-my_reload_tls(const struct rk_service_login *login, const char **statement, struct rk_err *err)
+my_open_for_reload(MYSQL **out, const char **sql, const char **statement,
+    struct my_exchange *x, const struct rk_service_login *login, const char *label,
+    struct rk_err *err)
 {
-	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], account[200];
-	const char *sql, *info;
-	struct my_exchange x;
-	MYSQL_RES *res = NULL;
+	const char *info;
 	MYSQL *m = NULL;
-	unsigned int code;
-	bool failed;
 	int r;
 
+	*out = NULL;
 	if (statement != NULL)
 		*statement = NULL;
-	svc_label(label, login != NULL ? login->service : NULL, "mysql");
 	if ((r = svc_check_login(login, RK_SERVICE_MYSQL, label, err)) != 0)
 		goto out;
-	x = my_exchange_of(login, label);	/* one for the login and the statement */
-	if ((r = my_open(&m, login, MY_TLS, &x, NULL, err)) != 0)
+	*x = my_exchange_of(login, label);
+	if ((r = my_open(&m, login, MY_TLS, x, NULL, err)) != 0)
 		goto out;
-	if ((sql = my_reload_statement(m)) == NULL) {
+	if ((*sql = my_reload_statement(m)) == NULL) {
 		info = mysql_get_server_info(m);
 		r = rk_fail(err, RK_E_USAGE, "%s: cannot reload TLS without a restart on %.64s "
 		    "(FLUSH SSL needs MariaDB 10.4, ALTER INSTANCE RELOAD TLS MySQL 8.0.16)",
@@ -400,22 +422,152 @@ my_reload_tls(const struct rk_service_login *login, const char **statement, stru
 		goto out;
 	}
 	if (statement != NULL)
-		*statement = sql;
-	if ((r = my_query_until(&res, &failed, m, sql, &x, err)) != 0)
+		*statement = *sql;
+	*out = m;
+	m = NULL;
+	r = 0;
+ out:
+	mysql_close(m);
+	return r;
+}
+
+/*
+ * The global privilege that statement checks: FLUSH SSL wants RELOAD (SUPER does not include
+ * it since MariaDB 10.5.2); ALTER INSTANCE RELOAD TLS wants CONNECTION_ADMIN and nothing
+ * else, not even SUPER (MySQL 8.0, Alter_instance_reload_tls::execute).
+ */
+static const char *
+my_reload_privilege(MYSQL *m)
+{
+	return my_is_mariadb(m) ? "RELOAD" : "CONNECTION_ADMIN";
+}
+
+/* The GRANT that lets the account logged in on m reload TLS, for both reload calls. */
+static void
+my_reload_grant(char out[SVC_GRANT_MAX], MYSQL *m, const char *user,
+    const struct my_exchange *x)
+{
+	char account[SVC_GRANT_MAX - 48];
+
+	my_current_account(account, sizeof(account), m, user, x);
+	(void)snprintf(out, SVC_GRANT_MAX, "GRANT %s ON *.* TO %s", my_reload_privilege(m),
+	    account);
+}
+
+/* Whether the n bytes at p spell name, as SQL keywords do: in any case. */
+static bool
+my_word_is(const char *p, size_t n, const char *name)
+{
+	return n == strlen(name) && strncasecmp(p, name, n) == 0;
+}
+
+/*
+ * Whether one line of SHOW GRANTS gives priv on every database: "GRANT <list> ON *.* TO
+ * ...", the list naming priv or ALL PRIVILEGES, comma-separated (MySQL 8 puts no space
+ * after the commas between dynamic privileges). A list with a quote, a backtick or a
+ * parenthesis in it grants a role or holds column names, never global privileges: such a
+ * line never counts, so no name a user chose can make a line say more than it does.
+ */
+static bool
+my_grant_line_gives(const char *line, const char *priv)
+{
+	const char *list, *on, *p, *end;
+	size_t n;
+
+	if (strncmp(line, "GRANT ", 6) != 0)
+		return false;
+	list = line + 6;
+	if ((on = strstr(list, " ON ")) == NULL || strncmp(on, " ON *.* TO ", 11) != 0 ||
+	    strcspn(list, "`'\"(") < (size_t)(on - list))
+		return false;
+	for (p = list; p < on; p = end + 1) {
+		if ((end = memchr(p, ',', (size_t)(on - p))) == NULL)
+			end = on;
+		while (p < end && *p == ' ')
+			p++;
+		for (n = (size_t)(end - p); n > 0 && p[n - 1] == ' '; n--)
+			;
+		if (my_word_is(p, n, priv) || my_word_is(p, n, "ALL PRIVILEGES") ||
+		    my_word_is(p, n, "ALL"))
+			return true;
+	}
+	return false;
+}
+
+static int
+my_reload_tls(const struct rk_service_login *login, const char **statement, struct rk_err *err)
+{
+	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], grant[SVC_GRANT_MAX];
+	const char *sql;
+	struct my_exchange x;
+	MYSQL_RES *res = NULL;
+	MYSQL *m = NULL;
+	unsigned int code;
+	bool failed;
+	int r;
+
+	svc_label(label, login != NULL ? login->service : NULL, "mysql");
+	/* x: one deadline for the login and the statement */
+	if ((r = my_open_for_reload(&m, &sql, statement, &x, login, label, err)) != 0 ||
+	    (r = my_query_until(&res, &failed, m, sql, &x, err)) != 0)
 		goto out;
 	if (failed) {
 		code = mysql_errno(m);
 		svc_one_line(text, sizeof(text), mysql_error(m), NULL);
 		if (code == MY_ER_SPECIFIC_ACCESS_DENIED) {
-			my_current_account(account, sizeof(account), m,
-			    login->service->connect.user, &x);
-			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u) (as root: GRANT RELOAD ON "
-			    "*.* TO %s)", label, sql, text, code, account);
+			/* Only now: asking for the account replaces the error kept above. */
+			my_reload_grant(grant, m, login->service->connect.user, &x);
+			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u) (as root: %s)", label, sql,
+			    text, code, grant);
 		} else
 			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u)", label, sql, text, code);
 		goto out;
 	}
 	/* Neither statement returns rows; my_query_until read whatever came, in step. */
+	r = 0;
+ out:
+	mysql_free_result(res);
+	mysql_close(m);
+	return r;
+}
+
+static int
+my_check_reload_privilege(bool *may, char *grant, size_t grant_size, const char **statement,
+    const struct rk_service_login *login, struct rk_err *err)
+{
+	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], wanted[SVC_GRANT_MAX];
+	const char *sql, *priv;
+	struct my_exchange x;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	MYSQL *m = NULL;
+	bool failed;
+	int r;
+
+	svc_clear_privilege_answer(may, grant, grant_size);
+	svc_label(label, login != NULL ? login->service : NULL, "mysql");
+	/* x: one deadline for the login, SHOW GRANTS and CURRENT_USER() */
+	if ((r = my_open_for_reload(&m, &sql, statement, &x, login, label, err)) != 0 ||
+	    (r = my_query_until(&res, &failed, m, MY_GRANTS_SQL, &x, err)) != 0)
+		goto out;
+	if (failed) {
+		svc_one_line(text, sizeof(text), mysql_error(m), NULL);
+		r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (%u)", label, MY_GRANTS_SQL, text,
+		    mysql_errno(m));
+		goto out;
+	}
+	if (res == NULL) {
+		r = rk_fail(err, RK_E_REMOTE, "%s: %s returned no rows", label, MY_GRANTS_SQL);
+		goto out;
+	}
+	priv = my_reload_privilege(m);
+	while (!*may && (row = mysql_fetch_row(res)) != NULL)
+		*may = row[0] != NULL && my_grant_line_gives(row[0], priv);
+	if (!*may) {
+		my_reload_grant(wanted, m, login->service->connect.user, &x);
+		if ((r = svc_give_grant(grant, grant_size, wanted, label, err)) != 0)
+			goto out;
+	}
 	r = 0;
  out:
 	mysql_free_result(res);
@@ -470,6 +622,7 @@ static const struct rk_service_ops my_ops = {
 	.name = "mysql",
 	.check_login = my_check_login,
 	.reload_tls = my_reload_tls,
+	.check_reload_privilege = my_check_reload_privilege,
 	.check_plaintext_refused = my_check_plaintext_refused,
 };
 

@@ -21,6 +21,14 @@
 #include "service_int.h"
 
 #define PG_RELOAD_SQL	"SELECT pg_reload_conf()"
+/*
+ * Whether the current user may run it, asked without running it. has_function_privilege()
+ * answers as the call's own check would: true for a superuser, and counting a grant to the
+ * role, to a role it inherits from, or to PUBLIC (PostgreSQL 15 documentation, 9.26, "Access
+ * Privilege Inquiry Functions").
+ */
+#define PG_MAY_RELOAD_SQL \
+	"SELECT pg_catalog.has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE')"
 /* SQLSTATE insufficient_privilege (PostgreSQL documentation, appendix A). */
 #define PG_SQLSTATE_NO_PRIVILEGE	"42501"
 
@@ -398,6 +406,27 @@ pg_role_for_sql(char *out, size_t size, const char *name)
 	out[len] = '\0';
 }
 
+/* The GRANT that lets user run pg_reload_conf(), for the hints of both reload calls. */
+static void
+pg_reload_grant(char out[SVC_GRANT_MAX], const char *user)
+{
+	char role[SVC_GRANT_MAX - 64];
+
+	pg_role_for_sql(role, sizeof(role), user);
+	(void)snprintf(out, SVC_GRANT_MAX, "GRANT EXECUTE ON FUNCTION pg_reload_conf() TO %s",
+	    role);
+}
+
+/* The server's own words for a failed statement, on one line. */
+static void
+pg_result_text(char out[SVC_TEXT_MAX], const PGresult *res)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	svc_one_line(out, SVC_TEXT_MAX, msg != NULL ? msg : PQresultErrorMessage(res),
+	    pg_prefixes);
+}
+
 static int
 pg_check_login(struct rk_tls_session *out, const struct rk_service_login *login,
     struct rk_err *err)
@@ -422,8 +451,8 @@ pg_check_login(struct rk_tls_session *out, const struct rk_service_login *login,
 static int
 pg_reload_tls(const struct rk_service_login *login, const char **statement, struct rk_err *err)
 {
-	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], role[160];
-	const char *state, *msg, *value;
+	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], grant[SVC_GRANT_MAX];
+	const char *state, *value;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	long long deadline;
@@ -441,13 +470,11 @@ pg_reload_tls(const struct rk_service_login *login, const char **statement, stru
 		goto out;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		svc_one_line(text, sizeof(text), msg != NULL ? msg : PQresultErrorMessage(res),
-		    pg_prefixes);
+		pg_result_text(text, res);
 		if (state != NULL && strcmp(state, PG_SQLSTATE_NO_PRIVILEGE) == 0) {
-			pg_role_for_sql(role, sizeof(role), login->service->connect.user);
-			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (as superuser: GRANT EXECUTE ON "
-			    "FUNCTION pg_reload_conf() TO %s)", label, PG_RELOAD_SQL, text, role);
+			pg_reload_grant(grant, login->service->connect.user);
+			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s (as superuser: %s)", label,
+			    PG_RELOAD_SQL, text, grant);
 		} else
 			r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s", label, PG_RELOAD_SQL, text);
 		goto out;
@@ -457,6 +484,65 @@ pg_reload_tls(const struct rk_service_login *login, const char **statement, stru
 	    (value = PQgetvalue(res, 0, 0)) == NULL || strcmp(value, "t") != 0) {
 		r = rk_fail(err, RK_E_REMOTE, "%s: %s did not return true", label, PG_RELOAD_SQL);
 		goto out;
+	}
+	r = 0;
+ out:
+	PQclear(res);
+	PQfinish(conn);
+	return r;
+}
+
+static int
+pg_check_reload_privilege(bool *may, char *grant, size_t grant_size, const char **statement,
+    const struct rk_service_login *login, struct rk_err *err)
+{
+	char label[SVC_LABEL_MAX], text[SVC_TEXT_MAX], wanted[SVC_GRANT_MAX];
+	const char *value;
+	PGconn *conn = NULL;
+	PGresult *res = NULL;
+	long long deadline;
+	int r, version;
+
+	svc_clear_privilege_answer(may, grant, grant_size);
+	if (statement != NULL)
+		*statement = PG_RELOAD_SQL;
+	svc_label(label, login != NULL ? login->service : NULL, "postgresql");
+	if ((r = svc_check_login(login, RK_SERVICE_POSTGRESQL, label, err)) != 0)
+		goto out;
+	deadline = svc_deadline(login->timeout);	/* one for the login and the query */
+	if ((r = pg_open(&conn, login, PG_TLS, label, deadline, NULL, err)) != 0)
+		goto out;
+	/*
+	 * Older servers keep their TLS files until a restart, whatever a reload says (release
+	 * notes of PostgreSQL 10: "Allow SSL configuration to be updated during configuration
+	 * reload").
+	 */
+	if ((version = PQserverVersion(conn)) < 100000) {
+		r = rk_fail(err, RK_E_USAGE, "%s: cannot reload TLS without a restart on "
+		    "PostgreSQL %d.%d (pg_reload_conf() reloads it from PostgreSQL 10)", label,
+		    version / 10000, version / 100 % 100);
+		goto out;
+	}
+	if ((r = pg_exec_until(&res, conn, PG_MAY_RELOAD_SQL, deadline, login->timeout, label,
+	    err)) != 0)
+		goto out;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pg_result_text(text, res);
+		r = rk_fail(err, RK_E_REMOTE, "%s: %s: %s", label, PG_MAY_RELOAD_SQL, text);
+		goto out;
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) != 1 ||
+	    (value = PQgetvalue(res, 0, 0)) == NULL ||
+	    (strcmp(value, "t") != 0 && strcmp(value, "f") != 0)) {
+		r = rk_fail(err, RK_E_REMOTE, "%s: %s did not return true or false", label,
+		    PG_MAY_RELOAD_SQL);
+		goto out;
+	}
+	*may = strcmp(value, "t") == 0;
+	if (!*may) {
+		pg_reload_grant(wanted, login->service->connect.user);
+		if ((r = svc_give_grant(grant, grant_size, wanted, label, err)) != 0)
+			goto out;
 	}
 	r = 0;
  out:
@@ -512,6 +598,7 @@ static const struct rk_service_ops pg_ops = {
 	.name = "postgresql",
 	.check_login = pg_check_login,
 	.reload_tls = pg_reload_tls,
+	.check_reload_privilege = pg_check_reload_privilege,
 	.check_plaintext_refused = pg_check_plaintext_refused,
 };
 

@@ -1,4 +1,4 @@
-/* What the service backends share: the label of a service in messages, one-line messages. */
+/* What the service backends share: a service's label, one-line messages, GRANT hints. */
 #ifndef REKEY_SERVICE_INT_H
 #define REKEY_SERVICE_INT_H
 
@@ -12,11 +12,15 @@
 #include "rekey/err.h"
 #include "rekey/model.h"
 #include "rekey/service.h"
+#include "rekey/strutil.h"
 
 /* "pg-lab 127.0.0.1:5432": enough for any name and address the playbook accepts. */
 #define SVC_LABEL_MAX	320
 /* Cap on a message from a client library once made one line (rk_err holds 512 in all). */
 #define SVC_TEXT_MAX	400
+
+/* Room for a GRANT that lets a login reload TLS, with a quoted role or 'user'@'host' in it. */
+#define SVC_GRANT_MAX	560
 
 /* The deadline of one exchange that starts now and may last timeout seconds. */
 static inline long long
@@ -113,6 +117,32 @@ svc_one_line(char *out, size_t size, const char *text, const char *const *strip)
 			break;
 		text = end + 1;
 	}
+}
+
+/* What check_reload_privilege answers until it knows better: may not, no GRANT. */
+static inline void
+svc_clear_privilege_answer(bool *may, char *grant, size_t grant_size)
+{
+	*may = false;
+	if (grant_size > 0)
+		grant[0] = '\0';
+}
+
+/*
+ * Hands the GRANT text over to the caller's grant buffer whole or not at all, since a GRANT
+ * cut short would name another role or account: RK_E_INTERNAL, and grant "", when it does
+ * not fit in grant_size.
+ */
+static inline int
+svc_give_grant(char *grant, size_t grant_size, const char *text, const char *label,
+    struct rk_err *err)
+{
+	if (rk_strlcpy(grant, text, grant_size))
+		return 0;
+	if (grant_size > 0)
+		grant[0] = '\0';
+	return rk_fail(err, RK_E_INTERNAL, "%s: the GRANT that allows a reload needs %zu bytes, "
+	    "not %zu", label, strlen(text) + 1, grant_size);
 }
 
 /*

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End to end, under with-servers.sh --ssh 3 --pg --mariadb (issue 13): one `rekey run` of the
+# End to end, under with-servers.sh --ssh 3 --pg --mariadb (issue 13): a `rekey rehearse`
+# (it changes no host file), one `rekey run` of the
 # server-key compromise under valgrind memcheck (worker threads, ssh sessions, TLS probes,
 # libpq and MariaDB logins, the journal), then `rekey run` again (nothing to do) and
 # `rekey rollback`, each with no error and no leak, and each doing its job: the new
@@ -45,6 +46,9 @@ under_valgrind() {
 	fi
 }
 
+under_valgrind rehearse 0 rehearse "$pb"
+e2e_same "the rehearsal under valgrind changed no host file" "$E2E_SNAP_HOST_DIGEST" \
+	"$(e2e_host_digest)"
 under_valgrind run 0 run "$pb"
 e2e_check_served "after the run PostgreSQL serves the new db1-server" \
 	postgres "$RK_H_PG_PORT" "$inc/certs/db1-server.crt"

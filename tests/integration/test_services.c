@@ -43,13 +43,14 @@ static struct {
 	const char	*dir, *rekey, *ca, *ca_key, *crl, *client_cert, *client_key;
 	const char	*revoked_cert, *revoked_key, *server_cert, *server_key;
 	const char	*pg_host, *pg_data, *pg_log, *pg_cert, *pg_key, *pg_user, *pg_cert_user;
-	const char	*pg_password_file;
+	const char	*pg_password_file, *pg_socket_dir;
 	const char	*my_host, *my_socket, *my_pid_file, *my_cert, *my_key, *my_user;
 	const char	*my_cert_user, *my_password_file;
 	int		 pg_port, my_port;
 	char		 work[PATH_T];		/* our folder under RK_H_DIR */
 	char		 other_ca[PATH_T];	/* a CA that signed none of the servers' certs */
 	char		 original_fp[96];	/* of the harness's server certificate */
+	/* rekey's passwords, and the one of every MariaDB user the suite creates (prepare). */
 	struct rk_secret pg_password, my_password, noreload_password;
 } env;
 
@@ -66,6 +67,8 @@ struct fixture {
 	bool			 dirty;		/* server files changed: restore in teardown */
 	int			 blocker;	/* a bound, never listening socket, or -1 */
 	pid_t			 trickler;	/* a trickle_server.py we started, or 0 */
+	char			 undo[512];	/* SQL that puts back a grant the test made */
+	enum which		 undo_on;	/* the server undo is for */
 };
 
 /* trickle_server.py, from the command line. */
@@ -154,6 +157,45 @@ run_ok(const char *const *argv)
 	free(run_capture(argv, &status));
 	if (status != 0)
 		fail_msg("%s %s exited %d", argv[0], argv[1], status);
+}
+
+/* Runs sql as the postgres superuser over the Unix socket; returns psql -At's output. */
+static char *
+pg_superuser_sql(const char *sql)
+{
+	char port[16];
+	const char *argv[] = { "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h",
+	    env.pg_socket_dir, "-p", port, "-U", "postgres", "-d", "postgres", "-c", sql, NULL };
+	char *out;
+	int status;
+
+	format_into(port, sizeof(port), "%d", env.pg_port);
+	out = run_capture(argv, &status);
+	if (status != 0)
+		fail_msg("psql as postgres: %s: exited %d", sql, status);
+	return out;
+}
+
+/* Runs sql as MariaDB's root over the socket (unix_socket authentication). */
+static int
+mariadb_root_sql(const char *sql)
+{
+	const char *argv[] = { "mariadb", "--no-defaults", "--socket", env.my_socket, "-uroot",
+	    "-e", sql, NULL };
+	int status;
+
+	free(run_capture(argv, &status));
+	return status;
+}
+
+/* Runs sql as the superuser of which's server, and fails the test if it fails. */
+static void
+admin_sql(enum which which, const char *sql)
+{
+	if (which == PG)
+		free(pg_superuser_sql(sql));
+	else if (mariadb_root_sql(sql) != 0)
+		fail_msg("mariadb as root: %s failed", sql);
 }
 
 /* The SHA-256 fingerprint `openssl x509 -fingerprint -sha256` prints for a PEM file. */
@@ -416,18 +458,26 @@ wait_until_served(enum which which, const char *name, const char *want)
 	}
 }
 
+/* Installs cert and key as the server's own files (key mode as given), without a reload. */
+static void
+install_server_files(struct fixture *f, const char *cert, const char *key, mode_t key_mode)
+{
+	const char *owner = f->which == PG ? "postgres" : "mysql";
+
+	f->dirty = true;
+	install_file(cert, f->which == PG ? env.pg_cert : env.my_cert, owner, 0644);
+	install_file(key, f->which == PG ? env.pg_key : env.my_key, owner, key_mode);
+}
+
 /* Installs cert and key as the server's own files (key mode as given) and reloads. */
 static void
 swap_server_files(struct fixture *f, const char *cert, const char *key, mode_t key_mode,
     int expect, struct rk_err *err)
 {
-	const char *owner = f->which == PG ? "postgres" : "mysql";
 	struct fixture admin = { .blocker = -1 };
 	const char *statement = NULL;
 
-	f->dirty = true;
-	install_file(cert, f->which == PG ? env.pg_cert : env.my_cert, owner, 0644);
-	install_file(key, f->which == PG ? env.pg_key : env.my_key, owner, key_mode);
+	install_server_files(f, cert, key, key_mode);
 	use_password(&admin, f->which);
 	/* Every certificate a test installs carries DNS:localhost, not always 127.0.0.1. */
 	admin.svc.connect.address = (char *)"localhost";
@@ -451,6 +501,8 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	if (f->undo[0] != '\0')
+		admin_sql(f->undo_on, f->undo);
 	if (f->dirty)
 		restore_server_files(f->which);
 	if (f->blocker != -1)
@@ -738,8 +790,8 @@ test_server_down_is_reported_with_address(void **state)
 	struct fixture *f = *state;
 	struct rk_tls_session s;
 	struct rk_err err = { 0 };
-	char where[64];
-	bool refused = true;
+	char where[64], grant[256] = "x";
+	bool refused = true, may = true;
 
 	f->svc.connect.port = dead_port(f);
 	format_into(where, sizeof(where), "%s 127.0.0.1:%d: ", f->svc.name, f->svc.connect.port);
@@ -752,6 +804,13 @@ test_server_down_is_reported_with_address(void **state)
 	assert_false(refused);
 	rk_err_clear(&err);
 	assert_int_equal(f->ops->reload_tls(&f->login, NULL, &err), RK_E_REMOTE);
+	assert_message_has(&err, where);
+	/* Nor is it "may not reload". */
+	rk_err_clear(&err);
+	assert_int_equal(f->ops->check_reload_privilege(&may, grant, sizeof(grant), NULL,
+	    &f->login, &err), RK_E_REMOTE);
+	assert_false(may);
+	assert_string_equal(grant, "");
 	assert_message_has(&err, where);
 }
 
@@ -791,6 +850,257 @@ test_my_reload_without_privilege_names_the_grant(void **state)
 	assert_message_has(&err, "GRANT RELOAD ON *.* TO 'rknoreload'@'%'");
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Asking whether a login may reload, without reloading */
+
+/* A MariaDB user the suite created (prepare), with its password. */
+static void
+use_my_test_user(struct fixture *f, const char *user)
+{
+	init_service(f, MY, user, env.my_host);
+	f->login.password = &env.noreload_password;
+}
+
+/* The GRANT both reload calls must name for f's login (every test login is a plain name). */
+static void
+grant_for(char out[256], const struct fixture *f)
+{
+	if (f->which == PG)
+		format_into(out, 256, "GRANT EXECUTE ON FUNCTION pg_reload_conf() TO %s",
+		    f->svc.connect.user);
+	else
+		format_into(out, 256, "GRANT RELOAD ON *.* TO '%s'@'%%'", f->svc.connect.user);
+}
+
+/* Asks; the call must succeed. grant is filled with junk first, to see it is always set. */
+static bool
+may_reload(struct fixture *f, char grant[256], const char **statement)
+{
+	struct rk_err err = { 0 };
+	bool may = false;
+
+	memset(grant, 'x', 255);
+	grant[255] = '\0';
+	if (f->ops->check_reload_privilege(&may, grant, 256, statement, &f->login, &err) != 0)
+		fail_msg("%s: %s", f->svc.connect.user, err.msg);
+	return may;
+}
+
+/*
+ * The check says want for f's login, naming exactly the GRANT when it may not, and the
+ * reload itself agrees: it works when the check said it may, and fails naming the same
+ * GRANT when not. (That reload re-reads unchanged files: it changes nothing either.)
+ */
+static void
+assert_check_agrees_with_reload(struct fixture *f, bool want)
+{
+	char grant[256], expected[256];
+	const char *statement = NULL, *ran = NULL;
+	struct rk_err err = { 0 };
+	bool may = may_reload(f, grant, &statement);
+
+	if (may != want)
+		fail_msg("%s: the check says it may%s reload", f->svc.connect.user,
+		    may ? "" : " not");
+	assert_string_equal(statement, f->which == PG ? "SELECT pg_reload_conf()" : "FLUSH SSL");
+	grant_for(expected, f);
+	assert_string_equal(grant, want ? "" : expected);
+	if (want) {
+		if (f->ops->reload_tls(&f->login, &ran, &err) != 0)
+			fail_msg("%s may reload, says the check, yet: %s", f->svc.connect.user,
+			    err.msg);
+	} else {
+		assert_int_equal(f->ops->reload_tls(&f->login, &ran, &err), RK_E_REMOTE);
+		assert_message_has(&err, expected);
+	}
+	assert_string_equal(ran, statement);
+}
+
+/* Runs sql as which's superuser; teardown runs undo, whatever happens in between. */
+static void
+grant_for_this_test(struct fixture *f, enum which which, const char *sql, const char *undo)
+{
+	format_into(f->undo, sizeof(f->undo), "%s", undo);
+	f->undo_on = which;
+	admin_sql(which, sql);
+}
+
+static void
+undo_now(struct fixture *f)
+{
+	admin_sql(f->undo_on, f->undo);
+	f->undo[0] = '\0';
+}
+
+static void
+test_pg_admin_login_may_reload(void **state)
+{
+	struct fixture *f = *state;
+	char *super = pg_superuser_sql("SELECT rolsuper FROM pg_roles WHERE rolname = 'rekey'");
+
+	/* rekey is no superuser: the harness granted it EXECUTE on pg_reload_conf() alone. */
+	assert_string_equal(super, "f\n");
+	free(super);
+	assert_check_agrees_with_reload(f, true);
+}
+
+static void
+test_my_admin_and_certificate_logins_may_reload(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_check_agrees_with_reload(f, true);
+	/* rkclient: REQUIRE X509, RELOAD granted by the harness. */
+	use_certificate(f, MY, env.client_cert, env.client_key);
+	assert_check_agrees_with_reload(f, true);
+}
+
+/*
+ * rkclient (PostgreSQL) and rknoreload (MariaDB) may not reload; the GRANT the check names,
+ * run as it stands by the superuser, is what lets them, and revoking it takes it away again.
+ */
+static void
+test_login_without_privilege_may_reload_after_the_named_grant(void **state)
+{
+	struct fixture *f = *state;
+	const char *statement = NULL;
+	struct rk_err err = { 0 };
+	char grant[256];
+	bool may = true;
+
+	if (f->which == PG)
+		use_certificate(f, PG, env.client_cert, env.client_key);
+	else
+		use_my_test_user(f, "rknoreload");
+	assert_check_agrees_with_reload(f, false);
+	assert_false(may_reload(f, grant, &statement));
+	grant_for_this_test(f, f->which, grant, f->which == PG ?
+	    "REVOKE EXECUTE ON FUNCTION pg_reload_conf() FROM rkclient" :
+	    "REVOKE RELOAD ON *.* FROM 'rknoreload'@'%'");
+	assert_check_agrees_with_reload(f, true);
+	undo_now(f);
+	assert_check_agrees_with_reload(f, false);
+
+	/* A buffer too small for the GRANT is an error, never a GRANT cut short. */
+	memset(grant, 'x', sizeof(grant));
+	assert_int_equal(f->ops->check_reload_privilege(&may, grant, 12, NULL, &f->login, &err),
+	    RK_E_INTERNAL);
+	assert_false(may);
+	assert_string_equal(grant, "");
+}
+
+static void
+test_pg_superuser_or_inherited_grant_may_reload(void **state)
+{
+	struct fixture *f = *state;
+	const char *statement = NULL;
+	struct rk_err err = { 0 };
+	char grant[256] = "x";
+	bool may = true;
+
+	use_certificate(f, PG, env.client_cert, env.client_key);
+	grant_for_this_test(f, PG, "ALTER ROLE rkclient SUPERUSER",
+	    "ALTER ROLE rkclient NOSUPERUSER INHERIT; REVOKE rkreloaders FROM rkclient");
+	assert_check_agrees_with_reload(f, true);
+	/* Through a role it is a member of (PG_TEST_ROLES), as the call itself counts it. */
+	admin_sql(PG, "ALTER ROLE rkclient NOSUPERUSER; GRANT rkreloaders TO rkclient");
+	assert_check_agrees_with_reload(f, true);
+	/* NOINHERIT: still a member, but the role's privileges are not rkclient's. */
+	admin_sql(PG, "ALTER ROLE rkclient NOINHERIT");
+	assert_check_agrees_with_reload(f, false);
+
+	/* A refused login is an error, not a "may not". */
+	f->login.cert_file = f->login.key_file = NULL;
+	assert_int_equal(f->ops->check_reload_privilege(&may, grant, sizeof(grant), &statement,
+	    &f->login, &err), RK_E_REMOTE);
+	assert_false(may);
+	assert_string_equal(grant, "");
+	assert_message_has(&err, "pg-lab 127.0.0.1:");
+	assert_message_has(&err, "connection requires a valid client certificate");
+}
+
+/*
+ * RELOAD counts from ALL PRIVILEGES ON *.*, from a default role, and from PUBLIC; not from
+ * ALL PRIVILEGES on one database, SUPER, a role granted but not enabled at login, or a role
+ * whose name spells a grant. Each answer is checked against FLUSH SSL itself.
+ */
+static void
+test_my_reload_from_all_privileges_a_default_role_or_public_counts(void **state)
+{
+	static const struct {
+		const char	*user;
+		bool		 may;
+	} cases[] = {
+		{ "rkallpriv", true },
+		{ "rkbyrole", true },
+		{ "rkdball", false },
+		{ "rksuper", false },
+		{ "rkroleoff", false },
+		{ "rktricky", false },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		use_my_test_user(f, cases[i].user);
+		assert_check_agrees_with_reload(f, cases[i].may);
+	}
+	/* MariaDB 10.11 takes global grants to PUBLIC, and every account holds them. */
+	grant_for_this_test(f, MY, "GRANT RELOAD ON *.* TO PUBLIC",
+	    "REVOKE RELOAD ON *.* FROM PUBLIC");
+	use_my_test_user(f, "rknoreload");
+	assert_check_agrees_with_reload(f, true);
+}
+
+/*
+ * The check reloads nothing: with a new certificate on disk and no reload, the server still
+ * serves the old one after the check, and PostgreSQL did not load its configuration again
+ * (pg_conf_load_time, and no "received SIGHUP" in its log). Both PostgreSQL probes are
+ * exact: the postmaster of PostgreSQL 15 handles a SIGHUP before it accepts the next
+ * connection, so the session psql opens afterwards already shows a reload the check made.
+ * Then rekey's own reload proves the probes see one.
+ */
+static void
+test_privilege_check_reloads_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char cert[PATH_T], key[PATH_T], grant[256], fp[96], want[96];
+	const char *statement = NULL, *host = f->which == PG ? env.pg_host : env.my_host;
+	struct rk_err err = { 0 };
+	char *loaded = NULL, *again;
+	off_t from = 0;
+
+	issue_server_cert(cert, key, "DNS:localhost", "IP:127.0.0.1");
+	assert_true(fingerprint_of_file(want, cert));
+	assert_string_not_equal(want, env.original_fp);
+	install_server_files(f, cert, key, 0600);
+	if (f->which == PG) {
+		loaded = pg_superuser_sql("SELECT pg_conf_load_time()");
+		from = size_of(env.pg_log);
+	}
+	assert_true(may_reload(f, grant, &statement));
+	assert_true(f->which == PG ? pg_served_fingerprint(fp, host) :
+	    mariadb_served_fingerprint(fp));
+	assert_string_equal(fp, env.original_fp);
+	if (f->which == PG) {
+		again = pg_superuser_sql("SELECT pg_conf_load_time()");
+		assert_string_equal(again, loaded);
+		free(again);
+		assert_false(file_has_after(env.pg_log, from, "received SIGHUP"));
+	}
+
+	if (f->ops->reload_tls(&f->login, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	if (!wait_until_served(f->which, host, want))
+		fail_msg("the new certificate is not served after %s", statement);
+	if (f->which == PG) {
+		again = pg_superuser_sql("SELECT pg_conf_load_time()");
+		assert_string_not_equal(again, loaded);
+		free(again);
+		assert_true(file_has_after(env.pg_log, from, "received SIGHUP"));
+	}
+	free(loaded);
+}
+
 static void
 test_plaintext_login_is_refused(void **state)
 {
@@ -816,6 +1126,8 @@ test_no_message_holds_the_password(void **state)
 	struct rk_secret *pw = f->which == PG ? &env.pg_password : &env.my_password;
 	struct rk_tls_session s;
 	struct rk_err err = { 0 };
+	char grant[256];
+	bool may;
 
 	/* A wrong CA and a dead port: two failures after the password was handed over. */
 	f->login.ca_file = env.client_cert;
@@ -825,6 +1137,10 @@ test_no_message_holds_the_password(void **state)
 	f->login.ca_file = env.ca;
 	f->svc.connect.port = dead_port(f);
 	assert_int_not_equal(f->ops->reload_tls(&f->login, NULL, &err), 0);
+	assert_null(strstr(err.msg, (const char *)pw->ptr));
+	rk_err_clear(&err);
+	assert_int_not_equal(f->ops->check_reload_privilege(&may, grant, sizeof(grant), NULL,
+	    &f->login, &err), 0);
 	assert_null(strstr(err.msg, (const char *)pw->ptr));
 }
 
@@ -860,8 +1176,8 @@ check_login_ends_at_the_deadline(struct fixture *f, const char *mode, const char
 {
 	struct rk_tls_session s;
 	struct rk_err err = { 0 };
-	char where[128], what[256];
-	bool refused = true;
+	char where[128], what[256], grant[256];
+	bool refused = true, may = true;
 	long long started;
 
 	use_trickler(f, mode, false);
@@ -880,6 +1196,11 @@ check_login_ends_at_the_deadline(struct fixture *f, const char *mode, const char
 	rk_err_clear(&err);
 	started = now_ms();
 	assert_ended_in_time(f->ops->reload_tls(&f->login, NULL, &err), started, &err, what);
+	rk_err_clear(&err);
+	started = now_ms();
+	assert_ended_in_time(f->ops->check_reload_privilege(&may, grant, sizeof(grant), NULL,
+	    &f->login, &err), started, &err, what);
+	assert_false(may);
 	rk_trickler_stop(&f->trickler);
 }
 
@@ -915,8 +1236,9 @@ test_pg_query_that_is_never_answered_ends_at_the_deadline(void **state)
 	struct fixture *f = *state;
 	struct rk_tls_session s;
 	struct rk_err err = { 0 };
-	char what[128];
+	char what[128], grant[256];
 	long long started;
+	bool may = true;
 
 	use_trickler(f, "pg-stall-query", true);
 	/* The fake server does log in, with full verification of its certificate. */
@@ -926,6 +1248,13 @@ test_pg_query_that_is_never_answered_ends_at_the_deadline(void **state)
 	    SHORT_TIMEOUT);
 	started = now_ms();
 	assert_ended_in_time(f->ops->reload_tls(&f->login, NULL, &err), started, &err, what);
+	/* The privilege check's own query, likewise. */
+	format_into(what, sizeof(what), "'EXECUTE'): no answer within %d s", SHORT_TIMEOUT);
+	rk_err_clear(&err);
+	started = now_ms();
+	assert_ended_in_time(f->ops->check_reload_privilege(&may, grant, sizeof(grant), NULL,
+	    &f->login, &err), started, &err, what);
+	assert_false(may);
 }
 /* ------------------------------------------------------------------------------------------ */
 
@@ -960,6 +1289,7 @@ read_env(void)
 	E(pg_user, "RK_H_PG_USER");
 	E(pg_cert_user, "RK_H_PG_CERT_USER");
 	E(pg_password_file, "RK_H_PG_PASSWORD_FILE");
+	E(pg_socket_dir, "RK_H_PG_SOCKET_DIR");
 	E(my_host, "RK_H_MY_HOST");
 	E(my_socket, "RK_H_MY_SOCKET");
 	E(my_pid_file, "RK_H_MY_PID_FILE");
@@ -974,7 +1304,31 @@ read_env(void)
 	return env.pg_port > 0 && env.my_port > 0 ? 0 : -1;
 }
 
-/* Our folder, a second CA, the passwords, and a MariaDB user without RELOAD. */
+/*
+ * The MariaDB users the suite creates, each with the noreload password, REQUIRE SSL, and
+ * RELOAD from one source or none: none; ALL PRIVILEGES ON *.*; ALL PRIVILEGES on one
+ * database only; SUPER only (which does not hold RELOAD since MariaDB 10.5.2); a default
+ * role that holds RELOAD; the same role granted but never enabled; a default role that holds
+ * nothing, named so that its SHOW GRANTS line reads "GRANT `x``, RELOAD ON *.* TO ...".
+ */
+static const char *const my_test_users[] = { "rknoreload", "rkallpriv", "rkdball", "rksuper",
+	"rkbyrole", "rkroleoff", "rktricky", NULL };
+#define MY_TRICKY_ROLE	"`x``, RELOAD ON *.* TO y`"
+#define MY_TEST_GRANTS \
+	"GRANT ALL PRIVILEGES ON *.* TO 'rkallpriv'@'%'; " \
+	"GRANT ALL PRIVILEGES ON rkdb.* TO 'rkdball'@'%'; " \
+	"GRANT SUPER ON *.* TO 'rksuper'@'%'; " \
+	"CREATE ROLE rkreloader; GRANT RELOAD ON *.* TO rkreloader; " \
+	"GRANT rkreloader TO 'rkbyrole'@'%', 'rkroleoff'@'%'; " \
+	"SET DEFAULT ROLE rkreloader FOR 'rkbyrole'@'%'; " \
+	"CREATE ROLE " MY_TRICKY_ROLE "; GRANT " MY_TRICKY_ROLE " TO 'rktricky'@'%'; " \
+	"SET DEFAULT ROLE " MY_TRICKY_ROLE " FOR 'rktricky'@'%'"
+/* A PostgreSQL role that may reload, for rkclient to inherit the privilege from. */
+#define PG_TEST_ROLES \
+	"CREATE ROLE rkreloaders NOLOGIN; " \
+	"GRANT EXECUTE ON FUNCTION pg_reload_conf() TO rkreloaders"
+
+/* Our folder, a second CA, the passwords, the MariaDB users and the PostgreSQL role above. */
 static int
 prepare(struct rk_err *err)
 {
@@ -982,8 +1336,6 @@ prepare(struct rk_err *err)
 	char pw[32], sql[256];
 	const char *init[] = { env.rekey, "pki", "init", "--ca-cn", "some other CA", env.other_ca,
 	    NULL };
-	const char *mariadb[] = { "mariadb", "--no-defaults", "--socket", env.my_socket, "-uroot",
-	    "-e", sql, NULL };
 	int status;
 
 	format_into(env.work, sizeof(env.work), "%s/services-%d", env.dir, (int)getpid());
@@ -1002,11 +1354,15 @@ prepare(struct rk_err *err)
 		return rk_fail(err, RK_E_CRYPTO, "RAND_bytes");
 	for (size_t i = 0; i < sizeof(raw); i++)
 		(void)snprintf(pw + 2 * i, 3, "%02x", raw[i]);
-	(void)snprintf(sql, sizeof(sql), "CREATE USER 'rknoreload'@'%%' IDENTIFIED BY '%s' "
-	    "REQUIRE SSL", pw);
-	free(run_capture(mariadb, &status));
-	if (status != 0)
-		return rk_fail(err, RK_E_USAGE, "CREATE USER rknoreload failed");
+	for (size_t i = 0; my_test_users[i] != NULL; i++) {
+		(void)snprintf(sql, sizeof(sql), "CREATE USER '%s'@'%%' IDENTIFIED BY '%s' "
+		    "REQUIRE SSL", my_test_users[i], pw);
+		if (mariadb_root_sql(sql) != 0)
+			return rk_fail(err, RK_E_USAGE, "CREATE USER %s failed", my_test_users[i]);
+	}
+	if (mariadb_root_sql(MY_TEST_GRANTS) != 0)
+		return rk_fail(err, RK_E_USAGE, "the grants of the MariaDB test users failed");
+	free(pg_superuser_sql(PG_TEST_ROLES));
 	return rk_secret_set(&env.noreload_password, pw, strlen(pw), err);
 }
 
@@ -1034,6 +1390,14 @@ main(int argc, char **argv)
 		TMY(test_server_down_is_reported_with_address),
 		TPG(test_pg_reload_without_privilege_names_the_grant),
 		TMY(test_my_reload_without_privilege_names_the_grant),
+		TPG(test_pg_admin_login_may_reload),
+		TMY(test_my_admin_and_certificate_logins_may_reload),
+		TPG(test_login_without_privilege_may_reload_after_the_named_grant),
+		TMY(test_login_without_privilege_may_reload_after_the_named_grant),
+		TPG(test_pg_superuser_or_inherited_grant_may_reload),
+		TMY(test_my_reload_from_all_privileges_a_default_role_or_public_counts),
+		TPG(test_privilege_check_reloads_nothing),
+		TMY(test_privilege_check_reloads_nothing),
 		TPG(test_plaintext_login_is_refused),
 		TMY(test_plaintext_login_is_refused),
 		TPG(test_no_message_holds_the_password),

@@ -7,7 +7,8 @@
 # secrets has the same mode, owner, group, mtime, size and SHA-256 after it as before; both
 # servers serve the same certificate all along (openssl s_client every ~0.2 s while it runs);
 # no .rekey-tmp-* file is left anywhere, nor a new backup or upload; the records hold no
-# scratch folder and no new incident folder; every --json line is an event marked "rehearsal": true, the summary last.
+# scratch folder and no new incident folder; every --json line is an event marked
+# "rehearsal": true, the summary last.
 #   go          the estate as built: exit 0, go true, no no-go; the text form ends GO:; the
 #               probe rows show what openssl sees served; each folder a replace goes to was
 #               tried (its mtime moved though none of its files did)
@@ -129,7 +130,7 @@ rh_rehearse() {
 	: >"$stop"
 	wait "$sampler"
 
-	e2e_same "$what: every file and link of the hosts' folders, the CA, the records, ssh and secrets is as before (mode, owner, group, mtime, size, SHA-256)" \
+	e2e_same "$what: no file or link of the hosts, CA, records, ssh, secrets changed (stat, SHA-256)" \
 		"$before" "$(rh_state)"
 	e2e_same "$what: the records hold what they held (no scratch folder, no incident folder)" \
 		"$listing" "$(rh_records_listing)"
@@ -382,6 +383,12 @@ sudo_refused() {
 		'here|host db[12]|service .*' '.*' 'go|live-only'
 }
 
+# rh_psql_as USER PASSWORD SQL: psql with verify-full against the estate's CA.
+rh_psql_as() {
+	PGPASSWORD=$2 psql -X -A -t -v ON_ERROR_STOP=1 -c "$3" \
+		"host=127.0.0.1 port=$RK_H_PG_PORT dbname=postgres user=$1 sslmode=verify-full sslrootcert=$E2E_PKI/ca.crt"
+}
+
 no_reload_privilege() {
 	local what=reload out=$work/reload.json rows p=$E2E/rehearse-reload.yml password
 	local pw_file=$secrets_dir/rknoreload_password
@@ -397,13 +404,9 @@ no_reload_privilege() {
 	fi
 	password=$(<"$pw_file")
 	e2e_check "$what: rknoreload logs in to PostgreSQL (psql verify-full)" \
-		env PGPASSWORD="$password" psql -X -A -t -v ON_ERROR_STOP=1 \
-		"host=127.0.0.1 port=$RK_H_PG_PORT dbname=postgres user=rknoreload sslmode=verify-full sslrootcert=$E2E_PKI/ca.crt" \
-		-c 'select current_user'
+		rh_psql_as rknoreload "$password" 'select current_user'
 	e2e_check_not "$what: PostgreSQL refuses rknoreload pg_reload_conf() (psql)" \
-		'permission denied' env PGPASSWORD="$password" psql -X -A -t -v ON_ERROR_STOP=1 \
-		"host=127.0.0.1 port=$RK_H_PG_PORT dbname=postgres user=rknoreload sslmode=verify-full sslrootcert=$E2E_PKI/ca.crt" \
-		-c 'select pg_reload_conf()'
+		'permission denied' rh_psql_as rknoreload "$password" 'select pg_reload_conf()'
 	e2e_check_not "$what: MariaDB refuses rknoreload FLUSH SSL (mariadb)" 'RELOAD' \
 		env MYSQL_PWD="$password" mariadb --no-defaults -h 127.0.0.1 -P "$RK_H_MY_PORT" \
 		--protocol=TCP -u rknoreload --ssl-verify-server-cert --ssl-ca="$E2E_PKI/ca.crt" -N \
@@ -430,14 +433,14 @@ no_reload_privilege() {
 
 unknown_host_key() {
 	local what=hostkey out=$work/hostkey.json rows p=$E2E/rehearse-hostkey.yml
-	local kh=$ssh_dir/known_hosts.without-db2 db2=${E2E_SSH_PORTS[1]}
+	local kh=$ssh_dir/known_hosts.without-db2 db2=${E2E_SSH_PORTS[1]} line
 	e2e_reset
 	grep -v -F "[127.0.0.1]:$db2 " "$RK_H_KNOWN_HOSTS" >"$kh"
 	e2e_check_not "$what: db2's key is not in $kh (ssh-keygen -F)" '^$' \
 		ssh-keygen -F "[127.0.0.1]:$db2" -f "$kh"
 	e2e_write_playbook "$p" id=$id
-	rh_edit_playbook "$p" "port: $db2, user: $RK_H_SSH_ADMIN, identity: \"$RK_H_SSH_KEY\", known_hosts: \"$RK_H_KNOWN_HOSTS\"" \
-		"port: $db2, user: $RK_H_SSH_ADMIN, identity: \"$RK_H_SSH_KEY\", known_hosts: \"$kh\""
+	line="port: $db2, user: $RK_H_SSH_ADMIN, identity: \"$RK_H_SSH_KEY\", known_hosts:"
+	rh_edit_playbook "$p" "$line \"$RK_H_KNOWN_HOSTS\"" "$line \"$kh\""
 	rh_rehearse "$what" "$out" "$p"
 	rh_expect_exit "$what" 1 "$out"
 	rows=$(rh_rows "$out")

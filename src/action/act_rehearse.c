@@ -144,6 +144,9 @@ list_paths(struct rehearsal *rh, const struct rk_plan *plan, const struct rk_run
 		r = add_path(&rh->local_paths, &rh->nlocal, m->ca.crl, err);
 	if (r == 0)
 		r = add_path(&rh->local_paths, &rh->nlocal, setup->ledger, err);
+	for (i = 0; i < m->nrevocations && r == 0; i++)
+		if (m->revocations[i].kind == RK_REVOKE_CERT)
+			r = add_path(&rh->local_paths, &rh->nlocal, m->revocations[i].value, err);
 	for (i = 0; i < m->nrevocations && r == 0 && setup->revoked != NULL; i++)
 		for (k = 0; k < setup->revoked[i].n && r == 0; k++)
 			r = add_path(&rh->local_paths, &rh->nlocal,
@@ -332,11 +335,11 @@ rh_check_ca(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resu
 	    &tm) == 0)
 		snprintf(when, sizeof(when), "?");
 	if (next != (time_t)-1 && next < time(NULL)) {
-		fix(ctx, s, "sign a fresh CRL now, before any server loads this one: `rekey pki "
-		    "revoke --ca-cert %s --ca-key %s --crl %s --crl-days 30 --serial S` with a "
-		    "serial it lists already re-signs it with every entry kept%s", m->ca.cert,
-		    m->ca.key, m->ca.crl, rk_model_signs_crl(m) ? " (the live run signs one too, "
-		    "but clients are refused until then)" : "");
+		fix(ctx, s, "sign a fresh CRL with this CA now, every entry kept, and push it: "
+		    "`rekey pki revoke --ca-cert %s --ca-key %s --crl %s --crl-days 30 ...` "
+		    "re-signs it as it revokes, or `openssl ca -gencrl` with the CA's database%s",
+		    m->ca.cert, m->ca.key, m->ca.crl, rk_model_signs_crl(m) ? " (the live run "
+		    "signs one too, but clients are refused until then)" : "");
 		return rk_fail(err, RK_E_USAGE, "the CRL %s expired on %s (its nextUpdate): a "
 		    "server that checks client certificates against it refuses every one",
 		    m->ca.crl, when);
@@ -473,7 +476,8 @@ rh_check_file(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_re
 	int r;
 
 	if ((r = live()[s->action].run(ctx, s, res, err)) != 0) {
-		fix(ctx, s, "the revocation's target must be readable on this machine now");
+		fix(ctx, s, "the revocation's target must be a certificate of this CA (or a "
+		    "folder of them) readable on this machine now");
 		return r;
 	}
 	n = rk_kv_get(res->out, res->nout, "certificates");
@@ -639,7 +643,7 @@ rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 	const struct rk_service_ops *ops = ctx->setup.service_ops(svc);
 	const char *statement = NULL;
 	struct svc_login login;
-	char *trust = NULL, grant[256] = "";
+	char *trust = NULL, grant[640] = "";
 	bool may = false;
 	int r;
 

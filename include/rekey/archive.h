@@ -1,0 +1,82 @@
+/*
+ * The incident record's archive (issue 15): a tar.gz of named members sealed by a manifest
+ * and a signature, written and read back with libarchive, checkable without rekey:
+ *
+ *   tar -tzf INC.tar.gz
+ *   tar -xzf INC.tar.gz -C dir && (cd dir && sha256sum -c MANIFEST.sha256)
+ *   openssl dgst -sha256 -verify dir/signer.pub -signature dir/MANIFEST.sig dir/MANIFEST.sha256
+ *
+ * Members are kept in the order added, under one folder named after the archive
+ * ("INC-1/incident.json" for INC-1.tar.gz), then signer.pub, MANIFEST.sha256 and MANIFEST.sig.
+ * MANIFEST.sha256 lists every other member (signer.pub included) in `sha256sum` format, paths
+ * relative to that folder. A writer never lets a secret in: a member holding private-key PEM
+ * or any value registered with rk_archive_forbid is refused by name.
+ */
+#ifndef REKEY_ARCHIVE_H
+#define REKEY_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rekey/bytes.h"
+#include "rekey/err.h"
+#include "rekey/key.h"
+
+/* Bounds of what a reader accepts (a record is a few hundred KiB; these are generous). */
+#define RK_ARCHIVE_MEMBERS_MAX	10000
+#define RK_ARCHIVE_MEMBER_MAX	(64u * 1024 * 1024)
+#define RK_ARCHIVE_TOTAL_MAX	(256u * 1024 * 1024)
+
+struct rk_archive;
+
+int	rk_archive_new(struct rk_archive **out, const char *folder, struct rk_err *err)
+	    RK_MUST_CHECK;
+/*
+ * Adds a member: name relative ("certs/db1.crt"; no "..", no leading '/', no empty part, at
+ * most 255 bytes), unique, data copied. Refused (RK_E_USAGE, naming the member): private-key
+ * PEM ("-----BEGIN ... PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----"), or any
+ * forbidden value appearing anywhere in it.
+ */
+int	rk_archive_add(struct rk_archive *a, const char *name, struct rk_bytes data,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* A value this run read that no member may hold (a password, a passphrase): copied, wiped
+ * when a is freed. Values shorter than 4 bytes are refused as too likely to match by chance. */
+int	rk_archive_forbid(struct rk_archive *a, struct rk_bytes secret, struct rk_err *err)
+	    RK_MUST_CHECK;
+/*
+ * Writes the archive to path, mode 0600 from the first byte, all or nothing (a temporary
+ * sibling renamed over path): the members, signer.pub (the signer's public key, PEM
+ * SubjectPublicKeyInfo), MANIFEST.sha256 and MANIFEST.sig (SHA-256 signature of
+ * MANIFEST.sha256 by signer, as `openssl dgst -sha256 -sign` makes it).
+ */
+int	rk_archive_write(struct rk_archive *a, const char *path, const struct rk_key *signer,
+	    struct rk_err *err) RK_MUST_CHECK;
+void	rk_archive_free(struct rk_archive *a);
+
+/* What a check of an archive found. */
+struct rk_archive_check {
+	bool	 ok;			/* everything below holds */
+	size_t	 members;		/* read, manifest and signature included */
+	bool	 manifest_ok;		/* every member listed, every digest right, nothing extra */
+	bool	 signature_ok;		/* MANIFEST.sig verifies with the key used */
+	bool	 chain_ok;		/* timeline.jsonl's hash chain holds (true when absent) */
+	bool	 key_given;		/* checked against the caller's key, not signer.pub */
+	char	 signer[100];		/* SHA-256 fingerprint of the key used, "AB:CD:..." */
+	char	 problem[600];		/* the first thing wrong, naming the member or line */
+};
+
+/*
+ * Checks an archive's bytes: readable within the bounds above, the manifest, the signature
+ * (with pubkey_pem when given, which must then be the key that signed it, else signer.pub),
+ * and timeline.jsonl's chain: each line a JSON object whose "prev" is the SHA-256 (hex) of
+ * the line before it, the first line's that of playbook.yml. Returns 0 when the check could
+ * be made (out says the verdict), an error only when it could not (out of memory).
+ */
+int	rk_archive_verify(struct rk_archive_check *out, struct rk_bytes archive,
+	    const struct rk_bytes *pubkey_pem, struct rk_err *err) RK_MUST_CHECK;
+
+/* One member's bytes, by its name relative to the folder; RK_E_USAGE when absent. */
+int	rk_archive_read_member(struct rk_buf *out, struct rk_bytes archive, const char *name,
+	    struct rk_err *err) RK_MUST_CHECK;
+
+#endif

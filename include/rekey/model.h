@@ -250,6 +250,12 @@ struct rk_policy {
 	bool			 trust_overlap;
 };
 
+/* record: what signs the incident record. */
+struct rk_record_spec {
+	char			*signing_key;	/* resolved; NULL: the CA key */
+	struct rk_secret_ref	 signing_key_passphrase;
+};
+
 struct rk_model {
 	char			*playbook;	/* path as given */
 	char			*base_dir;	/* relative paths resolve against it */
@@ -267,6 +273,7 @@ struct rk_model {
 	struct rk_client	*clients;
 	size_t			 nclients;
 	struct rk_policy	 policy;
+	struct rk_record_spec	 record;
 };
 
 /* Bounds the playbook language enforces. */

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +28,12 @@
 #include "rekey/executor.h"
 #include "rekey/fsutil.h"
 #include "rekey/journal.h"
+#include "rekey/key.h"
 #include "rekey/local.h"
 #include "rekey/mariadb.h"
+#include "rekey/playbook.h"
 #include "rekey/postgresql.h"
+#include "rekey/record.h"
 #include "rekey/ssh.h"
 #include "rekey/strutil.h"
 
@@ -73,8 +77,14 @@ struct run {
 	bool			 ssh_ready;
 	bool			 mariadb_ready;
 	char			*scratch;	/* rehearse: its folder, removed at the end */
+	char			*scratch_journal;
+	struct rk_buf		 playbook_bytes;	/* as loaded, for the record */
+	char			*record;	/* the record written, or NULL */
 	const char		*earlier;	/* rehearse: what the incident's journal says */
 };
+
+/* Secrets a playbook can name (CA, certificates, hosts, services): more are not looked for. */
+#define RECORD_SECRETS_MAX	4096
 
 static volatile sig_atomic_t stop_requested;
 
@@ -745,6 +755,8 @@ print_summary_json(const struct run *run)
 
 	if (o == NULL)
 		return;
+	json_object_set_new(o, "record", run->record != NULL ? json_string(run->record) :
+	    json_null());
 	json_object_set_new(o, "services", units_json(run, true));
 	json_object_set_new(o, "clients", units_json(run, false));
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -763,6 +775,8 @@ finish(struct run *run)
 	} else {
 		print_summary_text(run);
 		printf("journal: %s\n", run->journal_path);
+		if (run->record != NULL)
+			printf("record:  %s (rekey record verify checks it)\n", run->record);
 		if (run->report->stopped)
 			printf("stopped by a signal: `rekey resume %s` goes on, `rekey rollback %s` "
 			    "undoes it\n", pb, pb);
@@ -790,6 +804,9 @@ run_clear(struct run *run)
 	if (run->scratch != NULL)
 		rehearse_remove_scratch(run->scratch);
 	free(run->scratch);
+	free(run->scratch_journal);
+	free(run->record);
+	rk_buf_clear(&run->playbook_bytes);
 	rk_journal_log_free(run->log);
 	for (i = 0; run->model != NULL && i < run->model->nrevocations; i++) {
 		if (run->revoked != NULL)
@@ -886,6 +903,10 @@ prepare(struct run *run, struct rk_err *err)
 	if ((rc = cli_load_playbook(run->cli, run->args.playbook, &load, &run->diags,
 	    &run->model)) != RK_EXIT_OK)
 		return rc;
+	/* The playbook as run, for the record: read once, now. */
+	rk_buf_init(&run->playbook_bytes, RK_PLAYBOOK_MAX);
+	if (rk_file_read(&run->playbook_bytes, run->args.playbook, RK_PLAYBOOK_MAX, err) != 0)
+		return fail_with(run, err, RK_EXIT_FAILED);
 	if (run->args.mode != MODE_RUN && find_generated_incident(run, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
 	if (make_paths(run, err) != 0)
@@ -918,6 +939,185 @@ prepare(struct run *run, struct rk_err *err)
 		return RK_EXIT_FAILED;
 	}
 	return RK_EXIT_OK;
+}
+
+/* ---- the record --------------------------------------------------------------------------- */
+
+static const char *
+record_outcome(const struct run *run)
+{
+	const struct rk_run_report *rep = run->report;
+
+	if (rep->stopped)
+		return "interrupted";
+	switch (run->args.mode) {
+	case MODE_REHEARSE:
+		return rep->failed == 0 && rep->skipped == 0 && rep->done == rep->nsteps ? "go" :
+		    "no-go";
+	case MODE_ROLLBACK:
+		return rep->undo_failed == 0 ? "rolled back" : "rollback incomplete";
+	default:
+		if (run_ok(run))
+			return "verified";
+		return rep->undone > 0 ? "failed, rolled back" : "failed";
+	}
+}
+
+static const char *
+record_unit_result(const struct run *run, enum unit_result u)
+{
+	if (run->args.mode == MODE_REHEARSE && u == UNIT_VERIFIED)
+		return "go";
+	if (run->args.mode == MODE_REHEARSE && u == UNIT_FAILED)
+		return "no-go";
+	return unit_result_name(u);
+}
+
+/* Every service and client as the summary says it. */
+static int
+record_units(struct rk_record_unit **out, const struct run *run, struct rk_err *err)
+{
+	const struct rk_model *m = run->model;
+	const struct rk_step *failed;
+	size_t i, n = 0;
+
+	if ((*out = calloc(m->nservices + m->nclients + 1, sizeof(**out))) == NULL)
+		return rk_fail_nomem(err);
+	for (i = 0; i < m->nservices; i++, n++) {
+		const struct rk_served *sv = rk_run_ctx_served(run->ctx, i);
+		enum unit_result u = unit_result(run, &m->services[i], NULL, &failed);
+
+		(*out)[n] = (struct rk_record_unit){ "service", m->services[i].name,
+		    m->services[i].host != NULL ? m->services[i].host->name : NULL,
+		    record_unit_result(run, u), failed != NULL ? board_error_of(&run->board,
+		    failed) : NULL, sv->before, sv->after };
+	}
+	for (i = 0; i < m->nclients; i++, n++) {
+		enum unit_result u = unit_result(run, NULL, &m->clients[i], &failed);
+
+		(*out)[n] = (struct rk_record_unit){ "client", m->clients[i].name,
+		    m->clients[i].host != NULL ? m->clients[i].host->name : NULL,
+		    record_unit_result(run, u), failed != NULL ? board_error_of(&run->board,
+		    failed) : NULL, NULL, NULL };
+	}
+	return 0;
+}
+
+/* The values of every secret the playbook names, so that the record can refuse them. */
+static size_t
+record_secrets(struct rk_secret *held, size_t max, const struct rk_model *m)
+{
+	const struct rk_secret_ref *refs[RECORD_SECRETS_MAX];
+	struct rk_err ignored = { 0 };
+	size_t i, n = 0, k = 0;
+
+	refs[n++] = &m->ca.key_passphrase;
+	refs[n++] = &m->record.signing_key_passphrase;
+	for (i = 0; i < m->ncertificates && n < RECORD_SECRETS_MAX; i++)
+		refs[n++] = &m->certificates[i].key_passphrase;
+	for (i = 0; i < m->nhosts && n < RECORD_SECRETS_MAX; i++)
+		refs[n++] = &m->hosts[i].identity_passphrase;
+	for (i = 0; i < m->nservices && n < RECORD_SECRETS_MAX; i++)
+		refs[n++] = &m->services[i].connect.password;
+	for (i = 0; i < n && k < max; i++) {
+		if (refs[i]->env == NULL && refs[i]->file == NULL)
+			continue;
+		rk_err_clear(&ignored);
+		if (rk_secret_from_source(&held[k], refs[i]->env, refs[i]->file, &ignored) == 0 &&
+		    held[k].ptr != NULL)
+			k++;
+	}
+	return k;
+}
+
+/*
+ * The key that signs the record: record.signing_key when the playbook names one, else the
+ * CA's (with its passphrase); after a CA rotation the new CA's, since the old one's key is
+ * the one that leaked.
+ */
+static int
+open_signer(struct rk_key **out, const struct run *run, struct rk_err *err)
+{
+	const struct rk_ca *ca = &run->model->ca;
+	const struct rk_record_spec *rec = &run->model->record;
+	const char *key = rec->signing_key != NULL ? rec->signing_key : ca->key;
+	const struct rk_secret_ref *ref = rec->signing_key != NULL ?
+	    &rec->signing_key_passphrase : &ca->key_passphrase;
+	struct rk_secret pass = { NULL, 0 };
+	char *new_key = NULL;
+	int r;
+
+	*out = NULL;
+	if (rec->signing_key == NULL && ca->rotate && run->args.mode != MODE_REHEARSE &&
+	    rk_incident_file(&new_key, run->dir, "ca/ca.key", err) == 0 &&
+	    access(new_key, F_OK) == 0) {
+		r = rk_key_load_file(out, new_key, NULL, err);
+		free(new_key);
+		return r;
+	}
+	free(new_key);
+	if ((r = rk_secret_from_source(&pass, ref->env, ref->file, err)) == 0)
+		r = rk_key_load_file(out, key, pass.ptr != NULL ? &pass : NULL, err);
+	rk_secret_clear(&pass);
+	if (r != 0)
+		rk_err_prefix(err, "the record's signing key");
+	return r;
+}
+
+static void
+operator_of(char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	char host[256] = "?";
+
+	(void)gethostname(host, sizeof(host) - 1);
+	snprintf(buf, size, "%s@%s", pw != NULL ? pw->pw_name : "?", host);
+}
+
+static int
+write_record(struct run *run, struct rk_err *err)
+{
+	const struct rk_model *m = run->model;
+	bool rehearse = run->args.mode == MODE_REHEARSE;
+	struct rk_secret held[RECORD_SECRETS_MAX];
+	struct rk_bytes secrets[RECORD_SECRETS_MAX];
+	struct rk_journal_log *log = NULL;
+	struct rk_record_unit *units = NULL;
+	struct rk_key *signer = NULL;
+	char *path = NULL, operator[320];
+	size_t i, nheld = 0;
+	int r;
+
+	memset(held, 0, sizeof(held));
+	operator_of(operator, sizeof(operator));
+	if ((r = rk_record_path(&path, m, rehearse, err)) != 0 ||
+	    (r = rk_journal_read(&log, rehearse ? run->scratch_journal : run->journal_path,
+	    err)) != 0 ||
+	    (r = record_units(&units, run, err)) != 0 ||
+	    (r = open_signer(&signer, run, err)) != 0)
+		goto out;
+	nheld = record_secrets(held, RECORD_SECRETS_MAX, m);
+	for (i = 0; i < nheld; i++)
+		secrets[i] = (struct rk_bytes){ (const unsigned char *)held[i].ptr, held[i].len };
+	{
+		struct rk_record_input in = { m, run->plan, log,
+		    rk_buf_bytes(&run->playbook_bytes), rehearse ? run->scratch : run->dir,
+		    rehearse, mode_name(run->args.mode), record_outcome(run), operator,
+		    time(NULL), units, m->nservices + m->nclients, secrets, nheld, signer };
+
+		if ((r = rk_record_write(path, &in, err)) == 0) {
+			run->record = path;
+			path = NULL;
+		}
+	}
+ out:
+	for (i = 0; i < nheld; i++)
+		rk_secret_clear(&held[i]);
+	rk_key_free(signer);
+	rk_journal_log_free(log);
+	free(units);
+	free(path);
+	return r;
 }
 
 /* Rehearse: the scratch folder beside the incidents, 0700, for the keys it makes. */
@@ -958,7 +1158,6 @@ execute(struct run *run, struct rk_err *err)
 	    rehearse };
 	enum board_style style = run->args.json ? BOARD_JSON : isatty(STDOUT_FILENO) ?
 	    BOARD_TERMINAL : BOARD_LINES;
-	char *scratch_journal = NULL;
 	int rc;
 
 	/* libssh2 and Connector/C set up their global state before any thread starts. */
@@ -974,19 +1173,14 @@ execute(struct run *run, struct rk_err *err)
 	}
 	run->board_ready = true;
 	run->board.rehearsal = rehearse;
-	if (rehearse && make_scratch(run, &scratch_journal, err) != 0) {
-		free(scratch_journal);
+	if (rehearse && make_scratch(run, &run->scratch_journal, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
-	}
 	if (rehearse)
 		setup.dir = run->scratch;
 	if (rk_run_ctx_new(&run->ctx, &setup, err) != 0 ||
 	    (run->args.mode == MODE_RUN && open_fresh(run, run->journal_path, err) != 0) ||
-	    (rehearse && open_fresh(run, scratch_journal, err) != 0)) {
-		free(scratch_journal);
+	    (rehearse && open_fresh(run, run->scratch_journal, err) != 0))
 		return fail_with(run, err, RK_EXIT_FAILED);
-	}
-	free(scratch_journal);
 	cfg.ctx = run->ctx;
 	cfg.journal = run->journal;
 	catch_stop_signals();
@@ -999,15 +1193,22 @@ execute(struct run *run, struct rk_err *err)
 	if (run->args.mode == MODE_ROLLBACK) {
 		if (rk_executor_rollback(&run->report, &cfg, err) != 0)
 			return fail_with(run, err, RK_EXIT_FAILED);
-		return finish(run);
-	}
-	if (rk_run_ctx_start_keygen(run->ctx, err) != 0 ||
-	    rk_executor_run(&run->report, &cfg, err) != 0)
+	} else if (rk_run_ctx_start_keygen(run->ctx, err) != 0 ||
+	    rk_executor_run(&run->report, &cfg, err) != 0) {
 		return fail_with(run, err, RK_EXIT_FAILED);
+	}
+	/* Whatever happened, the auditor gets the record of it. */
+	if (write_record(run, err) != 0) {
+		cli_report_error(run->cli, mode_name(run->args.mode), err);
+		rk_err_clear(err);
+	}
 	if (!rehearse)
-		return finish(run);
-	rc = rehearse_report(&(struct rehearse_view){ run->cli, run->plan, run->ctx,
-	    run->report, &run->board, run->args.json, run->earlier });
+		rc = finish(run);
+	else
+		rc = rehearse_report(&(struct rehearse_view){ run->cli, run->plan, run->ctx,
+		    run->report, &run->board, run->args.json, run->earlier, run->record });
+	if (rc == RK_EXIT_OK && run->record == NULL)
+		rc = RK_EXIT_FAILED;
 	return run->report->stopped ? 130 : rc;
 }
 

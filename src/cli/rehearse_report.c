@@ -308,6 +308,8 @@ print_text(const struct rehearse_view *v, const struct estimate *e, struct count
 	if (v->earlier != NULL)
 		printf("incident %s: its journal says %s; the estate was checked as it is now\n",
 		    v->plan->model->incident.id, v->earlier);
+	if (v->record != NULL)
+		printf("record: %s (rekey record verify checks it)\n", v->record);
 	if (no_go == 0)
 		printf("%sGO%s: all %zu checks pass (%zu go, %zu for the live run only); %zu files "
 		    "on %zu hosts and %zu here unchanged; rehearsed in %.1f s\n",
@@ -392,11 +394,12 @@ print_json(const struct rehearse_view *v, const struct estimate *e, struct count
 	json_t *o, *paths, *rows = rows_json(v, n);
 
 	rk_run_ctx_proof_counts(v->ctx, &files, &hosts, &local);
-	o = json_pack("{s:s, s:s, s:b, s:s, s:o, s:o, s:{s:i, s:i, s:i, s:i}, "
+	o = json_pack("{s:s, s:s, s:b, s:s, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i}, "
 	    "s:{s:i, s:i, s:i}, s:{s:f, s:f, s:f, s:f, s:f}, s:f}",
 	    "event", "summary", "command", "rehearse", "go", go,
 	    "incident", v->plan->model->incident.id,
-	    "earlier_run", maybe_string(v->earlier), "checks", rows,
+	    "earlier_run", maybe_string(v->earlier), "record", maybe_string(v->record),
+	    "checks", rows,
 	    "counts", "go", (json_int_t)n->by[ROW_GO], "no_go", (json_int_t)n->by[ROW_NO_GO],
 	    "live_only", (json_int_t)n->by[ROW_LIVE_ONLY], "skipped",
 	    (json_int_t)(n->by[ROW_SKIPPED] + n->by[ROW_NOT_TRIED]),

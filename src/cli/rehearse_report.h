@@ -17,6 +17,7 @@ struct rehearse_view {
 	const struct board		*board;
 	bool				 json;
 	const char			*earlier;	/* what the incident's journal says, or NULL */
+	const char			*record;	/* the record written, or NULL */
 };
 
 /*

@@ -301,6 +301,8 @@ rk_model_free(struct rk_model *m)
 	free(m->ca.key);
 	free(m->ca.crl);
 	secret_ref_clear(&m->ca.key_passphrase);
+	free(m->record.signing_key);
+	secret_ref_clear(&m->record.signing_key_passphrase);
 	free(m->ca.new_ca.subject);
 	rk_dn_clear(&m->ca.new_ca.dn);
 	for (i = 0; i < m->nrevocations; i++)

@@ -653,8 +653,9 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 		break;
 	case RK_ACT_WRITE_RECORD:
 		n = snprintf(buf, size, "seal the incident folder %s/%s: MANIFEST.sha256 of the "
-		    "certificates, the CRL and any new CA (sha256sum -c checks it)",
-		    m->incident.records, m->incident.id);
+		    "certificates, the CRL and any new CA (sha256sum -c checks it); the signed "
+		    "record %s/%s.tar.gz is written when the command ends, whatever happened",
+		    m->incident.records, m->incident.id, m->incident.records, m->incident.id);
 		break;
 	}
 	return n;

@@ -34,7 +34,10 @@ typedef const struct rk_ynode ynode;
 /* Keys each mapping accepts. The README's playbook reference lists the same keys. */
 static const char *const top_keys[] = {
 	"version", "incident", "ca", "revoke", "certificates", "hosts", "services", "clients",
-	"policy", NULL,
+	"policy", "record", NULL,
+};
+static const char *const record_keys[] = {
+	"signing_key", "signing_key_passphrase_env", "signing_key_passphrase_file", NULL,
 };
 static const char *const incident_keys[] = { "id", "reason", "summary", "records", NULL };
 static const char *const ca_keys[] = {
@@ -1548,6 +1551,27 @@ warn_unused_certificates(struct pb *pb)
 	}
 }
 
+/* record: the key that signs the incident record's manifest (default: the CA's). */
+static void
+parse_record(struct pb *pb, ynode *root)
+{
+	struct rk_record_spec *rec = &pb->m->record;
+	ynode *map, *v;
+
+	if ((map = rk_ynode_get(root, "record")) == NULL ||
+	    (map = expect_map(pb, map, "record", record_keys)) == NULL)
+		return;
+	if ((v = rk_ynode_get(map, "signing_key")) != NULL &&
+	    get_local_path(pb, v, "record signing_key", &rec->signing_key))
+		check_local_file(pb, v, rec->signing_key, "record signing key",
+		    LOCAL_FILE_PEM | LOCAL_FILE_PRIVATE);
+	get_secret_ref(pb, map, "signing_key_passphrase", "record", &rec->signing_key_passphrase);
+	if (rec->signing_key == NULL && (rec->signing_key_passphrase.env != NULL ||
+	    rec->signing_key_passphrase.file != NULL))
+		rk_diags_error(pb->d, map->pos, "record: a signing_key passphrase without "
+		    "signing_key (the CA key's passphrase is ca.key_passphrase_*)");
+}
+
 static void
 parse_root(struct pb *pb, ynode *root)
 {
@@ -1566,6 +1590,7 @@ parse_root(struct pb *pb, ynode *root)
 	parse_services(pb, root);
 	parse_clients(pb, root);
 	parse_policy(pb, root);
+	parse_record(pb, root);
 	check_file_collisions(pb);
 	warn_unused_certificates(pb);
 }

@@ -53,8 +53,9 @@ rh_state() {
 		find "$E2E_PG" "$E2E_MY" \( -path "$E2E_PG/data" -o -path "$E2E_PG/run" \
 			-o -path "$E2E_MY/data" -o -path "$E2E_MY/run" \) -prune -o \
 			\( -type f -o -type l \) ! -name postgresql.log ! -name mariadb.err -print0
+		# The rehearsal's own record is written anew each time (checked in rh_rehearse).
 		find "$E2E/app1" "$E2E_PKI" "$E2E_RECORDS" "$ssh_dir" "$secrets_dir" \
-			\( -type f -o -type l \) -print0
+			\( -type f -o -type l \) ! -name '*.rehearsal.tar.gz' -print0
 	} | sort -z | while IFS= read -r -d '' path; do
 		if [[ -L $path ]]; then
 			printf '%s -> %s\n' "$(stat -c '%n %a %U %G %.9Y %s' -- "$path")" \
@@ -68,7 +69,7 @@ rh_state() {
 
 # What the records folder holds, folders too (a scratch or incident folder, even empty).
 rh_records_listing() {
-	find "$E2E_RECORDS" -mindepth 1 -printf '%P %y\n' | sort
+	find "$E2E_RECORDS" -mindepth 1 ! -name '*.rehearsal.tar.gz' -printf '%P %y\n' | sort
 }
 
 # What the transport leaves beside a target or uploads (a live run's backups stay).
@@ -144,7 +145,26 @@ rh_rehearse() {
 	if [[ $form == json ]]; then
 		e2e_equal "$what: each line is one JSON event marked as a rehearsal, the summary last" \
 			"" "$(e2e_json_problems "$out"; rh_unmarked_events "$out")"
+		rh_check_record "$what" "$(rh_summary "$out" record | tr -d '"')"
 	fi
+}
+
+# rh_check_record WHAT ARCHIVE: the rehearsal's record is there, private, marked REHEARSAL
+# in its name and its incident.json, and its manifest holds (tar and sha256sum judge).
+rh_check_record() {
+	local what=$1 archive=$2 dir
+	if [[ $archive != *.rehearsal.tar.gz || ! -f $archive ]]; then
+		e2e_bad "$what: no rehearsal record (summary says '$archive')"
+		return
+	fi
+	e2e_equal "$what: the record is mode 600" 600 "$(stat -c %a -- "$archive")"
+	dir=$(mktemp -d "$E2E_WORK/record.XXXXXX")
+	tar -xzf "$archive" -C "$dir"
+	e2e_matches "$what: the record's incident.json says rehearsal" '"mode": "rehearsal"' \
+		"$(cat "$dir"/*/incident.json)"
+	e2e_check "$what: sha256sum -c MANIFEST.sha256 passes in the record" \
+		bash -c 'cd "$1"/* && sha256sum --quiet -c MANIFEST.sha256' _ "$dir"
+	rm -rf -- "$dir"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -507,8 +507,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_archive_verify_refuses_another_signature_and_another_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_archive_verify_fails_cleanly_on_hostile_archives,
-		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_archive_verify_fails_cleanly_on_hostile_archives, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

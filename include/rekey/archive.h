@@ -6,6 +6,12 @@
  *   tar -xzf INC.tar.gz -C dir && (cd dir && sha256sum -c MANIFEST.sha256)
  *   openssl dgst -sha256 -verify dir/signer.pub -signature dir/MANIFEST.sig dir/MANIFEST.sha256
  *
+ * (an Ed25519 signer: OpenSSL 3.0's dgst cannot check EdDSA, so there
+ *   openssl pkeyutl -verify -rawin -pubin -inkey dir/signer.pub -sigfile dir/MANIFEST.sig \
+ *       -in dir/MANIFEST.sha256
+ * and see rk_key_sign_sha256 in key.h). signer.pub proves only that the record is whole;
+ * who sealed it is proved by its fingerprint against a copy of the key kept elsewhere.
+ *
  * Members are kept in the order added, under one folder named after the archive
  * ("INC-1/incident.json" for INC-1.tar.gz), then signer.pub, MANIFEST.sha256 and MANIFEST.sig.
  * MANIFEST.sha256 lists every other member (signer.pub included) in `sha256sum` format, paths
@@ -67,15 +73,26 @@ struct rk_archive_check {
 
 /*
  * Checks an archive's bytes: readable within the bounds above, the manifest, the signature
- * (with pubkey_pem when given, which must then be the key that signed it, else signer.pub),
+ * (with pubkey_pem when given, which must then be the key that signed it and the one
+ * signer.pub holds, else with signer.pub),
  * and timeline.jsonl's chain: each line a JSON object whose "prev" is the SHA-256 (hex) of
  * the line before it, the first line's that of playbook.yml. Returns 0 when the check could
- * be made (out says the verdict), an error only when it could not (out of memory).
+ * be made (out says the verdict), an error only when it could not (out of memory). Any
+ * bytes are safe to give: gzip and tar alone are read, within the bounds (sizes checked
+ * before reading and bytes counted while reading); names with "..", absolute names, names
+ * outside one top folder, duplicates, links, devices and FIFOs make the archive not valid.
+ * Folder entries inside the top folder are allowed (tar writes them on re-packing).
+ * Thread-safe.
  */
 int	rk_archive_verify(struct rk_archive_check *out, struct rk_bytes archive,
 	    const struct rk_bytes *pubkey_pem, struct rk_err *err) RK_MUST_CHECK;
 
-/* One member's bytes, by its name relative to the folder; RK_E_USAGE when absent. */
+/*
+ * One member's bytes, by its name relative to the folder; RK_E_USAGE when absent or when
+ * the archive cannot be read within the bounds (the message says why). No check of the
+ * manifest or signature: rk_archive_verify does that. out is initialised here; the caller
+ * clears it.
+ */
 int	rk_archive_read_member(struct rk_buf *out, struct rk_bytes archive, const char *name,
 	    struct rk_err *err) RK_MUST_CHECK;
 

@@ -64,6 +64,13 @@ int	rk_path_resolve(char **out, const char *base_dir, const char *path, struct r
  */
 int	rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_err *err)
 	    RK_MUST_CHECK;
+/*
+ * As rk_file_replace, but the new file is this user's and mode 0600 from its first byte
+ * whatever the old one was: for a file that holds evidence (an incident record), which a
+ * wider mode left by hand must not widen again.
+ */
+int	rk_file_replace_private(const char *path, struct rk_bytes data, struct rk_err *err)
+	    RK_MUST_CHECK;
 /* Writes all of data to fd, retrying on EINTR; name labels errors. */
 int	rk_fd_write_all(int fd, struct rk_bytes data, const char *name, struct rk_err *err)
 	    RK_MUST_CHECK;

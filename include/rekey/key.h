@@ -2,6 +2,7 @@
 #ifndef REKEY_KEY_H
 #define REKEY_KEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "rekey/bytes.h"
@@ -45,6 +46,32 @@ int	rk_key_write_file(const char *path, const struct rk_key *key,
 int	rk_key_describe(char *buf, size_t size, const struct rk_key *key);
 /* Bits of security strength as OpenSSL rates it (128 for P-256 and RSA-3072). */
 int	rk_key_bits(const struct rk_key *key);
+/*
+ * Signs data with key as `openssl dgst -sha256 -sign KEY` does: RSA PKCS#1 v1.5 or ECDSA
+ * (DER) over its SHA-256, whatever the curve. Ed25519 has no separate digest: OpenSSL 3.0's
+ * dgst refuses it ("Key type not supported for this operation"), so it is signed as pure
+ * EdDSA over data itself (RFC 8032), which `openssl pkeyutl -verify -rawin -pubin -inkey PUB
+ * -sigfile SIG -in DATA` checks. out is initialised here; the caller clears it.
+ */
+int	rk_key_sign_sha256(struct rk_buf *out, const struct rk_key *key, struct rk_bytes data,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* The public half as PEM SubjectPublicKeyInfo, as `openssl pkey -pubout` writes it. out is
+ * initialised here; the caller clears it. */
+int	rk_key_public_pem(struct rk_buf *out, const struct rk_key *key, struct rk_err *err)
+	    RK_MUST_CHECK;
+/*
+ * Checks sig, as rk_key_sign_sha256 makes it, over data with the public key pub_pem (PEM
+ * SubjectPublicKeyInfo, at most RK_PEM_MAX bytes). *ok says whether it verifies; an error
+ * (RK_E_USAGE) only when pub_pem is not a public key. Anything but one PEM public key in
+ * pub_pem (a certificate, a private key) is refused: the caller named a public key.
+ */
+int	rk_public_key_verify_sha256(bool *ok, struct rk_bytes pub_pem, struct rk_bytes data,
+	    struct rk_bytes sig, struct rk_err *err) RK_MUST_CHECK;
+/* "AB:CD:...": the SHA-256 of the key's DER SubjectPublicKeyInfo (what `openssl pkey -pubin
+ * -outform DER | sha256sum` hashes); RK_KEY_FINGERPRINT_LEN as rk_cert_fingerprint's. */
+#define RK_KEY_FINGERPRINT_LEN	96
+int	rk_public_key_fingerprint(char out[RK_KEY_FINGERPRINT_LEN], struct rk_bytes pub_pem,
+	    struct rk_err *err) RK_MUST_CHECK;
 /* Frees and cleanses; NULL is fine. */
 void	rk_key_free(struct rk_key *key);
 

@@ -44,6 +44,7 @@ int	cmd_run(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_resume(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_rollback(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_rehearse(const struct rk_cli *cli, int argc, char **argv);
+int	cmd_record(const struct rk_cli *cli, int argc, char **argv);
 
 /* How a command loads its playbook. */
 struct cli_load_opts {
@@ -102,6 +103,21 @@ struct cli_revocations {
 int	cli_resolve_revocations(struct cli_revocations *out, const struct rk_model *m,
 	    struct rk_err *err);
 void	cli_revocations_clear(struct cli_revocations *r);
+/* A command's subcommand (`rekey pki inspect`), run with argv from its own name on. */
+struct cli_subcommand {
+	const char	*name;
+	int		(*run)(const struct rk_cli *cli, int argc, char **argv);
+};
+
+/*
+ * Runs the subcommand argv[1] names among subs; with no word or --help, prints help (to
+ * stdout for --help, exit 0; else to stderr, exit 2). names lists them for the error.
+ */
+int	cli_run_subcommand(const struct rk_cli *cli, int argc, char **argv,
+	    const struct cli_subcommand *subs, size_t nsubs, const char *help, const char *names);
+/* Prints a (sub)command's help for --help (stdout, RK_EXIT_OK) or after a bad option
+ * (stderr, RK_EXIT_USAGE), and returns that code. */
+int	cli_show_help(const char *help, bool asked);
 /* Prints "rekey: CMD: message" to stderr; returns RK_EXIT_USAGE for `return cli_usage_error()`. */
 int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

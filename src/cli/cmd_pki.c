@@ -115,13 +115,6 @@ static const char pki_help[] = INSPECT_SYNOPSIS INIT_SYNOPSIS ISSUE_SYNOPSIS REV
 	"--key-passphrase-env VAR, --key-passphrase-file F (the key written by issue).\n"
 	"Key types: " KEY_TYPES ".\n";
 
-/* Prints a subcommand's help for --help (stdout, exit 0) or after a bad option (stderr). */
-static int
-show_help(const char *help, bool asked)
-{
-	fputs(help, asked ? stdout : stderr);
-	return asked ? RK_EXIT_OK : RK_EXIT_USAGE;
-}
 
 /* Prints label and a value from outside (a certificate, a CRL, a folder), escaped. */
 static void
@@ -428,8 +421,8 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 		case 'j': json = true; break;
 		case 'e': so.env = optarg; break;
 		case 'f': so.file = optarg; break;
-		case 'h': return show_help(inspect_help, true);
-		default: return show_help(inspect_help, false);
+		case 'h': return cli_show_help(inspect_help, true);
+		default: return cli_show_help(inspect_help, false);
 		}
 	}
 	if (optind >= argc)
@@ -622,8 +615,8 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 			break;
 		case 'c': client_cn = optarg; break;
 		case 'a': ca_cn = optarg; break;
-		case 'h': rc = show_help(init_help, true); goto out;
-		default: rc = show_help(init_help, false); goto out;
+		case 'h': rc = cli_show_help(init_help, true); goto out;
+		default: rc = cli_show_help(init_help, false); goto out;
 		}
 	}
 	if (argc - optind != 1) {
@@ -787,8 +780,8 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'h': rc = show_help(issue_help, true); goto out;
-		default: rc = show_help(issue_help, false); goto out;
+		case 'h': rc = cli_show_help(issue_help, true); goto out;
+		default: rc = cli_show_help(issue_help, false); goto out;
 		}
 	}
 	if (ca_cert == NULL || ca_key == NULL || subject == NULL || cert_out == NULL ||
@@ -1001,8 +994,8 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 		case 'x': kind = TARGET_CERT; break;
 		case 'D': kind = TARGET_FOLDER; break;
 		case 'n': kind = TARGET_CN; break;
-		case 'h': rc = show_help(revoke_help, true); goto out;
-		default: rc = show_help(revoke_help, false); goto out;
+		case 'h': rc = cli_show_help(revoke_help, true); goto out;
+		default: rc = cli_show_help(revoke_help, false); goto out;
 		}
 		if (ntargets == sizeof(targets) / sizeof(targets[0])) {
 			rc = cli_usage_error(cli, "too many revocation targets");
@@ -1105,22 +1098,13 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 int
 cmd_pki(const struct rk_cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char	*name;
-		int		(*run)(const struct rk_cli *, int, char **);
-	} subs[] = {
+	static const struct cli_subcommand subs[] = {
 		{ "inspect", pki_inspect },
 		{ "init", pki_init },
 		{ "issue", pki_issue },
 		{ "revoke", pki_revoke },
 	};
-	size_t i;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-		return show_help(pki_help, argc >= 2);
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(argv[1], subs[i].name) == 0)
-			return subs[i].run(cli, argc - 1, argv + 1);
-	return cli_usage_error(cli, "unknown subcommand '%s' (inspect, init, issue, revoke)",
-	    argv[1]);
+	return cli_run_subcommand(cli, argc, argv, subs, sizeof(subs) / sizeof(subs[0]), pki_help,
+	    "inspect, init, issue, revoke");
 }

@@ -26,8 +26,8 @@ static const struct rk_command commands[] = {
 	    "undo a run from its journal and backups", NULL },
 	{ "expiry", NULL, "[--days N] PLAYBOOK",
 	    "list certificates that expire soon, for scheduled rotation", "a later issue" },
-	{ "record", NULL, "INCIDENT.tar.gz", "show and check an archived incident record",
-	    "a later issue" },
+	{ "record", cmd_record, "verify|show|list ...",
+	    "check, show and list incident records (INCIDENT.tar.gz)", NULL },
 	{ "pki", cmd_pki, "inspect|issue|revoke|init ...",
 	    "the certificate engine alone: inspect, issue, revoke, init", NULL },
 };
@@ -106,6 +106,27 @@ cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	    cli->command != NULL ? ": " : "", esc != NULL ? esc : msg);
 	free(esc);
 	return RK_EXIT_USAGE;
+}
+
+int
+cli_show_help(const char *help, bool asked)
+{
+	fputs(help, asked ? stdout : stderr);
+	return asked ? RK_EXIT_OK : RK_EXIT_USAGE;
+}
+
+int
+cli_run_subcommand(const struct rk_cli *cli, int argc, char **argv,
+    const struct cli_subcommand *subs, size_t nsubs, const char *help, const char *names)
+{
+	size_t i;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cli_show_help(help, argc >= 2);
+	for (i = 0; i < nsubs; i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			return subs[i].run(cli, argc - 1, argv + 1);
+	return cli_usage_error(cli, "unknown subcommand '%s' (%s)", argv[1], names);
 }
 
 void

@@ -336,14 +336,22 @@ void
 rk_cert_fingerprint(char out[RK_FINGERPRINT_LEN], const struct rk_cert *cert)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0, i;
+	unsigned int len = 0;
 
 	out[0] = '\0';
 	if (!X509_digest(cert->x509, EVP_sha256(), md, &len) || len != 32)
 		return;
-	for (i = 0; i < len; i++)
+	rk_pki_format_fingerprint(out, md);
+}
+
+void
+rk_pki_format_fingerprint(char out[RK_FINGERPRINT_LEN], const unsigned char md[32])
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++)
 		snprintf(out + 3 * i, RK_FINGERPRINT_LEN - 3 * i, "%02X%s", md[i],
-		    i + 1 < len ? ":" : "");
+		    i + 1 < 32 ? ":" : "");
 }
 
 static int

@@ -1,5 +1,6 @@
 #include "rekey/key.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,4 +248,153 @@ rk_key_free(struct rk_key *key)
 		return;
 	EVP_PKEY_free(key->pkey);	/* OpenSSL cleanses private key material on free */
 	free(key);
+}
+
+/* ---- signatures over a record's manifest --------------------------------------------- */
+
+/* SHA-256 for RSA and ECDSA; none for EdDSA, which hashes inside (RFC 8032). */
+static const EVP_MD *
+manifest_digest_for(const EVP_PKEY *pkey)
+{
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED448:
+		return NULL;
+	default:
+		return EVP_sha256();
+	}
+}
+
+int
+rk_key_sign_sha256(struct rk_buf *out, const struct rk_key *key, struct rk_bytes data,
+    struct rk_err *err)
+{
+	static const unsigned char empty[1];
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	int r;
+
+	rk_buf_init(out, 64 * 1024);
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return rk_fail_nomem(err);
+	/* One-shot EVP_DigestSign: EdDSA accepts no other form. */
+	if (EVP_DigestSignInit_ex(ctx, NULL, manifest_digest_for(key->pkey) != NULL ?
+	    "SHA256" : NULL, NULL, NULL, key->pkey, NULL) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &siglen, data.ptr != NULL ? data.ptr : empty,
+	    data.len) != 1) {
+		r = rk_fail_ssl(err, "cannot set up a signature with the key");
+		goto out;
+	}
+	if ((sig = OPENSSL_malloc(siglen)) == NULL) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
+	if (EVP_DigestSign(ctx, sig, &siglen, data.ptr != NULL ? data.ptr : empty,
+	    data.len) != 1) {
+		r = rk_fail_ssl(err, "cannot sign with the key");
+		goto out;
+	}
+	r = rk_buf_append(out, sig, siglen, err);
+ out:
+	OPENSSL_free(sig);
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+int
+rk_key_public_pem(struct rk_buf *out, const struct rk_key *key, struct rk_err *err)
+{
+	BIO *bio = NULL;
+	char *data;
+	long len;
+	int r;
+
+	rk_buf_init(out, RK_PEM_MAX);
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return rk_fail_ssl(err, "cannot allocate a buffer for the public key");
+	if (!PEM_write_bio_PUBKEY(bio, key->pkey)) {
+		r = rk_fail_ssl(err, "cannot encode the public key");
+		goto out;
+	}
+	len = BIO_get_mem_data(bio, &data);
+	r = rk_buf_append(out, data, (size_t)len, err);
+ out:
+	BIO_free(bio);
+	return r;
+}
+
+/* The public key in pem: exactly one "PUBLIC KEY" PEM block, nothing private. */
+static int
+load_public_pem(EVP_PKEY **out, struct rk_bytes pem, struct rk_err *err)
+{
+	BIO *bio = NULL;
+	int r = 0;
+
+	*out = NULL;
+	if (pem.len > RK_PEM_MAX)
+		return rk_fail(err, RK_E_LIMIT, "%zu bytes, over the %d-byte limit for a key",
+		    pem.len, RK_PEM_MAX);
+	if (pem.len > INT_MAX || (bio = BIO_new_mem_buf(pem.ptr, (int)pem.len)) == NULL)
+		return rk_fail_ssl(err, "cannot read the public key");
+	if ((*out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
+		ERR_clear_error();
+		r = rk_fail(err, RK_E_USAGE, "not a PEM public key (\"BEGIN PUBLIC KEY\")");
+	}
+	BIO_free(bio);
+	return r;
+}
+
+int
+rk_public_key_verify_sha256(bool *ok, struct rk_bytes pub_pem, struct rk_bytes data,
+    struct rk_bytes sig, struct rk_err *err)
+{
+	static const unsigned char empty[1];
+	EVP_MD_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	int r, v;
+
+	*ok = false;
+	if ((r = load_public_pem(&pkey, pub_pem, err)) != 0)
+		return r;
+	if ((ctx = EVP_MD_CTX_new()) == NULL) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
+	if (EVP_DigestVerifyInit_ex(ctx, NULL, manifest_digest_for(pkey) != NULL ? "SHA256" :
+	    NULL, NULL, NULL, pkey, NULL) != 1) {
+		r = rk_fail_ssl(err, "cannot check a signature with this key");
+		goto out;
+	}
+	/* 1 verifies; 0 or a negative value (a malformed signature) does not. */
+	v = EVP_DigestVerify(ctx, sig.ptr != NULL ? sig.ptr : empty, sig.len,
+	    data.ptr != NULL ? data.ptr : empty, data.len);
+	ERR_clear_error();
+	*ok = v == 1;
+ out:
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+int
+rk_public_key_fingerprint(char out[RK_KEY_FINGERPRINT_LEN], struct rk_bytes pub_pem,
+    struct rk_err *err)
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_PKEY *pkey = NULL;
+	int len, r;
+
+	out[0] = '\0';
+	if ((r = load_public_pem(&pkey, pub_pem, err)) != 0)
+		return r;
+	if ((len = i2d_PUBKEY(pkey, &der)) <= 0 ||
+	    EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		r = rk_fail_ssl(err, "cannot hash the public key");
+	else
+		rk_pki_format_fingerprint(out, md);
+	OPENSSL_free(der);
+	EVP_PKEY_free(pkey);
+	return r;
 }

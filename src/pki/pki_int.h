@@ -30,4 +30,7 @@ int	rk_fail_openssl(struct rk_err *err, const char *file, int line, const char *
 /* The digest a signer uses: none for Ed25519, SHA-384 for P-384 (RFC 5480), else SHA-256. */
 const EVP_MD	*rk_pki_digest_for(const struct rk_key *signer);
 
+/* 32 bytes of SHA-256 as "AB:CD:..." (95 characters and a NUL), as every fingerprint shows. */
+void	rk_pki_format_fingerprint(char out[96], const unsigned char md[32]);
+
 #endif

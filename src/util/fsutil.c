@@ -234,8 +234,11 @@ write_temp_sibling(char **tmp, int *fd, const char *path, struct rk_bytes data, 
 	return 0;
 }
 
-int
-rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_err *err)
+/* rk_file_replace and rk_file_replace_private: keep says whether an existing file's mode and
+ * owner carry over. */
+static int
+file_replace(const char *path, struct rk_bytes data, mode_t mode, bool keep,
+    struct rk_err *err)
 {
 	char *dir = NULL, *tmp = NULL;
 	struct stat old;
@@ -255,8 +258,8 @@ rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_e
 	}
 	if ((r = rk_path_dirname(&dir, path, err)) != 0)
 		return r;
-	if ((r = write_temp_sibling(&tmp, &fd, path, data, mode, exists ? &old : NULL,
-	    err)) != 0)
+	if ((r = write_temp_sibling(&tmp, &fd, path, data, mode,
+	    exists && keep ? &old : NULL, err)) != 0)
 		goto out;
 	if (rename(tmp, path) == -1) {
 		r = rk_fail_errno(err, "rename %s to %s", tmp, path);
@@ -273,6 +276,18 @@ rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_e
 	free(tmp);
 	free(dir);
 	return r;
+}
+
+int
+rk_file_replace(const char *path, struct rk_bytes data, mode_t mode, struct rk_err *err)
+{
+	return file_replace(path, data, mode, true, err);
+}
+
+int
+rk_file_replace_private(const char *path, struct rk_bytes data, struct rk_err *err)
+{
+	return file_replace(path, data, 0600, false, err);
 }
 
 int

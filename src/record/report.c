@@ -66,11 +66,15 @@ static void
 table_begin(struct table *t, struct rk_buf *md, struct rk_buf *html, const char *const *cols,
     struct rk_err *err)
 {
+	bool headless;
 	size_t i;
 
 	t->md = md;
 	t->html = html;
-	t->r = rk_buf_append_str(html, "<table><thead><tr>", err);
+	/* A table of names and values has no header row in HTML (Markdown needs one). */
+	headless = cols[0] != NULL && cols[0][0] == '\0';
+	t->r = rk_buf_append_str(html, headless ? "<table class=\"kv\"><tbody><tr style=\""
+	    "display:none\">" : "<table><thead><tr>", err);
 	for (i = 0; cols[i] != NULL && t->r == 0; i++) {
 		if ((t->r = rk_buf_printf(md, err, "| %s ", cols[i])) == 0 &&
 		    (t->r = rk_buf_append_str(html, "<th>", err)) == 0 &&
@@ -83,7 +87,15 @@ table_begin(struct table *t, struct rk_buf *md, struct rk_buf *html, const char 
 	for (i = 0; i < t->ncols && t->r == 0; i++)
 		t->r = rk_buf_append_str(md, "|---", err);
 	if (t->r == 0 && (t->r = rk_buf_append_str(md, "|\n", err)) == 0)
-		t->r = rk_buf_append_str(html, "</tr></thead><tbody>\n", err);
+		t->r = rk_buf_append_str(html, headless ? "</tr>\n" : "</tr></thead><tbody>\n",
+		    err);
+}
+
+/* A fingerprint or a SHA-256: long and without spaces, broken anywhere in HTML. */
+static bool
+is_digest(const char *s)
+{
+	return s != NULL && strlen(s) > 40 && strchr(s, ' ') == NULL;
 }
 
 /* One row; cls is the row's class in HTML ("bad", "good", "") for its colour. */
@@ -98,7 +110,8 @@ table_row(struct table *t, const char *cls, const char *const *cells, struct rk_
 		if ((t->r = rk_buf_append_str(t->md, "| ", err)) == 0 &&
 		    (t->r = md_cell(t->md, cells[i], err)) == 0 &&
 		    (t->r = rk_buf_append_str(t->md, " ", err)) == 0 &&
-		    (t->r = rk_buf_append_str(t->html, "<td>", err)) == 0 &&
+		    (t->r = rk_buf_append_str(t->html, is_digest(cells[i]) ? "<td class=\"h\">" :
+		    "<td>", err)) == 0 &&
 		    (t->r = html_text(t->html, cells[i], err)) == 0)
 			t->r = rk_buf_append_str(t->html, "</td>", err);
 	}
@@ -146,7 +159,10 @@ static const char style[] =
     "border-bottom:1px solid #d0d7de;padding-bottom:.2em}\n"
     "table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:13px}\n"
     "th,td{border:1px solid #d0d7de;padding:.3em .5em;text-align:left;vertical-align:top;"
-    "word-break:break-word}\n"
+    "overflow-wrap:break-word}\n"
+    "td.h{word-break:break-all;font-family:ui-monospace,monospace;font-size:11px;"
+    "min-width:12em}\n"
+    "table.kv td:first-child{width:12em;font-weight:600;background:#f6f8fa}\n"
     "th{background:#f6f8fa}tr.bad td{background:#ffebe9}tr.good td:first-child{"
     "border-left:4px solid #2da44e}\n"
     ".banner{padding:.6em 1em;border-radius:6px;font-weight:600;margin:1em 0}\n"
@@ -247,32 +263,60 @@ timeline_table(struct rk_buf *md, struct rk_buf *html, struct rk_bytes lines,
 	static const char *const cols[] = { "At", "Step", "Host", "State", "What", "Error",
 	    NULL };
 	const unsigned char *p = lines.ptr, *end = lines.ptr + lines.len, *nl;
+	json_t *all = json_array(), *o;
+	size_t i, n, maxstep = 0;
+	bool *later = NULL;
 	struct table t;
 	char step[16];
 	int r;
 
-	if ((r = heading(md, html, "Timeline", err)) != 0)
-		return r;
-	table_begin(&t, md, html, cols, err);
+	if (all == NULL)
+		return rk_fail_nomem(err);
 	for (; p < end; p = nl + 1) {
-		json_t *o;
-
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if ((o = json_loadb((const char *)p, (size_t)(nl - p), 0, NULL)) == NULL)
 			continue;
+		if ((size_t)json_integer_value(json_object_get(o, "step")) > maxstep)
+			maxstep = (size_t)json_integer_value(json_object_get(o, "step"));
+		json_array_append_new(all, o);
+	}
+	n = json_array_size(all);
+	if ((later = calloc(maxstep + 1, sizeof(*later))) == NULL) {
+		json_decref(all);
+		return rk_fail_nomem(err);
+	}
+	if ((r = heading(md, html, "Timeline", err)) != 0 ||
+	    (r = paragraph(md, html, "How each step ended (timeline.jsonl holds every record, "
+	    "starts included, chained by SHA-256).", err)) != 0)
+		goto out;
+	/* A start is news only when nothing followed it (the run stopped there): marked
+	 * from the end, so one pass tells. */
+	for (i = n; i-- > 0;) {
+		size_t id = (size_t)json_integer_value(json_object_get(json_array_get(all, i),
+		    "step"));
+
+		if (strcmp(str(json_array_get(all, i), "state"), "start") == 0 && later[id])
+			json_object_set_new(json_array_get(all, i), "hide", json_true());
+		later[id] = true;
+	}
+	table_begin(&t, md, html, cols, err);
+	json_array_foreach(all, i, o) {
+		const char *state = str(o, "state");
+		const char *cells[6] = { str(o, "at"), step, str(o, "host"), state,
+		    str(o, "what"), str(o, "error") };
+
+		if (json_is_true(json_object_get(o, "hide")))
+			continue;
 		snprintf(step, sizeof(step), "%lld",
 		    (long long)json_integer_value(json_object_get(o, "step")));
-		{
-			const char *state = str(o, "state");
-			const char *cells[6] = { str(o, "at"), step, str(o, "host"), state,
-			    str(o, "what"), str(o, "error") };
-
-			table_row(&t, strcmp(state, "failed") == 0 ? "bad" : "", cells, err);
-		}
-		json_decref(o);
+		table_row(&t, strcmp(state, "failed") == 0 ? "bad" : "", cells, err);
 	}
-	return table_end(&t, err);
+	r = table_end(&t, err);
+ out:
+	free(later);
+	json_decref(all);
+	return r;
 }
 
 static int

@@ -11,6 +11,8 @@ packages=(
 	openssh-server openssh-client postgresql-15 postgresql-client-15
 	mariadb-server mariadb-client openssl sudo procps iproute2 python3 diffutils patch
 	shellcheck
+	# The incident report is rendered by a real browser in the tests (headless).
+	chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then

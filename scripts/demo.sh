@@ -3,7 +3,8 @@
 # lab (a CA, PostgreSQL 15 and MariaDB with TLS, three sshd hosts, an app host), shows the
 # plan for its rotation (db1's server key leaked), rehearses it (`rekey rehearse`: every step
 # tried, nothing changed), carries it out with `rekey run`, then
-# checks every service as its clients see it (rekey verify) and says where the journal is.
+# checks every service as its clients see it (rekey verify), checks the signed incident record
+# (rekey record verify) and says where the journal and the record are.
 # Each time it runs, the lab is built anew, so the rotation is carried out for real again.
 # `scripts/lab down` tears the lab down.
 set -euo pipefail
@@ -34,6 +35,10 @@ echo
 # The estate as its clients see it now, checked again from scratch.
 ./build/bin/rekey verify "$lab/lab.yml"
 echo
+# The signed incident record, checked as an auditor would: manifest, signature, timeline.
+./build/bin/rekey record verify "$lab/incidents/LAB-ROTATION.tar.gz"
+echo
 echo "The incident folder: $lab/incidents/LAB-ROTATION (journal.jsonl, certs/, keys/,"
-echo "crl.pem, MANIFEST.sha256). 'rekey rollback $lab/lab.yml' undoes the rotation;"
-echo "'scripts/lab down' tears the lab down."
+echo "crl.pem, MANIFEST.sha256); its record: $lab/incidents/LAB-ROTATION.tar.gz"
+echo "(rekey record show prints its report). 'rekey rollback $lab/lab.yml' undoes the"
+echo "rotation; 'scripts/lab down' tears the lab down."

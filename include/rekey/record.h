@@ -31,6 +31,8 @@
 #include "rekey/model.h"
 #include "rekey/plan.h"
 
+#define RK_RECORD_SECRET_MIN	8
+
 /* How one service or client came out, as the command's summary says it. */
 struct rk_record_unit {
 	const char	*kind;			/* "service" or "client" */
@@ -55,10 +57,12 @@ struct rk_record_input {
 	time_t				 ended;
 	const struct rk_record_unit	*units;
 	size_t				 nunits;
-	/* Values the run read that must appear in no member (passwords, passphrases). */
+	/* Values the run read that must appear in no member (passwords, passphrases); those
+	 * shorter than RK_RECORD_SECRET_MIN bytes are not looked for. */
 	const struct rk_bytes		*secrets;
 	size_t				 nsecrets;
 	const struct rk_key		*signer;	/* signs MANIFEST.sha256 */
+	const char			*signed_by;	/* which key that is, in words */
 };
 
 /* <records>/<incident>.tar.gz, or .rehearsal.tar.gz; *out malloc'ed. */

@@ -1036,7 +1036,7 @@ record_secrets(struct rk_secret *held, size_t max, const struct rk_model *m)
  * the one that leaked.
  */
 static int
-open_signer(struct rk_key **out, const struct run *run, struct rk_err *err)
+open_signer(struct rk_key **out, const char **by, const struct run *run, struct rk_err *err)
 {
 	const struct rk_ca *ca = &run->model->ca;
 	const struct rk_record_spec *rec = &run->model->record;
@@ -1048,9 +1048,11 @@ open_signer(struct rk_key **out, const struct run *run, struct rk_err *err)
 	int r;
 
 	*out = NULL;
+	*by = rec->signing_key != NULL ? "record.signing_key" : "the CA key";
 	if (rec->signing_key == NULL && ca->rotate && run->args.mode != MODE_REHEARSE &&
 	    rk_incident_file(&new_key, run->dir, "ca/ca.key", err) == 0 &&
 	    access(new_key, F_OK) == 0) {
+		*by = "the new CA key";
 		r = rk_key_load_file(out, new_key, NULL, err);
 		free(new_key);
 		return r;
@@ -1084,7 +1086,9 @@ write_record(struct run *run, struct rk_err *err)
 	struct rk_journal_log *log = NULL;
 	struct rk_record_unit *units = NULL;
 	struct rk_key *signer = NULL;
-	char *path = NULL, operator[320];
+	char *path = NULL, operator[320], why[512];
+	const char *signed_by = NULL;
+	struct rk_err signer_err = { 0 };
 	size_t i, nheld = 0;
 	int r;
 
@@ -1093,17 +1097,29 @@ write_record(struct run *run, struct rk_err *err)
 	if ((r = rk_record_path(&path, m, rehearse, err)) != 0 ||
 	    (r = rk_journal_read(&log, rehearse ? run->scratch_journal : run->journal_path,
 	    err)) != 0 ||
-	    (r = record_units(&units, run, err)) != 0 ||
-	    (r = open_signer(&signer, run, err)) != 0)
+	    (r = record_units(&units, run, err)) != 0)
 		goto out;
+	if (open_signer(&signer, &signed_by, run, &signer_err) != 0)
+		signer = NULL;
 	nheld = record_secrets(held, RECORD_SECRETS_MAX, m);
+	/* A record is written whatever happened, also when the signing key cannot be opened
+	 * (the CA passphrase a rehearsal found wrong): sealed then with a key made for it, which
+	 * proves the record whole but not who sealed it, and incident.json says so. */
+	if (signer == NULL) {
+		snprintf(why, sizeof(why), "a key made for this record, since %s could not be "
+		    "opened: %.300s", signed_by, signer_err.msg);
+		signed_by = why;
+		if ((r = rk_key_generate(&signer, RK_KEY_EC_P256, err)) != 0)
+			goto out;
+	}
 	for (i = 0; i < nheld; i++)
 		secrets[i] = (struct rk_bytes){ (const unsigned char *)held[i].ptr, held[i].len };
 	{
 		struct rk_record_input in = { m, run->plan, log,
 		    rk_buf_bytes(&run->playbook_bytes), rehearse ? run->scratch : run->dir,
 		    rehearse, mode_name(run->args.mode), record_outcome(run), operator,
-		    time(NULL), units, m->nservices + m->nclients, secrets, nheld, signer };
+		    time(NULL), units, m->nservices + m->nclients, secrets, nheld, signer,
+		    signed_by };
 
 		if ((r = rk_record_write(path, &in, err)) == 0) {
 			run->record = path;

@@ -169,6 +169,7 @@ incident_json(const struct rk_record_input *in, const char *playbook_sha256)
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "plan_digest", json_string(in->log->plan_digest));
+	json_object_set_new(o, "signed_by", string_or_null(in->signed_by));
 	json_object_set_new(o, "steps", json_integer((json_int_t)in->plan->nsteps));
 	json_object_set_new(o, "journal", json_pack("{s:I, s:I, s:I, s:I}", "started",
 	    (json_int_t)counts[RK_JOURNAL_START], "done", (json_int_t)counts[RK_JOURNAL_DONE],
@@ -446,8 +447,9 @@ gather(struct rk_archive *a, const struct rk_record_input *in, struct rk_err *er
 	rk_buf_init(&lines, RK_JOURNAL_MAX * 2);
 	rk_buf_init(&md, 16 * 1024 * 1024);
 	rk_buf_init(&html, 16 * 1024 * 1024);
+	/* A secret of a few bytes ("wrong") would match words of the record by chance. */
 	for (i = 0, r = 0; i < in->nsecrets && r == 0; i++)
-		if (in->secrets[i].len >= 4)
+		if (in->secrets[i].len >= RK_RECORD_SECRET_MIN)
 			r = rk_archive_forbid(a, in->secrets[i], err);
 	if (r != 0 || changes == NULL ||
 	    (r = rk_sha256_hex(seed, in->playbook, err)) != 0 ||

@@ -191,7 +191,7 @@ summary(struct rk_buf *md, struct rk_buf *html, const json_t *inc, struct rk_err
 		{ "Summary", "summary" }, { "Outcome", "outcome" }, { "Command", "command" },
 		{ "Operator", "operator" }, { "Started", "started" }, { "Ended", "ended" },
 		{ "rekey", "rekey_version" }, { "Playbook SHA-256", "playbook_sha256" },
-		{ "Plan", "plan_digest" },
+		{ "Plan", "plan_digest" }, { "Signed by", "signed_by" },
 	};
 	struct table t;
 	char title[400];

@@ -219,7 +219,8 @@ edit_config(void *arg, const struct rk_step *s, struct rk_step_result *res, stru
 	}
 	if ((r = rk_client_change_apply(&backup, t, change, err)) != 0 ||
 	    (r = rk_sha256_hex(hex, rk_buf_bytes(&change->after), err)) != 0 ||
-	    (r = result_put_backup(res, &backup, err)) != 0)
+	    (r = result_put_backup(res, &backup, err)) != 0 ||
+	    (r = ctx_keep_diff(ctx, change, err)) != 0)
 		goto out;
 	r = rk_step_result_out(res, "sha256", hex, err);
  out:

@@ -863,6 +863,8 @@ rh_edit(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result *
 		goto out;
 	free(finding_of(ctx, s)->diff);
 	finding_of(ctx, s)->diff = rk_buf_detach(&diff);
+	if ((r = ctx_keep_diff(ctx, change, err)) != 0)
+		goto out;
 	spec = (struct rk_file_spec){ s->client->path, change->found.owner, change->found.group,
 	    change->found.mode, false };
 	if ((r = try_replace(&p, ctx, s, &spec, change->after.len, err)) != 0)

@@ -109,6 +109,11 @@ int	ctx_crl_file(char **out, const struct rk_run_ctx *ctx, struct rk_err *err) R
 /* The bytes a push-file step installs. */
 int	ctx_push_content(struct rk_buf *out, struct rk_run_ctx *ctx, const struct rk_step *s,
 	    struct rk_err *err) RK_MUST_CHECK;
+struct rk_client_change;
+/* Keeps an edit's diff (secrets masked) as diffs/CLIENT.diff of the incident folder, for the
+ * record. */
+int	ctx_keep_diff(struct rk_run_ctx *ctx, const struct rk_client_change *change,
+	    struct rk_err *err) RK_MUST_CHECK;
 /* Reads a local file the run made (certs, CRL, CA) whole. */
 int	ctx_read_local(struct rk_buf *out, const char *path, struct rk_err *err) RK_MUST_CHECK;
 

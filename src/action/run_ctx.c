@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "action_int.h"
+#include "rekey/clientfile.h"
+#include "rekey/envfile.h"
 #include "rekey/fsutil.h"
 #include "rekey/workers.h"
 
@@ -68,8 +70,8 @@ int
 rk_run_ctx_new(struct rk_run_ctx **out, const struct rk_run_setup *setup, struct rk_err *err)
 {
 	const struct rk_model *m = setup->plan->model;
-	static const char *const subdirs[] = { "certs", "keys", "ca" };
-	size_t nsubdirs = m->ca.rotate ? 3 : 2;
+	static const char *const subdirs[] = { "certs", "keys", "diffs", "ca" };
+	size_t nsubdirs = m->ca.rotate ? 4 : 3;
 	struct rk_run_ctx *ctx;
 	char *sub = NULL;
 	size_t i;
@@ -325,6 +327,23 @@ ctx_transport(struct rk_transport **out, struct rk_run_ctx *ctx, const struct rk
 	}
 	*out = t;
 	return 0;
+}
+
+int
+ctx_keep_diff(struct rk_run_ctx *ctx, const struct rk_client_change *change, struct rk_err *err)
+{
+	struct rk_buf diff;
+	char *path = NULL;
+	int r;
+
+	if (asprintf(&path, "%s/diffs/%s.diff", ctx->dir, change->client->name) < 0)
+		return rk_fail_nomem(err);
+	rk_buf_init(&diff, RK_CLIENT_OUT_MAX * 2);
+	if ((r = rk_client_change_diff(&diff, change, err)) == 0)
+		r = rk_file_replace(path, rk_buf_bytes(&diff), 0600, err);
+	rk_buf_clear(&diff);
+	free(path);
+	return r;
 }
 
 int

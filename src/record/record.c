@@ -366,6 +366,15 @@ add_changes(struct rk_archive *a, const struct rk_record_input *in, json_t *all,
 		snprintf(name, sizeof(name), "changes/%s.json", m->hosts[h].name);
 		r = add_json(a, name, list, err);
 	}
+	/* Each client edit's diff, secrets masked, as the run (or rehearsal) worked it out. */
+	for (i = 0; i < m->nclients && r == 0; i++) {
+		char rel[200];
+
+		snprintf(name, sizeof(name), "changes/%s/%s.diff", m->clients[i].host != NULL ?
+		    m->clients[i].host->name : "-", m->clients[i].name);
+		snprintf(rel, sizeof(rel), "diffs/%s.diff", m->clients[i].name);
+		r = add_file_if_there(a, name, in->dir, rel, err);
+	}
 	return r;
 }
 

@@ -603,11 +603,16 @@ e2e_yaml_escape() {
 # e2e_rekey OUT COMMAND [ARGS...]: runs rekey, its combined output into OUT (with --json,
 # standard error into OUT.err, so that OUT holds what tools read); sets e2e_status.
 e2e_rekey() {
-	local out=$1 err=$1
+	local out=$1
 	shift
-	[[ " $* " != *" --json "* ]] || err=$out.err
 	e2e_status=0
-	"$E2E_REKEY" "$@" >"$out" 2>>"$err" || e2e_status=$?
+	# One open file for both streams: with two (">OUT 2>>OUT"), standard output's buffer,
+	# written at exit from offset 0, overwrote whatever standard error had said first.
+	if [[ " $* " == *" --json "* ]]; then
+		"$E2E_REKEY" "$@" >"$out" 2>>"$out.err" || e2e_status=$?
+	else
+		"$E2E_REKEY" "$@" >"$out" 2>&1 || e2e_status=$?
+	fi
 }
 
 # e2e_json_problems OUT: what is wrong with a --json output: a line that is not one JSON

@@ -621,6 +621,12 @@ unit_result(const struct run *run, const struct rk_service *svc, const struct rk
 		switch (rep->outcomes[i]) {
 		case RK_OUTCOME_UNDONE:
 			undone = true;
+			/*
+			 * Under the rollback policy the failed step is undone too (a reload is
+			 * reloaded again): its error is still why the unit was rolled back.
+			 */
+			if (*first_failed == NULL && board_error_of(&run->board, s) != NULL)
+				*first_failed = s;
 			break;
 		case RK_OUTCOME_FAILED:
 			failed = true;

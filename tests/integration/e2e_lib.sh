@@ -989,12 +989,13 @@ e2e_check_clients_state() {
 # Killing a run at a journal line
 
 # e2e_run_until_line OUT WHEN SIGNAL ARGS...: starts `rekey ARGS` (output into OUT) and sends
-# it SIGNAL (KILL or STOP) as soon as WHEN holds: a number N, the incident's journal (named by
-# E2E_JOURNAL) has N complete lines; a path, that file's content changed (the moment a
-# replace lands on a host, before rekey can journal it). Prints the journal's line count
-# then and the pid; "ended STATUS" when rekey ended first. After KILL rekey is reaped; after
-# STOP it is left stopped (the caller kills it). The watcher starts rekey itself, so it
-# watches from rekey's first moment.
+# it SIGNAL (KILL, STOP, or INT as Ctrl-C does) as soon as WHEN holds: a number N, the
+# incident's journal (named by E2E_JOURNAL) has N complete lines; a path, that file's content
+# changed (the moment a replace lands on a host, before rekey can journal it). Prints the
+# journal's line count then and the pid; "ended STATUS" when rekey ended first. After KILL
+# rekey is reaped; after STOP it is left stopped (the caller kills it); after INT the watcher
+# waits for rekey to finish and prints its exit status in place of the pid. The watcher starts
+# rekey itself, so it watches from rekey's first moment.
 e2e_run_until_line() {
 	python3 - "$E2E_JOURNAL" "$@" "$E2E_REKEY" <<'PY'
 import os, signal, subprocess, sys, time
@@ -1022,6 +1023,10 @@ with open(out, "wb") as f:
 while True:
     if ready():
         child.send_signal(getattr(signal, "SIG" + sig))
+        if sig == "INT":
+            at = lines()
+            print(at, child.wait())
+            break
         if sig == "KILL":
             child.wait()
         print(lines(), child.pid)

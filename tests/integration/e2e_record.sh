@@ -40,7 +40,7 @@ kept=$work/kept		# every record made, for the grep for secrets at the end
 keylines=$work/key-lines	# the body lines of every private key the runs made
 mkdir -p -- "$kept"
 : >"$keylines"
-id=E2E-REC
+id="E2E-REC"
 pb=$E2E/record.yml
 inc=$(e2e_incident_dir "$id")
 e2e_write_playbook "$pb" id=$id scenario=server
@@ -54,6 +54,10 @@ certs/db1-server.crt
 certs/db2-server.crt
 certs/fingerprints.tsv
 changes/app1.json
+changes/app1/app1-env.diff
+changes/app1/app1-mycnf.diff
+changes/app1/app1-pgservice.diff
+changes/app1/app1-url.diff
 changes/db1.json
 changes/db2.json
 incident.json
@@ -92,14 +96,14 @@ have_record() {
 }
 
 # unpack NAME ARCHIVE: ARCHIVE unpacked with tar into $work/NAME (a copy kept aside for the
-# grep for secrets); prints its top folder.
+# grep for secrets); sets unpacked to its top folder.
 unpack() {
 	local name=$1 archive=$2
 	rm -rf -- "${work:?}/$name"
 	mkdir -p -- "$work/$name"
 	cp -- "$archive" "$kept/$name.tar.gz"
-	tar -xzf "$archive" -C "$work/$name" >&2 || e2e_bad "$name: tar -xzf $archive fails"
-	printf '%s/%s\n' "$work/$name" "$(basename -- "$archive" .tar.gz)"
+	tar -xzf "$archive" -C "$work/$name" || e2e_bad "$name: tar -xzf $archive fails"
+	unpacked=$work/$name/$(basename -- "$archive" .tar.gz)
 }
 
 # json FILE EXPR: a value from a JSON file (EXPR reads it as d), as python prints it.
@@ -199,21 +203,37 @@ check_outside() {
 	e2e_check "$what: rekey record verify exits 0" "$E2E_REKEY" record verify "$archive"
 }
 
+# recorded WHAT NAME ARCHIVE STATUS OUT ARGS...: `rekey ARGS` (output into OUT) exits STATUS,
+# and its summary names ARCHIVE, which is unpacked as NAME (sets unpacked) and checked from
+# outside. Returns 1 when there is no record (the caller skips its checks of it).
+recorded() {
+	local what=$1 name=$2 want=$3 status=$4 out=$5 started=${EPOCHREALTIME/./} archive
+	shift 5
+	e2e_rekey "$out" "$@"
+	rk_t_note "$what: rekey $1 took $(e2e_elapsed "$started")"
+	if [[ $e2e_status == "$status" ]]; then
+		e2e_ok "$what: rekey $1 exits $status"
+	else
+		e2e_bad "$what: rekey $1 exits $e2e_status, want $status$(rk_t_show "$(<"$out")")"
+	fi
+	archive=$(record_path "$out")
+	have_record "$what" "$want" "$archive" || return 1
+	unpack "$name" "$archive"
+	check_outside "$what" "$archive" "$unpacked"
+}
+
 # ---------------------------------------------------------------------------------------------
 # fresh: a successful server-key-compromise run
 
 scenario_fresh() {
-	local archive rec svc name proto port cert got
-	e2e_run_ok fresh "$work/fresh.out" run "$pb"
-	archive=$(record_path "$work/fresh.out")
-	have_record fresh "$E2E_RECORDS/$id.tar.gz" "$archive" || return 0
+	local archive=$E2E_RECORDS/$id.tar.gz rec svc name proto port cert got
+	recorded fresh fresh "$archive" 0 "$work/fresh.out" run "$pb" || return 0
+	rec=$unpacked
 	e2e_same "fresh: tar -tzf lists the members" "$(sed "s|^|$id/|" <<<"$server_members")" \
 		"$(tar -tzf "$archive" | sort)"
 	tar -tzf "$archive" >"$work/order"
-	rec=$(unpack fresh "$archive")
 	cp -a -- "$rec" "$work/pristine"
 	remember_keys "$inc"
-	check_outside fresh "$archive" "$rec"
 	openssl pkey -in "$E2E_PKI/ca.key" -pubout -out "$work/ca.pub"
 	e2e_check "fresh: signer.pub is the CA key's public half (openssl pkey -pubout)" \
 		cmp -- "$work/ca.pub" "$rec/signer.pub"
@@ -270,6 +290,11 @@ scenario_fresh() {
 	e2e_equal "fresh: every host file that changed is in changes/" "" \
 		"$(comm -23 <(diff <(printf '%s\n' "$E2E_SNAP_HOST_DIGEST") <(e2e_host_digest) |
 			sed -n 's/^> \([^ ]*\) .*/\1/p' | sort) <(cut -d' ' -f1 <<<"$got" | sort))"
+	e2e_matches "fresh: changes/app1/app1-url.diff shows DATABASE_URL's edit, password masked" \
+		"^\+DATABASE_URL='?postgresql://app:\*+@.*sslmode=verify-full" \
+		"$(grep '^+DATABASE_URL=' "$rec/changes/app1/app1-url.diff" || true)"
+	e2e_equal "fresh: changes/app1/app1-url.diff does not hold the app's password" 0 \
+		"$(grep -c -F -- "$E2E_APP_PASSWORD" "$rec/changes/app1/app1-url.diff" || true)"
 	e2e_equal "fresh: changes/HOST.json names only files of HOST" "" \
 		"$({ changes_last "$rec" db1 | grep -v "^$E2E_PG/"
 		changes_last "$rec" db2 | grep -v "^$E2E_MY/"
@@ -347,18 +372,19 @@ scenario_tampered() {
 # A reload that fails while the new files are in place (as in e2e_faults.sh), under POLICY, on
 # the scheduled rotation (nothing revoked).
 scenario_failed() {
-	local policy=$1 what="failed reload ($1)" fid=E2E-REC-F-$1 fpb=$E2E/record-$1.yml
-	local out=$work/fault-$1.out archive rec want result
+	local policy=$1 what="failed reload ($1)" fid="E2E-REC-F-$1" fpb=$E2E/record-$1.yml
+	local rec want result
+	# The reload works only while the old certificate is in place (sudo -n: as the login or
+	# as root, whichever the reload runs as).
+	local reload="cmp -s $E2E_PG/server.crt $E2E/snap/pg/server.crt"
+	reload+=" && sudo -n kill -HUP \$(sudo -n head -n 1 $RK_H_PG_DATA/postmaster.pid)"
 	e2e_reset
 	e2e_write_playbook "$fpb" id="$fid" scenario=rotate timeout=5 on_failure="$policy" \
-		"pg_reload={command: \"cmp -s $E2E_PG/server.crt $E2E/snap/pg/server.crt && sudo -n kill -HUP \$(sudo -n head -n 1 $RK_H_PG_DATA/postmaster.pid)\"}"
-	e2e_rekey "$out" run "$fpb"
-	e2e_equal "$what: rekey run exits 1" 1 "$e2e_status"
-	archive=$(record_path "$out")
-	have_record "$what" "$E2E_RECORDS/$fid.tar.gz" "$archive" || return 0
-	rec=$(unpack "fault-$policy" "$archive")
+		"pg_reload={command: \"$reload\"}"
+	recorded "$what" "fault-$policy" "$E2E_RECORDS/$fid.tar.gz" 1 "$work/fault-$policy.out" \
+		run "$fpb" || return 0
+	rec=$unpacked
 	remember_keys "$(e2e_incident_dir "$fid")"
-	check_outside "$what" "$archive" "$rec"
 	case $policy in
 	halt) want="run failed" result=failed ;;
 	*) want="run failed, rolled back" result="rolled back" ;;
@@ -379,31 +405,14 @@ scenario_interrupted() {
 	e2e_reset
 	stop_at=$(awk '$3 == "push-file" && $4 == "done" { print NR + 1; exit }' \
 		"$work/fresh.steps" 2>/dev/null || echo 30)
-	read -r at status < <(python3 - "$inc/journal.jsonl" "${stop_at:-30}" \
-		"$work/interrupted.out" "$E2E_REKEY" run "$pb" <<'PY'
-import signal, subprocess, sys, time
-journal, when, out, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
-def lines():
-    try:
-        with open(journal, "rb") as f:
-            return f.read().count(b"\n")
-    except OSError:
-        return 0
-with open(out, "wb") as f:
-    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
-while child.poll() is None and lines() < when:
-    time.sleep(0.0005)
-at = lines()
-if child.poll() is None:
-    child.send_signal(signal.SIGINT)
-print(at, child.wait())
-PY
-	)
+	read -r at status < <(E2E_JOURNAL=$inc/journal.jsonl e2e_run_until_line \
+		"$work/interrupted.out" "${stop_at:-30}" INT run "$pb")
 	rk_t_note "interrupted: SIGINT at journal line $at (the first push-file done: line $stop_at)"
 	e2e_equal "interrupted: rekey run exits 130" 130 "$status"
 	archive=$(record_path "$work/interrupted.out")
 	have_record interrupted "$E2E_RECORDS/$id.tar.gz" "$archive" || return 0
-	irec=$(unpack interrupted "$archive")
+	unpack interrupted "$archive"
+	irec=$unpacked
 	check_outside interrupted "$archive" "$irec"
 	e2e_equal "interrupted: incident.json's outcome" "run interrupted" "$(outcome_of "$irec")"
 	e2e_same "interrupted: the timeline holds every journal record, in order" \
@@ -412,13 +421,11 @@ PY
 		'(not started|skipped|failed)' "$(json "$irec/incident.json" \
 		'" ".join(u["result"] for u in d["services"] + d["clients"])')"
 
-	e2e_rekey "$work/resume.json" resume --json "$pb"
-	e2e_equal "resume: rekey resume exits 0" 0 "$e2e_status"
-	archive=$(record_path "$work/resume.json")
-	have_record "resume (--json)" "$E2E_RECORDS/$id.tar.gz" "$archive" || return 0
-	rrec=$(unpack resume "$archive")
+	# --json: the summary event names the record.
+	recorded resume resume "$E2E_RECORDS/$id.tar.gz" 0 "$work/resume.json" \
+		resume --json "$pb" || return 0
+	rrec=$unpacked
 	remember_keys "$inc"
-	check_outside resume "$archive" "$rrec"
 	e2e_equal "resume: incident.json's outcome" "resume verified" "$(outcome_of "$rrec")"
 	e2e_equal "resume: incident.json starts when the interrupted run started" \
 		"$(json "$irec/incident.json" 'd["started"]')" "$(json "$rrec/incident.json" 'd["started"]')"
@@ -433,12 +440,9 @@ PY
 	e2e_check_served "resume: PostgreSQL serves the new db1-server" postgres "$RK_H_PG_PORT" \
 		"$inc/certs/db1-server.crt"
 
-	e2e_rekey "$work/rollback.out" rollback "$pb"
-	e2e_equal "rollback: rekey rollback exits 0" 0 "$e2e_status"
-	archive=$(record_path "$work/rollback.out")
-	have_record rollback "$E2E_RECORDS/$id.tar.gz" "$archive" || return 0
-	brec=$(unpack rollback "$archive")
-	check_outside rollback "$archive" "$brec"
+	recorded rollback rollback "$E2E_RECORDS/$id.tar.gz" 0 "$work/rollback.out" \
+		rollback "$pb" || return 0
+	brec=$unpacked
 	e2e_equal "rollback: incident.json's outcome" "rollback rolled back" "$(outcome_of "$brec")"
 	e2e_check "rollback: the timeline begins with the resumed run's, byte for byte" \
 		cmp -n "$(wc -c <"$rrec/timeline.jsonl")" -- "$rrec/timeline.jsonl" "$brec/timeline.jsonl"
@@ -450,17 +454,14 @@ PY
 
 # A rehearsal: its own file name, marked REHEARSAL; no live record beside it.
 scenario_rehearsal() {
-	local hid=E2E-REC-RH hpb=$E2E/record-rehearse.yml archive rec
+	local hid="E2E-REC-RH" hpb=$E2E/record-rehearse.yml rec
 	e2e_reset
 	e2e_write_playbook "$hpb" id=$hid scenario=server
-	e2e_rekey "$work/rehearse.out" rehearse "$hpb"
-	e2e_equal "rehearsal: rekey rehearse exits 0" 0 "$e2e_status"
-	archive=$(record_path "$work/rehearse.out")
-	have_record rehearsal "$E2E_RECORDS/$hid.rehearsal.tar.gz" "$archive" || return 0
+	recorded rehearsal rehearsal "$E2E_RECORDS/$hid.rehearsal.tar.gz" 0 "$work/rehearse.out" \
+		rehearse "$hpb" || return 0
+	rec=$unpacked
 	e2e_equal "rehearsal: no live record is written" "" \
 		"$(ls -- "$E2E_RECORDS/$hid.tar.gz" 2>/dev/null || true)"
-	rec=$(unpack rehearsal "$archive")
-	check_outside rehearsal "$archive" "$rec"
 	e2e_equal "rehearsal: incident.json: mode, title, command, outcome" \
 		"rehearsal REHEARSAL rehearse go" \
 		"$(json "$rec/incident.json" '" ".join(d[k] for k in
@@ -479,7 +480,7 @@ scenario_rehearsal() {
 # A password planted in the playbook, as a comment: the run goes on and verifies, the record
 # is refused, naming playbook.yml, and rekey does not repeat the password.
 scenario_planted() {
-	local sid=E2E-REC-SECRET spb=$E2E/record-secret.yml out=$work/secret.out password said
+	local sid="E2E-REC-SECRET" spb=$E2E/record-secret.yml out=$work/secret.out password said
 	e2e_reset
 	password=$(<"$RK_H_PG_PASSWORD_FILE")
 	e2e_write_playbook "$spb" id=$sid scenario=rotate

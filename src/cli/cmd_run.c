@@ -80,6 +80,7 @@ struct run {
 	char			*scratch_journal;
 	struct rk_buf		 playbook_bytes;	/* as loaded, for the record */
 	char			*record;	/* the record written, or NULL */
+	char			 record_error[512];	/* why it was not */
 	const char		*earlier;	/* rehearse: what the incident's journal says */
 };
 
@@ -763,6 +764,8 @@ print_summary_json(const struct run *run)
 		return;
 	json_object_set_new(o, "record", run->record != NULL ? json_string(run->record) :
 	    json_null());
+	if (run->record == NULL)
+		json_object_set_new(o, "record_error", json_string(run->record_error));
 	json_object_set_new(o, "services", units_json(run, true));
 	json_object_set_new(o, "clients", units_json(run, false));
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -782,7 +785,9 @@ finish(struct run *run)
 		print_summary_text(run);
 		printf("journal: %s\n", run->journal_path);
 		if (run->record != NULL)
-			printf("record:  %s (rekey record verify checks it)\n", run->record);
+			printf("record: %s (rekey record verify checks it)\n", run->record);
+		else
+			printf("record: NOT WRITTEN: %s\n", run->record_error);
 		if (run->report->stopped)
 			printf("stopped by a signal: `rekey resume %s` goes on, `rekey rollback %s` "
 			    "undoes it\n", pb, pb);
@@ -1222,13 +1227,15 @@ execute(struct run *run, struct rk_err *err)
 	/* Whatever happened, the auditor gets the record of it. */
 	if (write_record(run, err) != 0) {
 		cli_report_error(run->cli, mode_name(run->args.mode), err);
+		snprintf(run->record_error, sizeof(run->record_error), "%s", err->msg);
 		rk_err_clear(err);
 	}
 	if (!rehearse)
 		rc = finish(run);
 	else
-		rc = rehearse_report(&(struct rehearse_view){ run->cli, run->plan, run->ctx,
-		    run->report, &run->board, run->args.json, run->earlier, run->record });
+			rc = rehearse_report(&(struct rehearse_view){ run->cli, run->plan, run->ctx,
+		    run->report, &run->board, run->args.json, run->earlier, run->record,
+		    run->record_error });
 	if (rc == RK_EXIT_OK && run->record == NULL)
 		rc = RK_EXIT_FAILED;
 	return run->report->stopped ? 130 : rc;

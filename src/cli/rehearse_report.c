@@ -310,6 +310,8 @@ print_text(const struct rehearse_view *v, const struct estimate *e, struct count
 		    v->plan->model->incident.id, v->earlier);
 	if (v->record != NULL)
 		printf("record: %s (rekey record verify checks it)\n", v->record);
+	else
+		printf("record: NOT WRITTEN: %s\n", v->record_error);
 	if (no_go == 0)
 		printf("%sGO%s: all %zu checks pass (%zu go, %zu for the live run only); %zu files "
 		    "on %zu hosts and %zu here unchanged; rehearsed in %.1f s\n",

@@ -18,6 +18,7 @@ struct rehearse_view {
 	bool				 json;
 	const char			*earlier;	/* what the incident's journal says, or NULL */
 	const char			*record;	/* the record written, or NULL */
+	const char			*record_error;	/* why it was not */
 };
 
 /*

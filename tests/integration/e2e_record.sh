@@ -495,6 +495,9 @@ scenario_planted() {
 	e2e_equal "planted: rekey's output does not hold the password" 0 \
 		"$(grep -c -F -- "$password" "$out" || true)"
 	e2e_equal "planted: the summary names no record" "" "$(record_path "$out")"
+	e2e_matches "planted: the summary's last lines say the record was not written, and why" \
+		'record: NOT WRITTEN: .*playbook\.yml: holds the value of a secret' \
+		"$(tail -n 3 "$out")"
 	e2e_equal "planted: no record and no temporary file in incident.records" "$sid" \
 		"$(ls -A -- "$E2E_RECORDS")"
 }

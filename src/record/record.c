@@ -55,8 +55,9 @@ string_or_null(const char *s)
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
+/* Adds o (borrowed) as a JSON member. */
 static int
-add_json(struct rk_archive *a, const char *name, json_t *o, struct rk_err *err)
+add_json(struct rk_archive *a, const char *name, const json_t *o, struct rk_err *err)
 {
 	char *text;
 	int r;
@@ -64,7 +65,6 @@ add_json(struct rk_archive *a, const char *name, json_t *o, struct rk_err *err)
 	if (o == NULL)
 		return rk_fail_nomem(err);
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
 	if (text == NULL)
 		return rk_fail_nomem(err);
 	r = rk_archive_add(a, name, (struct rk_bytes){ (const unsigned char *)text,
@@ -365,6 +365,7 @@ add_changes(struct rk_archive *a, const struct rk_record_input *in, json_t *all,
 		json_object_set(all, m->hosts[h].name, list);
 		snprintf(name, sizeof(name), "changes/%s.json", m->hosts[h].name);
 		r = add_json(a, name, list, err);
+		json_decref(list);
 	}
 	/* Each client edit's diff, secrets masked, as the run (or rehearsal) worked it out. */
 	for (i = 0; i < m->nclients && r == 0; i++) {
@@ -470,8 +471,6 @@ gather(struct rk_archive *a, const struct rk_record_input *in, struct rk_err *er
 		r = rk_fail_nomem(err);
 		goto out;
 	}
-	json_incref(incident);
-	json_incref(verification);
 	if ((r = add_json(a, "incident.json", incident, err)) != 0 ||
 	    (r = rk_archive_add(a, "timeline.jsonl", rk_buf_bytes(&lines), err)) != 0 ||
 	    (r = rk_archive_add(a, "playbook.yml", in->playbook, err)) != 0 ||

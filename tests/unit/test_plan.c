@@ -8,6 +8,8 @@
 
 static const char estate[] =
     "version: 1\n"
+    /* A fixed id: a generated one follows the clock, and so would the digest. */
+    "incident: {id: INC-PLAN-TEST}\n"
     "ca: {cert: c, key: k, rotate: %s, new: {subject: \"/CN=New Root\"}}\n"
     "revoke: [{serial: \"01\"}]\n"
     "certificates:\n"

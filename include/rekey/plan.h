@@ -133,6 +133,11 @@ const char	*rk_phase_name(enum rk_phase phase);
 const char	*rk_action_name(enum rk_action action);
 const char	*rk_content_name(enum rk_content content);
 const char	*rk_refusal_name(enum rk_refusal refusal);
+/* Whether preflight asks the server if svc's login may reload (a SQL reload the plan makes,
+ * by a login that exists before the run), so a run that could not reload stops before any
+ * change. */
+bool		 rk_plan_asks_reload_privilege(const struct rk_plan *plan,
+		    const struct rk_service *svc);
 /* Whether the step changes anything (rehearse runs only the ones that do not). */
 bool		 rk_step_is_read_only(const struct rk_step *step);
 /* One human line saying what the step does; never holds a secret. */

@@ -47,6 +47,34 @@ issued_fingerprint(char out[RK_FINGERPRINT_LEN], struct rk_run_ctx *ctx,
 
 /* ---- probe ------------------------------------------------------------------------------- */
 
+/*
+ * Preflight: whether the login may reload, asked of the server (it trusts the current CA
+ * now, and no CRL is checked: the certificate it serves may be the one being revoked).
+ */
+static int
+may_reload(struct rk_run_ctx *ctx, const struct rk_service *svc, struct rk_err *err)
+{
+	const struct rk_service_ops *ops = ctx->setup.service_ops(svc);
+	const char *statement = NULL;
+	struct svc_login login;
+	char grant[640] = "";
+	bool may = false;
+	int r;
+
+	if (ops->check_reload_privilege == NULL)
+		return 0;
+	if ((r = svc_login_open(&login, ctx, svc, ctx->m->ca.cert, NULL, err)) != 0)
+		return r;
+	r = ops->check_reload_privilege(&may, grant, sizeof(grant), &statement, &login.login,
+	    err);
+	svc_login_clear(&login);
+	if (r == 0 && !may)
+		r = rk_fail(err, RK_E_REMOTE, "%s: %s may not run %s, so the run could not "
+		    "reload it: nothing was changed (as an administrator: %s)", svc->name,
+		    svc->connect.user, statement != NULL ? statement : "the reload", grant);
+	return r;
+}
+
 static int
 probe_service(void *arg, const struct rk_step *s, struct rk_step_result *res,
     struct rk_err *err)
@@ -67,6 +95,10 @@ probe_service(void *arg, const struct rk_step *s, struct rk_step_result *res,
 		goto out;
 	}
 	snprintf(served->before, sizeof(served->before), "%s", p->fingerprint);
+	/* A rehearsal asks at its reload row, where the no-go belongs. */
+	if (ctx->rh == NULL && rk_plan_asks_reload_privilege(ctx->plan, s->service) &&
+	    (r = may_reload(ctx, s->service, err)) != 0)
+		goto out;
 	snprintf(days, sizeof(days), "%ld", rk_days_left_until(p->not_after, time(NULL)));
 	if ((r = rk_step_result_out(res, "fingerprint", p->fingerprint, err)) == 0 &&
 	    (r = rk_step_result_out(res, "serial", p->serial, err)) == 0 &&

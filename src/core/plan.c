@@ -83,6 +83,21 @@ rk_action_name(enum rk_action action)
 }
 
 bool
+rk_plan_asks_reload_privilege(const struct rk_plan *plan, const struct rk_service *svc)
+{
+	size_t i;
+
+	/* A login with the certificate this run issues cannot log in before it is issued. */
+	if (svc->reload.kind != RK_RELOAD_SQL || svc->connect.certificate != NULL ||
+	    svc->connect.user == NULL)
+		return false;
+	for (i = 0; i < plan->nsteps; i++)
+		if (plan->steps[i].action == RK_ACT_RELOAD_SERVICE && plan->steps[i].service == svc)
+			return true;
+	return false;
+}
+
+bool
 rk_step_is_read_only(const struct rk_step *step)
 {
 	size_t i;
@@ -581,8 +596,12 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 		break;
 	case RK_ACT_PROBE_SERVICE:
 		n = snprintf(buf, size, "probe %s (%s) at %s:%d: record the certificate it "
-		    "serves now", svc->name, rk_service_kind_label(svc),
-		    svc->connect.address, svc->connect.port);
+		    "serves now%s%s%s", svc->name, rk_service_kind_label(svc),
+		    svc->connect.address, svc->connect.port,
+		    rk_plan_asks_reload_privilege(plan, svc) ? ", and ask it whether " : "",
+		    rk_plan_asks_reload_privilege(plan, svc) ? svc->connect.user : "",
+		    rk_plan_asks_reload_privilege(plan, svc) ? " may reload (nothing reloaded)" :
+		    "");
 		break;
 	case RK_ACT_CHECK_CLIENT_CONFIG:
 		n = snprintf(buf, size, "read %s (%s) and check it parses", cl->path,

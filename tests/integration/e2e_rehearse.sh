@@ -449,6 +449,13 @@ no_reload_privilege() {
 		'service .*' 'probe|push-file' go
 	rh_expect_rows "$what: the hosts and clients are still checked and go" "$rows" \
 		'here|host .*|client .*' '.*' 'go|live-only'
+	# The run asks the same question at preflight and stops there, before any change.
+	e2e_rekey "$work/reload-run.out" run "$p"
+	e2e_equal "$what: rekey run with that login exits 1" 1 "$e2e_status"
+	e2e_matches "$what: the run names the GRANT at preflight" \
+		'rknoreload may not run .*nothing was changed.*GRANT' "$(<"$work/reload-run.out")"
+	e2e_same "$what: the run changed no host file" "$E2E_SNAP_HOST_DIGEST" \
+		"$(e2e_host_digest)"
 }
 
 unknown_host_key() {

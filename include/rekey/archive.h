@@ -40,8 +40,8 @@ int	rk_archive_new(struct rk_archive **out, const char *folder, struct rk_err *e
 /*
  * Adds a member: name relative ("certs/db1.crt"; no "..", no leading '/', no empty part, at
  * most 255 bytes), unique, data copied. Refused (RK_E_USAGE, naming the member): private-key
- * PEM ("-----BEGIN ... PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----"), or any
- * forbidden value appearing anywhere in it.
+ * PEM (a BEGIN line of any PRIVATE KEY armour, encrypted ones included), or any forbidden
+ * value appearing anywhere in it.
  */
 int	rk_archive_add(struct rk_archive *a, const char *name, struct rk_bytes data,
 	    struct rk_err *err) RK_MUST_CHECK;

@@ -49,6 +49,28 @@ struct rk_backup {
 	char	 sha256[65];
 };
 
+/* Why a replace would fail. */
+enum rk_push_problem {
+	RK_PUSH_OK,
+	RK_PUSH_NO_FOLDER,		/* the folder is not there (or not a folder) */
+	RK_PUSH_CANNOT_CREATE,		/* no file can be made in it */
+	RK_PUSH_CANNOT_OWN,		/* the file cannot get its owner, group or mode */
+	RK_PUSH_SYMLINK,		/* a symbolic link stands there, not allowed */
+	RK_PUSH_NOT_FILE,		/* something that is not a regular file stands there */
+	RK_PUSH_NO_ROOM,		/* not enough free space for the file and the backup */
+	RK_PUSH_OTHER,
+};
+
+/* What a replace of a file would meet. */
+struct rk_push_probe {
+	enum rk_push_problem	 problem;	/* set when probe_replace fails on the host */
+	struct rk_file_stat	 current;	/* the file there now (no hash) */
+	char			 owner[64];	/* what the new file would get */
+	char			 group[64];
+	char			 creator[64];	/* who creates it: the login, or root under sudo */
+	unsigned long long	 free_bytes;	/* for the login in the folder's file system */
+};
+
 struct rk_run_result {
 	int		exit_status;	/* -1 when killed by a signal or the channel broke */
 	struct rk_buf	out;		/* capped at RK_REMOTE_OUTPUT_MAX; never logged whole */
@@ -90,6 +112,17 @@ struct rk_transport_ops {
 	 * when there was none, and checks the result. */
 	int	(*restore_file)(struct rk_transport *t, const struct rk_backup *backup,
 		    struct rk_err *err);
+	/*
+	 * Tries everything replace_file does before its rename, except writing the content
+	 * (`rekey rehearse`): the folder is there; what stands at the path (a symlink or a
+	 * non-regular file is refused in the words replace_file uses); a file created in the
+	 * folder exactly as the replace creates its temporary sibling (O_EXCL, its final owner,
+	 * group and mode) and removed at once; room for need bytes (the new file) and a copy of
+	 * the file there now (the backup). Fails, with out->problem set, with the reason a
+	 * replace would fail; changes no file (the folder's own mtime moves).
+	 */
+	int	(*probe_replace)(struct rk_push_probe *out, struct rk_transport *t,
+		    const struct rk_file_spec *spec, unsigned long long need, struct rk_err *err);
 	/* Runs argv (argv[0] a program, never a shell line), through sudo -n when sudo. */
 	int	(*run)(struct rk_run_result *out, struct rk_transport *t, const char *const *argv,
 		    bool sudo, struct rk_err *err);

@@ -1,7 +1,7 @@
 /*
  * `rekey rehearse`: the plan's steps through the same executor, each one done as far as it
  * can be without changing a target. The read-only steps are `run`'s own; a push is tried up
- * to its rename (rk_probe_push), a reload's privilege is asked of the server, a command is
+ * to its rename (the transport's probe_replace), a reload's privilege is asked of the server, a command is
  * looked up, an edit is made in memory, keys and certificates are made in the scratch
  * folder. Every step's finding (its facts, and for a no-go the fix) is kept for the table,
  * and the record step proves that every file the rehearsal touched or read is as it was.
@@ -553,7 +553,7 @@ try_replace(struct rk_push_probe *p, struct rk_run_ctx *ctx, const struct rk_ste
 
 	if ((r = ctx_transport(&t, ctx, s->host, err)) != 0)
 		return r;
-	if ((r = rk_probe_push(p, t, spec, size, err)) != 0)
+	if ((r = t->ops->probe_replace(p, t, spec, size, err)) != 0)
 		fix_push(ctx, s, p, spec->path);
 	return r;
 }
@@ -640,10 +640,8 @@ rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
     struct rk_err *err)
 {
 	const struct rk_service *svc = s->service;
-	const struct rk_service_ops *ops = ctx->setup.service_ops(svc);
 	const char *statement = NULL;
-	struct svc_login login;
-	char *trust = NULL, grant[640] = "";
+	char grant[RK_GRANT_MAX] = "";
 	bool may = false;
 	int r;
 
@@ -655,18 +653,7 @@ rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 		    "trusts only once the run has distributed it: the privilege is asked then");
 		return 0;
 	}
-	if (ops->check_reload_privilege == NULL)
-		return rk_fail(err, RK_E_INTERNAL, "%s: the %s backend cannot ask for the reload "
-		    "privilege", svc->name, ops->name);
-	if ((r = ctx_any_trust(&trust, ctx, err)) != 0)
-		return r;
-	if ((r = svc_login_open(&login, ctx, svc, trust, NULL, err)) == 0) {
-		r = ops->check_reload_privilege(&may, grant, sizeof(grant), &statement,
-		    &login.login, err);
-		svc_login_clear(&login);
-	}
-	free(trust);
-	if (r != 0) {
+	if ((r = svc_ask_reload(&may, grant, sizeof(grant), &statement, ctx, svc, err)) != 0) {
 		fix(ctx, s, "rekey logs in as connect.user to reload: the login must work with TLS "
 		    "(see the message)");
 		return r;

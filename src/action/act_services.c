@@ -47,28 +47,36 @@ issued_fingerprint(char out[RK_FINGERPRINT_LEN], struct rk_run_ctx *ctx,
 
 /* ---- probe ------------------------------------------------------------------------------- */
 
-/*
- * Preflight: whether the login may reload, asked of the server (it trusts the current CA
- * now, and no CRL is checked: the certificate it serves may be the one being revoked).
- */
+int
+svc_ask_reload(bool *may, char *grant, size_t grant_size, const char **statement,
+    struct rk_run_ctx *ctx, const struct rk_service *svc, struct rk_err *err)
+{
+	const struct rk_service_ops *ops = ctx->setup.service_ops(svc);
+	struct svc_login login;
+	int r;
+
+	*may = false;
+	if (ops->check_reload_privilege == NULL)
+		return rk_fail(err, RK_E_INTERNAL, "%s: the %s backend cannot ask for the reload "
+		    "privilege", svc->name, ops->name);
+	if ((r = svc_login_open(&login, ctx, svc, ctx->m->ca.cert, NULL, err)) != 0)
+		return r;
+	r = ops->check_reload_privilege(may, grant, grant_size, statement, &login.login, err);
+	svc_login_clear(&login);
+	return r;
+}
+
+/* Preflight: a run that could not reload stops before it changes anything. */
 static int
 may_reload(struct rk_run_ctx *ctx, const struct rk_service *svc, struct rk_err *err)
 {
-	const struct rk_service_ops *ops = ctx->setup.service_ops(svc);
 	const char *statement = NULL;
-	struct svc_login login;
-	char grant[640] = "";
-	bool may = false;
+	char grant[RK_GRANT_MAX] = "";
+	bool may;
 	int r;
 
-	if (ops->check_reload_privilege == NULL)
-		return 0;
-	if ((r = svc_login_open(&login, ctx, svc, ctx->m->ca.cert, NULL, err)) != 0)
-		return r;
-	r = ops->check_reload_privilege(&may, grant, sizeof(grant), &statement, &login.login,
-	    err);
-	svc_login_clear(&login);
-	if (r == 0 && !may)
+	if ((r = svc_ask_reload(&may, grant, sizeof(grant), &statement, ctx, svc, err)) == 0 &&
+	    !may)
 		r = rk_fail(err, RK_E_REMOTE, "%s: %s may not run %s, so the run could not "
 		    "reload it: nothing was changed (as an administrator: %s)", svc->name,
 		    svc->connect.user, statement != NULL ? statement : "the reload", grant);

@@ -132,6 +132,18 @@ int	svc_login_open(struct svc_login *out, struct rk_run_ctx *ctx, const struct r
 	    const char *ca_file, const char *crl_file, struct rk_err *err) RK_MUST_CHECK;
 void	svc_login_clear(struct svc_login *l);
 
+/* Room for the GRANT a backend names (the account's host part may be long). */
+#define RK_GRANT_MAX	640
+
+/*
+ * Whether svc's login may reload, asked of the server, never by reloading (act_services.c).
+ * The login trusts the current CA, which is what every server serves before the change, and
+ * checks no CRL: the certificate served may be the one being revoked.
+ */
+int	svc_ask_reload(bool *may, char *grant, size_t grant_size, const char **statement,
+	    struct rk_run_ctx *ctx, const struct rk_service *svc, struct rk_err *err)
+	    RK_MUST_CHECK;
+
 /* The action families, each filling its rows of the table. */
 void	act_pki_rows(struct rk_action_ops *ops);
 void	act_hosts_rows(struct rk_action_ops *ops);

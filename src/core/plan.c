@@ -568,6 +568,7 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 	const struct rk_client *cl = s->client;
 	const struct rk_certificate *cert = s->certificate;
 	char section[160] = "";
+	bool asks;
 	int n = 0;
 
 	switch (s->action) {
@@ -595,13 +596,11 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 			    s->host->sudo ? ", sudo -n works" : "");
 		break;
 	case RK_ACT_PROBE_SERVICE:
+		asks = rk_plan_asks_reload_privilege(plan, svc);
 		n = snprintf(buf, size, "probe %s (%s) at %s:%d: record the certificate it "
 		    "serves now%s%s%s", svc->name, rk_service_kind_label(svc),
-		    svc->connect.address, svc->connect.port,
-		    rk_plan_asks_reload_privilege(plan, svc) ? ", and ask it whether " : "",
-		    rk_plan_asks_reload_privilege(plan, svc) ? svc->connect.user : "",
-		    rk_plan_asks_reload_privilege(plan, svc) ? " may reload (nothing reloaded)" :
-		    "");
+		    svc->connect.address, svc->connect.port, asks ? ", and ask it whether " : "",
+		    asks ? svc->connect.user : "", asks ? " may reload (nothing reloaded)" : "");
 		break;
 	case RK_ACT_CHECK_CLIENT_CONFIG:
 		n = snprintf(buf, size, "read %s (%s) and check it parses", cl->path,

@@ -788,6 +788,7 @@ static const struct rk_transport_ops local_ops = {
 	.replace_file = local_replace_file,
 	.restore_file = local_restore_file,
 	.run = local_run,
+	.probe_replace = tp_probe_replace,
 	.free = local_free,
 };
 

@@ -1444,6 +1444,7 @@ static const struct rk_transport_ops ssh_ops = {
 	.replace_file = ssh_replace_file,
 	.restore_file = ssh_restore_file,
 	.run = ssh_run,
+	.probe_replace = tp_probe_replace,
 	.free = ssh_free,
 };
 

@@ -132,6 +132,10 @@ int	tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h,
 	    RK_MUST_CHECK;
 int	tp_cmd_restore(struct tp_cmd_host *h, const struct rk_backup *backup, struct rk_err *err)
 	    RK_MUST_CHECK;
+/* probe_replace for both backends (pushprobe.c), through t's own run operation. */
+int	tp_probe_replace(struct rk_push_probe *out, struct rk_transport *t,
+	    const struct rk_file_spec *spec, unsigned long long need, struct rk_err *err)
+	    RK_MUST_CHECK;
 /* Runs argv and turns a non-zero exit into an error: the first line of stderr (which names
  * the program, as GNU tools and sudo write it), or "<argv0> exited with status N". */
 int	tp_cmd_must_succeed(struct tp_cmd_host *h, const char *const *argv, bool sudo,

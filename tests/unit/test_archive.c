@@ -264,7 +264,8 @@ test_archive_refuses_private_key_and_forbidden_value_and_writes_nothing(void **s
 	    pem.len }, &err), RK_E_USAGE);
 	assert_non_null(strstr(err.msg, "changes/db1.txt: holds a private key"));
 	rk_err_clear(&err);
-	assert_int_equal(rk_archive_add(a, "old.pem", B("x\n-----BEGIN RSA PRIVATE KEY-----\n"),
+	/* A traditional RSA armour line alone; the marker is split so no tracked file holds it. */
+	assert_int_equal(rk_archive_add(a, "old.pem", B("x\n-----BEGIN RSA PRIVATE" " KEY-----\n"),
 	    &err), RK_E_USAGE);
 	rk_err_clear(&err);
 	assert_int_equal(rk_archive_forbid(a, B("abc"), &err), RK_E_USAGE);	/* too short */

@@ -96,7 +96,7 @@ test_probe_push_tries_the_replace_and_leaves_nothing(void **state)
 	write_file(path, "old certificate\n", 0640);
 	before = count_entries(f->dir);
 	spec = (struct rk_file_spec){ path, NULL, NULL, 0644, false };
-	assert_int_equal(rk_probe_push(&p, f->t, &spec, 1000, &err), 0);
+	assert_int_equal(f->t->ops->probe_replace(&p, f->t, &spec, 1000, &err), 0);
 	assert_true(p.current.exists);
 	assert_true(p.current.is_regular);
 	assert_int_equal(p.current.mode, 0640);
@@ -109,7 +109,7 @@ test_probe_push_tries_the_replace_and_leaves_nothing(void **state)
 	/* A file not there yet: the login's. */
 	snprintf(path, sizeof(path), "%s/new.key", f->dir);
 	spec.path = path;
-	assert_int_equal(rk_probe_push(&p, f->t, &spec, 1000, &err), 0);
+	assert_int_equal(f->t->ops->probe_replace(&p, f->t, &spec, 1000, &err), 0);
 	assert_false(p.current.exists);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(count_entries(f->dir), before);
@@ -130,38 +130,38 @@ test_probe_push_says_why_a_replace_would_fail(void **state)
 	assert_int_equal(symlink(path, link), 0);
 	spec = (struct rk_file_spec){ link, NULL, NULL, 0644, false };
 	rk_err_clear(&err);
-	assert_int_not_equal(rk_probe_push(&p, f->t, &spec, 10, &err), 0);
+	assert_int_not_equal(f->t->ops->probe_replace(&p, f->t, &spec, 10, &err), 0);
 	assert_int_equal(p.problem, RK_PUSH_SYMLINK);
 	assert_non_null(strstr(err.msg, "symbolic link"));
 	spec.allow_symlink = true;
-	assert_int_equal(rk_probe_push(&p, f->t, &spec, 10, &err), 0);
+	assert_int_equal(f->t->ops->probe_replace(&p, f->t, &spec, 10, &err), 0);
 	assert_true(p.current.is_symlink);
 
 	snprintf(fifo, sizeof(fifo), "%s/pipe", f->dir);
 	assert_int_equal(mkfifo(fifo, 0644), 0);
 	spec = (struct rk_file_spec){ fifo, NULL, NULL, 0644, false };
 	rk_err_clear(&err);
-	assert_int_not_equal(rk_probe_push(&p, f->t, &spec, 10, &err), 0);
+	assert_int_not_equal(f->t->ops->probe_replace(&p, f->t, &spec, 10, &err), 0);
 	assert_int_equal(p.problem, RK_PUSH_NOT_FILE);
 
 	snprintf(missing, sizeof(missing), "%s/no/such/folder/x.crt", f->dir);
 	spec = (struct rk_file_spec){ missing, NULL, NULL, 0644, false };
 	rk_err_clear(&err);
-	assert_int_not_equal(rk_probe_push(&p, f->t, &spec, 10, &err), 0);
+	assert_int_not_equal(f->t->ops->probe_replace(&p, f->t, &spec, 10, &err), 0);
 	assert_int_equal(p.problem, RK_PUSH_NO_FOLDER);
 	assert_non_null(strstr(err.msg, "does not exist"));
 
 	/* chown to a user the host does not know fails as the replace's chown would. */
 	spec = (struct rk_file_spec){ path, "no-such-user-rk", NULL, 0644, false };
 	rk_err_clear(&err);
-	assert_int_not_equal(rk_probe_push(&p, f->t, &spec, 10, &err), 0);
+	assert_int_not_equal(f->t->ops->probe_replace(&p, f->t, &spec, 10, &err), 0);
 	assert_int_equal(p.problem, RK_PUSH_CANNOT_OWN);
 	assert_non_null(strstr(err.msg, "invalid user"));
 
 	/* More than the file system holds. */
 	spec = (struct rk_file_spec){ path, NULL, NULL, 0644, false };
 	rk_err_clear(&err);
-	assert_int_not_equal(rk_probe_push(&p, f->t, &spec, 1ULL << 62, &err), 0);
+	assert_int_not_equal(f->t->ops->probe_replace(&p, f->t, &spec, 1ULL << 62, &err), 0);
 	assert_int_equal(p.problem, RK_PUSH_NO_ROOM);
 	assert_non_null(strstr(err.msg, "free in"));
 }

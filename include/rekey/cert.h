@@ -25,6 +25,9 @@ struct rk_cert_spec {
 	char *const		*san;		/* "DNS:x" / "IP:y", as the model holds them */
 	size_t			 nsan;
 	int			 days;
+	/* For a CA: pathLenConstraint 0, it signs leaves and no other CA (an issuing
+	 * intermediate); false: no limit. */
+	bool			 issuing_only;
 };
 
 /*
@@ -78,6 +81,10 @@ long	rk_cert_days_left(const struct rk_cert *cert, time_t now);
 long	rk_days_left_until(time_t end, time_t now);
 /* Whether basicConstraints says CA:TRUE (keyUsage aside). */
 bool	rk_cert_is_ca(const struct rk_cert *cert);
+/* basicConstraints pathLenConstraint: how many CAs may follow it down a chain; -1: no limit. */
+long	rk_cert_path_len(const struct rk_cert *cert);
+/* Whether the certificate is self-signed: its subject is its issuer and its key verifies it. */
+bool	rk_cert_is_self_signed(const struct rk_cert *cert);
 /*
  * "ca", "server" (EKU serverAuth) or "client" (EKU clientAuth without serverAuth), as rekey's
  * profiles; NULL for a certificate with no EKU. *client_auth: whether it may be used to log

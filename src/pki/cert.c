@@ -154,8 +154,9 @@ rk_cert_issue(struct rk_cert **out, const struct rk_cert_spec *spec, const struc
 		goto out;
 	}
 	X509V3_set_ctx(&ctx, issuer != NULL ? issuer->x509 : x, x, NULL, NULL, 0);
-	if ((r = add_ext(x, &ctx, NID_basic_constraints, spec->profile == RK_PROFILE_CA ?
-	    "critical,CA:TRUE" : "critical,CA:FALSE", err)) != 0 ||
+	if ((r = add_ext(x, &ctx, NID_basic_constraints, spec->profile != RK_PROFILE_CA ?
+	    "critical,CA:FALSE" : spec->issuing_only ? "critical,CA:TRUE,pathlen:0" :
+	    "critical,CA:TRUE", err)) != 0 ||
 	    (r = add_ext(x, &ctx, NID_key_usage, key_usage_for(spec->profile, key), err)) != 0 ||
 	    (r = add_ext(x, &ctx, NID_subject_key_identifier, "hash", err)) != 0 ||
 	    (r = add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always", err)) != 0)
@@ -523,6 +524,22 @@ rk_cert_is_ca(const struct rk_cert *cert)
 	/* basicConstraints alone: X509_check_ca() also weighs keyUsage, and a CA lacking
 	 * keyCertSign must be told as such, not as "not a CA". */
 	return (X509_get_extension_flags(cert->x509) & EXFLAG_CA) != 0;
+}
+
+long
+rk_cert_path_len(const struct rk_cert *cert)
+{
+	return X509_get_pathlen(cert->x509);
+}
+
+bool
+rk_cert_is_self_signed(const struct rk_cert *cert)
+{
+	/* verify_signature 1: the key in it must verify it, not only the names match. */
+	bool yes = X509_self_signed(cert->x509, 1) == 1;
+
+	ERR_clear_error();
+	return yes;
 }
 
 const char *

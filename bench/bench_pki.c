@@ -28,7 +28,7 @@ static void *
 worker(void *arg)
 {
 	struct job *job = arg;
-	struct rk_cert_spec spec = { RK_PROFILE_SERVER, &dn, sans, 2, 90 };
+	struct rk_cert_spec spec = { RK_PROFILE_SERVER, &dn, sans, 2, 90, false };
 
 	while (atomic_fetch_add(&job->next, 1) < job->count) {
 		struct rk_cert *cert = NULL;

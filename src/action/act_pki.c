@@ -235,7 +235,7 @@ generate_ca(void *arg, const struct rk_step *s, struct rk_step_result *res, stru
 {
 	struct rk_run_ctx *ctx = arg;
 	const struct rk_new_ca *nc = &ctx->m->ca.new_ca;
-	struct rk_cert_spec spec = { RK_PROFILE_CA, &nc->dn, NULL, 0, nc->days };
+	struct rk_cert_spec spec = { RK_PROFILE_CA, &nc->dn, NULL, 0, nc->days, false };
 	char *cert_path = NULL, *key_path = NULL;
 	int r;
 
@@ -269,7 +269,7 @@ issue_cert(void *arg, const struct rk_step *s, struct rk_step_result *res, struc
 {
 	struct rk_run_ctx *ctx = arg;
 	const struct rk_certificate *c = s->certificate;
-	struct rk_cert_spec spec = { c->profile, &c->dn, c->san, c->nsan, c->days };
+	struct rk_cert_spec spec = { c->profile, &c->dn, c->san, c->nsan, c->days, false };
 	const struct rk_signing_ca *ca;
 	char *cert_path = NULL, *key_path = NULL;
 	int r;

@@ -637,10 +637,10 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 		goto fail;
 	{
 		struct rk_cert_spec ca_spec = { RK_PROFILE_CA, &ca_dn, NULL, 0,
-		    days > 3650 ? days : 3650 };
+		    days > 3650 ? days : 3650, false };
 		struct rk_cert_spec server_spec = { RK_PROFILE_SERVER, &server_dn,
-		    nnames > 0 ? names : default_names, nnames > 0 ? nnames : 3, days };
-		struct rk_cert_spec client_spec = { RK_PROFILE_CLIENT, &client_dn, NULL, 0, days };
+		    nnames > 0 ? names : default_names, nnames > 0 ? nnames : 3, days, false };
+		struct rk_cert_spec client_spec = { RK_PROFILE_CLIENT, &client_dn, NULL, 0, days, false };
 
 		if (rk_issue_with_new_key(&ca.cert, &ca.key, &ca_spec, RK_KEY_EC_P384, NULL,
 		    &err) != 0 ||
@@ -806,7 +806,7 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 	    (ledger_path = ledger_default = path_beside(ca_cert, "ledger.json")) == NULL)
 		goto out;
 	{
-		struct rk_cert_spec spec = { profile, &dn, sans, nsan, days };
+		struct rk_cert_spec spec = { profile, &dn, sans, nsan, days, false };
 
 		/*
 		 * The ledger is read before anything is written, and the key and certificate

@@ -117,7 +117,7 @@ test_every_key_type_issues_a_certificate_openssl_verifies(void **state)
 	static const enum rk_key_type types[] = { RK_KEY_RSA_2048, RK_KEY_RSA_3072,
 	    RK_KEY_EC_P256, RK_KEY_EC_P384, RK_KEY_ED25519 };
 	struct pki *p = *state;
-	struct rk_cert_spec spec = { RK_PROFILE_SERVER, &p->leaf_dn, server_sans, 4, 90 };
+	struct rk_cert_spec spec = { RK_PROFILE_SERVER, &p->leaf_dn, server_sans, 4, 90, false };
 	char out[4096], file[128], name[32], fp[RK_FINGERPRINT_LEN], want[160], desc[32];
 	size_t i;
 
@@ -172,7 +172,7 @@ static void
 test_serials_are_positive_128_bit_and_distinct(void **state)
 {
 	struct pki *p = *state;
-	struct rk_cert_spec spec = { RK_PROFILE_CLIENT, &p->leaf_dn, NULL, 0, 1 };
+	struct rk_cert_spec spec = { RK_PROFILE_CLIENT, &p->leaf_dn, NULL, 0, 1, false };
 	char s1[64], s2[64];
 	struct rk_cert *a = NULL, *b = NULL;
 	struct rk_err err = { 0 };
@@ -194,7 +194,7 @@ static void
 test_revoked_certificate_fails_openssl_verify_and_crl_keeps_entries(void **state)
 {
 	struct pki *p = *state;
-	struct rk_cert_spec spec = { RK_PROFILE_CLIENT, &p->leaf_dn, NULL, 0, 30 };
+	struct rk_cert_spec spec = { RK_PROFILE_CLIENT, &p->leaf_dn, NULL, 0, 30, false };
 	struct rk_crl_entry e = { .revoked_at = 0 };
 	struct rk_crl *first = NULL, *second = NULL, *reread = NULL;
 	struct rk_cert *cert = NULL;
@@ -247,7 +247,7 @@ static void
 test_crl_of_another_ca_is_not_replaced(void **state)
 {
 	struct pki *p = *state;
-	struct rk_cert_spec spec = { RK_PROFILE_CA, &p->ca_dn, NULL, 0, 30 };
+	struct rk_cert_spec spec = { RK_PROFILE_CA, &p->ca_dn, NULL, 0, 30, false };
 	struct rk_key *other_key = NULL;
 	struct rk_cert *other = NULL;
 	struct rk_crl *theirs = NULL, *ours = NULL;
@@ -355,7 +355,7 @@ static void
 test_expired_ca_and_ca_without_keycertsign_fail_verification(void **state)
 {
 	struct pki *p = *state;
-	struct rk_cert_spec leaf = { RK_PROFILE_SERVER, &p->leaf_dn, server_sans, 1, 10 };
+	struct rk_cert_spec leaf = { RK_PROFILE_SERVER, &p->leaf_dn, server_sans, 1, 10, false };
 	struct rk_cert *cert = NULL, *fake_ca = NULL, *under_fake = NULL;
 	struct rk_key *key = NULL;
 	struct rk_err err = { 0 };

@@ -53,7 +53,7 @@ setup(void **state)
 		return -1;
 	p->ca_dn = (struct rk_dn){ ca_attrs, 2 };
 	p->leaf_dn = (struct rk_dn){ leaf_attrs, 2 };
-	spec = (struct rk_cert_spec){ RK_PROFILE_CA, &p->ca_dn, NULL, 0, 30 };
+	spec = (struct rk_cert_spec){ RK_PROFILE_CA, &p->ca_dn, NULL, 0, 30, false };
 	if (rk_key_generate(&p->ca_key, RK_KEY_EC_P384, &err) != 0 ||
 	    rk_cert_issue(&p->ca, &spec, p->ca_key, NULL, p->ca_key, &err) != 0)
 		return -1;

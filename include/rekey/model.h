@@ -122,18 +122,52 @@ struct rk_new_ca {
 	struct rk_pos		 pos;
 };
 
+/* ca.rotate: what a CA compromise replaces. NONE is 0, so `if (ca.rotate)` asks "is a new
+ * CA made". */
+enum rk_ca_rotation {
+	RK_ROTATE_NONE,
+	RK_ROTATE_ROOT,		/* a new self-signed CA: clients are re-rooted (`true`, `root`) */
+	RK_ROTATE_INTERMEDIATE,	/* a new issuing CA signed by ca.parent; the root stays */
+};
+
+/* What files.ca of servers and clients holds when ca.cert is an intermediate. */
+enum rk_trust {
+	RK_TRUST_ROOT,		/* the root alone (the last certificate of ca.chain) */
+	RK_TRUST_CHAIN,		/* ca.cert and the whole chain above it */
+};
+
+/* ca.parent: the CA that signed ca.cert (the root, brought online for the run). */
+struct rk_ca_parent {
+	bool			 present;
+	char			*cert;		/* resolved local paths; key may be NULL */
+	char			*key;
+	char			*crl;		/* its CRL, distributed with ca.crl; may be NULL */
+	struct rk_secret_ref	 key_passphrase;
+	struct rk_pos		 pos;
+	struct rk_pos		 cert_pos;
+	struct rk_pos		 key_pos;
+	struct rk_pos		 crl_pos;
+};
+
 struct rk_ca {
 	char			*cert;		/* resolved local paths */
 	char			*key;
 	char			*crl;		/* default: ca.crl beside cert */
+	/* The certificates above ca.cert up to the root, in that order (a PEM bundle); NULL:
+	 * ca.cert is a root. Defaults to ca.parent.cert when only that is given. */
+	char			*chain;
+	enum rk_trust		 trust;
 	struct rk_secret_ref	 key_passphrase;
 	int			 crl_days;	/* nextUpdate = now + crl_days */
-	bool			 rotate;
+	enum rk_ca_rotation	 rotate;
 	bool			 has_new;
 	struct rk_new_ca	 new_ca;
+	struct rk_ca_parent	 parent;
 	struct rk_pos		 pos;
 	struct rk_pos		 cert_pos;	/* of the values, for checks made after parsing */
 	struct rk_pos		 key_pos;
+	struct rk_pos		 chain_pos;
+	struct rk_pos		 rotate_pos;
 };
 
 struct rk_revocation {
@@ -293,6 +327,13 @@ const char *rk_dn_get(const struct rk_dn *dn, const char *type);
  * client loads one, since its nextUpdate must move forward (an expired CRL takes a server down).
  */
 bool	rk_model_signs_crl(const struct rk_model *m);
+/* Whether what servers and clients trust changes: a new root, or the intermediate itself
+ * when files.ca holds the chain (trust: chain). Rotating an intermediate under a root that
+ * clients trust changes no trust file. */
+bool	rk_model_trust_changes(const struct rk_model *m);
+/* Whether the CA that signs this run's certificates is an intermediate, so that certificate
+ * files hold the leaf followed by the intermediates. */
+bool	rk_model_leaves_have_intermediates(const struct rk_model *m);
 const struct rk_host		*rk_model_find_host(const struct rk_model *m, const char *name);
 const struct rk_certificate	*rk_model_find_certificate(const struct rk_model *m,
 				    const char *name);
@@ -312,6 +353,8 @@ extern const struct rk_enum_name rk_sslmode_names[];
 extern const struct rk_enum_name rk_tls_version_names[];
 extern const struct rk_enum_name rk_format_names[];
 extern const struct rk_enum_name rk_on_failure_names[];
+extern const struct rk_enum_name rk_ca_rotation_names[];
+extern const struct rk_enum_name rk_trust_names[];
 
 /* Looks word up in table; false when it is not there. */
 bool	rk_enum_lookup(const struct rk_enum_name *table, const char *word, int *out);
@@ -332,6 +375,8 @@ const char	*rk_sslmode_name(enum rk_sslmode m);
 const char	*rk_tls_version_name(enum rk_tls_version v);
 const char	*rk_format_name(enum rk_client_format f);
 const char	*rk_on_failure_name(enum rk_on_failure p);
+const char	*rk_ca_rotation_name(enum rk_ca_rotation r);
+const char	*rk_trust_name(enum rk_trust t);
 const char	*rk_revoke_kind_name(enum rk_revoke_kind k);
 const char	*rk_file_role_name(enum rk_file_role r);
 bool		 rk_key_type_is_rsa(enum rk_key_type t);

@@ -30,10 +30,11 @@ enum rk_action {
 	RK_ACT_CONNECT_HOST,		/* host key, login, sudo -n */
 	RK_ACT_PROBE_SERVICE,		/* record the certificate a service serves now */
 	RK_ACT_CHECK_CLIENT_CONFIG,	/* the client's file is there and parses */
-	RK_ACT_GENERATE_CA,		/* a new root CA (ca.rotate) */
+	RK_ACT_GENERATE_CA,		/* a new root CA, or intermediate (ca.rotate) */
 	RK_ACT_ISSUE_CERT,		/* a new key and certificate */
 	RK_ACT_REVOKE,			/* an entry for the CRL */
 	RK_ACT_SIGN_CRL,		/* the CRL, every earlier entry kept */
+	RK_ACT_REVOKE_CA,		/* the old intermediate, in the parent's CRL */
 	RK_ACT_PUSH_FILE,		/* atomic replace with owner, mode and a backup */
 	RK_ACT_RELOAD_SERVICE,		/* reload without restart */
 	RK_ACT_VERIFY_SERVICE,		/* verify-full: chain, name, TLS version, fingerprint */
@@ -47,7 +48,7 @@ enum rk_action {
 /* What a pushed file holds. */
 enum rk_content {
 	RK_CONTENT_NONE,
-	RK_CONTENT_CERT,		/* the newly issued certificate */
+	RK_CONTENT_CERT,		/* the newly issued certificate, then its intermediates */
 	RK_CONTENT_KEY,			/* its private key */
 	RK_CONTENT_TRUST_BUNDLE,	/* the CA certificates clients trust during the change */
 	RK_CONTENT_TRUST_FINAL,		/* the new CA alone, once every server serves it */
@@ -61,6 +62,7 @@ enum rk_refusal {
 	RK_REFUSE_OLD_TLS,		/* a handshake below min_tls is refused */
 	RK_REFUSE_REVOKED_CLIENT,	/* a revoked client certificate is refused */
 	RK_REFUSE_OLD_CA,		/* a client trusting only the old CA fails */
+	RK_REFUSE_OLD_ISSUER,		/* a leaf of the old intermediate is refused (CRLs) */
 };
 
 struct rk_step {

@@ -45,6 +45,9 @@ struct rk_verdict_request {
 	 * run just issued); NULL: those. */
 	const char			*cert_file;
 	const char			*key_file;
+	/* The leaf is signed by an intermediate, which the server must send after it: a
+	 * server that sends its leaf alone fails, the missing intermediate named. */
+	bool				 expect_intermediates;
 };
 
 /* The probe of a service as its clients reach it (connect.address and port, the name they

@@ -49,6 +49,33 @@ out_cert(struct rk_step_result *res, const struct rk_cert *cert, const char *pat
 
 /* ---- check-ca ------------------------------------------------------------------------- */
 
+/* rotate: intermediate: the parent opens (key and passphrase), signed ca.cert, owns its CRL. */
+static int
+check_parent(struct rk_run_ctx *ctx, const struct rk_signing_ca *ca, struct rk_err *err)
+{
+	const struct rk_ca_parent *p = &ctx->m->ca.parent;
+	struct rk_ca_check how = { true, false, NULL, false };
+	const struct rk_signing_ca *parent;
+	struct rk_crl *crl = NULL;
+	int r;
+
+	if ((r = ctx_parent_ca(&parent, ctx, err)) != 0 ||
+	    (r = rk_ca_check_cert(parent->cert, p->cert, &how, err)) != 0)
+		return r;
+	if (!rk_cert_is_issued_by(ca->cert, parent->cert))
+		return rk_fail(err, RK_E_USAGE, "ca.parent %s did not sign ca.cert %s", p->cert,
+		    ctx->m->ca.cert);
+	if (p->crl != NULL && access(p->crl, F_OK) == 0) {
+		if ((r = rk_crl_load_file(&crl, p->crl, err)) != 0)
+			return r;
+		if (!rk_crl_is_signed_by(crl, parent->cert))
+			r = rk_fail(err, RK_E_USAGE, "%s is not signed by ca.parent %s", p->crl,
+			    p->cert);
+		rk_crl_free(crl);
+	}
+	return r;
+}
+
 static int
 check_ca(void *arg, const struct rk_step *s, struct rk_step_result *res, struct rk_err *err)
 {
@@ -75,6 +102,8 @@ check_ca(void *arg, const struct rk_step *s, struct rk_step_result *res, struct 
 		if (r != 0)
 			return r;
 	}
+	if (m->ca.rotate == RK_ROTATE_INTERMEDIATE && (r = check_parent(ctx, ca, err)) != 0)
+		return r;
 	rk_cert_fingerprint(fp, ca->cert);
 	return rk_step_result_out(res, "fingerprint", fp, err);
 }
@@ -235,14 +264,19 @@ generate_ca(void *arg, const struct rk_step *s, struct rk_step_result *res, stru
 {
 	struct rk_run_ctx *ctx = arg;
 	const struct rk_new_ca *nc = &ctx->m->ca.new_ca;
-	struct rk_cert_spec spec = { RK_PROFILE_CA, &nc->dn, NULL, 0, nc->days, false };
+	bool intermediate = ctx->m->ca.rotate == RK_ROTATE_INTERMEDIATE;
+	/* An issuing intermediate signs leaves only: pathlen 0 keeps a stolen copy of its key
+	 * from minting CAs of its own. */
+	struct rk_cert_spec spec = { RK_PROFILE_CA, &nc->dn, NULL, 0, nc->days, intermediate };
+	const struct rk_signing_ca *parent = NULL;
 	char *cert_path = NULL, *key_path = NULL;
 	int r;
 
 	(void)s;
-	if ((r = new_ca_paths(&cert_path, &key_path, ctx, err)) == 0)
-		r = issue_pair(ctx, &spec, KEYGEN_NEW_CA(ctx->m), NULL, cert_path, key_path, NULL,
-		    "ca", res, err);
+	if ((r = new_ca_paths(&cert_path, &key_path, ctx, err)) == 0 &&
+	    (!intermediate || (r = ctx_parent_ca(&parent, ctx, err)) == 0))
+		r = issue_pair(ctx, &spec, KEYGEN_NEW_CA(ctx->m), parent, cert_path, key_path,
+		    NULL, "ca", res, err);
 	free(cert_path);
 	free(key_path);
 	return r;
@@ -256,9 +290,13 @@ generate_ca_done(bool *done, void *arg, const struct rk_step *s, struct rk_step_
 	char *cert_path = NULL, *key_path = NULL;
 	int r;
 
+	const struct rk_signing_ca *parent = NULL;
+
 	(void)s;
-	if ((r = new_ca_paths(&cert_path, &key_path, ctx, err)) == 0)
-		r = found_pair(done, ctx, cert_path, key_path, NULL, "ca", res, err);
+	if ((r = new_ca_paths(&cert_path, &key_path, ctx, err)) == 0 &&
+	    (ctx->m->ca.rotate != RK_ROTATE_INTERMEDIATE ||
+	    (r = ctx_parent_ca(&parent, ctx, err)) == 0))
+		r = found_pair(done, ctx, cert_path, key_path, parent, "ca", res, err);
 	free(cert_path);
 	free(key_path);
 	return r;
@@ -356,11 +394,11 @@ install_crls(struct rk_run_ctx *ctx, const struct rk_crl *current, const struct 
     struct rk_err *err)
 {
 	struct rk_buf pem, both;
-	char *path = NULL, *ca_crl = NULL;
+	char *path = NULL, *ca_crl = NULL, *parent = NULL;
 	int r;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
-	rk_buf_init(&both, RK_PEM_MAX * 2);
+	rk_buf_init(&both, RK_PEM_MAX * 3);
 	if ((r = rk_crl_to_pem(&pem, current, err)) != 0 ||
 	    (r = rk_buf_append(&both, pem.ptr, pem.len, err)) != 0)
 		goto out;
@@ -371,6 +409,18 @@ install_crls(struct rk_run_ctx *ctx, const struct rk_crl *current, const struct 
 		if ((r = rk_crl_to_pem(&more, new_ca, err)) == 0 &&
 		    (r = ctx_path(&ca_crl, ctx, "ca/ca.crl", err)) == 0 &&
 		    (r = rk_file_replace(ca_crl, rk_buf_bytes(&more), 0644, err)) == 0)
+			r = rk_buf_append(&both, more.ptr, more.len, err);
+		rk_buf_clear(&more);
+		if (r != 0)
+			goto out;
+	}
+	/* Servers check every link's CRL (CRL_CHECK_ALL): the parent's goes with them. */
+	if ((r = ctx_parent_crl_file(&parent, ctx, err)) != 0)
+		goto out;
+	if (parent != NULL) {
+		struct rk_buf more;
+
+		if ((r = ctx_read_local(&more, parent, err)) == 0)
 			r = rk_buf_append(&both, more.ptr, more.len, err);
 		rk_buf_clear(&more);
 		if (r != 0)
@@ -388,6 +438,7 @@ install_crls(struct rk_run_ctx *ctx, const struct rk_crl *current, const struct 
 	rk_buf_clear(&both);
 	free(path);
 	free(ca_crl);
+	free(parent);
 	return r;
 }
 
@@ -483,6 +534,92 @@ sign_crl_done(bool *done, void *arg, const struct rk_step *s, struct rk_step_res
 	return r;
 }
 
+/* ---- revoke-ca ----------------------------------------------------------------------------- */
+
+/*
+ * rotate: intermediate: the old intermediate goes into the parent's CRL, every earlier entry
+ * kept. The incident's copy (dir/ca/parent.crl) is written first, then ca.parent.crl (not in
+ * a rehearsal), so a resume that finds the copy finishes the parent's file from it.
+ */
+static int
+revoke_ca(void *arg, const struct rk_step *s, struct rk_step_result *res, struct rk_err *err)
+{
+	struct rk_run_ctx *ctx = arg;
+	const struct rk_model *m = ctx->m;
+	const struct rk_signing_ca *ca, *parent;
+	struct rk_crl *previous = NULL, *crl = NULL;
+	struct rk_crl_entry entry = { 0 };
+	struct rk_buf pem;
+	char *copy = NULL;
+	int r;
+
+	(void)s;
+	rk_buf_init(&pem, RK_PEM_MAX);
+	if ((r = ctx_current_ca(&ca, ctx, err)) != 0 ||
+	    (r = ctx_parent_ca(&parent, ctx, err)) != 0)
+		goto out;
+	if (access(m->ca.parent.crl, F_OK) == 0 &&
+	    (r = rk_crl_load_file(&previous, m->ca.parent.crl, err)) != 0)
+		goto out;
+	rk_cert_serial(entry.serial, sizeof(entry.serial), ca->cert);
+	entry.revoked_at = time(NULL);
+	entry.reason = RK_REASON_CA_COMPROMISE;
+	entry.has_reason = true;
+	if ((r = rk_crl_build(&crl, previous, &entry, 1, parent->cert, parent->key,
+	    m->ca.crl_days, err)) != 0 ||
+	    (r = rk_crl_to_pem(&pem, crl, err)) != 0 ||
+	    (r = ctx_path(&copy, ctx, "ca/parent.crl", err)) != 0 ||
+	    (r = rk_file_replace(copy, rk_buf_bytes(&pem), 0644, err)) != 0)
+		goto out;
+	if (ctx->rh == NULL &&
+	    (r = rk_file_replace(m->ca.parent.crl, rk_buf_bytes(&pem), 0644, err)) != 0)
+		goto out;
+	if ((r = rk_step_result_out(res, "serial", entry.serial, err)) == 0)
+		r = out_crl(res, crl, err);
+ out:
+	rk_buf_clear(&pem);
+	rk_crl_free(previous);
+	rk_crl_free(crl);
+	free(copy);
+	return r;
+}
+
+static int
+revoke_ca_done(bool *done, void *arg, const struct rk_step *s, struct rk_step_result *res,
+    struct rk_err *err)
+{
+	struct rk_run_ctx *ctx = arg;
+	const struct rk_signing_ca *ca, *parent;
+	struct rk_crl *crl = NULL;
+	struct rk_buf pem;
+	char *copy = NULL, serial[64];
+	int r;
+
+	(void)s;
+	*done = false;
+	rk_buf_init(&pem, RK_PEM_MAX);
+	if ((r = ctx_path(&copy, ctx, "ca/parent.crl", err)) != 0 || access(copy, F_OK) != 0)
+		goto out;
+	if ((r = ctx_current_ca(&ca, ctx, err)) != 0 ||
+	    (r = ctx_parent_ca(&parent, ctx, err)) != 0 ||
+	    (r = rk_crl_load_file(&crl, copy, err)) != 0)
+		goto out;
+	rk_cert_serial(serial, sizeof(serial), ca->cert);
+	if (!rk_crl_is_signed_by(crl, parent->cert) || !rk_crl_has_serial(crl, serial))
+		goto out;
+	if ((r = rk_crl_to_pem(&pem, crl, err)) != 0 ||
+	    (r = rk_file_replace(ctx->m->ca.parent.crl, rk_buf_bytes(&pem), 0644, err)) != 0 ||
+	    (r = rk_step_result_out(res, "serial", serial, err)) != 0 ||
+	    (r = out_crl(res, crl, err)) != 0)
+		goto out;
+	*done = true;
+ out:
+	rk_buf_clear(&pem);
+	rk_crl_free(crl);
+	free(copy);
+	return r;
+}
+
 /* ---- record ------------------------------------------------------------------------------ */
 
 static int
@@ -530,6 +667,8 @@ write_record(void *arg, const struct rk_step *s, struct rk_step_result *res,
 	}
 	if (r == 0)
 		r = manifest_line(&text, ctx, "crl.pem", err);
+	if (r == 0)
+		r = manifest_line(&text, ctx, "ca/parent.crl", err);
 	if (r == 0 && (r = ctx_path(&path, ctx, "MANIFEST.sha256", err)) == 0 &&
 	    (r = rk_file_replace(path, rk_buf_bytes(&text), 0644, err)) == 0)
 		r = rk_step_result_out(res, "manifest", path, err);
@@ -552,5 +691,7 @@ act_pki_rows(struct rk_action_ops *ops)
 	ops[RK_ACT_REVOKE].run = revoke_serials;
 	ops[RK_ACT_SIGN_CRL].run = sign_crl;
 	ops[RK_ACT_SIGN_CRL].check_done = sign_crl_done;
+	ops[RK_ACT_REVOKE_CA].run = revoke_ca;
+	ops[RK_ACT_REVOKE_CA].check_done = revoke_ca_done;
 	ops[RK_ACT_WRITE_RECORD].run = write_record;
 }

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "action_int.h"
+#include "rekey/chain.h"
+#include "rekey/trustset.h"
 #include "rekey/cert.h"
 #include "rekey/clientfile.h"
 #include "rekey/clock.h"
@@ -503,6 +505,25 @@ rh_sign_crl(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resu
 	return 0;
 }
 
+static int
+rh_revoke_ca(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result *res,
+    struct rk_err *err)
+{
+	const struct rk_ca_parent *p = &ctx->m->ca.parent;
+	const char *serial;
+	int r;
+
+	if ((r = live()[s->action].run(ctx, s, res, err)) != 0) {
+		fix(ctx, s, "ca.parent must be the CA that signed ca.cert, with its key (and "
+		    "key_passphrase_*) readable here and ca.parent.crl a CRL it signed");
+		return r;
+	}
+	serial = rk_kv_get(res->out, res->nout, "serial");
+	note(ctx, s, "the parent's key signs; the old intermediate %s is revoked in the scratch "
+	    "folder's copy; %s is left as it is", serial != NULL ? serial : "?", p->crl);
+	return 0;
+}
+
 /* ---- swap ----------------------------------------------------------------------------------- */
 
 static void
@@ -676,24 +697,40 @@ rh_reload(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 /* ---- verify --------------------------------------------------------------------------------- */
 
 /*
- * The CRL of the new certificate's issuer, or NULL when it has none yet. Under ca.rotate
- * crl.pem holds the old CA's CRL and then the new one's, and a CRL check of a certificate
- * of the new CA against the old CA's CRL alone fails ("unable to get certificate CRL").
+ * The CRLs the new certificate is checked against: every CRL the run signed (crl.pem holds
+ * the old CA's, the new CA's and the parent's), or NULL when the run signs none under
+ * ca.rotate (the new CA has no CRL then, and the live run checks none).
  */
 static int
-issuer_crl(char **out, const struct rk_run_ctx *ctx, struct rk_err *err)
+issuer_crl(char **out, struct rk_run_ctx *ctx, struct rk_err *err)
 {
-	int r;
+	*out = NULL;
+	if (ctx->m->ca.rotate && !rk_model_signs_crl(ctx->m))
+		return 0;
+	return ctx_crl_file(out, ctx, err);
+}
 
-	if (!ctx->m->ca.rotate)
-		return ctx_crl_file(out, ctx, err);
-	if ((r = ctx_path(out, ctx, "ca/ca.crl", err)) != 0)
-		return r;
-	if (access(*out, F_OK) != 0) {
-		free(*out);
-		*out = NULL;
-	}
-	return 0;
+/* The intermediates the server will send after the new certificate. */
+static int
+load_intermediates(struct rk_cert ***out, size_t *n, struct rk_run_ctx *ctx,
+    struct rk_err *err)
+{
+	struct rk_buf pem;
+	char *new_ca = NULL;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!rk_model_leaves_have_intermediates(ctx->m))
+		return 0;
+	rk_buf_init(&pem, RK_PEM_MAX * 4);
+	if (ctx->m->ca.rotate)
+		r = ctx_path(&new_ca, ctx, "ca/ca.crt", err);
+	if (r == 0 && (r = rk_trust_intermediates(&pem, ctx->m, new_ca, err)) == 0)
+		r = rk_cert_load_bundle(out, n, rk_buf_bytes(&pem), "the intermediates", err);
+	rk_buf_clear(&pem);
+	free(new_ca);
+	return r;
 }
 
 /* What verify-full will check of the new certificate, checked on it before it is served. */
@@ -703,9 +740,9 @@ rh_verify(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 {
 	const struct rk_service *svc = s->service;
 	char *cert_path = NULL, *key_path = NULL, *trust = NULL, *crl_path = NULL;
-	struct rk_cert *cert = NULL, **trusted = NULL;
-	struct rk_crl *crl = NULL;
-	size_t ntrusted = 0;
+	struct rk_cert *cert = NULL, **intermediates = NULL;
+	struct rk_chain_verdict v;
+	size_t nintermediates = 0;
 	int r;
 
 	(void)res;
@@ -727,20 +764,23 @@ rh_verify(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result
 		    "name they connect to", svc->connect.address, s->certificate->name);
 		goto out;
 	}
-	if ((r = rk_cert_load_bundle_file(&trusted, &ntrusted, trust, err)) != 0 ||
-	    (crl_path != NULL && (r = rk_crl_load_file(&crl, crl_path, err)) != 0))
+	if ((r = load_intermediates(&intermediates, &nintermediates, ctx, err)) != 0 ||
+	    (r = rk_chain_verify_leaf(&v, cert, intermediates, nintermediates, trust, crl_path,
+	    err)) != 0)
 		goto out;
-	if ((r = rk_cert_verify(cert, trusted, ntrusted, crl, 0, err)) != 0) {
+	if (!v.ok) {
+		r = rk_fail(err, RK_E_CRYPTO, "verification failed: %s (at depth %d)", v.reason,
+		    v.depth);
 		fix(ctx, s, "the new certificate must verify against what clients will trust");
 		goto out;
 	}
-	note(ctx, s, "the new certificate names %s and verifies against the CA%s; what is "
+	note(ctx, s, "the new certificate names %s and verifies against the CA%s%s; what is "
 	    "served is checked by the live run after the reload", svc->connect.address,
-	    crl != NULL ? " and the CRL" : "");
+	    nintermediates > 0 ? " through the intermediate" : "",
+	    crl_path != NULL ? " with every link's CRL" : "");
  out:
 	rk_cert_free(cert);
-	rk_cert_bundle_free(trusted, ntrusted);
-	rk_crl_free(crl);
+	rk_cert_bundle_free(intermediates, nintermediates);
 	free(cert_path);
 	free(key_path);
 	free(trust);
@@ -786,6 +826,17 @@ rh_refused(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resul
 	case RK_REFUSE_OLD_CA:
 		live_only(ctx, s, "the old CA is refused only once the new CA's certificate is "
 		    "served");
+		return 0;
+	case RK_REFUSE_OLD_ISSUER:
+		/* Made on the CRLs signed in the scratch folder: the proof stands before. */
+		if ((r = live()[s->action].run(ctx, s, res, err)) != 0) {
+			fix(ctx, s, "the CRLs the run distributes must revoke the old intermediate: "
+			    "check ca.parent.crl and that the certificate %s serves is a leaf of "
+			    "ca.cert", svc->name);
+			return r;
+		}
+		note(ctx, s, "the CRLs the run will distribute refuse the certificate %s serves "
+		    "now (its issuer, the old intermediate, is revoked)", svc->name);
 		return 0;
 	case RK_REFUSE_REVOKED_CLIENT:
 		live_only(ctx, s, "the revocation is in force only once the new CRL is pushed and "
@@ -1015,6 +1066,7 @@ rehearse_step(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_re
 	case RK_ACT_CHECK_LOCAL_FILE:	return rh_check_file(ctx, s, res, err);
 	case RK_ACT_REVOKE:		return rh_revoke(ctx, s, res, err);
 	case RK_ACT_SIGN_CRL:		return rh_sign_crl(ctx, s, res, err);
+	case RK_ACT_REVOKE_CA:		return rh_revoke_ca(ctx, s, res, err);
 	case RK_ACT_PUSH_FILE:		return rh_push(ctx, s, res, err);
 	case RK_ACT_RELOAD_SERVICE:	return rh_reload(ctx, s, res, err);
 	case RK_ACT_VERIFY_SERVICE:	return rh_verify(ctx, s, res, err);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "action_int.h"
+#include "rekey/chain.h"
 #include "rekey/cert.h"
 #include "rekey/hostfile.h"
 #include "rekey/probe.h"
@@ -53,16 +54,22 @@ svc_ask_reload(bool *may, char *grant, size_t grant_size, const char **statement
 {
 	const struct rk_service_ops *ops = ctx->setup.service_ops(svc);
 	struct svc_login login;
+	char *trust = NULL;
 	int r;
 
 	*may = false;
 	if (ops->check_reload_privilege == NULL)
 		return rk_fail(err, RK_E_INTERNAL, "%s: the %s backend cannot ask for the reload "
 		    "privilege", svc->name, ops->name);
-	if ((r = svc_login_open(&login, ctx, svc, ctx->m->ca.cert, NULL, err)) != 0)
+	if ((r = ctx_old_trust(&trust, ctx, err)) != 0)
 		return r;
-	r = ops->check_reload_privilege(may, grant, grant_size, statement, &login.login, err);
-	svc_login_clear(&login);
+	/* The login borrows the trust file's name. */
+	if ((r = svc_login_open(&login, ctx, svc, trust, NULL, err)) == 0) {
+		r = ops->check_reload_privilege(may, grant, grant_size, statement, &login.login,
+		    err);
+		svc_login_clear(&login);
+	}
+	free(trust);
 	return r;
 }
 
@@ -80,6 +87,32 @@ may_reload(struct rk_run_ctx *ctx, const struct rk_service *svc, struct rk_err *
 		r = rk_fail(err, RK_E_REMOTE, "%s: %s may not run %s, so the run could not "
 		    "reload it: nothing was changed (as an administrator: %s)", svc->name,
 		    svc->connect.user, statement != NULL ? statement : "the reload", grant);
+	return r;
+}
+
+/*
+ * Under rotate: intermediate, the leaf served before is kept (dir/served/NAME.crt): the proof
+ * that a client refuses it once its issuer is revoked is made on it. Kept once, so a probe
+ * run again after the swap does not take the new leaf for the old.
+ */
+static int
+keep_served_leaf(struct rk_run_ctx *ctx, const struct rk_service *svc,
+    const struct rk_probe_result *p, struct rk_err *err)
+{
+	struct rk_bytes der = { p->leaf_der, p->leaf_der_len };
+	struct rk_cert *leaf = NULL;
+	char name[300], *path = NULL;
+	int r;
+
+	if (ctx->m->ca.rotate != RK_ROTATE_INTERMEDIATE || p->leaf_der_len == 0)
+		return 0;
+	snprintf(name, sizeof(name), "served/%s.crt", svc->name);
+	if ((r = ctx_path(&path, ctx, name, err)) != 0)
+		return r;
+	if (access(path, F_OK) != 0 && (r = rk_cert_load(&leaf, der, svc->name, err)) == 0)
+		r = rk_cert_write_file(path, leaf, err);
+	rk_cert_free(leaf);
+	free(path);
 	return r;
 }
 
@@ -103,6 +136,8 @@ probe_service(void *arg, const struct rk_step *s, struct rk_step_result *res,
 		goto out;
 	}
 	snprintf(served->before, sizeof(served->before), "%s", p->fingerprint);
+	if ((r = keep_served_leaf(ctx, s->service, p, err)) != 0)
+		goto out;
 	/* A rehearsal asks at its reload row, where the no-go belongs. */
 	if (ctx->rh == NULL && rk_plan_asks_reload_privilege(ctx->plan, s->service) &&
 	    (r = may_reload(ctx, s->service, err)) != 0)
@@ -317,9 +352,10 @@ verify_service(void *arg, const struct rk_step *s, struct rk_step_result *res,
 	const struct rk_service *svc = s->service;
 	struct rk_served *served = &ctx->served[service_index(ctx, svc)];
 	struct rk_verdict_request req = { svc, ctx->setup.service_ops(svc), NULL, NULL, NULL,
-	    NULL, NULL };
+	    NULL, NULL, false };
 	char want[RK_FINGERPRINT_LEN] = "", subject[256];
 	char *trust = NULL, *crl = NULL, *cert = NULL, *key = NULL;
+	const struct rk_signing_ca *issuer;
 	struct rk_verdict *v;
 	int r;
 
@@ -334,7 +370,13 @@ verify_service(void *arg, const struct rk_step *s, struct rk_step_result *res,
 	if (s->certificate != NULL && (r = issued_fingerprint(want, ctx, s->certificate,
 	    err)) != 0)
 		goto out;
-	rk_verdict_ca_subject(subject, sizeof(subject), trust);
+	/* The CA the leaf must name as issuer: the first of the trust is the root under an
+	 * intermediate. */
+	if ((r = ctx_issuing_ca(&issuer, ctx, err)) != 0)
+		goto out;
+	if (rk_cert_subject(subject, sizeof(subject), issuer->cert) < 0)
+		subject[0] = '\0';
+	req.expect_intermediates = rk_model_leaves_have_intermediates(ctx->m);
 	req.ca_file = trust;
 	req.crl_file = crl;
 	req.ca_subject = subject;
@@ -420,9 +462,15 @@ old_ca_untrusted(struct rk_run_ctx *ctx, const struct rk_service *svc,
 	struct rk_probe_result *p;
 	int r;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	char *old = NULL;
+
+	if ((r = ctx_old_trust(&old, ctx, err)) != 0)
+		return r;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		free(old);
 		return rk_fail_nomem(err);
-	rk_verdict_probe_request(&req, svc, ctx->m->ca.cert, NULL);
+	}
+	rk_verdict_probe_request(&req, svc, old, NULL);
 	if ((r = rk_probe(p, &req, err)) == 0) {
 		if (p->chain_ok)
 			r = rk_fail(err, RK_E_REMOTE, "%s: a client trusting only the old CA still "
@@ -431,6 +479,62 @@ old_ca_untrusted(struct rk_run_ctx *ctx, const struct rk_service *svc,
 			r = rk_step_result_out(res, "old_ca", p->chain_error, err);
 	}
 	free(p);
+	free(old);
+	return r;
+}
+
+/*
+ * rotate: intermediate: the certificate the service served before, a leaf of the old
+ * intermediate, verified as a client does that trusts the root and checks every link's CRL
+ * against what the run distributed: OpenSSL must refuse it as revoked, at the intermediate.
+ */
+static int
+old_issuer_refused(struct rk_run_ctx *ctx, const struct rk_service *svc,
+    struct rk_step_result *res, struct rk_err *err)
+{
+	struct rk_chain old = { NULL, 0 };
+	struct rk_cert *leaf = NULL;
+	char name[300], *path = NULL, *trust = NULL, *crl = NULL, depth_text[16];
+	struct rk_chain_verdict v;
+	int r;
+
+	snprintf(name, sizeof(name), "served/%s.crt", svc->name);
+	if ((r = ctx_path(&path, ctx, name, err)) != 0)
+		return r;
+	if (access(path, F_OK) != 0) {
+		r = rk_fail(err, RK_E_INTERNAL, "%s: the certificate it served before was not "
+		    "kept (%s)", svc->name, path);
+		goto out;
+	}
+	if ((r = rk_cert_load_file(&leaf, path, err)) != 0 ||
+	    (r = rk_chain_load(&old, ctx->m->ca.cert, ctx->m->ca.chain, err)) != 0 ||
+	    (r = ctx_final_trust(&trust, ctx, err)) != 0 ||
+	    (r = ctx_crl_file(&crl, ctx, err)) != 0)
+		goto out;
+	if (crl == NULL) {
+		r = rk_fail(err, RK_E_INTERNAL, "no CRL was signed");
+		goto out;
+	}
+	if ((r = rk_chain_verify_leaf(&v, leaf, old.certs, old.n - 1, trust, crl, err)) != 0)
+		goto out;
+	if (v.ok)
+		r = rk_fail(err, RK_E_REMOTE, "%s: a client trusting the root still accepts the "
+		    "certificate it served before, with the CRLs distributed", svc->name);
+	else if (!v.revoked || v.depth < 1)
+		r = rk_fail(err, RK_E_REMOTE, "%s: the certificate it served before is refused, "
+		    "but not for its revoked issuer: %s (at depth %d)", svc->name, v.reason,
+		    v.depth);
+	else {
+		snprintf(depth_text, sizeof(depth_text), "%d", v.depth);
+		if ((r = rk_step_result_out(res, "refused", v.reason, err)) == 0)
+			r = rk_step_result_out(res, "depth", depth_text, err);
+	}
+ out:
+	rk_chain_clear(&old);
+	rk_cert_free(leaf);
+	free(path);
+	free(trust);
+	free(crl);
 	return r;
 }
 
@@ -544,6 +648,8 @@ check_refused(void *arg, const struct rk_step *s, struct rk_step_result *res,
 		return revoked_client_refused(ctx, svc, res, err);
 	case RK_REFUSE_OLD_CA:
 		return old_ca_untrusted(ctx, svc, res, err);
+	case RK_REFUSE_OLD_ISSUER:
+		return old_issuer_refused(ctx, svc, res, err);
 	}
 	return rk_fail(err, RK_E_INTERNAL, "unknown refusal check");
 }

@@ -39,6 +39,8 @@ struct rk_run_ctx {
 	bool				 ca_open;
 	struct rk_signing_ca		 new_ca;	/* ca.rotate: the CA this run made */
 	bool				 new_ca_open;
+	struct rk_signing_ca		 parent;	/* ca.parent, when it signs */
+	bool				 parent_open;
 	struct rk_transport		**transports;	/* per host of the model, made on first use */
 	struct rk_served		*served;	/* per service */
 	struct keygen			 kg;
@@ -97,15 +99,23 @@ int	ctx_take_key(struct rk_key **out, struct rk_run_ctx *ctx, size_t slot,
 /* The host's transport, connected on first use; kept for every later step of the host. */
 int	ctx_transport(struct rk_transport **out, struct rk_run_ctx *ctx, const struct rk_host *h,
 	    struct rk_err *err) RK_MUST_CHECK;
-/* What clients trust once the change is done: the new CA under ca.rotate, else ca.cert. */
-int	ctx_final_trust(char **out, const struct rk_run_ctx *ctx, struct rk_err *err)
-	    RK_MUST_CHECK;
-/* What rekey trusts to reach a server mid-change: old and new CA (ca.cert alone without
- * ca.rotate). */
+/* ca.parent, opened on first use (rotate: intermediate signs with it). */
+int	ctx_parent_ca(const struct rk_signing_ca **out, struct rk_run_ctx *ctx,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* Trust files (trustset.h): ca.cert itself for a root that stays, else made once in dir.
+ * What clients trust before the run, */
+int	ctx_old_trust(char **out, struct rk_run_ctx *ctx, struct rk_err *err) RK_MUST_CHECK;
+/* once the change is done, */
+int	ctx_final_trust(char **out, struct rk_run_ctx *ctx, struct rk_err *err) RK_MUST_CHECK;
+/* and what rekey trusts to reach a server mid-change: both. */
 int	ctx_any_trust(char **out, struct rk_run_ctx *ctx, struct rk_err *err) RK_MUST_CHECK;
+/* The parent's CRL: the run's (dir/ca/parent.crl) under rotate: intermediate once signed,
+ * else ca.parent.crl when it exists, else NULL. */
+int	ctx_parent_crl_file(char **out, const struct rk_run_ctx *ctx, struct rk_err *err)
+	    RK_MUST_CHECK;
 /* The CRL file the verification checks against: dir/crl.pem once signed, else ca.crl when
- * it exists, else NULL (*out NULL). */
-int	ctx_crl_file(char **out, const struct rk_run_ctx *ctx, struct rk_err *err) RK_MUST_CHECK;
+ * it exists (with the parent's, in dir/crl-check.pem), else NULL (*out NULL). */
+int	ctx_crl_file(char **out, struct rk_run_ctx *ctx, struct rk_err *err) RK_MUST_CHECK;
 /* The bytes a push-file step installs. */
 int	ctx_push_content(struct rk_buf *out, struct rk_run_ctx *ctx, const struct rk_step *s,
 	    struct rk_err *err) RK_MUST_CHECK;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "action_int.h"
+#include "rekey/trustset.h"
 #include "rekey/clientfile.h"
 #include "rekey/envfile.h"
 #include "rekey/fsutil.h"
@@ -70,8 +71,8 @@ int
 rk_run_ctx_new(struct rk_run_ctx **out, const struct rk_run_setup *setup, struct rk_err *err)
 {
 	const struct rk_model *m = setup->plan->model;
-	static const char *const subdirs[] = { "certs", "keys", "diffs", "ca" };
-	size_t nsubdirs = m->ca.rotate ? 4 : 3;
+	static const char *const subdirs[] = { "certs", "keys", "diffs", "ca", "served" };
+	size_t nsubdirs = m->ca.rotate == RK_ROTATE_INTERMEDIATE ? 5 : m->ca.rotate ? 4 : 3;
 	struct rk_run_ctx *ctx;
 	char *sub = NULL;
 	size_t i;
@@ -239,6 +240,8 @@ rk_run_ctx_free(struct rk_run_ctx *ctx)
 		rk_signing_ca_close(&ctx->ca);
 	if (ctx->new_ca_open)
 		rk_signing_ca_close(&ctx->new_ca);
+	if (ctx->parent_open)
+		rk_signing_ca_close(&ctx->parent);
 	rk_ledger_free(ctx->ledger);
 	rehearsal_free(ctx->rh);
 	pthread_mutex_destroy(&ctx->lock);
@@ -307,6 +310,32 @@ ctx_issuing_ca(const struct rk_signing_ca **out, struct rk_run_ctx *ctx, struct 
 }
 
 int
+ctx_parent_ca(const struct rk_signing_ca **out, struct rk_run_ctx *ctx, struct rk_err *err)
+{
+	const struct rk_ca_parent *p = &ctx->m->ca.parent;
+	struct rk_secret pass = { NULL, 0 };
+	int r = 0;
+
+	*out = NULL;
+	if (p->cert == NULL || p->key == NULL)
+		return rk_fail(err, RK_E_INTERNAL, "no ca.parent key to sign with");
+	pthread_mutex_lock(&ctx->lock);
+	if (!ctx->parent_open) {
+		if ((r = rk_secret_from_source(&pass, p->key_passphrase.env,
+		    p->key_passphrase.file, err)) == 0 &&
+		    (r = rk_signing_ca_open(&ctx->parent, p->cert, p->key,
+		    pass.ptr != NULL ? &pass : NULL, err)) == 0)
+			ctx->parent_open = true;
+		else
+			rk_err_prefix(err, "ca.parent");
+		rk_secret_clear(&pass);
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	*out = r == 0 ? &ctx->parent : NULL;
+	return r;
+}
+
+int
 ctx_transport(struct rk_transport **out, struct rk_run_ctx *ctx, const struct rk_host *h,
     struct rk_err *err)
 {
@@ -353,62 +382,112 @@ ctx_read_local(struct rk_buf *out, const char *path, struct rk_err *err)
 	return rk_file_read(out, path, RK_PEM_MAX * 4, err);
 }
 
-int
-ctx_final_trust(char **out, const struct rk_run_ctx *ctx, struct rk_err *err)
+/* Whether the trust is ca.cert's file as it is: a root, kept. */
+static bool
+trust_is_ca_cert(const struct rk_model *m)
 {
-	if (ctx->m->ca.rotate)
-		return ctx_path(out, ctx, "ca/ca.crt", err);
-	if ((*out = strdup(ctx->m->ca.cert)) == NULL)
-		return rk_fail_nomem(err);
-	return 0;
+	return m->ca.chain == NULL && m->ca.rotate == RK_ROTATE_NONE;
 }
 
-/* The current CA's certificate, then the new one's: both, for the overlap. */
+/* The run's new CA certificate, or NULL without rotation (malloc'ed into *path). */
 static int
-append_trust(struct rk_buf *out, const struct rk_run_ctx *ctx, bool old, bool new,
+new_ca_path(char **path, const struct rk_run_ctx *ctx, struct rk_err *err)
+{
+	*path = NULL;
+	return ctx->m->ca.rotate ? ctx_path(path, ctx, "ca/ca.crt", err) : 0;
+}
+
+/* dir/name holding the trust at moment, written once (under the lock). */
+static int
+trust_file(char **out, struct rk_run_ctx *ctx, const char *name, enum rk_trust_moment moment,
     struct rk_err *err)
 {
-	struct rk_buf part;
-	char *path = NULL;
-	int r = 0;
+	struct rk_buf pem;
+	char *new_ca = NULL;
+	int r;
 
-	if (old) {
-		if ((r = ctx_read_local(&part, ctx->m->ca.cert, err)) == 0)
-			r = rk_buf_append(out, part.ptr, part.len, err);
-		rk_buf_clear(&part);
+	*out = NULL;
+	if (trust_is_ca_cert(ctx->m)) {
+		if ((*out = strdup(ctx->m->ca.cert)) == NULL)
+			return rk_fail_nomem(err);
+		return 0;
 	}
-	if (r == 0 && new) {
-		if ((r = ctx_path(&path, ctx, "ca/ca.crt", err)) == 0 &&
-		    (r = ctx_read_local(&part, path, err)) == 0)
-			r = rk_buf_append(out, part.ptr, part.len, err);
-		rk_buf_clear(&part);
+	if ((r = ctx_path(out, ctx, name, err)) != 0)
+		return r;
+	if (moment != RK_TRUST_BEFORE && (r = new_ca_path(&new_ca, ctx, err)) != 0)
+		goto out;
+	pthread_mutex_lock(&ctx->lock);
+	if (access(*out, F_OK) != 0) {
+		rk_buf_init(&pem, RK_PEM_MAX * 4);
+		if ((r = rk_trust_bundle(&pem, ctx->m, new_ca, moment, err)) == 0)
+			r = rk_file_replace(*out, rk_buf_bytes(&pem), 0644, err);
+		rk_buf_clear(&pem);
 	}
-	free(path);
+	pthread_mutex_unlock(&ctx->lock);
+ out:
+	free(new_ca);
+	if (r != 0) {
+		free(*out);
+		*out = NULL;
+	}
 	return r;
+}
+
+/* out gets first's bytes, then second's, under the lock (files other threads may make). */
+static int
+join_files(struct rk_run_ctx *ctx, const char *out, const char *first, const char *second,
+    struct rk_err *err)
+{
+	struct rk_buf both, part;
+	int r;
+
+	pthread_mutex_lock(&ctx->lock);
+	rk_buf_init(&both, RK_PEM_MAX * 8);
+	if ((r = ctx_read_local(&part, first, err)) == 0)
+		r = rk_buf_append(&both, part.ptr, part.len, err);
+	rk_buf_clear(&part);
+	if (r == 0 && (r = ctx_read_local(&part, second, err)) == 0)
+		r = rk_buf_append(&both, part.ptr, part.len, err);
+	rk_buf_clear(&part);
+	if (r == 0)
+		r = rk_file_replace(out, rk_buf_bytes(&both), 0644, err);
+	rk_buf_clear(&both);
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+int
+ctx_old_trust(char **out, struct rk_run_ctx *ctx, struct rk_err *err)
+{
+	return trust_file(out, ctx, "trust-before.pem", RK_TRUST_BEFORE, err);
+}
+
+int
+ctx_final_trust(char **out, struct rk_run_ctx *ctx, struct rk_err *err)
+{
+	return trust_file(out, ctx, "trust-final.pem", RK_TRUST_AFTER, err);
 }
 
 int
 ctx_any_trust(char **out, struct rk_run_ctx *ctx, struct rk_err *err)
 {
-	struct rk_buf both;
+	char *before = NULL, *after = NULL;
 	int r;
 
+	/* Not the overlap bundle: rekey must reach a server on either side of its change
+	 * whatever the policy gives clients. */
 	*out = NULL;
-	if (!ctx->m->ca.rotate) {
-		if ((*out = strdup(ctx->m->ca.cert)) == NULL)
-			return rk_fail_nomem(err);
-		return 0;
-	}
+	if (!ctx->m->ca.rotate)
+		return ctx_old_trust(out, ctx, err);
 	if ((r = ctx_path(out, ctx, "trust-any.pem", err)) != 0)
 		return r;
-	pthread_mutex_lock(&ctx->lock);
-	if (access(*out, F_OK) != 0) {
-		rk_buf_init(&both, RK_PEM_MAX * 4);
-		if ((r = append_trust(&both, ctx, true, true, err)) == 0)
-			r = rk_file_replace(*out, rk_buf_bytes(&both), 0644, err);
-		rk_buf_clear(&both);
-	}
-	pthread_mutex_unlock(&ctx->lock);
+	if (access(*out, F_OK) == 0)
+		return 0;
+	if ((r = ctx_old_trust(&before, ctx, err)) == 0 &&
+	    (r = ctx_final_trust(&after, ctx, err)) == 0)
+		r = join_files(ctx, *out, before, after, err);
+	free(before);
+	free(after);
 	if (r != 0) {
 		free(*out);
 		*out = NULL;
@@ -417,8 +496,29 @@ ctx_any_trust(char **out, struct rk_run_ctx *ctx, struct rk_err *err)
 }
 
 int
-ctx_crl_file(char **out, const struct rk_run_ctx *ctx, struct rk_err *err)
+ctx_parent_crl_file(char **out, const struct rk_run_ctx *ctx, struct rk_err *err)
 {
+	const char *given = ctx->m->ca.parent.crl;
+	int r;
+
+	*out = NULL;
+	if (ctx->m->ca.rotate == RK_ROTATE_INTERMEDIATE) {
+		if ((r = ctx_path(out, ctx, "ca/parent.crl", err)) != 0)
+			return r;
+		if (access(*out, F_OK) == 0)
+			return 0;
+		free(*out);
+		*out = NULL;
+	}
+	if (given != NULL && access(given, F_OK) == 0 && (*out = strdup(given)) == NULL)
+		return rk_fail_nomem(err);
+	return 0;
+}
+
+int
+ctx_crl_file(char **out, struct rk_run_ctx *ctx, struct rk_err *err)
+{
+	char *parent = NULL;
 	int r;
 
 	*out = NULL;
@@ -428,10 +528,42 @@ ctx_crl_file(char **out, const struct rk_run_ctx *ctx, struct rk_err *err)
 		return 0;
 	free(*out);
 	*out = NULL;
-	if (ctx->m->ca.crl != NULL && access(ctx->m->ca.crl, F_OK) == 0 &&
-	    (*out = strdup(ctx->m->ca.crl)) == NULL)
-		return rk_fail_nomem(err);
-	return 0;
+	if (ctx->m->ca.crl == NULL || access(ctx->m->ca.crl, F_OK) != 0)
+		return 0;
+	if ((r = ctx_parent_crl_file(&parent, ctx, err)) != 0)
+		return r;
+	if (parent == NULL) {
+		if ((*out = strdup(ctx->m->ca.crl)) == NULL)
+			return rk_fail_nomem(err);
+		return 0;
+	}
+	/* Every link is checked (CRL_CHECK_ALL): the parent's CRL goes with the CA's. */
+	if ((r = ctx_path(out, ctx, "crl-check.pem", err)) == 0)
+		r = join_files(ctx, *out, ctx->m->ca.crl, parent, err);
+	free(parent);
+	if (r != 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/* The leaf as issued, then the intermediates a client needs to reach the root. */
+static int
+cert_with_intermediates(struct rk_buf *out, struct rk_run_ctx *ctx, const char *cert,
+    struct rk_err *err)
+{
+	char *new_ca = NULL;
+	int r;
+
+	rk_buf_clear(out);
+	if ((r = ctx_read_local(out, cert, err)) != 0 ||
+	    !rk_model_leaves_have_intermediates(ctx->m))
+		return r;
+	if ((r = new_ca_path(&new_ca, ctx, err)) == 0)
+		r = rk_trust_intermediates(out, ctx->m, new_ca, err);
+	free(new_ca);
+	return r;
 }
 
 int
@@ -449,18 +581,22 @@ ctx_push_content(struct rk_buf *out, struct rk_run_ctx *ctx, const struct rk_ste
 		if (s->certificate == NULL)
 			return rk_fail(err, RK_E_INTERNAL, "a push of %s without its certificate",
 			    s->file->path);
-		if ((r = ctx_cert_paths(&cert, &key, ctx, s->certificate, err)) == 0) {
+		if ((r = ctx_cert_paths(&cert, &key, ctx, s->certificate, err)) != 0)
+			break;
+		if (s->content == RK_CONTENT_CERT) {
+			r = cert_with_intermediates(out, ctx, cert, err);
+		} else {
 			rk_buf_clear(out);
-			r = ctx_read_local(out, s->content == RK_CONTENT_CERT ? cert : key, err);
+			r = ctx_read_local(out, key, err);
 		}
 		break;
 	case RK_CONTENT_TRUST_BUNDLE:
-		/* Without rotation the CA stays: its certificate is pushed as it is. */
-		r = append_trust(out, ctx, !m->ca.rotate || m->policy.trust_overlap, m->ca.rotate,
-		    err);
-		break;
 	case RK_CONTENT_TRUST_FINAL:
-		r = append_trust(out, ctx, false, true, err);
+		if ((r = new_ca_path(&path, ctx, err)) == 0)
+			r = rk_trust_bundle(out, m, path, s->content == RK_CONTENT_TRUST_FINAL ?
+			    RK_TRUST_AFTER : RK_TRUST_DURING, err);
+		free(path);
+		path = NULL;
 		break;
 	case RK_CONTENT_CRL:
 		if ((r = ctx_path(&path, ctx, "crl.pem", err)) == 0) {

@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "rekey/cacheck.h"
+#include "rekey/chain.h"
+#include "rekey/crl.h"
 #include "rekey/cert.h"
 #include "rekey/fsutil.h"
 #include "rekey/ledger.h"
@@ -25,20 +28,22 @@ file_exists(const char *path)
 	return path != NULL && stat(path, &st) == 0;
 }
 
-void
-cli_check_ca(const struct rk_model *m, struct rk_diags *d)
+/*
+ * Checks a CA's certificate and key files as a run will use them; problems go on the lines
+ * of cert_pos and key_pos, with label ("ca", "ca parent") in front.
+ */
+static bool
+check_ca_files(struct rk_diags *d, const char *label, const char *cert, struct rk_pos cert_pos,
+    const char *key, struct rk_pos key_pos, const struct rk_secret_ref *ref, bool signs_crls)
 {
-	const struct rk_secret_ref *ref = &m->ca.key_passphrase;
 	struct rk_secret pass = { NULL, 0 };
 	struct rk_ca_check how = { 0 };
 	struct rk_err err = { 0 };
 	enum rk_ca_file bad;
+	bool ok = true;
 
-	/* A missing file is already a warning of its own ("preflight will fail"). */
-	if (!file_exists(m->ca.cert))
-		return;
-	how.signs_crls = rk_model_signs_crl(m);
-	how.check_key = file_exists(m->ca.key);
+	how.signs_crls = signs_crls;
+	how.check_key = file_exists(key);
 	if (how.check_key && (ref->env != NULL || ref->file != NULL)) {
 		if (rk_secret_from_source(&pass, ref->env, ref->file, &err) == 0) {
 			how.passphrase = &pass;
@@ -46,21 +51,133 @@ cli_check_ca(const struct rk_model *m, struct rk_diags *d)
 			/* Unset variables are warned about where they are named. */
 			how.check_key = false;
 			if (ref->env == NULL)
-				rk_diags_warn(d, m->ca.key_pos, "ca key %s: not checked against "
-				    "ca.cert: %s", m->ca.key, err.msg);
+				rk_diags_warn(d, key_pos, "%s key %s: not checked against its "
+				    "certificate: %s", label, key, err.msg);
 		}
 	}
-	if (rk_ca_check_files(&bad, m->ca.cert, m->ca.key, &how, &err) != 0) {
+	if (rk_ca_check_files(&bad, cert, key, &how, &err) != 0) {
+		ok = false;
 		if (bad == RK_CA_FILE_CERT)
-			rk_diags_error(d, m->ca.cert_pos, "ca cert %s", err.msg);
+			rk_diags_error(d, cert_pos, "%s cert %s", label, err.msg);
 		else
-			rk_diags_error(d, m->ca.key_pos, "ca key %s", err.msg);
+			rk_diags_error(d, key_pos, "%s key %s", label, err.msg);
 	} else if (how.lacks_crl_sign) {
 		/* Not needed by this run, but the next compromise will need a CRL. */
-		rk_diags_warn(d, m->ca.cert_pos, "ca cert %s: the CA may not sign CRLs (its "
-		    "keyUsage lacks cRLSign): nothing it issued could be revoked", m->ca.cert);
+		rk_diags_warn(d, cert_pos, "%s cert %s: the CA may not sign CRLs (its keyUsage "
+		    "lacks cRLSign): nothing it issued could be revoked", label, cert);
 	}
 	rk_secret_clear(&pass);
+	return ok;
+}
+
+static bool
+same_cert(const struct rk_cert *a, const struct rk_cert *b)
+{
+	char fa[RK_FINGERPRINT_LEN], fb[RK_FINGERPRINT_LEN];
+
+	rk_cert_fingerprint(fa, a);
+	rk_cert_fingerprint(fb, b);
+	return strcmp(fa, fb) == 0;
+}
+
+/* ca.parent: the CA above ca.cert, its key when it signs, its CRL when there is one. */
+static void
+check_parent(const struct rk_model *m, const struct rk_chain *chain, struct rk_diags *d)
+{
+	const struct rk_ca_parent *p = &m->ca.parent;
+	struct rk_cert *cert = NULL;
+	struct rk_crl *crl = NULL;
+	struct rk_err err = { 0 };
+	char subject[256];
+	long left;
+
+	if (!file_exists(p->cert))
+		return;
+	if (rk_cert_load_file(&cert, p->cert, &err) != 0) {
+		rk_diags_error(d, p->cert_pos, "ca parent cert %s", err.msg);
+		return;
+	}
+	if (chain->n < 2 || !same_cert(cert, chain->certs[1])) {
+		if (rk_cert_subject(subject, sizeof(subject), cert) < 0)
+			subject[0] = '\0';
+		rk_diags_error(d, p->cert_pos, "ca parent cert %s (\"%s\") is not the issuer of "
+		    "ca.cert, the first certificate of ca.chain", p->cert, subject);
+		goto out;
+	}
+	if (p->key != NULL && !check_ca_files(d, "ca parent", p->cert, p->cert_pos, p->key,
+	    p->key_pos, &p->key_passphrase, m->ca.rotate == RK_ROTATE_INTERMEDIATE))
+		goto out;
+	if (file_exists(p->crl)) {
+		if (rk_crl_load_file(&crl, p->crl, &err) != 0)
+			rk_diags_error(d, p->crl_pos, "ca parent crl %s", err.msg);
+		else if (!rk_crl_is_signed_by(crl, cert))
+			rk_diags_error(d, p->crl_pos, "ca parent crl %s is not signed by the parent "
+			    "CA %s", p->crl, p->cert);
+	}
+	/* A client refuses a certificate once any CA above it has expired. */
+	left = rk_cert_days_left(cert, time(NULL));
+	if (m->ca.rotate == RK_ROTATE_INTERMEDIATE && m->ca.has_new &&
+	    m->ca.new_ca.days > left)
+		rk_diags_warn(d, m->ca.new_ca.pos, "ca new: days %d outlives the parent CA, which "
+		    "expires in %ld days: clients refuse the new intermediate from then on",
+		    m->ca.new_ca.days, left);
+ out:
+	rk_crl_free(crl);
+	rk_cert_free(cert);
+}
+
+/* ca.chain: each link signs the one below it, up to a root; or ca.cert is the root. */
+static void
+check_chain(const struct rk_model *m, struct rk_diags *d)
+{
+	const struct rk_ca *ca = &m->ca;
+	struct rk_chain chain = { NULL, 0 };
+	struct rk_err err = { 0 };
+	size_t bad;
+
+	if (ca->chain != NULL && !file_exists(ca->chain))
+		return;		/* warned where it is named */
+	if (rk_chain_load(&chain, ca->cert, ca->chain, &err) != 0) {
+		rk_diags_error(d, ca->chain != NULL ? ca->chain_pos : ca->cert_pos, "%s %s",
+		    ca->chain != NULL ? "ca chain" : "ca cert", err.msg);
+		return;
+	}
+	if (ca->chain != NULL && rk_cert_is_self_signed(chain.certs[0])) {
+		rk_diags_error(d, ca->chain_pos, "ca chain %s: ca.cert is a root (self-signed), "
+		    "so nothing is above it: drop ca.chain, or name the intermediate as ca.cert",
+		    ca->chain);
+		goto out;
+	}
+	if (rk_chain_check(&chain, time(NULL), &bad, &err) != 0) {
+		if (bad == 0 || ca->chain == NULL)
+			rk_diags_error(d, ca->cert_pos, "ca cert %s: %s", ca->cert, err.msg);
+		else
+			rk_diags_error(d, ca->chain_pos, "ca chain %s: %s", ca->chain, err.msg);
+		goto out;
+	}
+	if (ca->parent.present)
+		check_parent(m, &chain, d);
+	/* PostgreSQL and MariaDB check every link's CRL once they load one (CRL_CHECK_ALL). */
+	if (chain.n > 1 && rk_model_signs_crl(m) && ca->parent.crl == NULL)
+		rk_diags_warn(d, ca->chain_pos, "ca chain: servers that load a CRL, and rekey's "
+		    "own checks, want the CRL of every CA of the chain: name the parent's CRL as "
+		    "ca.parent.crl so it goes with ca.crl");
+	else if (chain.n > 2 && rk_model_signs_crl(m))
+		rk_diags_warn(d, ca->chain_pos, "ca chain: only ca.crl and ca.parent.crl are "
+		    "distributed; the CRLs of the CAs above the parent are not");
+ out:
+	rk_chain_clear(&chain);
+}
+
+void
+cli_check_ca(const struct rk_model *m, struct rk_diags *d)
+{
+	/* A missing file is already a warning of its own ("preflight will fail"). */
+	if (!file_exists(m->ca.cert))
+		return;
+	if (check_ca_files(d, "ca", m->ca.cert, m->ca.cert_pos, m->ca.key, m->ca.key_pos,
+	    &m->ca.key_passphrase, rk_model_signs_crl(m)))
+		check_chain(m, d);
 }
 
 /* Resolves one revocation into v; what goes wrong is kept as v->error, not returned. */

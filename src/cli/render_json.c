@@ -206,9 +206,11 @@ render_plan_json(FILE *f, const struct rk_plan *plan, const struct cli_client_vi
 	    "id", m->incident.id, "id_generated", m->incident.id_generated,
 	    "reason", rk_reason_name(m->incident.reason),
 	    "summary", str_or_null(m->incident.summary), "records", m->incident.records));
-	put(&jb, doc, "ca", json_pack("{s:s, s:s, s:b, s:i}", "cert", m->ca.cert,
-	    "crl", m->ca.crl != NULL ? m->ca.crl : "", "rotate", m->ca.rotate,
-	    "crl_days", m->ca.crl_days));
+	put(&jb, doc, "ca", json_pack("{s:s, s:s, s:b, s:s, s:o, s:s, s:o, s:i}", "cert",
+	    m->ca.cert, "crl", m->ca.crl != NULL ? m->ca.crl : "", "rotate",
+	    m->ca.rotate != RK_ROTATE_NONE, "rotation", rk_ca_rotation_name(m->ca.rotate),
+	    "chain", str_or_null(m->ca.chain), "trust", rk_trust_name(m->ca.trust),
+	    "parent", str_or_null(m->ca.parent.cert), "crl_days", m->ca.crl_days));
 	put(&jb, doc, "policy", json_pack("{s:i, s:i, s:s, s:b}",
 	    "max_parallel", m->policy.max_parallel, "canary", m->policy.canary,
 	    "on_failure", rk_on_failure_name(m->policy.on_failure),

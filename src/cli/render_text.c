@@ -227,6 +227,21 @@ put_field(FILE *f, const char *label, const char *value, const char *note)
 	fputc('\n', f);
 }
 
+static const char *
+ca_note(const struct rk_model *m)
+{
+	switch (m->ca.rotate) {
+	case RK_ROTATE_ROOT:
+		return "replaced by a new root CA";
+	case RK_ROTATE_INTERMEDIATE:
+		return "an intermediate, replaced by a new one that ca.parent signs; the root "
+		    "stays";
+	case RK_ROTATE_NONE:
+		break;
+	}
+	return m->ca.chain != NULL ? "an intermediate, kept" : "kept";
+}
+
 static void
 print_intro(FILE *f, const struct paint *p, const struct rk_plan *plan)
 {
@@ -236,7 +251,11 @@ print_intro(FILE *f, const struct paint *p, const struct rk_plan *plan)
 	    pc(p, C_BOLD), m->incident.id, pc(p, C_RESET), rk_reason_name(m->incident.reason));
 	put_field(f, "playbook", m->playbook, NULL);
 	put_field(f, "summary", m->incident.summary, NULL);
-	put_field(f, "ca", m->ca.cert, m->ca.rotate ? "replaced by a new root CA" : "kept");
+	put_field(f, "ca", m->ca.cert, ca_note(m));
+	if (m->ca.chain != NULL)
+		put_field(f, "chain", m->ca.chain, m->ca.trust == RK_TRUST_ROOT ?
+		    "up to the root; clients trust the root" :
+		    "up to the root; clients trust the whole chain");
 	fprintf(f, "  estate    %zu host%s, %zu service%s, %zu client%s, %zu certificate%s to "
 	    "issue, %zu revocation%s\n", m->nhosts, m->nhosts == 1 ? "" : "s", m->nservices,
 	    m->nservices == 1 ? "" : "s", m->nclients, m->nclients == 1 ? "" : "s",
@@ -318,6 +337,8 @@ why_phase_is_empty(const struct rk_model *m, enum rk_phase phase)
 	case RK_PHASE_UPDATE_CLIENTS:	return "no client";
 	case RK_PHASE_VERIFY_CLIENTS:	return "no client has a verify command";
 	case RK_PHASE_RETIRE_TRUST:	return !m->ca.rotate ? "the CA is kept, so its trust stays" :
+					    !rk_model_trust_changes(m) ? "the root stays, so what "
+					    "clients trust does not change" :
 					    "trust_overlap is off: the new CA was installed alone";
 	case RK_PHASE_PREFLIGHT:
 	case RK_PHASE_RECORD:		break;

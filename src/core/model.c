@@ -30,6 +30,19 @@ const struct rk_enum_name rk_reason_names[] = {
 	{ NULL, 0 },
 };
 
+/* `true` is today's re-rooting, kept for the playbooks written before intermediates. */
+const struct rk_enum_name rk_ca_rotation_names[] = {
+	{ "root", RK_ROTATE_ROOT },
+	{ "intermediate", RK_ROTATE_INTERMEDIATE },
+	{ NULL, 0 },
+};
+
+const struct rk_enum_name rk_trust_names[] = {
+	{ "root", RK_TRUST_ROOT },
+	{ "chain", RK_TRUST_CHAIN },
+	{ NULL, 0 },
+};
+
 const struct rk_enum_name rk_transport_names[] = {
 	{ "ssh", RK_TRANSPORT_SSH },
 	{ "local", RK_TRANSPORT_LOCAL },
@@ -136,7 +149,8 @@ rk_model_signs_crl(const struct rk_model *m)
 {
 	size_t i;
 
-	if (m->nrevocations > 0)
+	/* Rotating an intermediate signs the root's CRL, and the hosts get every link's. */
+	if (m->nrevocations > 0 || m->ca.rotate == RK_ROTATE_INTERMEDIATE)
 		return true;
 	for (i = 0; i < m->nservices; i++)
 		if (m->services[i].files[RK_FILE_CRL].present)
@@ -175,6 +189,32 @@ const char *
 rk_on_failure_name(enum rk_on_failure p)
 {
 	return rk_enum_name(rk_on_failure_names, (int)p);
+}
+
+const char *
+rk_ca_rotation_name(enum rk_ca_rotation r)
+{
+	return r == RK_ROTATE_NONE ? "none" : rk_enum_name(rk_ca_rotation_names, (int)r);
+}
+
+const char *
+rk_trust_name(enum rk_trust t)
+{
+	return rk_enum_name(rk_trust_names, (int)t);
+}
+
+bool
+rk_model_trust_changes(const struct rk_model *m)
+{
+	return m->ca.rotate == RK_ROTATE_ROOT || (m->ca.rotate == RK_ROTATE_INTERMEDIATE &&
+	    m->ca.trust == RK_TRUST_CHAIN);
+}
+
+bool
+rk_model_leaves_have_intermediates(const struct rk_model *m)
+{
+	return m->ca.rotate != RK_ROTATE_ROOT && (m->ca.chain != NULL ||
+	    m->ca.rotate == RK_ROTATE_INTERMEDIATE);
 }
 
 const char *
@@ -300,7 +340,12 @@ rk_model_free(struct rk_model *m)
 	free(m->ca.cert);
 	free(m->ca.key);
 	free(m->ca.crl);
+	free(m->ca.chain);
 	secret_ref_clear(&m->ca.key_passphrase);
+	free(m->ca.parent.cert);
+	free(m->ca.parent.key);
+	free(m->ca.parent.crl);
+	secret_ref_clear(&m->ca.parent.key_passphrase);
 	free(m->record.signing_key);
 	secret_ref_clear(&m->record.signing_key_passphrase);
 	free(m->ca.new_ca.subject);

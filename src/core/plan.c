@@ -28,6 +28,7 @@ static const struct {
 	{ RK_ACT_ISSUE_CERT,		"issue-cert",		false },
 	{ RK_ACT_REVOKE,		"revoke",		false },
 	{ RK_ACT_SIGN_CRL,		"sign-crl",		false },
+	{ RK_ACT_REVOKE_CA,		"revoke-ca",		false },
 	{ RK_ACT_PUSH_FILE,		"push-file",		false },
 	{ RK_ACT_RELOAD_SERVICE,	"reload",		false },
 	{ RK_ACT_VERIFY_SERVICE,	"verify",		true },
@@ -131,6 +132,7 @@ rk_refusal_name(enum rk_refusal refusal)
 	case RK_REFUSE_OLD_TLS:		return "old-tls-refused";
 	case RK_REFUSE_REVOKED_CLIENT:	return "revoked-client-refused";
 	case RK_REFUSE_OLD_CA:		return "old-ca-not-trusted";
+	case RK_REFUSE_OLD_ISSUER:	return "old-intermediate-refused";
 	}
 	return "?";
 }
@@ -284,6 +286,9 @@ build_issue_and_revoke(struct builder *b, const struct rk_model *m)
 	for (i = 0; i < m->nrevocations; i++)
 		if ((s = add_step(b, RK_PHASE_REVOKE, RK_ACT_REVOKE, NULL)) != NULL)
 			s->revocation = &m->revocations[i];
+	/* The parent's CRL first: the CRLs the hosts get are gathered when the CA's is signed. */
+	if (m->ca.rotate == RK_ROTATE_INTERMEDIATE)
+		(void)add_step(b, RK_PHASE_REVOKE, RK_ACT_REVOKE_CA, NULL);
 	if (rk_model_signs_crl(m) &&
 	    (s = add_step(b, RK_PHASE_REVOKE, RK_ACT_SIGN_CRL, NULL)) != NULL)
 		b->sign_crl = s->id;
@@ -352,6 +357,8 @@ build_wave(struct builder *b, const struct rk_model *m, unsigned wave, size_t fi
 		}
 		if (serves_new)
 			add_refusal(b, wave, svc, RK_PHASE_VERIFY, RK_REFUSE_OLD_CERT);
+		if (serves_new && m->ca.rotate == RK_ROTATE_INTERMEDIATE)
+			add_refusal(b, wave, svc, RK_PHASE_VERIFY, RK_REFUSE_OLD_ISSUER);
 		if (svc->verify.require_tls)
 			add_refusal(b, wave, svc, RK_PHASE_VERIFY, RK_REFUSE_PLAINTEXT);
 		if (svc->verify.min_tls > RK_TLS_1_2)
@@ -393,7 +400,7 @@ build_retire_trust(struct builder *b, const struct rk_model *m)
 	struct rk_step *s;
 	size_t i;
 
-	if (!m->ca.rotate || !m->policy.trust_overlap)
+	if (!rk_model_trust_changes(m) || !m->policy.trust_overlap)
 		return;
 	for (i = 0; i < m->nservices; i++)
 		add_push(b, RK_PHASE_RETIRE_TRUST, 0, m->services[i].host,
@@ -412,7 +419,8 @@ build_retire_trust(struct builder *b, const struct rk_model *m)
 		    RK_ACT_RELOAD_SERVICE, svc->host)) != NULL)
 			s->service = svc;
 	}
-	for (i = 0; i < m->nservices; i++)
+	/* A new intermediate under the same root: its old one is refused by the CRLs instead. */
+	for (i = 0; i < m->nservices && m->ca.rotate == RK_ROTATE_ROOT; i++)
 		add_refusal(b, 0, &m->services[i], RK_PHASE_RETIRE_TRUST, RK_REFUSE_OLD_CA);
 }
 
@@ -519,8 +527,48 @@ refusal_text(enum rk_refusal r)
 	case RK_REFUSE_OLD_TLS:		return "a handshake below min_tls is refused";
 	case RK_REFUSE_REVOKED_CLIENT:	return "a revoked client certificate is refused";
 	case RK_REFUSE_OLD_CA:		return "a client trusting only the old CA fails";
+	case RK_REFUSE_OLD_ISSUER:	return "a leaf of the old intermediate (the certificate it "
+					    "served before) is refused by a client that trusts the "
+					    "root and checks the CRLs distributed (crl_check_all: "
+					    "the old intermediate is revoked)";
 	}
 	return "?";
+}
+
+static const char *
+trust_bundle_text(const struct rk_model *m)
+{
+	bool chain = m->ca.chain != NULL && m->ca.trust == RK_TRUST_CHAIN;
+
+	switch (m->ca.rotate) {
+	case RK_ROTATE_ROOT:
+		return m->policy.trust_overlap ? "CA bundle: old + new CA" : "CA bundle: new CA";
+	case RK_ROTATE_INTERMEDIATE:
+		if (!chain)
+			return "root CA certificate (unchanged: the root stays)";
+		return m->policy.trust_overlap ? "CA chain: old + new intermediate, up to the root" :
+		    "CA chain: new intermediate, up to the root";
+	case RK_ROTATE_NONE:
+		break;
+	}
+	if (m->ca.chain == NULL)
+		return "CA certificate";
+	return chain ? "CA chain: the intermediate, up to the root" : "root CA certificate";
+}
+
+static const char *
+crl_text(const struct rk_model *m)
+{
+	switch (m->ca.rotate) {
+	case RK_ROTATE_ROOT:
+		return "CRLs: the old CA's and the new CA's";
+	case RK_ROTATE_INTERMEDIATE:
+		return "CRLs: the old and the new intermediate's, and the parent's (the old "
+		    "intermediate revoked)";
+	case RK_ROTATE_NONE:
+		break;
+	}
+	return m->ca.parent.crl != NULL ? "CRLs: the CA's and its parent's" : "CRL";
 }
 
 static const char *
@@ -530,11 +578,11 @@ content_text(const struct rk_model *m, enum rk_content c)
 	case RK_CONTENT_NONE:		return "";
 	case RK_CONTENT_CERT:		return "new certificate";
 	case RK_CONTENT_KEY:		return "new private key";
-	case RK_CONTENT_TRUST_BUNDLE:	return m->ca.rotate ? (m->policy.trust_overlap ?
-					    "CA bundle: old + new CA" : "CA bundle: new CA") :
-					    "CA certificate";
-	case RK_CONTENT_TRUST_FINAL:	return "CA bundle: new CA only";
-	case RK_CONTENT_CRL:		return "CRL";
+	case RK_CONTENT_TRUST_BUNDLE:	return trust_bundle_text(m);
+	case RK_CONTENT_TRUST_FINAL:	return m->ca.rotate == RK_ROTATE_ROOT ?
+					    "CA bundle: new CA only" :
+					    "CA chain: new intermediate, up to the root";
+	case RK_CONTENT_CRL:		return crl_text(m);
 	}
 	return "?";
 }
@@ -574,7 +622,13 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 	switch (s->action) {
 	case RK_ACT_CHECK_CA:
 		n = snprintf(buf, size, "check the CA %s: certificate and key load and match, "
-		    "it may sign (keyCertSign, cRLSign), it is valid", m->ca.cert);
+		    "it may sign (keyCertSign, cRLSign), it is valid%s%s%s%s%s%s", m->ca.cert,
+		    m->ca.chain != NULL ? "; its chain " : "", or_default(m->ca.chain, ""),
+		    m->ca.chain != NULL ? ": each link signs the one below, up to a root, none "
+		    "expired" : "", m->ca.rotate == RK_ROTATE_INTERMEDIATE ? "; the parent " : "",
+		    m->ca.rotate == RK_ROTATE_INTERMEDIATE ? or_default(m->ca.parent.cert, "?") :
+		    "", m->ca.rotate == RK_ROTATE_INTERMEDIATE ? ": its key loads and matches, "
+		    "it signed ca.cert, its CRL is its own" : "");
 		break;
 	case RK_ACT_CHECK_LOCAL_FILE:
 		n = snprintf(buf, size, "check %s %s is readable",
@@ -607,9 +661,16 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 		    rk_format_name(cl->format));
 		break;
 	case RK_ACT_GENERATE_CA:
-		n = snprintf(buf, size, "generate a new root CA \"%s\": %s key, %d days",
-		    or_default(m->ca.new_ca.subject, "?"), rk_key_type_name(m->ca.new_ca.key),
-		    m->ca.new_ca.days);
+		if (m->ca.rotate == RK_ROTATE_INTERMEDIATE)
+			n = snprintf(buf, size, "generate a new issuing intermediate CA \"%s\" "
+			    "(pathlen 0): %s key, %d days, signed by the parent CA %s",
+			    or_default(m->ca.new_ca.subject, "?"),
+			    rk_key_type_name(m->ca.new_ca.key), m->ca.new_ca.days,
+			    or_default(m->ca.parent.cert, "?"));
+		else
+			n = snprintf(buf, size, "generate a new root CA \"%s\": %s key, %d days",
+			    or_default(m->ca.new_ca.subject, "?"),
+			    rk_key_type_name(m->ca.new_ca.key), m->ca.new_ca.days);
 		break;
 	case RK_ACT_ISSUE_CERT:
 		n = snprintf(buf, size, "issue %s: %s key, %s certificate \"%s\"%s%s%s, "
@@ -625,16 +686,24 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 		break;
 	case RK_ACT_SIGN_CRL:
 		n = snprintf(buf, size, "sign %s with the current CA, every earlier entry kept, "
-		    "next update in %d days", or_default(m->ca.crl, "the CRL"), m->ca.crl_days);
+		    "next update in %d days%s", or_default(m->ca.crl, "the CRL"), m->ca.crl_days,
+		    m->ca.rotate ? "; the new CA gets a first CRL of its own, empty" : "");
+		break;
+	case RK_ACT_REVOKE_CA:
+		n = snprintf(buf, size, "revoke the old intermediate %s in the parent's CRL %s "
+		    "(reason cACompromise), signed with the parent's key, every earlier entry "
+		    "kept, next update in %d days", m->ca.cert, or_default(m->ca.parent.crl, "?"),
+		    m->ca.crl_days);
 		break;
 	case RK_ACT_PUSH_FILE: {
 		bool of_cert = cert != NULL &&
 		    (s->content == RK_CONTENT_CERT || s->content == RK_CONTENT_KEY);
 
-		n = snprintf(buf, size, "replace %s  %s:%s %04o  %s%s%s (atomic, backup kept)",
+		n = snprintf(buf, size, "replace %s  %s:%s %04o  %s%s%s%s (atomic, backup kept)",
 		    s->file->path, or_default(s->file->owner, "-"), or_default(s->file->group, "-"),
 		    (unsigned)s->file->mode, content_text(m, s->content), of_cert ? " of " : "",
-		    of_cert ? cert->name : "");
+		    of_cert ? cert->name : "", s->content == RK_CONTENT_CERT &&
+		    rk_model_leaves_have_intermediates(m) ? ", then the intermediate CA" : "");
 		break;
 	}
 	case RK_ACT_RELOAD_SERVICE:
@@ -642,9 +711,10 @@ rk_step_describe(char *buf, size_t size, const struct rk_plan *plan, const struc
 		    "served", svc->name, reload_text(svc));
 		break;
 	case RK_ACT_VERIFY_SERVICE:
-		n = snprintf(buf, size, "verify %s at %s:%d: %s, %s or later%s%s%s", svc->name,
+		n = snprintf(buf, size, "verify %s at %s:%d: %s, %s or later%s%s%s%s", svc->name,
 		    svc->connect.address, svc->connect.port, rk_sslmode_name(svc->verify.sslmode),
-		    rk_tls_version_name(svc->verify.min_tls),
+		    rk_tls_version_name(svc->verify.min_tls), rk_model_leaves_have_intermediates(m) ?
+		    ", it sends the intermediate after its certificate" : "",
 		    cert != NULL ? ", serves the new fingerprint of " : "",
 		    cert != NULL ? cert->name : "",
 		    svc->reload.kind == RK_RELOAD_NONE && svc->certificate != NULL ?

@@ -41,8 +41,11 @@ static const char *const record_keys[] = {
 };
 static const char *const incident_keys[] = { "id", "reason", "summary", "records", NULL };
 static const char *const ca_keys[] = {
-	"cert", "key", "key_passphrase_env", "key_passphrase_file", "crl", "crl_days", "rotate",
-	"new", NULL,
+	"cert", "key", "key_passphrase_env", "key_passphrase_file", "crl", "crl_days", "chain",
+	"trust", "rotate", "new", "parent", NULL,
+};
+static const char *const ca_parent_keys[] = {
+	"cert", "key", "key_passphrase_env", "key_passphrase_file", "crl", NULL,
 };
 static const char *const new_ca_keys[] = { "subject", "key", "days", NULL };
 static const char *const revoke_keys[] = { "cert", "serial", "folder", "cn", "reason", NULL };
@@ -681,13 +684,97 @@ parse_new_ca(struct pb *pb, ynode *map, struct rk_ca *ca)
 		(void)get_int(pb, v, "ca new days", 1, RK_DAYS_MAX_CA, &n->days);
 }
 
+/* ca.rotate: true or false as before intermediates, or the word for what is replaced. */
+static void
+get_rotation(struct pb *pb, ynode *v, enum rk_ca_rotation *out)
+{
+	static const char *const words[] = { "root", "intermediate", "true", "false", NULL };
+	const char *near;
+	bool yes;
+	int word;
+
+	if (!expect_kind(pb, v, RK_YNODE_SCALAR, "ca rotate"))
+		return;
+	if (strcasecmp(v->value, "true") == 0 || strcasecmp(v->value, "false") == 0) {
+		if (get_bool(pb, v, "ca rotate", &yes))
+			*out = yes ? RK_ROTATE_ROOT : RK_ROTATE_NONE;
+		return;
+	}
+	if (rk_enum_lookup(rk_ca_rotation_names, v->value, &word)) {
+		*out = (enum rk_ca_rotation)word;
+		return;
+	}
+	if ((near = rk_closest_word(v->value, words)) != NULL)
+		rk_diags_error(pb->d, v->pos, "ca rotate: unsupported value '%s' (did you mean "
+		    "'%s'?)", v->value, near);
+	else
+		rk_diags_error(pb->d, v->pos, "ca rotate: unsupported value '%s' (one of: root, "
+		    "intermediate, true (root), false)", v->value);
+}
+
+static void
+parse_ca_parent(struct pb *pb, ynode *map, struct rk_ca_parent *parent)
+{
+	ynode *v;
+
+	parent->pos = pos_of(map);
+	if ((map = expect_map(pb, map, "ca parent", ca_parent_keys)) == NULL)
+		return;
+	parent->present = true;
+	if ((v = require(pb, map, "cert", "ca parent")) != NULL &&
+	    get_local_path(pb, v, "ca parent cert", &parent->cert)) {
+		parent->cert_pos = pos_of(v);
+		check_local_file(pb, v, parent->cert, "parent CA certificate", LOCAL_FILE_PEM);
+	}
+	if ((v = rk_ynode_get(map, "key")) != NULL &&
+	    get_local_path(pb, v, "ca parent key", &parent->key)) {
+		parent->key_pos = pos_of(v);
+		check_local_file(pb, v, parent->key, "parent CA key",
+		    LOCAL_FILE_PEM | LOCAL_FILE_PRIVATE);
+	}
+	get_secret_ref(pb, map, "key_passphrase", "ca parent", &parent->key_passphrase);
+	if ((v = rk_ynode_get(map, "crl")) != NULL &&
+	    get_local_path(pb, v, "ca parent crl", &parent->crl)) {
+		parent->crl_pos = pos_of(v);
+		check_local_file(pb, v, parent->crl, "parent CA CRL",
+		    LOCAL_FILE_PEM | LOCAL_FILE_MAY_BE_MISSING);
+	}
+}
+
+/* What ca.rotate needs from the rest of ca, said where it is missing. */
+static void
+check_ca_rotation(struct pb *pb, struct rk_ca *ca, const char *written)
+{
+	struct rk_ca_parent *parent = &ca->parent;
+
+	if (ca->rotate != RK_ROTATE_NONE && !ca->has_new)
+		rk_diags_error(pb->d, ca->rotate_pos, "ca: rotate: %s needs 'new' (subject, key, "
+		    "days of the new %s)", written, ca->rotate == RK_ROTATE_ROOT ? "root CA" :
+		    "issuing CA");
+	if (ca->rotate != RK_ROTATE_INTERMEDIATE)
+		return;
+	if (!parent->present) {
+		rk_diags_error(pb->d, ca->rotate_pos, "ca: rotate: intermediate needs 'parent' "
+		    "(cert, key and crl of the CA that signs the new intermediate, brought "
+		    "online for the run)");
+		return;
+	}
+	if (parent->cert != NULL && parent->key == NULL)
+		rk_diags_error(pb->d, parent->pos, "ca parent: rotate: intermediate needs its "
+		    "'key' (the parent signs the new intermediate and revokes the old one)");
+	if (parent->cert != NULL && parent->crl == NULL)
+		rk_diags_error(pb->d, parent->pos, "ca parent: rotate: intermediate needs its "
+		    "'crl' (the old intermediate is revoked in it)");
+}
+
 static void
 parse_ca(struct pb *pb, ynode *root)
 {
 	struct rk_ca *ca = &pb->m->ca;
-	ynode *map, *v;
+	ynode *map, *v, *rotate;
 	struct rk_err err = { 0 };
 	char *dir = NULL;
+	int trust;
 
 	ca->crl_days = 7;
 	if ((map = require(pb, root, "ca", "playbook")) == NULL ||
@@ -720,13 +807,35 @@ parse_ca(struct pb *pb, ynode *root)
 	}
 	if ((v = rk_ynode_get(map, "crl_days")) != NULL)
 		(void)get_int(pb, v, "ca crl_days", 1, RK_CRL_DAYS_MAX, &ca->crl_days);
-	if ((v = rk_ynode_get(map, "rotate")) != NULL)
-		(void)get_bool(pb, v, "ca rotate", &ca->rotate);
+	if ((v = rk_ynode_get(map, "parent")) != NULL)
+		parse_ca_parent(pb, v, &ca->parent);
+	if ((v = rk_ynode_get(map, "chain")) != NULL) {
+		if (get_local_path(pb, v, "ca chain", &ca->chain)) {
+			ca->chain_pos = pos_of(v);
+			check_local_file(pb, v, ca->chain, "CA chain", LOCAL_FILE_PEM);
+		}
+	} else if (ca->parent.cert != NULL) {
+		/* A parent that is the root is the whole chain. */
+		ca->chain = pb_strdup(pb, ca->parent.cert);
+		ca->chain_pos = ca->parent.cert_pos;
+	}
+	ca->trust = RK_TRUST_ROOT;
+	if ((v = rk_ynode_get(map, "trust")) != NULL) {
+		if (get_enum(pb, v, "ca trust", rk_trust_names, &trust))
+			ca->trust = (enum rk_trust)trust;
+		if (ca->chain == NULL && ca->parent.cert == NULL)
+			rk_diags_warn(pb->d, v->pos, "ca trust: ca.cert is the root here (no "
+			    "ca.chain), so the root is what clients trust either way");
+	}
+	ca->rotate_pos = map->pos;
+	if ((rotate = rk_ynode_get(map, "rotate")) != NULL) {
+		ca->rotate_pos = pos_of(rotate);
+		get_rotation(pb, rotate, &ca->rotate);
+	}
 	if ((v = rk_ynode_get(map, "new")) != NULL)
 		parse_new_ca(pb, v, ca);
-	else if (ca->rotate)
-		rk_diags_error(pb->d, map->pos,
-		    "ca: rotate: true needs 'new' (subject, key, days of the new CA)");
+	if (rotate != NULL && rotate->kind == RK_YNODE_SCALAR)
+		check_ca_rotation(pb, ca, rotate->value);
 }
 
 /* Normalises a serial to upper-case colon-separated bytes; RFC 5280 caps it at 20 octets. */

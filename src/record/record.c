@@ -270,8 +270,11 @@ add_certs(struct rk_archive *a, const struct rk_record_input *in, struct rk_err 
 	size_t i, k;
 	int r;
 
+	/* The parent's CRL is in crl.pem too; apart, an auditor reads the old intermediate's
+	 * revocation without sorting the CRLs out. */
 	if ((r = add_file_if_there(a, "certs/new-ca.crt", in->dir, "ca/ca.crt", err)) != 0 ||
-	    (r = add_file_if_there(a, "certs/crl.pem", in->dir, "crl.pem", err)) != 0)
+	    (r = add_file_if_there(a, "certs/crl.pem", in->dir, "crl.pem", err)) != 0 ||
+	    (r = add_file_if_there(a, "certs/parent.crl", in->dir, "ca/parent.crl", err)) != 0)
 		return r;
 	for (i = 0; i < m->ncertificates && r == 0; i++) {
 		snprintf(name, sizeof(name), "certs/%s.crt", m->certificates[i].name);

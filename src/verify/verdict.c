@@ -144,7 +144,15 @@ rk_verdict_check(struct rk_verdict *v, const struct rk_verdict_request *vreq)
 	}
 	v->reached = true;
 	v->days_left = (long)((v->probe.not_after - time(NULL)) / 86400);
-	if (!v->probe.chain_ok) {
+	/* Some clients have the intermediate at hand and connect; the others cannot build
+	 * the chain. The cause is named rather than OpenSSL's "unable to get local issuer". */
+	if (vreq->expect_intermediates && v->probe.chain_length < 2) {
+		snprintf(why, sizeof(why), "serves its certificate without the intermediate CA "
+		    "that signed it (%s): clients that trust only the root cannot build the "
+		    "chain; the certificate file must hold the leaf, then the intermediate",
+		    v->probe.issuer);
+		add_problem(v, why);
+	} else if (!v->probe.chain_ok) {
 		describe_chain_failure(why, sizeof(why), &v->probe,
 		    vreq->ca_subject != NULL ? vreq->ca_subject : "");
 		add_problem(v, why);

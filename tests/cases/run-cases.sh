@@ -53,7 +53,7 @@ run_case() {
 	cp -- "$cases/$name.yml" "$work/"
 	if [[ -f $cases/$name.setup ]]; then
 		cp -- "$cases/$name.setup" "$work/"
-		if ! (cd -- "$work" && CASE="$name" PLAYBOOK="$name.yml" \
+		if ! (cd -- "$work" && CASE="$name" PLAYBOOK="$name.yml" CASES="$cases" \
 		    bash -euo pipefail "./$name.setup") >"$work/setup.log" 2>&1; then
 			fail "setup failed:"
 			while IFS= read -r line; do fail "    $line"; done <"$work/setup.log"

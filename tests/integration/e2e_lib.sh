@@ -14,7 +14,12 @@
 #         pg_service.conf, my.cnf and certs/ (CA, client certificate and key), owned by rkuser
 # Everything else lives in E2E=$RK_H_DIR/e2e:
 #   pki/           the CA (ca.crt, ca.key, ca.crl, ledger.json); pki/issued/ holds the
-#                  certificates in service (db1-server, db2-server, app-client), issued here
+#                  certificates in service (db1-server, db2-server, app-client), issued here.
+#                  With E2E_HIERARCHY=intermediate set before e2e_build_estate, pki/ is made
+#                  by `rekey pki init --intermediate`: ca.* is the issuing intermediate,
+#                  root.* its root, chain.crt the root; servers and app1 trust the root
+#                  (E2E_TRUST), certificate files hold the leaf then the intermediate, and CRL
+#                  files hold the intermediate's CRL then the root's
 #   app1/srv/app/  app1's files
 #   incidents/     incident.records of every playbook written by e2e_write_playbook
 #   work/          the tests' own files (rekey's output, logs)
@@ -133,7 +138,16 @@ e2e_build_estate() {
 	E2E_MY=$RK_H_MY_DIR
 	mkdir -p -- "$E2E" "$E2E_RECORDS" "$E2E_WORK"
 	chmod 0755 -- "$E2E"
-	cp -a -- "$RK_H_CA_DIR" "$E2E_PKI"
+	E2E_TRUST=$E2E_PKI/ca.crt
+	if [[ ${E2E_HIERARCHY:-} == intermediate ]]; then
+		harness_run_or_show "rekey pki init --intermediate" "$E2E_REKEY" pki init \
+			--intermediate --root-cn "rekey e2e root CA" --ca-cn "rekey e2e issuing CA" \
+			--client-cn rkclient --name DNS:localhost --name IP:127.0.0.1 "$E2E_PKI"
+		chmod 0755 -- "$E2E_PKI"
+		E2E_TRUST=$E2E_PKI/root.crt
+	else
+		cp -a -- "$RK_H_CA_DIR" "$E2E_PKI"
+	fi
 	mkdir -p -- "$E2E_PKI/issued"
 	e2e_issue db1-server server "/O=rekey e2e/CN=localhost" "DNS:localhost,IP:127.0.0.1"
 	e2e_issue db2-server server "/O=rekey e2e/CN=localhost" "DNS:localhost,IP:127.0.0.1"
@@ -171,10 +185,22 @@ e2e_issue() {
 # estate's CA and the certificate NAME.
 e2e_install_server_files() {
 	local dir=$1 owner=$2 name=$3
-	install -o "$owner" -g "$owner" -m 0644 -- "$E2E_PKI/issued/$name.crt" "$dir/server.crt"
+	e2e_cert_file "$name" | install -o "$owner" -g "$owner" -m 0644 -- /dev/stdin "$dir/server.crt"
 	install -o "$owner" -g "$owner" -m 0600 -- "$E2E_PKI/issued/$name.key" "$dir/server.key"
-	install -o "$owner" -g "$owner" -m 0644 -- "$E2E_PKI/ca.crt" "$dir/ca.crt"
-	install -o "$owner" -g "$owner" -m 0644 -- "$E2E_PKI/ca.crl" "$dir/ca.crl"
+	install -o "$owner" -g "$owner" -m 0644 -- "$E2E_TRUST" "$dir/ca.crt"
+	e2e_crl_file | install -o "$owner" -g "$owner" -m 0644 -- /dev/stdin "$dir/ca.crl"
+}
+
+# e2e_cert_file NAME: what a certificate file holds: the leaf, then the intermediate if any.
+e2e_cert_file() {
+	cat -- "$E2E_PKI/issued/$1.crt"
+	[[ ${E2E_HIERARCHY:-} != intermediate ]] || cat -- "$E2E_PKI/ca.crt"
+}
+
+# e2e_crl_file: what a CRL file holds: the CA's CRL, then the root's if any.
+e2e_crl_file() {
+	cat -- "$E2E_PKI/ca.crl"
+	[[ ${E2E_HIERARCHY:-} != intermediate ]] || cat -- "$E2E_PKI/root.crl"
 }
 
 # app1, as scripts/lab's make_app1 makes it: the app's password lives in .env only.
@@ -187,8 +213,8 @@ e2e_make_app1() {
 		<<<"CREATE ROLE app LOGIN PASSWORD '$password';"
 	harness_pg_allow_password_role app
 	E2E_APP_PASSWORD=$password
-	install -m 0644 -- "$E2E_PKI/ca.crt" "$E2E_APP/certs/db-ca.crt"
-	install -m 0644 -- "$E2E_PKI/issued/app-client.crt" "$E2E_APP/certs/app.crt"
+	install -m 0644 -- "$E2E_TRUST" "$E2E_APP/certs/db-ca.crt"
+	e2e_cert_file app-client | install -m 0644 -- /dev/stdin "$E2E_APP/certs/app.crt"
 	install -m 0600 -- "$E2E_PKI/issued/app-client.key" "$E2E_APP/certs/app.key"
 	(
 		umask 077
@@ -276,6 +302,7 @@ e2e_host_digest() {
 e2e_estate_digest() {
 	e2e_host_digest
 	sha256sum -- "$E2E_PKI/ca.crl" "$E2E_PKI/ledger.json"
+	[[ ! -e $E2E_PKI/root.crl ]] || sha256sum -- "$E2E_PKI/root.crl"
 }
 
 # Files the transport leaves beside a target: backups and (after a kill) temporary files.

@@ -9,7 +9,7 @@ packages=(
 	libssl-dev libssh2-1-dev libpq-dev libmariadb-dev libarchive-dev libyaml-dev
 	libcmocka-dev libjansson-dev
 	openssh-server openssh-client postgresql-15 postgresql-client-15
-	mariadb-server mariadb-client openssl sudo procps iproute2 python3 diffutils patch
+	mariadb-server mariadb-client openssl sudo procps iproute2 python3 python3-yaml diffutils patch
 	shellcheck
 	# The incident report is rendered by a real browser in the tests (headless).
 	chromium

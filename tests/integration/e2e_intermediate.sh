@@ -101,49 +101,54 @@ e2e_reset
 
 # ---- the intermediate's key leaks: rotate it under the same root ----------------------------
 
+# The playbook users copy, playbooks/intermediate-compromise.yml, on this estate: its ca
+# section as shipped (rotate: intermediate, chain, trust: root, parent), every address and
+# path replaced by the estate's, and the passphrases dropped (pki init's keys have none).
 pb=$E2E/intermediate.yml
 id=E2E-INTERMEDIATE
-cat >"$pb" <<EOF
-# e2e (issue 16): the issuing intermediate's key leaked; the root's did not.
-version: 1
-incident: {id: $id, reason: cACompromise, summary: "e2e: intermediate compromise", records: "$E2E_RECORDS"}
-ca:
-  cert: "$pki/ca.crt"
-  key: "$pki/ca.key"
-  crl: "$pki/ca.crl"
-  chain: "$pki/chain.crt"
-  trust: root
-  crl_days: 7
-  rotate: intermediate
-  new: {subject: "/CN=rekey e2e issuing CA R2", key: ec-p384, days: 365}
-  parent: {cert: "$root", key: "$pki/root.key", crl: "$pki/root.crl"}
-certificates:
-  db1-server: {profile: server, subject: "/O=rekey e2e/CN=localhost", san: ["DNS:localhost", "IP:127.0.0.1"], key: ec-p256, days: 30}
-  db2-server: {profile: server, subject: "/O=rekey e2e/CN=localhost", san: ["DNS:localhost", "IP:127.0.0.1"], key: ec-p256, days: 30}
-hosts:
-  db1: {transport: ssh, address: 127.0.0.1, port: ${E2E_SSH_PORTS[0]}, user: $RK_H_SSH_ADMIN, identity: "$RK_H_SSH_KEY", known_hosts: "$RK_H_KNOWN_HOSTS", sudo: true}
-  db2: {transport: ssh, address: 127.0.0.1, port: ${E2E_SSH_PORTS[1]}, user: $RK_H_SSH_ADMIN, identity: "$RK_H_SSH_KEY", known_hosts: "$RK_H_KNOWN_HOSTS", sudo: true}
-  app1: {transport: ssh, address: 127.0.0.1, port: ${E2E_SSH_PORTS[2]}, user: $RK_H_SSH_USER, identity: "$RK_H_SSH_KEY", known_hosts: "$RK_H_KNOWN_HOSTS", sudo: false}
-services:
-$(e2e_service pg-e2e db1 postgresql db1-server "      cert: {path: \"$E2E_PG/server.crt\", owner: postgres, group: postgres, mode: \"0644\"}
-      key:  {path: \"$E2E_PG/server.key\", owner: postgres, group: postgres, mode: \"0600\"}
-      ca:   {path: \"$E2E_PG/ca.crt\", owner: postgres, group: postgres, mode: \"0644\"}
-      crl:  {path: \"$E2E_PG/ca.crl\", owner: postgres, group: postgres, mode: \"0644\"}" sql \
-	"$RK_H_PG_LOG" "connect: {address: 127.0.0.1, port: $RK_H_PG_PORT, dbname: postgres, user: $RK_H_PG_USER, password_file: \"$RK_H_PG_PASSWORD_FILE\"}")
-$(e2e_service mariadb-e2e db2 mariadb db2-server "      cert: {path: \"$E2E_MY/server.crt\", owner: mysql, group: mysql, mode: \"0644\"}
-      key:  {path: \"$E2E_MY/server.key\", owner: mysql, group: mysql, mode: \"0600\"}
-      ca:   {path: \"$E2E_MY/ca.crt\", owner: mysql, group: mysql, mode: \"0644\"}
-      crl:  {path: \"$E2E_MY/ca.crl\", owner: mysql, group: mysql, mode: \"0644\"}" sql \
-	"$RK_H_MY_LOG" "connect: {address: 127.0.0.1, port: $RK_H_MY_PORT, user: $RK_H_MY_USER, password_file: \"$RK_H_MY_PASSWORD_FILE\"}")
-clients:
-  - name: app1-mycnf
-    host: app1
-    file: {path: "$app/my.cnf", format: ini, section: client}
-    set: {ssl-ca: "$app/certs/db-ca.crt"}
-    files:
-      ca: {path: "$app/certs/db-ca.crt", mode: "0644"}
-policy: {max_parallel: 8, canary: 1, on_failure: rollback, trust_overlap: false}
-EOF
+E2E_ID=$id E2E_PB=$pb E2E_PG=$E2E_PG E2E_MY=$E2E_MY E2E_APP=$app E2E_PKI=$pki \
+	E2E_RECORDS=$E2E_RECORDS E2E_SSH_PORTS="${E2E_SSH_PORTS[*]}" python3 - \
+	"$here/../../playbooks/intermediate-compromise.yml" <<'PY'
+import os, sys, yaml
+e = os.environ
+pb = yaml.safe_load(open(sys.argv[1]))
+pki, app = e["E2E_PKI"], e["E2E_APP"]
+ports = e["E2E_SSH_PORTS"].split()
+pb["incident"].update(id=e["E2E_ID"], records=e["E2E_RECORDS"])
+ca = pb["ca"]
+for k in ("cert", "key", "crl", "chain"):
+    ca[k] = ca[k].replace("pki/", pki + "/")
+ca.pop("key_passphrase_file")
+parent = ca["parent"]
+parent.update(cert=pki + "/root.crt", key=pki + "/root.key", crl=pki + "/root.crl")
+parent.pop("key_passphrase_env")
+ca["new"]["days"] = 365
+for c in pb["certificates"].values():
+    c.update(subject="/O=rekey e2e/CN=localhost", san=["DNS:localhost", "IP:127.0.0.1"])
+admin = dict(transport="ssh", address="127.0.0.1", user=e["RK_H_SSH_ADMIN"], sudo=True,
+             identity=e["RK_H_SSH_KEY"], known_hosts=e["RK_H_KNOWN_HOSTS"])
+pb["hosts"] = {"db1": dict(admin, port=int(ports[0])), "db2": dict(admin, port=int(ports[1])),
+               "app1": dict(admin, port=int(ports[2]), user=e["RK_H_SSH_USER"], sudo=False)}
+where = {"pg-primary": (e["E2E_PG"], e["RK_H_PG_PORT"], e["RK_H_PG_USER"],
+                        e["RK_H_PG_PASSWORD_FILE"], e["RK_H_PG_LOG"]),
+         "mariadb-orders": (e["E2E_MY"], e["RK_H_MY_PORT"], e["RK_H_MY_USER"],
+                            e["RK_H_MY_PASSWORD_FILE"], e["RK_H_MY_LOG"])}
+names = {"cert": "server.crt", "key": "server.key", "ca": "ca.crt", "crl": "ca.crl"}
+for svc in pb["services"]:
+    folder, port, user, password, log = where[svc["name"]]
+    for role, f in svc["files"].items():
+        f["path"] = f"{folder}/{names[role]}"
+    svc["connect"].update(address="127.0.0.1", port=int(port), user=user,
+                          password_file=password)
+    svc["connect"].pop("password_env")
+    svc["log"] = log
+client = pb["clients"][0]
+client["file"]["path"] = app + "/my.cnf"
+client["set"]["ssl-ca"] = app + "/certs/db-ca.crt"
+yaml.safe_dump(pb, open(e["E2E_PB"], "w"), sort_keys=False)
+PY
+
+"$E2E_REKEY" plan --json "$pb" >"$work/plan.json" 2>/dev/null || true
 
 client_digest() {
 	sha256sum -- "$app/.env" "$app/my.cnf" "$app/pg_service.conf" "$app/certs/db-ca.crt" \
@@ -156,7 +161,7 @@ e2e_rekey "$work/rehearse.out" rehearse "$pb"
 e2e_equal "rehearse: go (exit 0)" 0 "$e2e_status"
 [[ $e2e_status == 0 ]] || rk_t_note "$(<"$work/rehearse.out")"
 e2e_check "rehearse: the old intermediate's leaf proven refused on the scratch CRLs" \
-	grep -q 'refuse the certificate pg-e2e serves now' "$work/rehearse.out"
+	grep -q 'refuse the certificate pg-primary serves now' "$work/rehearse.out"
 e2e_equal "rehearse: the root's CRL is left as it is" \
 	"$(sha256sum <"$E2E/snap/pki/root.crl")" "$(sha256sum <"$pki/root.crl")"
 
@@ -168,6 +173,9 @@ e2e_check "the new intermediate is signed by the root" openssl verify -CAfile "$
 e2e_check "the new intermediate has pathlen 0" \
 	grep -q 'CA:TRUE, pathlen:0' <(openssl x509 -in "$new_int" -noout -ext basicConstraints)
 e2e_equal "the new intermediate's key is 0600" 600 "$(stat -c %a -- "$dir/ca/ca.key")"
+e2e_equal "the shipped playbook's rotation is intermediate" intermediate \
+	"$(python3 -c 'import json,sys; print(json.load(sys.stdin)["ca"]["rotation"])' \
+	<"$work/plan.json")"
 check_chain_served "after: PostgreSQL sends its new leaf, then the new intermediate" postgres \
 	"$RK_H_PG_PORT" "$dir/certs/db1-server.crt" "$new_int"
 check_chain_served "after: MariaDB sends its new leaf, then the new intermediate" mysql \
@@ -202,7 +210,6 @@ e2e_check_not "after: MariaDB refuses app1's client certificate of the old inter
 	"$E2E_MY_REFUSED" e2e_mariadb_cert "$root" "$app/certs/app.crt" "$app/certs/app.key"
 e2e_equal "after: no client file changed" "$clients_before" "$(client_digest)"
 # The plan's old-intermediate-refused steps (one per service) are done in the journal.
-"$E2E_REKEY" plan --json "$pb" >"$work/plan.json" 2>/dev/null || true
 e2e_equal "after: the journal has both refusals of the old intermediate's leaf done" 2 \
 	"$(python3 - "$work/plan.json" "$dir/journal.jsonl" <<'PY'
 import json, sys

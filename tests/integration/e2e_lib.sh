@@ -267,7 +267,7 @@ user = rkclient
 ssl-ca = $E2E_APP/certs/db-ca.crt
 ssl-cert = $E2E_APP/certs/app.crt
 ssl-key = $E2E_APP/certs/app.key
-
+$([[ ${E2E_HIERARCHY:-} != intermediate ]] || echo "ssl-verify-server-cert = 1")
 [mysqldump]
 single-transaction
 EOF

@@ -57,6 +57,12 @@ int	rk_cert_to_pem(struct rk_buf *out, const struct rk_cert *cert, struct rk_err
 /* Adds the certificate (PEM, mode 0644) to set as a new file at path, as rk_key_stage_file. */
 int	rk_cert_stage_file(struct rk_fileset *set, const char *path, const struct rk_cert *cert,
 	    struct rk_err *err) RK_MUST_CHECK;
+/*
+ * The same for n certificates in one PEM file, in the order given: a leaf then the
+ * intermediates a server sends with it, or a chain of CAs.
+ */
+int	rk_cert_stage_bundle_file(struct rk_fileset *set, const char *path,
+	    const struct rk_cert *const *certs, size_t n, struct rk_err *err) RK_MUST_CHECK;
 /* The same for one file alone: staged, then committed. */
 int	rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_err *err)
 	    RK_MUST_CHECK;

@@ -309,12 +309,22 @@ int
 rk_cert_stage_file(struct rk_fileset *set, const char *path, const struct rk_cert *cert,
     struct rk_err *err)
 {
+	return rk_cert_stage_bundle_file(set, path, &cert, 1, err);
+}
+
+int
+rk_cert_stage_bundle_file(struct rk_fileset *set, const char *path,
+    const struct rk_cert *const *certs, size_t n, struct rk_err *err)
+{
 	struct rk_buf pem;
-	int r;
+	size_t i;
+	int r = 0;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
+	for (i = 0; i < n && r == 0; i++)
+		r = rk_cert_to_pem(&pem, certs[i], err);
 	/* Exactly 0644 whatever the umask: every client must be able to read a certificate. */
-	if ((r = rk_cert_to_pem(&pem, cert, err)) == 0)
+	if (r == 0)
 		r = rk_fileset_add(set, path, rk_buf_bytes(&pem), 0644, err);
 	rk_buf_clear(&pem);
 	return r;

@@ -61,6 +61,81 @@ openssl x509 -in dev/client.crt -noout -text | grep -q "TLS Web Client Authentic
 openssl x509 -in dev/ca.crt -noout -text >ca.out
 grep -q "CA:TRUE" ca.out && grep -q "Certificate Sign, CRL Sign" ca.out && ok || bad "CA extensions"
 
+# init --intermediate: a root, an issuing CA under it (pathlen 0) that signs the leaves, each
+# leaf file holding the issuing CA after the leaf; openssl judges the chain and both CRLs.
+expect "init --intermediate" "$rekey" pki init --intermediate --name DNS:localhost \
+	--ca-cn "test issuing CA" --root-cn "test root CA" two
+for f in root.crt root.crl ca.crt ca.crl chain.crt server.crt client.crt ledger.json; do
+	[ "$(mode_of "two/$f")" = 644 ] && ok || bad "two/$f mode $(mode_of "two/$f")"
+done
+for f in root.key ca.key server.key client.key; do
+	[ "$(mode_of "two/$f")" = 600 ] && ok || bad "two/$f mode $(mode_of "two/$f")"
+done
+[ "$(ls two | wc -l)" = 12 ] && ok || bad "init --intermediate wrote $(ls two | tr '\n' ' ')"
+for f in root ca server client chain ledger; do
+	grep -q "^  $f\.\(crt\|json\) " "$tmp/out" && ok || bad "init's output does not name $f"
+done
+expect "openssl verifies the leaves up to the root" \
+	openssl verify -x509_strict -CAfile two/root.crt -untrusted two/ca.crt two/server.crt \
+	two/client.crt
+expect "openssl verifies them with both CRLs" openssl verify -x509_strict -crl_check_all \
+	-CAfile two/root.crt -CRLfile two/root.crl -CRLfile two/ca.crl -untrusted two/ca.crt \
+	two/server.crt two/client.crt
+expect "the chain file and ca.crt verify up to the root" openssl verify -x509_strict \
+	-CAfile two/chain.crt two/ca.crt
+# The root does not sign the leaves itself: without the issuing CA there is no path.
+refuse "a leaf without the issuing CA" "unable to get local issuer certificate" \
+	openssl verify -CAfile two/root.crt two/server.crt
+openssl x509 -in two/ca.crt -noout -ext basicConstraints >bc.out
+grep -q "critical" bc.out && grep -q "CA:TRUE, pathlen:0" bc.out && ok ||
+	{ bad "ca.crt is not pathlen:0"; cat bc.out; }
+openssl x509 -in two/root.crt -noout -ext basicConstraints >bc.out
+grep -q "CA:TRUE" bc.out && ! grep -q pathlen bc.out && ok || { bad "root.crt: $(cat bc.out)"; }
+subject_of() { openssl x509 -in "$1" -noout -subject -nameopt compat | sed 's/^subject=//'; }
+[ "$(subject_of two/root.crt)" = "/O=rekey/CN=test root CA" ] && ok || bad "--root-cn"
+[ "$(subject_of two/ca.crt)" = "/O=rekey/CN=test issuing CA" ] && ok || bad "--ca-cn"
+certs_in() { openssl crl2pkcs7 -nocrl -certfile "$1" | openssl pkcs7 -print_certs -noout |
+	grep -c '^subject='; }
+nth_cert() { awk -v n="$2" '/-----BEGIN CERTIFICATE-----/ { i++ } i == n' "$1"; }
+fp_of() { openssl x509 -noout -fingerprint -sha256 | cut -d= -f2; }
+for f in server client; do
+	[ "$(certs_in "two/$f.crt")" = 2 ] && ok || bad "two/$f.crt holds $(certs_in "two/$f.crt")"
+	[ "$(nth_cert "two/$f.crt" 2 | fp_of)" = "$(fp_of <two/ca.crt)" ] && ok ||
+		bad "the second certificate of two/$f.crt is not ca.crt"
+done
+[ "$(certs_in two/ca.crt)" = 1 ] && [ "$(certs_in two/chain.crt)" = 1 ] && ok ||
+	bad "ca.crt or chain.crt holds more than one certificate"
+cmp -s two/chain.crt two/root.crt && ok || bad "chain.crt is not the root"
+openssl crl -in two/root.crl -CAfile two/root.crt -noout >crl.out 2>&1 &&
+	grep -q "verify OK" crl.out && ok || { bad "root.crl not signed by the root"; cat crl.out; }
+openssl crl -in two/ca.crl -CAfile two/ca.crt -noout >crl.out 2>&1 &&
+	grep -q "verify OK" crl.out && ok || { bad "ca.crl not signed by ca.crt"; cat crl.out; }
+[ "$(python3 -c 'import json; print(" ".join(c["profile"] + ":" + c["cn"] for c in
+	json.load(open("two/ledger.json"))["certificates"]))')" = \
+	"ca:test issuing CA server:localhost client:rkclient" ] && ok ||
+	bad "the ledger does not hold the issuing CA, server and client (and not the root)"
+# The issuing CA signs what pki issue makes; revoking it at the root fails every leaf.
+expect "issue from the issuing CA" "$rekey" pki issue --ca-cert two/ca.crt --ca-key two/ca.key \
+	--profile server --subject /CN=under.example --cert-out under.crt --key-out under.key
+expect "its leaf verifies up to the root" openssl verify -CAfile two/root.crt \
+	-untrusted two/ca.crt under.crt
+cp -a two two-revoked
+expect "revoke the issuing CA at the root" "$rekey" pki revoke --ca-cert two-revoked/root.crt \
+	--ca-key two-revoked/root.key --crl two-revoked/root.crl --cert two-revoked/ca.crt
+refuse "a leaf under a revoked issuing CA" "certificate revoked" openssl verify -crl_check_all \
+	-CAfile two-revoked/root.crt -CRLfile two-revoked/root.crl -CRLfile two-revoked/ca.crl \
+	-untrusted two-revoked/ca.crt two-revoked/server.crt
+"$rekey" pki init --intermediate default-names >/dev/null
+[ "$(subject_of default-names/root.crt)" = "/O=rekey/CN=rekey development root CA" ] &&
+	[ "$(subject_of default-names/ca.crt)" = "/O=rekey/CN=rekey development CA" ] && ok ||
+	bad "the default names of the root and the issuing CA"
+refuse "--root-cn without --intermediate" "--root-cn names the root of --intermediate" \
+	"$rekey" pki init --root-cn x lonely
+refuse "one name for the root and the issuing CA" "need different names" "$rekey" pki init \
+	--intermediate --root-cn same --ca-cn same samename
+[ ! -e lonely ] && [ ! -e samename ] && ok || bad "a refused init made its folder"
+"$rekey" pki init --help | grep -q -- "--intermediate" && ok || bad "init --help"
+
 # issue, for every key type; inspect agrees with openssl x509 on fingerprint, serial, dates.
 for key in rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519; do
 	expect "issue $key" "$rekey" pki issue --ca-cert dev/ca.crt --ca-key dev/ca.key \

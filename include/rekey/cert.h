@@ -92,6 +92,12 @@ long	rk_cert_path_len(const struct rk_cert *cert);
 /* Whether the certificate is self-signed: its subject is its issuer and its key verifies it. */
 bool	rk_cert_is_self_signed(const struct rk_cert *cert);
 /*
+ * Whether cert's issuer name is ca's subject, compared as OpenSSL compares names, whoever
+ * signed it (rk_cert_is_issued_by in ca.h checks the key too). With ca == cert: whether
+ * the certificate is self-issued (RFC 5280, 6.1).
+ */
+bool	rk_cert_names_as_issuer(const struct rk_cert *cert, const struct rk_cert *ca);
+/*
  * "ca", "server" (EKU serverAuth) or "client" (EKU clientAuth without serverAuth), as rekey's
  * profiles; NULL for a certificate with no EKU. *client_auth: whether it may be used to log
  * in as a client (clientAuth, or no EKU at all, which allows any use).

@@ -552,6 +552,17 @@ rk_cert_is_self_signed(const struct rk_cert *cert)
 	return yes;
 }
 
+bool
+rk_cert_names_as_issuer(const struct rk_cert *cert, const struct rk_cert *ca)
+{
+	/* X509_NAME_cmp compares the canonical encodings, as chain building does. */
+	bool yes = X509_NAME_cmp(X509_get_issuer_name(cert->x509),
+	    X509_get_subject_name(ca->x509)) == 0;
+
+	ERR_clear_error();
+	return yes;
+}
+
 const char *
 rk_cert_profile(const struct rk_cert *cert, bool *client_auth)
 {

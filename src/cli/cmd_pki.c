@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "rekey/ca.h"
+#include "rekey/chainlinks.h"
 #include "rekey/fsutil.h"
 #include "rekey/ledger.h"
 #include "rekey/names.h"
@@ -49,6 +50,12 @@ static const char inspect_help[] = INSPECT_SYNOPSIS
 	"\n"
 	"Describes certificates (PEM, DER, bundles), CRLs and private keys. Never prints key\n"
 	"material; an encrypted key shows its type only with its passphrase.\n"
+	"\n"
+	"For each file of certificates, says how they link in the file's order (the leaf first,\n"
+	"then each issuer): whether each is issued by the next (the names match and its key\n"
+	"verifies the signature) and that one is a CA whose pathlen allows it, and where the\n"
+	"last one's chain goes: self-signed (a root), issued by a certificate in another FILE\n"
+	"given (looked for in the order given), or to an issuer in none of them.\n"
 	"\n"
 	"  --json                one JSON array, an object per file (README, JSON shapes)\n"
 	"  --passphrase-env VAR, --passphrase-file F\n"
@@ -253,15 +260,20 @@ get_text(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* Every string that came from the file is escaped (print_field): a SAN may hold ESC. */
+/*
+ * Every string that came from the file is escaped (print_field): a SAN may hold ESC. A
+ * certificate of a bundle is shown with its place (i of n), which the chain's links name.
+ */
 static void
-print_cert_text(json_t *c)
+print_cert_text(json_t *c, size_t i, size_t n)
 {
 	json_t *san;
 	char line[128];
-	size_t i;
 
-	printf("%s: certificate\n", get_text(c, "file"));
+	if (n > 1)
+		printf("%s: certificate %zu of %zu\n", get_text(c, "file"), i + 1, n);
+	else
+		printf("%s: certificate\n", get_text(c, "file"));
 	print_field("subject", get_text(c, "subject"));
 	print_field("issuer", get_text(c, "issuer"));
 	print_field("serial", get_text(c, "serial"));
@@ -349,9 +361,29 @@ load_inspected_key(struct rk_key **out, bool *encrypted, struct rk_bytes data,
 	return rk_key_load(out, data, pass, file, why);
 }
 
-/* Describes one file as a JSON object: a certificate or bundle, a CRL, or a private key. */
+/* One FILE of inspect: what describes it, and its certificates for the chain's links. */
+struct inspected {
+	const char	 *file;
+	json_t		 *item;		/* NULL when it could not be read (said already) */
+	struct rk_cert	**certs;	/* ncerts of them; none for a CRL or a key */
+	size_t		  ncerts;
+};
+
+static void
+inspected_clear(struct inspected *f)
+{
+	json_decref(f->item);
+	rk_cert_bundle_free(f->certs, f->ncerts);
+	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * Describes one file as a JSON object: a certificate or bundle, a CRL, or a private key.
+ * The certificates stay in *out, so links can be looked for across the files given.
+ */
 static int
-inspect_file(json_t **out, const char *file, const struct rk_secret *pass, struct rk_err *err)
+inspect_file(struct inspected *out, const char *file, const struct rk_secret *pass,
+    struct rk_err *err)
 {
 	struct rk_cert **certs = NULL, *der = NULL;
 	struct rk_crl *crl = NULL;
@@ -361,50 +393,311 @@ inspect_file(json_t **out, const char *file, const struct rk_secret *pass, struc
 	size_t n = 0, i;
 	bool encrypted;
 	char desc[64];
-	json_t *list;
+	json_t *list, **item = &out->item;
 	int r;
 
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
+	out->file = file;
 	rk_buf_init(&buf, RK_PEM_MAX);
 	if ((r = rk_file_read(&buf, file, RK_PEM_MAX, err)) != 0)
 		goto out;
 	if (rk_cert_load_bundle(&certs, &n, rk_buf_bytes(&buf), file, &why) == 0) {
 		if (n == 1) {
-			*out = cert_json(file, certs[0], time(NULL));
+			*item = cert_json(file, certs[0], time(NULL));
 		} else if ((list = json_array()) != NULL) {
 			for (i = 0; i < n; i++)
 				json_array_append_new(list, cert_json(file, certs[i], time(NULL)));
-			*out = json_pack("{s:s, s:s, s:o}", "file", file, "type", "bundle",
+			*item = json_pack("{s:s, s:s, s:o}", "file", file, "type", "bundle",
 			    "certificates", list);
 		}
 	} else if (rk_err_clear(&why), rk_cert_load(&der, rk_buf_bytes(&buf), file, &why) == 0) {
-		*out = cert_json(file, der, time(NULL));
+		if ((certs = calloc(1, sizeof(*certs))) == NULL) {
+			r = rk_fail_nomem(err);
+			goto out;
+		}
+		certs[0] = der;
+		der = NULL;
+		n = 1;
+		*item = cert_json(file, certs[0], time(NULL));
 	} else if (rk_err_clear(&why), rk_crl_load(&crl, rk_buf_bytes(&buf), file, &why) == 0) {
-		*out = crl_json(file, crl);
+		*item = crl_json(file, crl);
 	} else if (rk_err_clear(&why), load_inspected_key(&key, &encrypted, rk_buf_bytes(&buf),
 	    pass, file, &why) == 0) {
 		rk_key_describe(desc, sizeof(desc), key);
-		*out = json_pack("{s:s, s:s, s:s, s:b, s:s}", "file", file, "type", "private-key",
+		*item = json_pack("{s:s, s:s, s:s, s:b, s:s}", "file", file, "type", "private-key",
 		    "key", desc, "encrypted", encrypted, "format",
 		    key_format(rk_buf_bytes(&buf), encrypted));
 	} else if (encrypted && pass == NULL) {
 		/* Without the passphrase only the fact that it is a key can be told. */
-		*out = json_pack("{s:s, s:s, s:n, s:b, s:s}", "file", file, "type", "private-key",
+		*item = json_pack("{s:s, s:s, s:n, s:b, s:s}", "file", file, "type", "private-key",
 		    "key", "encrypted", true, "format", key_format(rk_buf_bytes(&buf), true));
 	} else {
 		r = rk_fail(err, RK_E_USAGE, "%s: not a certificate, CRL or private key (%s)", file,
 		    why.msg);
 		goto out;
 	}
-	if (*out == NULL)
+	if (*item == NULL) {
 		r = rk_fail_nomem(err);
+		goto out;
+	}
+	out->certs = certs;
+	out->ncerts = n;
+	certs = NULL;
+	n = 0;
  out:
+	if (r != 0)
+		inspected_clear(out);
 	rk_cert_bundle_free(certs, n);
 	rk_cert_free(der);
 	rk_crl_free(crl);
 	rk_key_free(key);
 	rk_buf_clear(&buf);
 	return r;
+}
+
+/* ---- inspect: how the certificates of a file link -------------------------------------- */
+
+/* The subject or issuer of certificate i of a file, as its JSON holds it (escaped if need be). */
+static const char *
+name_of(json_t *item, size_t i, const char *key)
+{
+	json_t *list = json_object_get(item, "certificates");
+	const char *s = get_text(json_is_array(list) ? json_array_get(list, i) : item, key);
+
+	return s != NULL ? s : "";
+}
+
+/*
+ * A link in words, malloc'ed (NULL when out of memory). a is the certificate and b = a + 1
+ * the one after it, counted from 1 as the certificates are shown.
+ */
+static char *
+word_link(const struct rk_chain_link *l, size_t a, json_t *item)
+{
+	size_t b = a + 1;
+	char *s = NULL, pathlen[32] = "";
+	int len;
+
+	if (l->issuer_path_len >= 0)
+		snprintf(pathlen, sizeof(pathlen), " (pathlen %ld)", l->issuer_path_len);
+	if (rk_chain_link_is_sound(l))
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu, a CA%s", a, b,
+		    pathlen);
+	else if (l->issued && !l->issuer_is_ca)
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu, which is not a "
+		    "CA (no basicConstraints CA:TRUE): no client accepts it as an issuer", a, b);
+	else if (l->issued)
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu, but its pathlen "
+		    "%ld allows %ld CA%s under it and this file puts %zu there", a, b,
+		    l->issuer_path_len, l->issuer_path_len, l->issuer_path_len == 1 ? "" : "s",
+		    l->cas_below);
+	else if (l->reversed)
+		len = asprintf(&s, "certificate %zu is not issued by certificate %zu; certificate "
+		    "%zu is issued by certificate %zu: the order is reversed, the leaf goes first",
+		    a, b, b, a);
+	else if (l->self_signed)
+		len = asprintf(&s, "certificate %zu is self-signed, so its chain ends there, yet "
+		    "certificate %zu follows it", a, b);
+	else if (l->names_match && !l->issuer_can_sign)
+		len = asprintf(&s, "certificate %zu names certificate %zu as its issuer, but "
+		    "certificate %zu may not sign certificates (its keyUsage lacks keyCertSign)",
+		    a, b, b);
+	else if (l->names_match)
+		len = asprintf(&s, "certificate %zu names certificate %zu as its issuer, but "
+		    "certificate %zu's key does not verify its signature: another key of that "
+		    "name signed it", a, b, b);
+	else if (l->issuer_at != RK_CHAIN_NONE)
+		len = asprintf(&s, "certificate %zu is not issued by certificate %zu but by "
+		    "certificate %zu: the order is wrong, each issuer goes right after what it "
+		    "signed", a, b, l->issuer_at + 1);
+	else
+		len = asprintf(&s, "certificate %zu is not issued by certificate %zu: its issuer "
+		    "\"%s\" is not in this file, and certificate %zu is \"%s\"", a, b,
+		    name_of(item, a - 1, "issuer"), b, name_of(item, b - 1, "subject"));
+	return len < 0 ? NULL : s;
+}
+
+/* Where the issuer of a file's last certificate was found: this file, another, or none. */
+struct found_issuer {
+	const char	*file;		/* NULL: in no file given */
+	size_t		 at;		/* its place in that file, from 0 */
+	bool		 here;		/* that file is the one whose chain it is */
+	bool		 is_ca;
+};
+
+/*
+ * The issuer of the last certificate of files[me], when it is not self-signed: first in the
+ * file itself (out of order), then in each other file in the order they were given, so
+ * `inspect server.crt chain.crt` follows the server's chain into chain.crt.
+ */
+static struct found_issuer
+find_top_issuer(const struct rk_chain_top *top, const struct inspected *files, size_t nfiles,
+    size_t me)
+{
+	const struct inspected *f = &files[me];
+	struct found_issuer found = { NULL, 0, false, false };
+	size_t k, at;
+
+	if (top->self_signed)
+		return found;
+	if (top->issuer_at != RK_CHAIN_NONE) {
+		found.file = f->file;
+		found.at = top->issuer_at;
+		found.here = true;
+		found.is_ca = rk_cert_is_ca(f->certs[top->issuer_at]);
+		return found;
+	}
+	for (k = 0; k < nfiles; k++) {
+		if (k == me || files[k].ncerts == 0)
+			continue;
+		at = rk_chain_find_issuer(f->certs[f->ncerts - 1], files[k].certs, files[k].ncerts,
+		    RK_CHAIN_NONE);
+		if (at != RK_CHAIN_NONE) {
+			found.file = files[k].file;
+			found.at = at;
+			found.is_ca = rk_cert_is_ca(files[k].certs[at]);
+			break;
+		}
+	}
+	return found;
+}
+
+/* The top of the chain in words, malloc'ed (NULL when out of memory). */
+static char *
+word_top(const struct rk_chain_top *top, const struct found_issuer *found, size_t n,
+    json_t *item, bool others_given)
+{
+	char *s = NULL;
+	int len;
+
+	if (top->self_signed)
+		len = asprintf(&s, "certificate %zu is self-signed: %s", n, top->is_ca ?
+		    "a root CA" : "not a CA, it vouches for itself alone");
+	else if (found->here)
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu of this file, "
+		    "which should come after it", n, found->at + 1);
+	else if (found->file != NULL)
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu of %s, %s", n,
+		    found->at + 1, found->file, found->is_ca ? "a CA" : "which is not a CA");
+	else
+		len = asprintf(&s, "certificate %zu's issuer \"%s\" is not in this file%s", n,
+		    name_of(item, n - 1, "issuer"), others_given ? " nor in the others given" : "");
+	return len < 0 ? NULL : s;
+}
+
+static json_t *
+link_json(const struct rk_chain_link *l, size_t a, json_t *item)
+{
+	char *detail = word_link(l, a, item);
+	json_t *o = NULL;
+
+	if (detail != NULL)
+		o = json_pack("{s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:o, s:s}", "certificate",
+		    (json_int_t)a, "next", (json_int_t)(a + 1), "ok", rk_chain_link_is_sound(l),
+		    "issued", l->issued, "names_match", l->names_match, "issuer_is_ca",
+		    l->issuer_is_ca, "reversed", l->reversed, "issuer_path_len",
+		    l->issuer_path_len >= 0 ? json_integer(l->issuer_path_len) : json_null(),
+		    "detail", detail);
+	free(detail);
+	return o;
+}
+
+static json_t *
+top_json(const struct rk_chain_top *top, const struct found_issuer *found, size_t n,
+    json_t *item, bool others_given)
+{
+	char *detail = word_top(top, found, n, item, others_given);
+	json_t *o = NULL;
+
+	if (detail != NULL)
+		o = json_pack("{s:I, s:b, s:b, s:s, s:o, s:s}", "certificate", (json_int_t)n,
+		    "self_signed", top->self_signed, "ca", top->is_ca, "issuer",
+		    name_of(item, n - 1, "issuer"), "issuer_found", found->file == NULL ?
+		    json_null() : json_pack("{s:s, s:I, s:b}", "file", found->file, "certificate",
+		    (json_int_t)(found->at + 1), "ca", found->is_ca), "detail", detail);
+	free(detail);
+	return o;
+}
+
+/*
+ * Adds "chain" to the JSON of files[me], a file of certificates: each link in its order,
+ * and where its last certificate's chain goes (find_top_issuer).
+ */
+static int
+add_chain_json(const struct inspected *files, size_t nfiles, size_t me, struct rk_err *err)
+{
+	const struct inspected *f = &files[me];
+	struct rk_chain_links cl = { 0 };
+	struct found_issuer found;
+	json_t *links = NULL, *top = NULL, *chain;
+	bool sound = true;
+	size_t i;
+	int r;
+
+	if ((r = rk_chain_links_describe(&cl, f->certs, f->ncerts, err)) != 0)
+		goto out;
+	if ((links = json_array()) == NULL)
+		goto oom;
+	for (i = 0; i < cl.nlinks; i++) {
+		sound = sound && rk_chain_link_is_sound(&cl.links[i]);
+		if (json_array_append_new(links, link_json(&cl.links[i], i + 1, f->item)) != 0)
+			goto oom;
+	}
+	found = find_top_issuer(&cl.top, files, nfiles, me);
+	if ((top = top_json(&cl.top, &found, f->ncerts, f->item, nfiles > 1)) == NULL)
+		goto oom;
+	chain = json_pack("{s:b, s:o, s:o}", "ok", sound, "links", links, "top", top);
+	links = top = NULL;		/* json_pack took both, even if it failed */
+	/* json_object_set_new takes chain, even if it fails. */
+	if (chain == NULL || json_object_set_new(f->item, "chain", chain) != 0)
+		goto oom;
+	goto out;
+ oom:
+	r = rk_fail_nomem(err);
+ out:
+	json_decref(links);
+	json_decref(top);
+	rk_chain_links_clear(&cl);
+	return r;
+}
+
+static void
+print_chain_text(json_t *item)
+{
+	json_t *chain = json_object_get(item, "chain"), *l;
+	char label[48];
+	size_t i;
+
+	printf("%s: chain\n", get_text(item, "file"));
+	json_array_foreach(json_object_get(chain, "links"), i, l) {
+		snprintf(label, sizeof(label), "link %" JSON_INTEGER_FORMAT "-%"
+		    JSON_INTEGER_FORMAT, json_integer_value(json_object_get(l, "certificate")),
+		    json_integer_value(json_object_get(l, "next")));
+		print_field(label, get_text(l, "detail"));
+	}
+	print_field("top", get_text(json_object_get(chain, "top"), "detail"));
+}
+
+static void
+print_inspected_text(json_t *item)
+{
+	const char *type = get_text(item, "type");
+	json_t *list, *cert;
+	size_t k;
+
+	if (strcmp(type, "crl") == 0) {
+		print_crl_text(item);
+	} else if (strcmp(type, "private-key") == 0) {
+		print_key_text(item);
+	} else if (strcmp(type, "bundle") == 0) {
+		list = json_object_get(item, "certificates");
+		json_array_foreach(list, k, cert)
+			print_cert_text(cert, k, json_array_size(list));
+		print_chain_text(item);
+	} else {
+		print_cert_text(item, 0, 1);
+		print_chain_text(item);
+	}
 }
 
 static int
@@ -419,11 +712,11 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 	};
 	struct secret_opt so = { NULL, NULL };
 	struct rk_secret pass = { NULL, 0 };
-	json_t *all = NULL, *item, *cert;
-	const char *type;
-	bool json = false, has_pass;
-	size_t k;
-	int c, i, rc = RK_EXIT_OK;
+	struct inspected *files = NULL;
+	json_t *all = NULL;
+	bool json = false, has_pass, shown = false;
+	size_t nfiles = 0, k;
+	int c, rc = RK_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -438,40 +731,49 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "inspect expects one FILE or more");
 	if ((rc = load_secret(&pass, &has_pass, &so, "key", cli)) != RK_EXIT_OK)
 		return rc;
-	if ((all = json_array()) == NULL) {
-		rk_secret_clear(&pass);
-		return cli_usage_error(cli, "out of memory");
+	nfiles = (size_t)(argc - optind);
+	if ((all = json_array()) == NULL || (files = calloc(nfiles, sizeof(*files))) == NULL) {
+		rc = cli_usage_error(cli, "out of memory");
+		goto out;
 	}
-	for (i = optind; i < argc; i++) {
+	/* Every file is read before any is shown: a chain may go on in a file given later. */
+	for (k = 0; k < nfiles; k++) {
 		struct rk_err err = { 0 };
 
-		if (inspect_file(&item, argv[i], has_pass ? &pass : NULL, &err) != 0) {
+		if (inspect_file(&files[k], argv[optind + (int)k], has_pass ? &pass : NULL,
+		    &err) != 0) {
 			cli_report_error(cli, "pki inspect", &err);
 			rc = RK_EXIT_FAILED;
-			continue;
 		}
+	}
+	for (k = 0; k < nfiles; k++) {
+		struct rk_err err = { 0 };
+
+		if (files[k].ncerts > 0 && add_chain_json(files, nfiles, k, &err) != 0) {
+			cli_report_error(cli, "pki inspect", &err);
+			rc = RK_EXIT_FAILED;
+		}
+	}
+	for (k = 0; k < nfiles; k++) {
+		if (files[k].item == NULL)
+			continue;
 		if (json) {
-			json_array_append_new(all, item);
+			json_array_append(all, files[k].item);
 			continue;
 		}
-		if (i > optind)
+		if (shown)
 			putchar('\n');
-		type = get_text(item, "type");
-		if (strcmp(type, "crl") == 0)
-			print_crl_text(item);
-		else if (strcmp(type, "bundle") == 0)
-			json_array_foreach(json_object_get(item, "certificates"), k, cert)
-				print_cert_text(cert);
-		else if (strcmp(type, "private-key") == 0)
-			print_key_text(item);
-		else
-			print_cert_text(item);
-		json_decref(item);
+		print_inspected_text(files[k].item);
+		shown = true;
 	}
 	if (json) {
 		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	}
+ out:
+	for (k = 0; files != NULL && k < nfiles; k++)
+		inspected_clear(&files[k]);
+	free(files);
 	json_decref(all);
 	rk_secret_clear(&pass);
 	return rc;

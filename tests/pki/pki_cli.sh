@@ -136,6 +136,93 @@ refuse "one name for the root and the issuing CA" "need different names" "$rekey
 [ ! -e lonely ] && [ ! -e samename ] && ok || bad "a refused init made its folder"
 "$rekey" pki init --help | grep -q -- "--intermediate" && ok || bad "init --help"
 
+# inspect: how the certificates of a file link in its order, and where the last one's chain
+# goes, in this file or in another given; openssl verify agrees with each verdict.
+link_is() {	# link_is DESCRIPTION LINK TEXT: inspect's last output says TEXT for LINK
+	if grep -qxF -- "  $(printf '%-11s' "$2") $3" "$tmp/out"; then ok
+	else bad "$1: no '$2: $3' in:"; sed 's/^/    /' "$tmp/out"
+	fi
+}
+nth_cert two/server.crt 1 >leaf.crt
+expect "inspect a server's bundle" "$rekey" pki inspect two/server.crt
+grep -qx "two/server.crt: certificate 1 of 2" "$tmp/out" &&
+	grep -qx "two/server.crt: certificate 2 of 2" "$tmp/out" && ok || bad "bundle places"
+link_is "leaf then issuing CA" "link 1-2" \
+	"certificate 1 is issued by certificate 2, a CA (pathlen 0)"
+link_is "bundle without the root" top \
+	"certificate 2's issuer \"/O=rekey/CN=test root CA\" is not in this file"
+expect "openssl: the bundle is the leaf's path to the root" openssl verify -x509_strict \
+	-CAfile two/root.crt -untrusted two/server.crt two/server.crt
+expect "inspect a bundle and its chain" "$rekey" pki inspect two/server.crt two/chain.crt
+link_is "the chain goes on in the next file" top \
+	"certificate 2 is issued by certificate 1 of two/chain.crt, a CA"
+link_is "the chain file ends at the root" top "certificate 1 is self-signed: a root CA"
+{ cat two/ca.crt; cat leaf.crt; } >reversed.crt
+expect "inspect a reversed bundle" "$rekey" pki inspect reversed.crt
+link_is "reversed order" "link 1-2" "certificate 1 is not issued by certificate 2; certificate 2 is issued by certificate 1: the order is reversed, the leaf goes first"
+link_is "reversed order's top" top \
+	"certificate 2 is issued by certificate 1 of this file, which should come after it"
+# The issuing CA's name with another key: what a second init makes, easy to mix up.
+"$rekey" pki init --intermediate --ca-cn "test issuing CA" --root-cn "test root CA" twin \
+	>/dev/null
+{ cat leaf.crt; cat twin/ca.crt; } >wrong-key.crt
+expect "inspect a bundle whose CA did not sign the leaf" "$rekey" pki inspect wrong-key.crt
+link_is "another key of the issuer's name" "link 1-2" "certificate 1 names certificate 2 as its issuer, but certificate 2's key does not verify its signature: another key of that name signed it"
+refuse "openssl: the twin CA did not sign the leaf" "unable to get local issuer certificate" \
+	openssl verify -partial_chain -CAfile twin/ca.crt leaf.crt
+expect "openssl: the issuing CA did" openssl verify -partial_chain -CAfile two/ca.crt leaf.crt
+"$rekey" pki init --ca-cn "stranger CA" stranger >/dev/null
+{ cat leaf.crt; cat stranger/ca.crt; } >stranger.crt
+expect "inspect a bundle with an unrelated CA" "$rekey" pki inspect stranger.crt
+link_is "an unrelated CA" "link 1-2" "certificate 1 is not issued by certificate 2: its issuer \"/O=rekey/CN=test issuing CA\" is not in this file, and certificate 2 is \"/O=rekey/CN=stranger CA\""
+link_is "an unrelated root on top" top "certificate 2 is self-signed: a root CA"
+# A leaf alone: its issuer is missing, unless another file given holds it.
+expect "inspect a leaf alone" "$rekey" pki inspect leaf.crt
+link_is "a leaf alone" top \
+	"certificate 1's issuer \"/O=rekey/CN=test issuing CA\" is not in this file"
+expect "inspect a leaf and another CA" "$rekey" pki inspect leaf.crt stranger/ca.crt
+link_is "a leaf and another CA" top "certificate 1's issuer \"/O=rekey/CN=test issuing CA\" is not in this file nor in the others given"
+expect "inspect a leaf and its CA" "$rekey" pki inspect leaf.crt twin/ca.crt two/server.crt
+link_is "a leaf and its CA, the twin passed over" top \
+	"certificate 1 is issued by certificate 2 of two/server.crt, a CA"
+# A CA under the pathlen:0 issuing CA (openssl makes it: rekey never would), and a leaf of it.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout sub.key \
+	-subj "/CN=sub CA" -out sub.csr 2>/dev/null
+chmod 600 sub.key
+printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
+	"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >sub.ext
+openssl x509 -req -in sub.csr -CA two/ca.crt -CAkey two/ca.key -set_serial 0x5AB -days 2 \
+	-extfile sub.ext -out sub.crt 2>/dev/null
+expect "issue under the sub CA" "$rekey" pki issue --ca-cert sub.crt --ca-key sub.key \
+	--ledger sub-ledger.json --profile server --subject /CN=deep.example --cert-out deep.crt \
+	--key-out deep.key
+cat deep.crt sub.crt two/ca.crt >deep-bundle.crt
+expect "inspect a bundle that breaks a pathlen" "$rekey" pki inspect deep-bundle.crt
+link_is "the leaf of the sub CA" "link 1-2" "certificate 1 is issued by certificate 2, a CA"
+link_is "a CA under pathlen 0" "link 2-3" "certificate 2 is issued by certificate 3, but its pathlen 0 allows 0 CAs under it and this file puts 1 there"
+refuse "openssl: the pathlen is broken" "path length constraint exceeded" openssl verify \
+	-CAfile two/root.crt -untrusted deep-bundle.crt deep.crt
+# The same in JSON, where the chain is a member of each file's object.
+"$rekey" pki inspect --json reversed.crt two/server.crt two/chain.crt leaf.crt >chain.json
+python3 "$shape" inspect <chain.json >"$tmp/out" 2>&1 && ok ||
+	{ bad "inspect --json chains are not the shape"; cat "$tmp/out"; }
+python3 - chain.json >"$tmp/out" 2>&1 <<'PY' && ok || { bad "inspect --json chains"; cat "$tmp/out"; }
+import json, sys
+rev, server, chain, leaf = (d["chain"] for d in json.load(open(sys.argv[1])))
+assert not rev["ok"] and rev["links"][0]["reversed"] and not rev["links"][0]["ok"], rev
+assert rev["top"]["issuer_found"] == {"file": "reversed.crt", "certificate": 1, "ca": True}
+assert server["ok"] and server["links"][0]["issued"], server
+assert server["links"][0]["issuer_path_len"] == 0, server
+assert server["top"]["issuer_found"] == {"file": "two/chain.crt", "certificate": 1, "ca": True}
+assert chain["top"]["self_signed"] and chain["top"]["issuer_found"] is None, chain
+# A lone leaf's issuer is looked for in the other files in the order given: reversed.crt
+# holds it first (as certificate 1), two/server.crt too (as certificate 2).
+assert leaf["links"] == [] and leaf["ok"], leaf
+assert leaf["top"]["issuer_found"] == {"file": "reversed.crt", "certificate": 1, "ca": True}
+assert leaf["top"]["issuer"] == "/O=rekey/CN=test issuing CA", leaf
+PY
+"$rekey" pki inspect --help | grep -q "how they link" && ok || bad "inspect --help"
+
 # issue, for every key type; inspect agrees with openssl x509 on fingerprint, serial, dates.
 for key in rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519; do
 	expect "issue $key" "$rekey" pki issue --ca-cert dev/ca.crt --ca-key dev/ca.key \

@@ -487,14 +487,15 @@ word_link(const struct rk_chain_link *l, size_t a, json_t *item)
 		len = asprintf(&s, "certificate %zu is issued by certificate %zu, which is not a "
 		    "CA (no basicConstraints CA:TRUE): no client accepts it as an issuer", a, b);
 	else if (l->issued)
-		len = asprintf(&s, "certificate %zu is issued by certificate %zu, but its pathlen "
-		    "%ld allows %ld CA%s under it and this file puts %zu there", a, b,
-		    l->issuer_path_len, l->issuer_path_len, l->issuer_path_len == 1 ? "" : "s",
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu, but certificate "
+		    "%zu's pathlen %ld allows %ld CA%s under it and this file puts %zu there", a, b,
+		    b, l->issuer_path_len, l->issuer_path_len, l->issuer_path_len == 1 ? "" : "s",
 		    l->cas_below);
-	else if (l->reversed)
+	else if (l->reversed)	/* b, which a issued, is a leaf unless it is a CA */
 		len = asprintf(&s, "certificate %zu is not issued by certificate %zu; certificate "
-		    "%zu is issued by certificate %zu: the order is reversed, the leaf goes first",
-		    a, b, b, a);
+		    "%zu is issued by certificate %zu: the order is reversed, %s", a, b, b, a,
+		    l->issuer_is_ca ? "each certificate goes before its issuer" :
+		    "the leaf goes first");
 	else if (l->self_signed)
 		len = asprintf(&s, "certificate %zu is self-signed, so its chain ends there, yet "
 		    "certificate %zu follows it", a, b);

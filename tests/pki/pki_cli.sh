@@ -162,6 +162,9 @@ expect "inspect a reversed bundle" "$rekey" pki inspect reversed.crt
 link_is "reversed order" "link 1-2" "certificate 1 is not issued by certificate 2; certificate 2 is issued by certificate 1: the order is reversed, the leaf goes first"
 link_is "reversed order's top" top \
 	"certificate 2 is issued by certificate 1 of this file, which should come after it"
+cat two/root.crt two/ca.crt >reversed-cas.crt
+expect "inspect a reversed chain of CAs" "$rekey" pki inspect reversed-cas.crt
+link_is "reversed CAs" "link 1-2" "certificate 1 is not issued by certificate 2; certificate 2 is issued by certificate 1: the order is reversed, each certificate goes before its issuer"
 # The issuing CA's name with another key: what a second init makes, easy to mix up.
 "$rekey" pki init --intermediate --ca-cn "test issuing CA" --root-cn "test root CA" twin \
 	>/dev/null
@@ -199,7 +202,7 @@ expect "issue under the sub CA" "$rekey" pki issue --ca-cert sub.crt --ca-key su
 cat deep.crt sub.crt two/ca.crt >deep-bundle.crt
 expect "inspect a bundle that breaks a pathlen" "$rekey" pki inspect deep-bundle.crt
 link_is "the leaf of the sub CA" "link 1-2" "certificate 1 is issued by certificate 2, a CA"
-link_is "a CA under pathlen 0" "link 2-3" "certificate 2 is issued by certificate 3, but its pathlen 0 allows 0 CAs under it and this file puts 1 there"
+link_is "a CA under pathlen 0" "link 2-3" "certificate 2 is issued by certificate 3, but certificate 3's pathlen 0 allows 0 CAs under it and this file puts 1 there"
 refuse "openssl: the pathlen is broken" "path length constraint exceeded" openssl verify \
 	-CAfile two/root.crt -untrusted deep-bundle.crt deep.crt
 # The same in JSON, where the chain is a member of each file's object.

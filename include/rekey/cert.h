@@ -57,6 +57,12 @@ int	rk_cert_to_pem(struct rk_buf *out, const struct rk_cert *cert, struct rk_err
 /* Adds the certificate (PEM, mode 0644) to set as a new file at path, as rk_key_stage_file. */
 int	rk_cert_stage_file(struct rk_fileset *set, const char *path, const struct rk_cert *cert,
 	    struct rk_err *err) RK_MUST_CHECK;
+/*
+ * The same for n certificates in one PEM file, in the order given: a leaf then the
+ * intermediates a server sends with it, or a chain of CAs.
+ */
+int	rk_cert_stage_bundle_file(struct rk_fileset *set, const char *path,
+	    const struct rk_cert *const *certs, size_t n, struct rk_err *err) RK_MUST_CHECK;
 /* The same for one file alone: staged, then committed. */
 int	rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_err *err)
 	    RK_MUST_CHECK;
@@ -85,6 +91,12 @@ bool	rk_cert_is_ca(const struct rk_cert *cert);
 long	rk_cert_path_len(const struct rk_cert *cert);
 /* Whether the certificate is self-signed: its subject is its issuer and its key verifies it. */
 bool	rk_cert_is_self_signed(const struct rk_cert *cert);
+/*
+ * Whether cert's issuer name is ca's subject, compared as OpenSSL compares names, whoever
+ * signed it (rk_cert_is_issued_by in ca.h checks the key too). With ca == cert: whether
+ * the certificate is self-issued (RFC 5280, 6.1).
+ */
+bool	rk_cert_names_as_issuer(const struct rk_cert *cert, const struct rk_cert *ca);
 /*
  * "ca", "server" (EKU serverAuth) or "client" (EKU clientAuth without serverAuth), as rekey's
  * profiles; NULL for a certificate with no EKU. *client_auth: whether it may be used to log

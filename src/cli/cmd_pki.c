@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "rekey/ca.h"
+#include "rekey/chainlinks.h"
 #include "rekey/fsutil.h"
 #include "rekey/ledger.h"
 #include "rekey/names.h"
@@ -31,8 +32,8 @@
 #define INSPECT_SYNOPSIS \
 	"usage: rekey pki inspect [--json] [--passphrase-env VAR|--passphrase-file F] FILE...\n"
 #define INIT_SYNOPSIS \
-	"usage: rekey pki init [--name DNS:x|IP:y]... [--key TYPE] [--days N]\n" \
-	"                      [--client-cn NAME] [--ca-cn NAME] DIR\n"
+	"usage: rekey pki init [--intermediate] [--name DNS:x|IP:y]... [--key TYPE] [--days N]\n" \
+	"                      [--client-cn NAME] [--ca-cn NAME] [--root-cn NAME] DIR\n"
 #define ISSUE_SYNOPSIS \
 	"usage: rekey pki issue --ca-cert F --ca-key F --profile server|client --subject /CN=x\n" \
 	"                      [--san DNS:x|IP:y]... [--key TYPE] [--days N]\n" \
@@ -50,6 +51,12 @@ static const char inspect_help[] = INSPECT_SYNOPSIS
 	"Describes certificates (PEM, DER, bundles), CRLs and private keys. Never prints key\n"
 	"material; an encrypted key shows its type only with its passphrase.\n"
 	"\n"
+	"For each file of certificates, says how they link in the file's order (the leaf first,\n"
+	"then each issuer): whether each is issued by the next (the names match and its key\n"
+	"verifies the signature) and that one is a CA whose pathlen allows it, and where the\n"
+	"last one's chain goes: self-signed (a root), issued by a certificate in another FILE\n"
+	"given (looked for in the order given), or to an issuer in none of them.\n"
+	"\n"
 	"  --json                one JSON array, an object per file (README, JSON shapes)\n"
 	"  --passphrase-env VAR, --passphrase-file F\n"
 	"                        the passphrase of encrypted keys (a file must be mode 0600)\n"
@@ -61,13 +68,22 @@ static const char init_help[] = INIT_SYNOPSIS
 	"server.crt/server.key, client.crt/client.key, an empty ca.crl and ledger.json. Every\n"
 	"file is written, or none.\n"
 	"\n"
+	"With --intermediate, two levels: root.crt/root.key, a self-signed root (EC P-384), and\n"
+	"its empty root.crl; ca.crt/ca.key is then an issuing CA the root signs (pathlen 0),\n"
+	"still the CA that signs the leaves, with ca.crl; chain.crt holds the certificates\n"
+	"above ca.crt (the root); server.crt and client.crt hold the leaf, then ca.crt.\n"
+	"\n"
+	"  --intermediate        a root CA and an issuing CA under it (above)\n"
 	"  --name DNS:x|IP:y     a SAN of the server certificate (default DNS:localhost,\n"
 	"                        IP:127.0.0.1, IP:::1)\n"
 	"  --key TYPE            the server's and client's key: " KEY_TYPES "\n"
 	"                        (default ec-p256)\n"
 	"  --days N              validity of the server and client certificates (default 30)\n"
 	"  --client-cn NAME      the client certificate's CN (default rkclient)\n"
-	"  --ca-cn NAME          the CA's CN (default \"rekey development CA\")\n"
+	"  --ca-cn NAME          the CN of the CA that signs the leaves\n"
+	"                        (default \"rekey development CA\")\n"
+	"  --root-cn NAME        with --intermediate, the root's CN\n"
+	"                        (default \"rekey development root CA\")\n"
 	"  --help                this help\n";
 
 static const char issue_help[] = ISSUE_SYNOPSIS
@@ -244,15 +260,20 @@ get_text(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* Every string that came from the file is escaped (print_field): a SAN may hold ESC. */
+/*
+ * Every string that came from the file is escaped (print_field): a SAN may hold ESC. A
+ * certificate of a bundle is shown with its place (i of n), which the chain's links name.
+ */
 static void
-print_cert_text(json_t *c)
+print_cert_text(json_t *c, size_t i, size_t n)
 {
 	json_t *san;
 	char line[128];
-	size_t i;
 
-	printf("%s: certificate\n", get_text(c, "file"));
+	if (n > 1)
+		printf("%s: certificate %zu of %zu\n", get_text(c, "file"), i + 1, n);
+	else
+		printf("%s: certificate\n", get_text(c, "file"));
 	print_field("subject", get_text(c, "subject"));
 	print_field("issuer", get_text(c, "issuer"));
 	print_field("serial", get_text(c, "serial"));
@@ -340,9 +361,29 @@ load_inspected_key(struct rk_key **out, bool *encrypted, struct rk_bytes data,
 	return rk_key_load(out, data, pass, file, why);
 }
 
-/* Describes one file as a JSON object: a certificate or bundle, a CRL, or a private key. */
+/* One FILE of inspect: what describes it, and its certificates for the chain's links. */
+struct inspected {
+	const char	 *file;
+	json_t		 *item;		/* NULL when it could not be read (said already) */
+	struct rk_cert	**certs;	/* ncerts of them; none for a CRL or a key */
+	size_t		  ncerts;
+};
+
+static void
+inspected_clear(struct inspected *f)
+{
+	json_decref(f->item);
+	rk_cert_bundle_free(f->certs, f->ncerts);
+	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * Describes one file as a JSON object: a certificate or bundle, a CRL, or a private key.
+ * The certificates stay in *out, so links can be looked for across the files given.
+ */
 static int
-inspect_file(json_t **out, const char *file, const struct rk_secret *pass, struct rk_err *err)
+inspect_file(struct inspected *out, const char *file, const struct rk_secret *pass,
+    struct rk_err *err)
 {
 	struct rk_cert **certs = NULL, *der = NULL;
 	struct rk_crl *crl = NULL;
@@ -352,50 +393,312 @@ inspect_file(json_t **out, const char *file, const struct rk_secret *pass, struc
 	size_t n = 0, i;
 	bool encrypted;
 	char desc[64];
-	json_t *list;
+	json_t *list, **item = &out->item;
 	int r;
 
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
+	out->file = file;
 	rk_buf_init(&buf, RK_PEM_MAX);
 	if ((r = rk_file_read(&buf, file, RK_PEM_MAX, err)) != 0)
 		goto out;
 	if (rk_cert_load_bundle(&certs, &n, rk_buf_bytes(&buf), file, &why) == 0) {
 		if (n == 1) {
-			*out = cert_json(file, certs[0], time(NULL));
+			*item = cert_json(file, certs[0], time(NULL));
 		} else if ((list = json_array()) != NULL) {
 			for (i = 0; i < n; i++)
 				json_array_append_new(list, cert_json(file, certs[i], time(NULL)));
-			*out = json_pack("{s:s, s:s, s:o}", "file", file, "type", "bundle",
+			*item = json_pack("{s:s, s:s, s:o}", "file", file, "type", "bundle",
 			    "certificates", list);
 		}
 	} else if (rk_err_clear(&why), rk_cert_load(&der, rk_buf_bytes(&buf), file, &why) == 0) {
-		*out = cert_json(file, der, time(NULL));
+		if ((certs = calloc(1, sizeof(*certs))) == NULL) {
+			r = rk_fail_nomem(err);
+			goto out;
+		}
+		certs[0] = der;
+		der = NULL;
+		n = 1;
+		*item = cert_json(file, certs[0], time(NULL));
 	} else if (rk_err_clear(&why), rk_crl_load(&crl, rk_buf_bytes(&buf), file, &why) == 0) {
-		*out = crl_json(file, crl);
+		*item = crl_json(file, crl);
 	} else if (rk_err_clear(&why), load_inspected_key(&key, &encrypted, rk_buf_bytes(&buf),
 	    pass, file, &why) == 0) {
 		rk_key_describe(desc, sizeof(desc), key);
-		*out = json_pack("{s:s, s:s, s:s, s:b, s:s}", "file", file, "type", "private-key",
+		*item = json_pack("{s:s, s:s, s:s, s:b, s:s}", "file", file, "type", "private-key",
 		    "key", desc, "encrypted", encrypted, "format",
 		    key_format(rk_buf_bytes(&buf), encrypted));
 	} else if (encrypted && pass == NULL) {
 		/* Without the passphrase only the fact that it is a key can be told. */
-		*out = json_pack("{s:s, s:s, s:n, s:b, s:s}", "file", file, "type", "private-key",
+		*item = json_pack("{s:s, s:s, s:n, s:b, s:s}", "file", file, "type", "private-key",
 		    "key", "encrypted", true, "format", key_format(rk_buf_bytes(&buf), true));
 	} else {
 		r = rk_fail(err, RK_E_USAGE, "%s: not a certificate, CRL or private key (%s)", file,
 		    why.msg);
 		goto out;
 	}
-	if (*out == NULL)
+	if (*item == NULL) {
 		r = rk_fail_nomem(err);
+		goto out;
+	}
+	out->certs = certs;
+	out->ncerts = n;
+	certs = NULL;
+	n = 0;
  out:
+	if (r != 0)
+		inspected_clear(out);
 	rk_cert_bundle_free(certs, n);
 	rk_cert_free(der);
 	rk_crl_free(crl);
 	rk_key_free(key);
 	rk_buf_clear(&buf);
 	return r;
+}
+
+/* ---- inspect: how the certificates of a file link -------------------------------------- */
+
+/* The subject or issuer of certificate i of a file, as its JSON holds it (escaped if need be). */
+static const char *
+name_of(json_t *item, size_t i, const char *key)
+{
+	json_t *list = json_object_get(item, "certificates");
+	const char *s = get_text(json_is_array(list) ? json_array_get(list, i) : item, key);
+
+	return s != NULL ? s : "";
+}
+
+/*
+ * A link in words, malloc'ed (NULL when out of memory). a is the certificate and b = a + 1
+ * the one after it, counted from 1 as the certificates are shown.
+ */
+static char *
+word_link(const struct rk_chain_link *l, size_t a, json_t *item)
+{
+	size_t b = a + 1;
+	char *s = NULL, pathlen[32] = "";
+	int len;
+
+	if (l->issuer_path_len >= 0)
+		snprintf(pathlen, sizeof(pathlen), " (pathlen %ld)", l->issuer_path_len);
+	if (rk_chain_link_is_sound(l))
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu, a CA%s", a, b,
+		    pathlen);
+	else if (l->issued && !l->issuer_is_ca)
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu, which is not a "
+		    "CA (no basicConstraints CA:TRUE): no client accepts it as an issuer", a, b);
+	else if (l->issued)
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu, but certificate "
+		    "%zu's pathlen %ld allows %ld CA%s under it and this file puts %zu there", a, b,
+		    b, l->issuer_path_len, l->issuer_path_len, l->issuer_path_len == 1 ? "" : "s",
+		    l->cas_below);
+	else if (l->reversed)	/* b, which a issued, is a leaf unless it is a CA */
+		len = asprintf(&s, "certificate %zu is not issued by certificate %zu; certificate "
+		    "%zu is issued by certificate %zu: the order is reversed, %s", a, b, b, a,
+		    l->issuer_is_ca ? "each certificate goes before its issuer" :
+		    "the leaf goes first");
+	else if (l->self_signed)
+		len = asprintf(&s, "certificate %zu is self-signed, so its chain ends there, yet "
+		    "certificate %zu follows it", a, b);
+	else if (l->names_match && !l->issuer_can_sign)
+		len = asprintf(&s, "certificate %zu names certificate %zu as its issuer, but "
+		    "certificate %zu may not sign certificates (its keyUsage lacks keyCertSign)",
+		    a, b, b);
+	else if (l->names_match)
+		len = asprintf(&s, "certificate %zu names certificate %zu as its issuer, but "
+		    "certificate %zu's key does not verify its signature: another key of that "
+		    "name signed it", a, b, b);
+	else if (l->issuer_at != RK_CHAIN_NONE)
+		len = asprintf(&s, "certificate %zu is not issued by certificate %zu but by "
+		    "certificate %zu: the order is wrong, each issuer goes right after what it "
+		    "signed", a, b, l->issuer_at + 1);
+	else
+		len = asprintf(&s, "certificate %zu is not issued by certificate %zu: its issuer "
+		    "\"%s\" is not in this file, and certificate %zu is \"%s\"", a, b,
+		    name_of(item, a - 1, "issuer"), b, name_of(item, b - 1, "subject"));
+	return len < 0 ? NULL : s;
+}
+
+/* Where the issuer of a file's last certificate was found: this file, another, or none. */
+struct found_issuer {
+	const char	*file;		/* NULL: in no file given */
+	size_t		 at;		/* its place in that file, from 0 */
+	bool		 here;		/* that file is the one whose chain it is */
+	bool		 is_ca;
+};
+
+/*
+ * The issuer of the last certificate of files[me], when it is not self-signed: first in the
+ * file itself (out of order), then in each other file in the order they were given, so
+ * `inspect server.crt chain.crt` follows the server's chain into chain.crt.
+ */
+static struct found_issuer
+find_top_issuer(const struct rk_chain_top *top, const struct inspected *files, size_t nfiles,
+    size_t me)
+{
+	const struct inspected *f = &files[me];
+	struct found_issuer found = { NULL, 0, false, false };
+	size_t k, at;
+
+	if (top->self_signed)
+		return found;
+	if (top->issuer_at != RK_CHAIN_NONE) {
+		found.file = f->file;
+		found.at = top->issuer_at;
+		found.here = true;
+		found.is_ca = rk_cert_is_ca(f->certs[top->issuer_at]);
+		return found;
+	}
+	for (k = 0; k < nfiles; k++) {
+		if (k == me || files[k].ncerts == 0)
+			continue;
+		at = rk_chain_find_issuer(f->certs[f->ncerts - 1], files[k].certs, files[k].ncerts,
+		    RK_CHAIN_NONE);
+		if (at != RK_CHAIN_NONE) {
+			found.file = files[k].file;
+			found.at = at;
+			found.is_ca = rk_cert_is_ca(files[k].certs[at]);
+			break;
+		}
+	}
+	return found;
+}
+
+/* The top of the chain in words, malloc'ed (NULL when out of memory). */
+static char *
+word_top(const struct rk_chain_top *top, const struct found_issuer *found, size_t n,
+    json_t *item, bool others_given)
+{
+	char *s = NULL;
+	int len;
+
+	if (top->self_signed)
+		len = asprintf(&s, "certificate %zu is self-signed: %s", n, top->is_ca ?
+		    "a root CA" : "not a CA, it vouches for itself alone");
+	else if (found->here)
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu of this file, "
+		    "which should come after it", n, found->at + 1);
+	else if (found->file != NULL)
+		len = asprintf(&s, "certificate %zu is issued by certificate %zu of %s, %s", n,
+		    found->at + 1, found->file, found->is_ca ? "a CA" : "which is not a CA");
+	else
+		len = asprintf(&s, "certificate %zu's issuer \"%s\" is not in this file%s", n,
+		    name_of(item, n - 1, "issuer"), others_given ? " nor in the others given" : "");
+	return len < 0 ? NULL : s;
+}
+
+static json_t *
+link_json(const struct rk_chain_link *l, size_t a, json_t *item)
+{
+	char *detail = word_link(l, a, item);
+	json_t *o = NULL;
+
+	if (detail != NULL)
+		o = json_pack("{s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:o, s:s}", "certificate",
+		    (json_int_t)a, "next", (json_int_t)(a + 1), "ok", rk_chain_link_is_sound(l),
+		    "issued", l->issued, "names_match", l->names_match, "issuer_is_ca",
+		    l->issuer_is_ca, "reversed", l->reversed, "issuer_path_len",
+		    l->issuer_path_len >= 0 ? json_integer(l->issuer_path_len) : json_null(),
+		    "detail", detail);
+	free(detail);
+	return o;
+}
+
+static json_t *
+top_json(const struct rk_chain_top *top, const struct found_issuer *found, size_t n,
+    json_t *item, bool others_given)
+{
+	char *detail = word_top(top, found, n, item, others_given);
+	json_t *o = NULL;
+
+	if (detail != NULL)
+		o = json_pack("{s:I, s:b, s:b, s:s, s:o, s:s}", "certificate", (json_int_t)n,
+		    "self_signed", top->self_signed, "ca", top->is_ca, "issuer",
+		    name_of(item, n - 1, "issuer"), "issuer_found", found->file == NULL ?
+		    json_null() : json_pack("{s:s, s:I, s:b}", "file", found->file, "certificate",
+		    (json_int_t)(found->at + 1), "ca", found->is_ca), "detail", detail);
+	free(detail);
+	return o;
+}
+
+/*
+ * Adds "chain" to the JSON of files[me], a file of certificates: each link in its order,
+ * and where its last certificate's chain goes (find_top_issuer).
+ */
+static int
+add_chain_json(const struct inspected *files, size_t nfiles, size_t me, struct rk_err *err)
+{
+	const struct inspected *f = &files[me];
+	struct rk_chain_links cl = { 0 };
+	struct found_issuer found;
+	json_t *links = NULL, *top = NULL, *chain;
+	bool sound = true;
+	size_t i;
+	int r;
+
+	if ((r = rk_chain_links_describe(&cl, f->certs, f->ncerts, err)) != 0)
+		goto out;
+	if ((links = json_array()) == NULL)
+		goto oom;
+	for (i = 0; i < cl.nlinks; i++) {
+		sound = sound && rk_chain_link_is_sound(&cl.links[i]);
+		if (json_array_append_new(links, link_json(&cl.links[i], i + 1, f->item)) != 0)
+			goto oom;
+	}
+	found = find_top_issuer(&cl.top, files, nfiles, me);
+	if ((top = top_json(&cl.top, &found, f->ncerts, f->item, nfiles > 1)) == NULL)
+		goto oom;
+	chain = json_pack("{s:b, s:o, s:o}", "ok", sound, "links", links, "top", top);
+	links = top = NULL;		/* json_pack took both, even if it failed */
+	/* json_object_set_new takes chain, even if it fails. */
+	if (chain == NULL || json_object_set_new(f->item, "chain", chain) != 0)
+		goto oom;
+	goto out;
+ oom:
+	r = rk_fail_nomem(err);
+ out:
+	json_decref(links);
+	json_decref(top);
+	rk_chain_links_clear(&cl);
+	return r;
+}
+
+static void
+print_chain_text(json_t *item)
+{
+	json_t *chain = json_object_get(item, "chain"), *l;
+	char label[48];
+	size_t i;
+
+	printf("%s: chain\n", get_text(item, "file"));
+	json_array_foreach(json_object_get(chain, "links"), i, l) {
+		snprintf(label, sizeof(label), "link %" JSON_INTEGER_FORMAT "-%"
+		    JSON_INTEGER_FORMAT, json_integer_value(json_object_get(l, "certificate")),
+		    json_integer_value(json_object_get(l, "next")));
+		print_field(label, get_text(l, "detail"));
+	}
+	print_field("top", get_text(json_object_get(chain, "top"), "detail"));
+}
+
+static void
+print_inspected_text(json_t *item)
+{
+	const char *type = get_text(item, "type");
+	json_t *list, *cert;
+	size_t k;
+
+	if (strcmp(type, "crl") == 0) {
+		print_crl_text(item);
+	} else if (strcmp(type, "private-key") == 0) {
+		print_key_text(item);
+	} else if (strcmp(type, "bundle") == 0) {
+		list = json_object_get(item, "certificates");
+		json_array_foreach(list, k, cert)
+			print_cert_text(cert, k, json_array_size(list));
+		print_chain_text(item);
+	} else {
+		print_cert_text(item, 0, 1);
+		print_chain_text(item);
+	}
 }
 
 static int
@@ -410,11 +713,11 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 	};
 	struct secret_opt so = { NULL, NULL };
 	struct rk_secret pass = { NULL, 0 };
-	json_t *all = NULL, *item, *cert;
-	const char *type;
-	bool json = false, has_pass;
-	size_t k;
-	int c, i, rc = RK_EXIT_OK;
+	struct inspected *files = NULL;
+	json_t *all = NULL;
+	bool json = false, has_pass, shown = false;
+	size_t nfiles = 0, k;
+	int c, rc = RK_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -429,46 +732,58 @@ pki_inspect(const struct rk_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "inspect expects one FILE or more");
 	if ((rc = load_secret(&pass, &has_pass, &so, "key", cli)) != RK_EXIT_OK)
 		return rc;
-	if ((all = json_array()) == NULL) {
-		rk_secret_clear(&pass);
-		return cli_usage_error(cli, "out of memory");
+	nfiles = (size_t)(argc - optind);
+	if ((all = json_array()) == NULL || (files = calloc(nfiles, sizeof(*files))) == NULL) {
+		rc = cli_usage_error(cli, "out of memory");
+		goto out;
 	}
-	for (i = optind; i < argc; i++) {
+	/* Every file is read before any is shown: a chain may go on in a file given later. */
+	for (k = 0; k < nfiles; k++) {
 		struct rk_err err = { 0 };
 
-		if (inspect_file(&item, argv[i], has_pass ? &pass : NULL, &err) != 0) {
+		if (inspect_file(&files[k], argv[optind + (int)k], has_pass ? &pass : NULL,
+		    &err) != 0) {
 			cli_report_error(cli, "pki inspect", &err);
 			rc = RK_EXIT_FAILED;
-			continue;
 		}
+	}
+	for (k = 0; k < nfiles; k++) {
+		struct rk_err err = { 0 };
+
+		if (files[k].ncerts > 0 && add_chain_json(files, nfiles, k, &err) != 0) {
+			cli_report_error(cli, "pki inspect", &err);
+			rc = RK_EXIT_FAILED;
+		}
+	}
+	for (k = 0; k < nfiles; k++) {
+		if (files[k].item == NULL)
+			continue;
 		if (json) {
-			json_array_append_new(all, item);
+			json_array_append(all, files[k].item);
 			continue;
 		}
-		if (i > optind)
+		if (shown)
 			putchar('\n');
-		type = get_text(item, "type");
-		if (strcmp(type, "crl") == 0)
-			print_crl_text(item);
-		else if (strcmp(type, "bundle") == 0)
-			json_array_foreach(json_object_get(item, "certificates"), k, cert)
-				print_cert_text(cert);
-		else if (strcmp(type, "private-key") == 0)
-			print_key_text(item);
-		else
-			print_cert_text(item);
-		json_decref(item);
+		print_inspected_text(files[k].item);
+		shown = true;
 	}
 	if (json) {
 		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	}
+ out:
+	for (k = 0; files != NULL && k < nfiles; k++)
+		inspected_clear(&files[k]);
+	free(files);
 	json_decref(all);
 	rk_secret_clear(&pass);
 	return rc;
 }
 
 /* ---- init ---------------------------------------------------------------------------- */
+
+#define INIT_CA_DAYS	3650	/* ten years: no leaf (--days) may outlast its CA */
+#define INIT_CRL_DAYS	7	/* nextUpdate of the empty CRLs, as revoke's default */
 
 /*
  * DIR must be new or empty: a development PKI written into a folder that holds one already
@@ -508,87 +823,235 @@ prepare_empty_folder(const char *dir, bool *made, struct rk_err *err)
 	return r;
 }
 
-struct init_file {
-	const char		*base;		/* "ca", "server", "client" */
-	const struct rk_cert	*cert;
-	const struct rk_key	*key;
+/*
+ * One certificate init makes, with its new key: base.crt and base.key, and base.crl for a
+ * CA. A row is signed only by a row before it, so issuing in order finds each issuer ready.
+ */
+struct init_cert {
+	const char		*base;		/* "root", "ca", "server", "client" */
+	const char		*what;		/* what base.crt is, for the lines init prints */
+	struct rk_cert_spec	 spec;
+	enum rk_key_type	 type;
+	int			 issuer;	/* the row that signs it; -1: self-signed */
+	bool			 sends_issuer;	/* base.crt: the issuer's certificate after it */
+	struct rk_cert		*cert;
+	struct rk_key		*key;
 };
 
-/* Adds every file of the development PKI to set; nothing is under its name before commit. */
+/* dir/base + ext into buf: an error when it does not fit, never a shorter name. */
 static int
-stage_init_files(struct rk_fileset *set, const char *dir, const struct init_file *files,
-    size_t nfiles, const struct rk_signing_ca *ca, struct rk_err *err)
+init_path(char *buf, size_t size, const char *dir, const char *base, const char *ext,
+    struct rk_err *err)
 {
-	char path[PATH_MAX], *ledger_text = NULL;
-	struct rk_ledger *ledger = NULL;
-	struct rk_crl *crl = NULL;
-	struct rk_buf pem;
+	int len = snprintf(buf, size, "%s/%s%s", dir, base, ext);
+
+	if (len < 0 || (size_t)len >= size)
+		return rk_fail(err, RK_E_USAGE, "%s: the folder's path is too long", dir);
+	return 0;
+}
+
+/* "/O=rekey/CN=cn" as a DN; why says what is wrong with cn otherwise. */
+static int
+init_dn(struct rk_dn *out, const char *cn, char *why, size_t whysize)
+{
+	char subject[300];
+	int len = snprintf(subject, sizeof(subject), "/O=rekey/CN=%s", cn);
+
+	if (len < 0 || (size_t)len >= sizeof(subject)) {
+		snprintf(why, whysize, "the CN '%.40s...' is too long", cn);
+		return -1;
+	}
+	return rk_dn_parse(out, subject, why, whysize);
+}
+
+/* Issues every row in order, each with a new key, signed by its issuer row (or itself). */
+static int
+issue_init_certs(struct init_cert *rows, size_t n, struct rk_err *err)
+{
 	size_t i;
 	int r = 0;
 
-	rk_buf_init(&pem, RK_PEM_MAX);
-	for (i = 0; i < nfiles && r == 0; i++) {
-		snprintf(path, sizeof(path), "%s/%s.key", dir, files[i].base);
-		if ((r = rk_key_stage_file(set, path, files[i].key, NULL, err)) != 0)
-			break;
-		snprintf(path, sizeof(path), "%s/%s.crt", dir, files[i].base);
-		r = rk_cert_stage_file(set, path, files[i].cert, err);
+	for (i = 0; i < n && r == 0; i++) {
+		/* Borrowed from the issuer's row, which frees them: never closed here. */
+		struct rk_signing_ca signer = { NULL, NULL, NULL };
+
+		if (rows[i].issuer >= 0) {
+			signer.cert = rows[rows[i].issuer].cert;
+			signer.key = rows[rows[i].issuer].key;
+		}
+		r = rk_issue_with_new_key(&rows[i].cert, &rows[i].key, &rows[i].spec, rows[i].type,
+		    rows[i].issuer >= 0 ? &signer : NULL, err);
 	}
-	if (r != 0)
-		goto out;
-	/* An empty CRL, so servers configured with one start before the first revocation. */
-	snprintf(path, sizeof(path), "%s/ca.crl", dir);
-	if ((r = rk_crl_build(&crl, NULL, NULL, 0, ca->cert, ca->key, 7, err)) != 0 ||
-	    (r = rk_crl_to_pem(&pem, crl, err)) != 0 ||
-	    (r = rk_fileset_add(set, path, rk_buf_bytes(&pem), 0644, err)) != 0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/ledger.json", dir);
-	if ((r = rk_ledger_open(&ledger, path, err)) != 0)
-		goto out;
-	for (i = 0; i < nfiles && r == 0; i++)
-		if (files[i].cert != ca->cert)
-			r = rk_ledger_add_cert(ledger, files[i].cert, files[i].base, NULL, NULL,
-			    err);
-	if (r != 0 || (r = rk_ledger_to_json(&ledger_text, ledger, err)) != 0)
-		goto out;
-	r = rk_fileset_add(set, path, (struct rk_bytes){ (const unsigned char *)ledger_text,
-	    strlen(ledger_text) }, 0644, err);
- out:
-	free(ledger_text);
-	rk_ledger_free(ledger);
+	return r;
+}
+
+/* An empty CRL, so servers configured with one start before the first revocation. */
+static int
+stage_empty_crl(struct rk_fileset *set, const char *path, const struct init_cert *ca,
+    struct rk_err *err)
+{
+	struct rk_crl *crl = NULL;
+	struct rk_buf pem;
+	int r;
+
+	rk_buf_init(&pem, RK_PEM_MAX);
+	if ((r = rk_crl_build(&crl, NULL, NULL, 0, ca->cert, ca->key, INIT_CRL_DAYS,
+	    err)) == 0 &&
+	    (r = rk_crl_to_pem(&pem, crl, err)) == 0)
+		r = rk_fileset_add(set, path, rk_buf_bytes(&pem), 0644, err);
 	rk_crl_free(crl);
 	rk_buf_clear(&pem);
 	return r;
+}
+
+/*
+ * The ledger records every certificate issued here but a self-signed root, which no CA
+ * issued: with two levels that is the issuing CA too, so its serial is at hand to revoke.
+ */
+static int
+stage_init_ledger(struct rk_fileset *set, const char *path, const struct init_cert *rows,
+    size_t n, struct rk_err *err)
+{
+	struct rk_ledger *ledger = NULL;
+	char *text = NULL;
+	size_t i;
+	int r;
+
+	if ((r = rk_ledger_open(&ledger, path, err)) != 0)
+		goto out;
+	for (i = 0; i < n && r == 0; i++)
+		if (rows[i].issuer >= 0)
+			r = rk_ledger_add_cert(ledger, rows[i].cert,
+			    rk_profile_name(rows[i].spec.profile), NULL, NULL, err);
+	if (r != 0 || (r = rk_ledger_to_json(&text, ledger, err)) != 0)
+		goto out;
+	r = rk_fileset_add(set, path, (struct rk_bytes){ (const unsigned char *)text,
+	    strlen(text) }, 0644, err);
+ out:
+	free(text);
+	rk_ledger_free(ledger);
+	return r;
+}
+
+/*
+ * Adds every file of the development PKI to set; nothing is under its name before commit.
+ * chain.crt, when the CA that signs the leaves (row issuing) has issuers of its own, holds
+ * them from the nearest up to the root: what a playbook names as ca.chain.
+ */
+static int
+stage_init_files(struct rk_fileset *set, const char *dir, const struct init_cert *rows,
+    size_t n, size_t issuing, struct rk_err *err)
+{
+	const struct rk_cert *bundle[4];
+	char path[PATH_MAX];
+	size_t i, nb;
+	int j, r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		bundle[0] = rows[i].cert;
+		nb = 1;
+		if (rows[i].sends_issuer)
+			bundle[nb++] = rows[rows[i].issuer].cert;
+		if ((r = init_path(path, sizeof(path), dir, rows[i].base, ".key", err)) != 0 ||
+		    (r = rk_key_stage_file(set, path, rows[i].key, NULL, err)) != 0 ||
+		    (r = init_path(path, sizeof(path), dir, rows[i].base, ".crt", err)) != 0 ||
+		    (r = rk_cert_stage_bundle_file(set, path, bundle, nb, err)) != 0)
+			break;
+		if (rows[i].spec.profile == RK_PROFILE_CA &&
+		    ((r = init_path(path, sizeof(path), dir, rows[i].base, ".crl", err)) != 0 ||
+		    (r = stage_empty_crl(set, path, &rows[i], err)) != 0))
+			break;
+	}
+	if (r != 0)
+		return r;
+	nb = 0;
+	for (j = rows[issuing].issuer; j >= 0 && nb < sizeof(bundle) / sizeof(bundle[0]);
+	    j = rows[j].issuer)
+		bundle[nb++] = rows[j].cert;
+	if (nb > 0 && ((r = init_path(path, sizeof(path), dir, "chain", ".crt", err)) != 0 ||
+	    (r = rk_cert_stage_bundle_file(set, path, bundle, nb, err)) != 0))
+		return r;
+	if ((r = init_path(path, sizeof(path), dir, "ledger", ".json", err)) != 0)
+		return r;
+	return stage_init_ledger(set, path, rows, n, err);
+}
+
+static void
+print_init_line(const char *name, const char *ext, const char *what)
+{
+	char file[64];
+
+	snprintf(file, sizeof(file), "%s%s", name, ext);
+	printf("  %-12s %s\n", file, what);
+}
+
+/* Every file init wrote and what it is, each certificate with its fingerprint. */
+static void
+print_init_files(const char *dir, const struct init_cert *rows, size_t n, size_t issuing)
+{
+	const char *sep = " ";
+	char fp[RK_FINGERPRINT_LEN], crl_what[64];
+	size_t i;
+
+	snprintf(crl_what, sizeof(crl_what), "its CRL, empty (next update in %d days)",
+	    INIT_CRL_DAYS);
+
+	printf("development PKI in %s%s:\n", dir, rows[issuing].issuer >= 0 ?
+	    ", two levels: a root CA and the issuing CA under it" : "");
+	for (i = 0; i < n; i++) {
+		rk_cert_fingerprint(fp, rows[i].cert);
+		print_init_line(rows[i].base, ".crt", rows[i].what);
+		printf("  %-12s sha256 %s\n", "", fp);
+		print_init_line(rows[i].base, ".key", "its key (0600)");
+		if (rows[i].spec.profile == RK_PROFILE_CA)
+			print_init_line(rows[i].base, ".crl", crl_what);
+	}
+	if (rows[issuing].issuer >= 0)
+		print_init_line("chain", ".crt", "the certificates above ca.crt up to the root "
+		    "(here the root alone): a playbook's ca.chain");
+	/* As stage_init_ledger: all but a self-signed root. */
+	printf("  %-12s the ledger of what was issued:", "ledger.json");
+	for (i = 0; i < n; i++) {
+		if (rows[i].issuer >= 0) {
+			printf("%s%s.crt", sep, rows[i].base);
+			sep = ", ";
+		}
+	}
+	putchar('\n');
 }
 
 static int
 pki_init(const struct rk_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "intermediate", no_argument, NULL, 'i' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "days", required_argument, NULL, 'd' },
 		{ "client-cn", required_argument, NULL, 'c' },
 		{ "ca-cn", required_argument, NULL, 'a' },
+		{ "root-cn", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char *default_names[] = { "DNS:localhost", "IP:127.0.0.1", "IP:::1" };
-	char *names[64], why[256], ca_sub[300], client_sub[300], fp[RK_FINGERPRINT_LEN];
-	struct rk_dn ca_dn = { NULL, 0 }, server_dn = { NULL, 0 }, client_dn = { NULL, 0 };
-	struct rk_signing_ca ca = { NULL, NULL, NULL };
-	struct rk_cert *server = NULL, *client = NULL;
-	struct rk_key *server_key = NULL, *client_key = NULL;
+	char *names[64], why[256];
+	struct rk_dn root_dn = { NULL, 0 }, ca_dn = { NULL, 0 }, server_dn = { NULL, 0 };
+	struct rk_dn client_dn = { NULL, 0 };
+	struct init_cert rows[4];
 	struct rk_fileset *set = NULL;
 	struct rk_err err = { 0 };
 	enum rk_key_type type = RK_KEY_EC_P256;
 	const char *client_cn = "rkclient", *ca_cn = "rekey development CA", *dir = NULL;
-	size_t nnames = 0, i;
-	bool made_dir = false;
+	const char *root_cn = NULL;
+	size_t nnames = 0, nrows = 0, issuing, i;
+	bool made_dir = false, intermediate = false;
 	int c, days = 30, rc = RK_EXIT_USAGE;
 
+	memset(rows, 0, sizeof(rows));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i': intermediate = true; break;
 		case 'n':
 			if (nnames == sizeof(names) / sizeof(names[0])) {
 				rc = cli_usage_error(cli, "too many --name options");
@@ -615,6 +1078,7 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 			break;
 		case 'c': client_cn = optarg; break;
 		case 'a': ca_cn = optarg; break;
+		case 'r': root_cn = optarg; break;
 		case 'h': rc = cli_show_help(init_help, true); goto out;
 		default: rc = cli_show_help(init_help, false); goto out;
 		}
@@ -624,51 +1088,61 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	dir = argv[optind];
-	snprintf(ca_sub, sizeof(ca_sub), "/O=rekey/CN=%s", ca_cn);
-	snprintf(client_sub, sizeof(client_sub), "/O=rekey/CN=%s", client_cn);
-	if (rk_dn_parse(&ca_dn, ca_sub, why, sizeof(why)) != 0 ||
-	    rk_dn_parse(&client_dn, client_sub, why, sizeof(why)) != 0 ||
-	    rk_dn_parse(&server_dn, "/O=rekey/CN=localhost", why, sizeof(why)) != 0) {
+	if (root_cn != NULL && !intermediate) {
+		rc = cli_usage_error(cli, "--root-cn names the root of --intermediate; without it "
+		    "the CA is the root (--ca-cn)");
+		goto out;
+	}
+	if (root_cn == NULL)
+		root_cn = "rekey development root CA";
+	/* Issuers are found by name: a root and an issuing CA of one name cannot be told apart. */
+	if (intermediate && strcmp(root_cn, ca_cn) == 0) {
+		rc = cli_usage_error(cli, "--root-cn and --ca-cn are both '%s': the root and the "
+		    "issuing CA need different names", ca_cn);
+		goto out;
+	}
+	if ((intermediate && init_dn(&root_dn, root_cn, why, sizeof(why)) != 0) ||
+	    init_dn(&ca_dn, ca_cn, why, sizeof(why)) != 0 ||
+	    init_dn(&client_dn, client_cn, why, sizeof(why)) != 0 ||
+	    init_dn(&server_dn, "localhost", why, sizeof(why)) != 0) {
 		rc = cli_usage_error(cli, "%s", why);
 		goto out;
 	}
+	/*
+	 * The rows, issuers first. The CA that signs the leaves is always ca.crt, so a playbook
+	 * naming ca.crt and ca.key means the same CA with one level or two.
+	 */
+	if (intermediate)
+		rows[nrows++] = (struct init_cert){ "root",
+		    "the root CA, self-signed: what both sides trust",
+		    { RK_PROFILE_CA, &root_dn, NULL, 0, INIT_CA_DAYS, false }, RK_KEY_EC_P384, -1,
+		    false, NULL, NULL };
+	issuing = nrows;
+	rows[nrows++] = (struct init_cert){ "ca", intermediate ?
+	    "the issuing CA (pathlen 0), signed by the root: it signs the leaves" :
+	    "the CA, self-signed: what both sides trust; it signs the leaves",
+	    { RK_PROFILE_CA, &ca_dn, NULL, 0, INIT_CA_DAYS, intermediate }, RK_KEY_EC_P384,
+	    intermediate ? 0 : -1, false, NULL, NULL };
+	/* A leaf file holds the issuing CA after the leaf when clients trust only the root. */
+	rows[nrows++] = (struct init_cert){ "server", intermediate ?
+	    "the server certificate, then ca.crt: what a server sends" :
+	    "the server certificate",
+	    { RK_PROFILE_SERVER, &server_dn, nnames > 0 ? names : default_names,
+	    nnames > 0 ? nnames : 3, days, false }, type, (int)issuing, intermediate, NULL, NULL };
+	rows[nrows++] = (struct init_cert){ "client", intermediate ?
+	    "the client certificate, then ca.crt: what a client sends" :
+	    "the client certificate",
+	    { RK_PROFILE_CLIENT, &client_dn, NULL, 0, days, false }, type, (int)issuing,
+	    intermediate, NULL, NULL };
 	rc = RK_EXIT_FAILED;
-	if (prepare_empty_folder(dir, &made_dir, &err) != 0)
+	/* Every file, or none: a PKI with a CA key but no CA certificate helps nobody. */
+	if (prepare_empty_folder(dir, &made_dir, &err) != 0 ||
+	    issue_init_certs(rows, nrows, &err) != 0 ||
+	    rk_fileset_new(&set, &err) != 0 ||
+	    stage_init_files(set, dir, rows, nrows, issuing, &err) != 0 ||
+	    rk_fileset_commit(set, &err) != 0)
 		goto fail;
-	{
-		struct rk_cert_spec ca_spec = { RK_PROFILE_CA, &ca_dn, NULL, 0,
-		    days > 3650 ? days : 3650, false };
-		struct rk_cert_spec server_spec = { RK_PROFILE_SERVER, &server_dn,
-		    nnames > 0 ? names : default_names, nnames > 0 ? nnames : 3, days, false };
-		struct rk_cert_spec client_spec = { RK_PROFILE_CLIENT, &client_dn, NULL, 0, days, false };
-
-		if (rk_issue_with_new_key(&ca.cert, &ca.key, &ca_spec, RK_KEY_EC_P384, NULL,
-		    &err) != 0 ||
-		    rk_issue_with_new_key(&server, &server_key, &server_spec, type, &ca, &err) != 0 ||
-		    rk_issue_with_new_key(&client, &client_key, &client_spec, type, &ca, &err) != 0)
-			goto fail;
-	}
-	{
-		const struct init_file files[] = {
-			{ "ca", ca.cert, ca.key },
-			{ "server", server, server_key },
-			{ "client", client, client_key },
-		};
-
-		/* Every file, or none: a PKI with a CA key but no CA certificate helps nobody. */
-		if (rk_fileset_new(&set, &err) != 0 ||
-		    stage_init_files(set, dir, files, 3, &ca, &err) != 0 ||
-		    rk_fileset_commit(set, &err) != 0)
-			goto fail;
-		printf("development PKI in %s:\n", dir);
-		for (i = 0; i < 3; i++) {
-			rk_cert_fingerprint(fp, files[i].cert);
-			printf("  %-11s %s/%s.crt  sha256 %s\n", files[i].base, dir, files[i].base,
-			    fp);
-		}
-	}
-	printf("  %-11s %s/ca.crl\n", "crl", dir);
-	printf("  %-11s %s/ledger.json\n", "ledger", dir);
+	print_init_files(dir, rows, nrows, issuing);
 	rc = RK_EXIT_OK;
 	goto out;
  fail:
@@ -681,14 +1155,14 @@ pki_init(const struct rk_cli *cli, int argc, char **argv)
 		(void)rmdir(dir);	/* only when still empty */
 	for (i = 0; i < nnames; i++)
 		free(names[i]);
+	for (i = 0; i < nrows; i++) {
+		rk_cert_free(rows[i].cert);
+		rk_key_free(rows[i].key);
+	}
+	rk_dn_clear(&root_dn);
 	rk_dn_clear(&ca_dn);
 	rk_dn_clear(&server_dn);
 	rk_dn_clear(&client_dn);
-	rk_signing_ca_close(&ca);
-	rk_cert_free(server);
-	rk_cert_free(client);
-	rk_key_free(server_key);
-	rk_key_free(client_key);
 	return rc;
 }
 

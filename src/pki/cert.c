@@ -309,12 +309,22 @@ int
 rk_cert_stage_file(struct rk_fileset *set, const char *path, const struct rk_cert *cert,
     struct rk_err *err)
 {
+	return rk_cert_stage_bundle_file(set, path, &cert, 1, err);
+}
+
+int
+rk_cert_stage_bundle_file(struct rk_fileset *set, const char *path,
+    const struct rk_cert *const *certs, size_t n, struct rk_err *err)
+{
 	struct rk_buf pem;
-	int r;
+	size_t i;
+	int r = 0;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
+	for (i = 0; i < n && r == 0; i++)
+		r = rk_cert_to_pem(&pem, certs[i], err);
 	/* Exactly 0644 whatever the umask: every client must be able to read a certificate. */
-	if ((r = rk_cert_to_pem(&pem, cert, err)) == 0)
+	if (r == 0)
 		r = rk_fileset_add(set, path, rk_buf_bytes(&pem), 0644, err);
 	rk_buf_clear(&pem);
 	return r;
@@ -537,6 +547,17 @@ rk_cert_is_self_signed(const struct rk_cert *cert)
 {
 	/* verify_signature 1: the key in it must verify it, not only the names match. */
 	bool yes = X509_self_signed(cert->x509, 1) == 1;
+
+	ERR_clear_error();
+	return yes;
+}
+
+bool
+rk_cert_names_as_issuer(const struct rk_cert *cert, const struct rk_cert *ca)
+{
+	/* X509_NAME_cmp compares the canonical encodings, as chain building does. */
+	bool yes = X509_NAME_cmp(X509_get_issuer_name(cert->x509),
+	    X509_get_subject_name(ca->x509)) == 0;
 
 	ERR_clear_error();
 	return yes;

@@ -61,6 +61,171 @@ openssl x509 -in dev/client.crt -noout -text | grep -q "TLS Web Client Authentic
 openssl x509 -in dev/ca.crt -noout -text >ca.out
 grep -q "CA:TRUE" ca.out && grep -q "Certificate Sign, CRL Sign" ca.out && ok || bad "CA extensions"
 
+# init --intermediate: a root, an issuing CA under it (pathlen 0) that signs the leaves, each
+# leaf file holding the issuing CA after the leaf; openssl judges the chain and both CRLs.
+expect "init --intermediate" "$rekey" pki init --intermediate --name DNS:localhost \
+	--ca-cn "test issuing CA" --root-cn "test root CA" two
+for f in root.crt root.crl ca.crt ca.crl chain.crt server.crt client.crt ledger.json; do
+	[ "$(mode_of "two/$f")" = 644 ] && ok || bad "two/$f mode $(mode_of "two/$f")"
+done
+for f in root.key ca.key server.key client.key; do
+	[ "$(mode_of "two/$f")" = 600 ] && ok || bad "two/$f mode $(mode_of "two/$f")"
+done
+[ "$(ls two | wc -l)" = 12 ] && ok || bad "init --intermediate wrote $(ls two | tr '\n' ' ')"
+for f in root ca server client chain ledger; do
+	grep -q "^  $f\.\(crt\|json\) " "$tmp/out" && ok || bad "init's output does not name $f"
+done
+expect "openssl verifies the leaves up to the root" \
+	openssl verify -x509_strict -CAfile two/root.crt -untrusted two/ca.crt two/server.crt \
+	two/client.crt
+expect "openssl verifies them with both CRLs" openssl verify -x509_strict -crl_check_all \
+	-CAfile two/root.crt -CRLfile two/root.crl -CRLfile two/ca.crl -untrusted two/ca.crt \
+	two/server.crt two/client.crt
+expect "the chain file and ca.crt verify up to the root" openssl verify -x509_strict \
+	-CAfile two/chain.crt two/ca.crt
+# The root does not sign the leaves itself: without the issuing CA there is no path.
+refuse "a leaf without the issuing CA" "unable to get local issuer certificate" \
+	openssl verify -CAfile two/root.crt two/server.crt
+openssl x509 -in two/ca.crt -noout -ext basicConstraints >bc.out
+grep -q "critical" bc.out && grep -q "CA:TRUE, pathlen:0" bc.out && ok ||
+	{ bad "ca.crt is not pathlen:0"; cat bc.out; }
+openssl x509 -in two/root.crt -noout -ext basicConstraints >bc.out
+grep -q "CA:TRUE" bc.out && ! grep -q pathlen bc.out && ok || { bad "root.crt: $(cat bc.out)"; }
+subject_of() { openssl x509 -in "$1" -noout -subject -nameopt compat | sed 's/^subject=//'; }
+[ "$(subject_of two/root.crt)" = "/O=rekey/CN=test root CA" ] && ok || bad "--root-cn"
+[ "$(subject_of two/ca.crt)" = "/O=rekey/CN=test issuing CA" ] && ok || bad "--ca-cn"
+certs_in() { openssl crl2pkcs7 -nocrl -certfile "$1" | openssl pkcs7 -print_certs -noout |
+	grep -c '^subject='; }
+nth_cert() { awk -v n="$2" '/-----BEGIN CERTIFICATE-----/ { i++ } i == n' "$1"; }
+fp_of() { openssl x509 -noout -fingerprint -sha256 | cut -d= -f2; }
+for f in server client; do
+	[ "$(certs_in "two/$f.crt")" = 2 ] && ok || bad "two/$f.crt holds $(certs_in "two/$f.crt")"
+	[ "$(nth_cert "two/$f.crt" 2 | fp_of)" = "$(fp_of <two/ca.crt)" ] && ok ||
+		bad "the second certificate of two/$f.crt is not ca.crt"
+done
+[ "$(certs_in two/ca.crt)" = 1 ] && [ "$(certs_in two/chain.crt)" = 1 ] && ok ||
+	bad "ca.crt or chain.crt holds more than one certificate"
+cmp -s two/chain.crt two/root.crt && ok || bad "chain.crt is not the root"
+openssl crl -in two/root.crl -CAfile two/root.crt -noout >crl.out 2>&1 &&
+	grep -q "verify OK" crl.out && ok || { bad "root.crl not signed by the root"; cat crl.out; }
+openssl crl -in two/ca.crl -CAfile two/ca.crt -noout >crl.out 2>&1 &&
+	grep -q "verify OK" crl.out && ok || { bad "ca.crl not signed by ca.crt"; cat crl.out; }
+[ "$(python3 -c 'import json; print(" ".join(c["profile"] + ":" + c["cn"] for c in
+	json.load(open("two/ledger.json"))["certificates"]))')" = \
+	"ca:test issuing CA server:localhost client:rkclient" ] && ok ||
+	bad "the ledger does not hold the issuing CA, server and client (and not the root)"
+# The issuing CA signs what pki issue makes; revoking it at the root fails every leaf.
+expect "issue from the issuing CA" "$rekey" pki issue --ca-cert two/ca.crt --ca-key two/ca.key \
+	--profile server --subject /CN=under.example --cert-out under.crt --key-out under.key
+expect "its leaf verifies up to the root" openssl verify -CAfile two/root.crt \
+	-untrusted two/ca.crt under.crt
+cp -a two two-revoked
+expect "revoke the issuing CA at the root" "$rekey" pki revoke --ca-cert two-revoked/root.crt \
+	--ca-key two-revoked/root.key --crl two-revoked/root.crl --cert two-revoked/ca.crt
+refuse "a leaf under a revoked issuing CA" "certificate revoked" openssl verify -crl_check_all \
+	-CAfile two-revoked/root.crt -CRLfile two-revoked/root.crl -CRLfile two-revoked/ca.crl \
+	-untrusted two-revoked/ca.crt two-revoked/server.crt
+"$rekey" pki init --intermediate default-names >/dev/null
+[ "$(subject_of default-names/root.crt)" = "/O=rekey/CN=rekey development root CA" ] &&
+	[ "$(subject_of default-names/ca.crt)" = "/O=rekey/CN=rekey development CA" ] && ok ||
+	bad "the default names of the root and the issuing CA"
+refuse "--root-cn without --intermediate" "--root-cn names the root of --intermediate" \
+	"$rekey" pki init --root-cn x lonely
+refuse "one name for the root and the issuing CA" "need different names" "$rekey" pki init \
+	--intermediate --root-cn same --ca-cn same samename
+[ ! -e lonely ] && [ ! -e samename ] && ok || bad "a refused init made its folder"
+"$rekey" pki init --help | grep -q -- "--intermediate" && ok || bad "init --help"
+
+# inspect: how the certificates of a file link in its order, and where the last one's chain
+# goes, in this file or in another given; openssl verify agrees with each verdict.
+link_is() {	# link_is DESCRIPTION LINK TEXT: inspect's last output says TEXT for LINK
+	if grep -qxF -- "  $(printf '%-11s' "$2") $3" "$tmp/out"; then ok
+	else bad "$1: no '$2: $3' in:"; sed 's/^/    /' "$tmp/out"
+	fi
+}
+nth_cert two/server.crt 1 >leaf.crt
+expect "inspect a server's bundle" "$rekey" pki inspect two/server.crt
+grep -qx "two/server.crt: certificate 1 of 2" "$tmp/out" &&
+	grep -qx "two/server.crt: certificate 2 of 2" "$tmp/out" && ok || bad "bundle places"
+link_is "leaf then issuing CA" "link 1-2" \
+	"certificate 1 is issued by certificate 2, a CA (pathlen 0)"
+link_is "bundle without the root" top \
+	"certificate 2's issuer \"/O=rekey/CN=test root CA\" is not in this file"
+expect "openssl: the bundle is the leaf's path to the root" openssl verify -x509_strict \
+	-CAfile two/root.crt -untrusted two/server.crt two/server.crt
+expect "inspect a bundle and its chain" "$rekey" pki inspect two/server.crt two/chain.crt
+link_is "the chain goes on in the next file" top \
+	"certificate 2 is issued by certificate 1 of two/chain.crt, a CA"
+link_is "the chain file ends at the root" top "certificate 1 is self-signed: a root CA"
+{ cat two/ca.crt; cat leaf.crt; } >reversed.crt
+expect "inspect a reversed bundle" "$rekey" pki inspect reversed.crt
+link_is "reversed order" "link 1-2" "certificate 1 is not issued by certificate 2; certificate 2 is issued by certificate 1: the order is reversed, the leaf goes first"
+link_is "reversed order's top" top \
+	"certificate 2 is issued by certificate 1 of this file, which should come after it"
+cat two/root.crt two/ca.crt >reversed-cas.crt
+expect "inspect a reversed chain of CAs" "$rekey" pki inspect reversed-cas.crt
+link_is "reversed CAs" "link 1-2" "certificate 1 is not issued by certificate 2; certificate 2 is issued by certificate 1: the order is reversed, each certificate goes before its issuer"
+# The issuing CA's name with another key: what a second init makes, easy to mix up.
+"$rekey" pki init --intermediate --ca-cn "test issuing CA" --root-cn "test root CA" twin \
+	>/dev/null
+{ cat leaf.crt; cat twin/ca.crt; } >wrong-key.crt
+expect "inspect a bundle whose CA did not sign the leaf" "$rekey" pki inspect wrong-key.crt
+link_is "another key of the issuer's name" "link 1-2" "certificate 1 names certificate 2 as its issuer, but certificate 2's key does not verify its signature: another key of that name signed it"
+refuse "openssl: the twin CA did not sign the leaf" "unable to get local issuer certificate" \
+	openssl verify -partial_chain -CAfile twin/ca.crt leaf.crt
+expect "openssl: the issuing CA did" openssl verify -partial_chain -CAfile two/ca.crt leaf.crt
+"$rekey" pki init --ca-cn "stranger CA" stranger >/dev/null
+{ cat leaf.crt; cat stranger/ca.crt; } >stranger.crt
+expect "inspect a bundle with an unrelated CA" "$rekey" pki inspect stranger.crt
+link_is "an unrelated CA" "link 1-2" "certificate 1 is not issued by certificate 2: its issuer \"/O=rekey/CN=test issuing CA\" is not in this file, and certificate 2 is \"/O=rekey/CN=stranger CA\""
+link_is "an unrelated root on top" top "certificate 2 is self-signed: a root CA"
+# A leaf alone: its issuer is missing, unless another file given holds it.
+expect "inspect a leaf alone" "$rekey" pki inspect leaf.crt
+link_is "a leaf alone" top \
+	"certificate 1's issuer \"/O=rekey/CN=test issuing CA\" is not in this file"
+expect "inspect a leaf and another CA" "$rekey" pki inspect leaf.crt stranger/ca.crt
+link_is "a leaf and another CA" top "certificate 1's issuer \"/O=rekey/CN=test issuing CA\" is not in this file nor in the others given"
+expect "inspect a leaf and its CA" "$rekey" pki inspect leaf.crt twin/ca.crt two/server.crt
+link_is "a leaf and its CA, the twin passed over" top \
+	"certificate 1 is issued by certificate 2 of two/server.crt, a CA"
+# A CA under the pathlen:0 issuing CA (openssl makes it: rekey never would), and a leaf of it.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout sub.key \
+	-subj "/CN=sub CA" -out sub.csr 2>/dev/null
+chmod 600 sub.key
+printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
+	"subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >sub.ext
+openssl x509 -req -in sub.csr -CA two/ca.crt -CAkey two/ca.key -set_serial 0x5AB -days 2 \
+	-extfile sub.ext -out sub.crt 2>/dev/null
+expect "issue under the sub CA" "$rekey" pki issue --ca-cert sub.crt --ca-key sub.key \
+	--ledger sub-ledger.json --profile server --subject /CN=deep.example --cert-out deep.crt \
+	--key-out deep.key
+cat deep.crt sub.crt two/ca.crt >deep-bundle.crt
+expect "inspect a bundle that breaks a pathlen" "$rekey" pki inspect deep-bundle.crt
+link_is "the leaf of the sub CA" "link 1-2" "certificate 1 is issued by certificate 2, a CA"
+link_is "a CA under pathlen 0" "link 2-3" "certificate 2 is issued by certificate 3, but certificate 3's pathlen 0 allows 0 CAs under it and this file puts 1 there"
+refuse "openssl: the pathlen is broken" "path length constraint exceeded" openssl verify \
+	-CAfile two/root.crt -untrusted deep-bundle.crt deep.crt
+# The same in JSON, where the chain is a member of each file's object.
+"$rekey" pki inspect --json reversed.crt two/server.crt two/chain.crt leaf.crt >chain.json
+python3 "$shape" inspect <chain.json >"$tmp/out" 2>&1 && ok ||
+	{ bad "inspect --json chains are not the shape"; cat "$tmp/out"; }
+python3 - chain.json >"$tmp/out" 2>&1 <<'PY' && ok || { bad "inspect --json chains"; cat "$tmp/out"; }
+import json, sys
+rev, server, chain, leaf = (d["chain"] for d in json.load(open(sys.argv[1])))
+assert not rev["ok"] and rev["links"][0]["reversed"] and not rev["links"][0]["ok"], rev
+assert rev["top"]["issuer_found"] == {"file": "reversed.crt", "certificate": 1, "ca": True}
+assert server["ok"] and server["links"][0]["issued"], server
+assert server["links"][0]["issuer_path_len"] == 0, server
+assert server["top"]["issuer_found"] == {"file": "two/chain.crt", "certificate": 1, "ca": True}
+assert chain["top"]["self_signed"] and chain["top"]["issuer_found"] is None, chain
+# A lone leaf's issuer is looked for in the other files in the order given: reversed.crt
+# holds it first (as certificate 1), two/server.crt too (as certificate 2).
+assert leaf["links"] == [] and leaf["ok"], leaf
+assert leaf["top"]["issuer_found"] == {"file": "reversed.crt", "certificate": 1, "ca": True}
+assert leaf["top"]["issuer"] == "/O=rekey/CN=test issuing CA", leaf
+PY
+"$rekey" pki inspect --help | grep -q "how they link" && ok || bad "inspect --help"
+
 # issue, for every key type; inspect agrees with openssl x509 on fingerprint, serial, dates.
 for key in rsa-2048 rsa-3072 rsa-4096 ec-p256 ec-p384 ed25519; do
 	expect "issue $key" "$rekey" pki issue --ca-cert dev/ca.crt --ca-key dev/ca.key \

@@ -20,6 +20,7 @@
 #include "rekey/ca.h"
 #include "rekey/cert.h"
 #include "rekey/crl.h"
+#include "rekey/fsutil.h"
 #include "rekey/key.h"
 
 struct pki {
@@ -385,6 +386,88 @@ test_expired_ca_and_ca_without_keycertsign_fail_verification(void **state)
 }
 
 /*
+ * issuing_only gives an intermediate pathlen:0, so openssl accepts the leaves it signs and
+ * refuses a CA it signs; without it a CA has no limit, and a leaf ignores it.
+ */
+static void
+test_issuing_only_ca_has_pathlen_0_and_signs_no_ca(void **state)
+{
+	static struct rk_dn_attr inter_attrs[] = { { "O", "rekey test" },
+	    { "CN", "rekey unit issuing CA" } };
+	static struct rk_dn_attr sub_attrs[] = { { "O", "rekey test" },
+	    { "CN", "rekey unit sub CA" } };
+	struct pki *p = *state;
+	struct rk_dn inter_dn = { inter_attrs, 2 }, sub_dn = { sub_attrs, 2 };
+	struct rk_cert_spec inter_spec = { RK_PROFILE_CA, &inter_dn, NULL, 0, 30, true };
+	struct rk_cert_spec sub_spec = { RK_PROFILE_CA, &sub_dn, NULL, 0, 30, false };
+	struct rk_cert_spec leaf_spec = { RK_PROFILE_SERVER, &p->leaf_dn, server_sans, 1, 10,
+	    true };
+	struct rk_cert *inter = NULL, *sub = NULL, *leaf = NULL, *deep = NULL;
+	struct rk_key *inter_key = NULL, *sub_key = NULL, *leaf_key = NULL;
+	struct rk_fileset *set = NULL;
+	struct rk_err err = { 0 };
+	char root_f[128], inter_f[128], chain_f[128], leaf_f[128], deep_f[128], out[4096];
+	char *ext_argv[] = { "openssl", "x509", "-in", inter_f, "-noout", "-ext",
+	    "basicConstraints", NULL };
+	char *verify_leaf[] = { "openssl", "verify", "-CAfile", root_f, "-untrusted", inter_f,
+	    leaf_f, NULL };
+	char *verify_deep[] = { "openssl", "verify", "-CAfile", root_f, "-untrusted", chain_f,
+	    deep_f, NULL };
+	const struct rk_cert *chain[2];
+
+	assert_int_equal(rk_key_generate(&inter_key, RK_KEY_EC_P384, &err), 0);
+	assert_int_equal(rk_key_generate(&sub_key, RK_KEY_EC_P256, &err), 0);
+	assert_int_equal(rk_key_generate(&leaf_key, RK_KEY_EC_P256, &err), 0);
+	assert_int_equal(rk_cert_issue(&inter, &inter_spec, inter_key, p->ca, p->ca_key, &err), 0);
+	assert_int_equal(rk_cert_issue(&leaf, &leaf_spec, leaf_key, inter, inter_key, &err), 0);
+	assert_int_equal(rk_cert_issue(&sub, &sub_spec, sub_key, inter, inter_key, &err), 0);
+	assert_int_equal(rk_cert_issue(&deep, &leaf_spec, leaf_key, sub, sub_key, &err), 0);
+	assert_int_equal(rk_cert_path_len(p->ca), -1);
+	assert_int_equal(rk_cert_path_len(inter), 0);
+	assert_int_equal(rk_cert_path_len(sub), -1);
+	assert_int_equal(rk_cert_path_len(leaf), -1);	/* issuing_only means nothing to a leaf */
+	assert_false(rk_cert_is_ca(leaf));
+	assert_true(rk_cert_is_self_signed(p->ca));
+	assert_false(rk_cert_is_self_signed(inter));
+	assert_true(rk_cert_is_issued_by(inter, p->ca));
+	assert_true(rk_cert_is_issued_by(leaf, inter));
+	assert_false(rk_cert_is_issued_by(leaf, p->ca));
+
+	path(root_f, sizeof(root_f), p, "root.crt");
+	path(inter_f, sizeof(inter_f), p, "issuing.crt");
+	path(chain_f, sizeof(chain_f), p, "issuing-and-sub.crt");
+	path(leaf_f, sizeof(leaf_f), p, "under-issuing.crt");
+	path(deep_f, sizeof(deep_f), p, "under-sub.crt");
+	chain[0] = inter;
+	chain[1] = sub;
+	assert_int_equal(rk_fileset_new(&set, &err), 0);
+	assert_int_equal(rk_cert_stage_file(set, root_f, p->ca, &err), 0);
+	assert_int_equal(rk_cert_stage_file(set, inter_f, inter, &err), 0);
+	assert_int_equal(rk_cert_stage_bundle_file(set, chain_f, chain, 2, &err), 0);
+	assert_int_equal(rk_cert_stage_file(set, leaf_f, leaf, &err), 0);
+	assert_int_equal(rk_cert_stage_file(set, deep_f, deep, &err), 0);
+	assert_int_equal(rk_fileset_commit(set, &err), 0);
+	rk_fileset_free(set);
+
+	assert_int_equal(rk_test_run(out, sizeof(out), ext_argv), 0);
+	if (strstr(out, "critical") == NULL || strstr(out, "CA:TRUE, pathlen:0") == NULL)
+		fail_msg("the issuing CA's basicConstraints: %s", out);
+	if (rk_test_run(out, sizeof(out), verify_leaf) != 0 || strstr(out, ": OK") == NULL)
+		fail_msg("a leaf of the issuing CA: %s", out);
+	/* The bundle holds both CAs in order; openssl refuses the CA under pathlen:0. */
+	assert_int_not_equal(rk_test_run(out, sizeof(out), verify_deep), 0);
+	if (strstr(out, "path length constraint exceeded") == NULL)
+		fail_msg("a leaf under a CA the issuing CA signed: %s", out);
+	rk_cert_free(deep);
+	rk_cert_free(leaf);
+	rk_cert_free(sub);
+	rk_cert_free(inter);
+	rk_key_free(leaf_key);
+	rk_key_free(sub_key);
+	rk_key_free(inter_key);
+}
+
+/*
  * A CA that rekey itself would never issue, made with OpenSSL directly: validity from
  * start to end (seconds from now), keyUsage as given. Writes NAME.crt and NAME.key.
  */
@@ -537,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_keys_round_trip_encrypted_and_wrong_passphrase_is_named),
 		cmocka_unit_test(test_mismatched_key_truncated_and_oversize_certificates),
 		cmocka_unit_test(test_expired_ca_and_ca_without_keycertsign_fail_verification),
+		cmocka_unit_test(test_issuing_only_ca_has_pathlen_0_and_signs_no_ca),
 		cmocka_unit_test(test_signing_ca_open_names_what_is_wrong),
 		cmocka_unit_test(test_der_certificates_keys_and_crls_load),
 	};

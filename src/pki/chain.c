@@ -12,7 +12,6 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "rekey/ca.h"
 #include "pki_int.h"
 
 int
@@ -102,6 +101,24 @@ check_validity(const struct rk_chain *chain, size_t i, time_t now, struct rk_err
 	return 0;
 }
 
+/*
+ * Whether above signed below: its name and key identifier match below's issuer fields
+ * (X509_check_issued) and its key verifies below's signature. Unlike rk_cert_is_issued_by,
+ * a keyUsage without keyCertSign is not held against it here, although X509_check_issued
+ * refuses it: check_link names that fault itself, rather than calling the link a stranger.
+ */
+static bool
+did_sign(const struct rk_cert *below, const struct rk_cert *above)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(above->x509);
+	int code = X509_check_issued(above->x509, below->x509);
+	bool yes = (code == X509_V_OK || code == X509_V_ERR_KEYUSAGE_NO_CERTSIGN) &&
+	    pub != NULL && X509_verify(below->x509, pub) == 1;
+
+	ERR_clear_error();
+	return yes;
+}
+
 /* Which certificate of the chain did sign certs[i], if one did: a chain out of order. */
 static size_t
 find_issuer(const struct rk_chain *chain, size_t i)
@@ -109,7 +126,7 @@ find_issuer(const struct rk_chain *chain, size_t i)
 	size_t j;
 
 	for (j = 0; j < chain->n; j++)
-		if (j != i && rk_cert_is_issued_by(chain->certs[i], chain->certs[j]))
+		if (j != i && did_sign(chain->certs[i], chain->certs[j]))
 			return j;
 	return chain->n;
 }
@@ -124,7 +141,7 @@ check_link(const struct rk_chain *chain, size_t i, struct rk_err *err)
 
 	name_link(what, sizeof(what), chain, i);
 	name_link(under, sizeof(under), chain, i - 1);
-	if (!rk_cert_is_issued_by(below, above)) {
+	if (!did_sign(below, above)) {
 		if ((j = find_issuer(chain, i - 1)) < chain->n) {
 			char signer[320];
 
@@ -135,7 +152,9 @@ check_link(const struct rk_chain *chain, size_t i, struct rk_err *err)
 		}
 		if (rk_cert_issuer(issuer, sizeof(issuer), below) < 0)
 			issuer[0] = '\0';
-		if (X509_check_issued(above->x509, below->x509) == X509_V_OK)
+		/* By name alone: a root re-made under its old name has another key identifier. */
+		if (X509_NAME_cmp(X509_get_subject_name(above->x509),
+		    X509_get_issuer_name(below->x509)) == 0)
 			return rk_fail(err, RK_E_USAGE, "%s has the name of the issuer of %s, but its "
 			    "key does not verify that certificate's signature: another CA of the "
 			    "same name", what, under);

@@ -105,7 +105,7 @@ e2e_reset
 # section as shipped (rotate: intermediate, chain, trust: root, parent), every address and
 # path replaced by the estate's, and the passphrases dropped (pki init's keys have none).
 pb=$E2E/intermediate.yml
-id=E2E-INTERMEDIATE
+id="E2E-INTERMEDIATE"
 E2E_ID=$id E2E_PB=$pb E2E_PG=$E2E_PG E2E_MY=$E2E_MY E2E_APP=$app E2E_PKI=$pki \
 	E2E_RECORDS=$E2E_RECORDS E2E_SSH_PORTS="${E2E_SSH_PORTS[*]}" python3 - \
 	"$here/../../playbooks/intermediate-compromise.yml" <<'PY'

@@ -168,9 +168,11 @@ rk_trust_intermediates(struct rk_buf *out, const struct rk_model *m, const char 
 	} else {
 		list_add(&list, src.chain.certs[0]);
 	}
-	/* What is above the issuing CA, the root aside: clients have the root already. */
+	/* What is above the issuing CA, the root aside: clients have the root already. The
+	 * chain check lets a root follow itself, so a chain file may hold it twice. */
 	for (i = 1; r == 0 && i + 1 < src.chain.n; i++)
-		list_add(&list, src.chain.certs[i]);
+		if (!rk_cert_is_self_signed(src.chain.certs[i]))
+			list_add(&list, src.chain.certs[i]);
 	if (r == 0)
 		r = write_list(out, &list, err);
 	sources_clear(&src);

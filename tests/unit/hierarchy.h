@@ -69,14 +69,14 @@ hca_clear(struct hca *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Appends bytes to the file at path (created when missing). */
+/* Appends bytes to the file at path (created when missing, and empty when len is 0). */
 static inline void
 hier_append(const char *path, const void *ptr, size_t len)
 {
 	FILE *f = fopen(path, "a");
 
 	assert_non_null(f);
-	/* An empty buffer has no pointer: fwrite must not be handed NULL. */
+	/* An empty buffer has no ptr, and fwrite() wants one even for nothing. */
 	if (len > 0)
 		assert_int_equal(fwrite(ptr, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);

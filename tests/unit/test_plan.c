@@ -37,15 +37,14 @@ struct built {
 	struct rk_plan	*plan;
 };
 
+/* Parses the playbook text (its files need not exist: that is a warning) and plans it. */
 static void
-build(struct built *b, const char *rotate, int canary, const char *overlap)
+build_text(struct built *b, const char *text)
 {
-	char text[2048];
 	struct rk_bytes bytes;
 	struct rk_diags d;
 	struct rk_err err = { 0 };
 
-	snprintf(text, sizeof(text), estate, rotate, canary, overlap);
 	bytes.ptr = (const unsigned char *)text;
 	bytes.len = strlen(text);
 	rk_diags_init(&d, "t.yml");
@@ -53,6 +52,15 @@ build(struct built *b, const char *rotate, int canary, const char *overlap)
 		fail_msg("parse: %s", d.n > 0 ? d.items[0].msg : err.msg);
 	rk_diags_clear(&d);
 	assert_int_equal(rk_plan_build(&b->plan, b->model, NULL, &err), 0);
+}
+
+static void
+build(struct built *b, const char *rotate, int canary, const char *overlap)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), estate, rotate, canary, overlap);
+	build_text(b, text);
 }
 
 static void
@@ -309,6 +317,271 @@ test_digest_follows_what_the_steps_do(void **state)
 	release(&c);
 }
 
+/*
+ * An issuing intermediate under a root (ca.chain, ca.parent): two servers and a client that
+ * hold files.ca; no revocation and no CRL file anywhere.
+ */
+static const char intermediate_estate[] =
+    "version: 1\n"
+    "incident: {id: INC-PLAN-TEST}\n"
+    "ca: {cert: pki/ca.crt, key: pki/ca.key, chain: pki/root.crt, trust: %s, rotate: %s,\n"
+    "     new: {subject: \"/CN=Issuing CA 2\"},\n"
+    "     parent: {cert: pki/root.crt, key: pki/root.key, crl: pki/root.crl}}\n"
+    "certificates:\n"
+    "  s1: {profile: server, subject: \"/CN=a\", san: [\"DNS:a\"]}\n"
+    "  s2: {profile: server, subject: \"/CN=b\", san: [\"DNS:b\"]}\n"
+    "hosts: {a: {address: a}, b: {address: b}, app: {address: app}}\n"
+    "services:\n"
+    "  - {name: pa, host: a, kind: postgresql, certificate: s1, connect: {user: r},\n"
+    "     files: {cert: {path: /c}, key: {path: /k}, ca: {path: /ca}}}\n"
+    "  - {name: mb, host: b, kind: mysql, certificate: s2, connect: {user: r},\n"
+    "     files: {cert: {path: /c}, key: {path: /k}, ca: {path: /ca}}}\n"
+    "clients:\n"
+    "  - {name: env, host: app, file: {path: /srv/.env, format: env}, set: {A: b},\n"
+    "     files: {ca: {path: /ca}}}\n"
+    "policy: {canary: 0, trust_overlap: %s}\n";
+
+static void
+build_intermediate(struct built *b, const char *trust, const char *rotate, const char *overlap)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), intermediate_estate, trust, rotate, overlap);
+	build_text(b, text);
+}
+
+/* One step a plan must hold: phase, action, its service or client, its content or refusal. */
+struct want_step {
+	enum rk_phase	 phase;
+	enum rk_action	 action;
+	const char	*who;		/* NULL: neither a service nor a client */
+	int		 what;		/* enum rk_content of a push, enum rk_refusal of a check */
+};
+
+/* Up to the clients, rotate: intermediate plans the same steps under trust: root or chain. */
+static const struct want_step intermediate_steps[] = {
+	{ RK_PHASE_PREFLIGHT, RK_ACT_CHECK_CA, NULL, 0 },
+	{ RK_PHASE_PREFLIGHT, RK_ACT_CONNECT_HOST, NULL, 0 },
+	{ RK_PHASE_PREFLIGHT, RK_ACT_CONNECT_HOST, NULL, 0 },
+	{ RK_PHASE_PREFLIGHT, RK_ACT_CONNECT_HOST, NULL, 0 },
+	{ RK_PHASE_PREFLIGHT, RK_ACT_PROBE_SERVICE, "pa", 0 },
+	{ RK_PHASE_PREFLIGHT, RK_ACT_PROBE_SERVICE, "mb", 0 },
+	{ RK_PHASE_PREFLIGHT, RK_ACT_CHECK_CLIENT_CONFIG, "env", 0 },
+	{ RK_PHASE_ISSUE, RK_ACT_GENERATE_CA, NULL, 0 },
+	{ RK_PHASE_ISSUE, RK_ACT_ISSUE_CERT, NULL, 0 },
+	{ RK_PHASE_ISSUE, RK_ACT_ISSUE_CERT, NULL, 0 },
+	/* The parent's CRL first: the CRLs the hosts get are gathered with the CA's. */
+	{ RK_PHASE_REVOKE, RK_ACT_REVOKE_CA, NULL, 0 },
+	{ RK_PHASE_REVOKE, RK_ACT_SIGN_CRL, NULL, 0 },
+	{ RK_PHASE_DISTRIBUTE_TRUST, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_TRUST_BUNDLE },
+	{ RK_PHASE_DISTRIBUTE_TRUST, RK_ACT_PUSH_FILE, "mb", RK_CONTENT_TRUST_BUNDLE },
+	{ RK_PHASE_DISTRIBUTE_TRUST, RK_ACT_PUSH_FILE, "env", RK_CONTENT_TRUST_BUNDLE },
+	{ RK_PHASE_SWAP, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_KEY },
+	{ RK_PHASE_SWAP, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_CERT },
+	{ RK_PHASE_SWAP, RK_ACT_PUSH_FILE, "mb", RK_CONTENT_KEY },
+	{ RK_PHASE_SWAP, RK_ACT_PUSH_FILE, "mb", RK_CONTENT_CERT },
+	{ RK_PHASE_RELOAD, RK_ACT_RELOAD_SERVICE, "pa", 0 },
+	{ RK_PHASE_RELOAD, RK_ACT_RELOAD_SERVICE, "mb", 0 },
+	{ RK_PHASE_VERIFY, RK_ACT_VERIFY_SERVICE, "pa", 0 },
+	{ RK_PHASE_VERIFY, RK_ACT_CHECK_REFUSED, "pa", RK_REFUSE_OLD_CERT },
+	{ RK_PHASE_VERIFY, RK_ACT_CHECK_REFUSED, "pa", RK_REFUSE_OLD_ISSUER },
+	{ RK_PHASE_VERIFY, RK_ACT_CHECK_REFUSED, "pa", RK_REFUSE_PLAINTEXT },
+	{ RK_PHASE_VERIFY, RK_ACT_VERIFY_SERVICE, "mb", 0 },
+	{ RK_PHASE_VERIFY, RK_ACT_CHECK_REFUSED, "mb", RK_REFUSE_OLD_CERT },
+	{ RK_PHASE_VERIFY, RK_ACT_CHECK_REFUSED, "mb", RK_REFUSE_OLD_ISSUER },
+	{ RK_PHASE_VERIFY, RK_ACT_CHECK_REFUSED, "mb", RK_REFUSE_PLAINTEXT },
+	{ RK_PHASE_UPDATE_CLIENTS, RK_ACT_EDIT_CLIENT_CONFIG, "env", 0 },
+};
+
+/* Under trust: chain with overlap, the old intermediate leaves the CA files at the end. */
+static const struct want_step retire_chain_steps[] = {
+	{ RK_PHASE_RETIRE_TRUST, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_TRUST_FINAL },
+	{ RK_PHASE_RETIRE_TRUST, RK_ACT_PUSH_FILE, "mb", RK_CONTENT_TRUST_FINAL },
+	{ RK_PHASE_RETIRE_TRUST, RK_ACT_PUSH_FILE, "env", RK_CONTENT_TRUST_FINAL },
+	{ RK_PHASE_RETIRE_TRUST, RK_ACT_RELOAD_SERVICE, "pa", 0 },
+	{ RK_PHASE_RETIRE_TRUST, RK_ACT_RELOAD_SERVICE, "mb", 0 },
+	{ RK_PHASE_RECORD, RK_ACT_WRITE_RECORD, NULL, 0 },
+};
+
+static const struct want_step record_step[] = {
+	{ RK_PHASE_RECORD, RK_ACT_WRITE_RECORD, NULL, 0 },
+};
+
+static bool
+step_is(const struct rk_step *s, const struct want_step *w)
+{
+	const char *who = s->service != NULL ? s->service->name : s->client != NULL ?
+	    s->client->name : NULL;
+	int what = s->action == RK_ACT_CHECK_REFUSED ? (int)s->refusal :
+	    s->action == RK_ACT_PUSH_FILE ? (int)s->content : 0;
+
+	return s->phase == w->phase && s->action == w->action && what == w->what &&
+	    (who == NULL ? w->who == NULL : w->who != NULL && strcmp(who, w->who) == 0);
+}
+
+/* Fails unless the plan is exactly head, then tail, step for step. */
+static void
+expect_steps(const struct rk_plan *p, const struct want_step *head, size_t nhead,
+    const struct want_step *tail, size_t ntail)
+{
+	char line[1024];
+	size_t i;
+
+	for (i = 0; i < p->nsteps && i < nhead + ntail; i++) {
+		const struct want_step *w = i < nhead ? &head[i] : &tail[i - nhead];
+
+		if (!step_is(&p->steps[i], w)) {
+			rk_step_describe(line, sizeof(line), p, &p->steps[i]);
+			fail_msg("step %zu: want %s %s, got %s %s: %s", i + 1,
+			    rk_phase_name(w->phase), rk_action_name(w->action),
+			    rk_phase_name(p->steps[i].phase), rk_action_name(p->steps[i].action),
+			    line);
+		}
+	}
+	assert_int_equal(p->nsteps, nhead + ntail);
+}
+
+static const char *
+describe(char *line, size_t size, const struct built *b, enum rk_action a, const char *who,
+    int what)
+{
+	for (size_t i = 0; i < b->plan->nsteps; i++) {
+		const struct rk_step *s = &b->plan->steps[i];
+		struct want_step w = { s->phase, a, who, what };
+
+		if (step_is(s, &w)) {
+			rk_step_describe(line, size, b->plan, s);
+			return line;
+		}
+	}
+	fail_msg("no %s step", rk_action_name(a));
+	return NULL;
+}
+
+#define NSTEPS(t)	(sizeof(t) / sizeof((t)[0]))
+
+static void
+test_intermediate_rotation_under_trust_root_plans_exactly_its_steps(void **state)
+{
+	struct built b, overlap;
+	char line[1024];
+
+	(void)state;
+	build_intermediate(&b, "root", "intermediate", "false");
+	expect_steps(b.plan, intermediate_steps, NSTEPS(intermediate_steps), record_step, 1);
+	assert_string_equal(describe(line, sizeof(line), &b, RK_ACT_GENERATE_CA, NULL, 0),
+	    "generate a new issuing intermediate CA \"/CN=Issuing CA 2\" (pathlen 0): ec-p384 "
+	    "key, 3650 days, signed by the parent CA /base/pki/root.crt");
+	assert_string_equal(describe(line, sizeof(line), &b, RK_ACT_REVOKE_CA, NULL, 0),
+	    "revoke the old intermediate /base/pki/ca.crt in the parent's CRL /base/pki/root.crl "
+	    "(reason cACompromise), signed with the parent's key, every earlier entry kept, "
+	    "next update in 7 days");
+	assert_string_equal(describe(line, sizeof(line), &b, RK_ACT_PUSH_FILE, "env",
+	    RK_CONTENT_TRUST_BUNDLE), "replace /ca  -:- 0644  root CA certificate (unchanged: "
+	    "the root stays) (atomic, backup kept)");
+	assert_string_equal(describe(line, sizeof(line), &b, RK_ACT_PUSH_FILE, "pa",
+	    RK_CONTENT_CERT), "replace /c  -:- 0644  new certificate of s1, then the "
+	    "intermediate CA (atomic, backup kept)");
+	assert_non_null(strstr(describe(line, sizeof(line), &b, RK_ACT_VERIFY_SERVICE, "mb", 0),
+	    ", it sends the intermediate after its certificate, serves the new fingerprint of "
+	    "s2"));
+	assert_non_null(strstr(describe(line, sizeof(line), &b, RK_ACT_CHECK_REFUSED, "pa",
+	    RK_REFUSE_OLD_ISSUER), "prove on pa: a leaf of the old intermediate"));
+	assert_non_null(strstr(describe(line, sizeof(line), &b, RK_ACT_CHECK_CA, NULL, 0),
+	    "; the parent /base/pki/root.crt: its key loads and matches, it signed ca.cert"));
+
+	/* The root stays, so there is no old trust to retire, overlap or not: the same plan. */
+	build_intermediate(&overlap, "root", "intermediate", "true");
+	assert_int_equal(count(overlap.plan, RK_PHASE_RETIRE_TRUST, RK_ACT_PUSH_FILE), 0);
+	assert_string_equal(overlap.plan->digest, b.plan->digest);
+	release(&overlap);
+	release(&b);
+}
+
+static void
+test_intermediate_rotation_under_trust_chain_retires_the_old_intermediate(void **state)
+{
+	struct built b;
+	char line[1024];
+
+	(void)state;
+	build_intermediate(&b, "chain", "intermediate", "true");
+	expect_steps(b.plan, intermediate_steps, NSTEPS(intermediate_steps), retire_chain_steps,
+	    NSTEPS(retire_chain_steps));
+	/* Not the old-CA check of a new root: the old intermediate is refused by the CRLs. */
+	assert_int_equal(count(b.plan, RK_PHASE_RETIRE_TRUST, RK_ACT_CHECK_REFUSED), 0);
+	assert_non_null(strstr(describe(line, sizeof(line), &b, RK_ACT_PUSH_FILE, "pa",
+	    RK_CONTENT_TRUST_BUNDLE), "CA chain: old + new intermediate, up to the root"));
+	assert_non_null(strstr(describe(line, sizeof(line), &b, RK_ACT_PUSH_FILE, "env",
+	    RK_CONTENT_TRUST_FINAL), "CA chain: new intermediate, up to the root"));
+	release(&b);
+
+	/* Without overlap the CA files get the new chain at once, and nothing is retired. */
+	build_intermediate(&b, "chain", "intermediate", "false");
+	expect_steps(b.plan, intermediate_steps, NSTEPS(intermediate_steps), record_step, 1);
+	assert_non_null(strstr(describe(line, sizeof(line), &b, RK_ACT_PUSH_FILE, "pa",
+	    RK_CONTENT_TRUST_BUNDLE), "CA chain: new intermediate, up to the root"));
+	release(&b);
+}
+
+static void
+test_root_rotation_keeps_its_shape(void **state)
+{
+	struct built old, b;
+	size_t generate, i;
+	char line[1024];
+
+	(void)state;
+	/* rotate: root is what rotate: true always was, step for step. */
+	build(&old, "true", 1, "true");
+	build(&b, "root", 1, "true");
+	assert_string_equal(b.plan->digest, old.plan->digest);
+	release(&old);
+
+	generate = find(b.plan, RK_ACT_GENERATE_CA, NULL, RK_CONTENT_NONE);
+	assert_int_equal(b.plan->steps[generate].phase, RK_PHASE_ISSUE);
+	assert_int_equal(b.plan->steps[generate + 1].action, RK_ACT_ISSUE_CERT);
+	assert_int_equal(count(b.plan, RK_PHASE_ISSUE, RK_ACT_GENERATE_CA), 1);
+	assert_int_equal(find(b.plan, RK_ACT_REVOKE_CA, NULL, RK_CONTENT_NONE), SIZE_MAX);
+	assert_int_equal(count(b.plan, RK_PHASE_REVOKE, RK_ACT_REVOKE), 1);
+	assert_int_equal(count(b.plan, RK_PHASE_REVOKE, RK_ACT_SIGN_CRL), 1);
+	for (i = 0; i < b.plan->nsteps; i++)
+		if (b.plan->steps[i].action == RK_ACT_CHECK_REFUSED)
+			assert_int_not_equal(b.plan->steps[i].refusal, RK_REFUSE_OLD_ISSUER);
+	assert_int_equal(count(b.plan, RK_PHASE_RETIRE_TRUST, RK_ACT_CHECK_REFUSED), 3);
+	assert_string_equal(describe(line, sizeof(line), &b, RK_ACT_GENERATE_CA, NULL, 0),
+	    "generate a new root CA \"/CN=New Root\": ec-p384 key, 3650 days");
+	assert_null(strstr(describe(line, sizeof(line), &b, RK_ACT_PUSH_FILE, "pa",
+	    RK_CONTENT_CERT), "intermediate"));
+	release(&b);
+}
+
+static void
+test_intermediate_rotation_signs_a_crl_with_nothing_to_revoke(void **state)
+{
+	struct built inter, chain, root;
+
+	(void)state;
+	build_intermediate(&inter, "root", "intermediate", "false");
+	build_intermediate(&chain, "chain", "intermediate", "true");
+	build_intermediate(&root, "root", "root", "true");
+	/* The estate has no revocation and no CRL file: only the rotation asks for a CRL. */
+	assert_int_equal(inter.model->nrevocations, 0);
+	assert_true(rk_model_signs_crl(inter.model));
+	assert_false(rk_model_signs_crl(root.model));
+	assert_int_equal(count(root.plan, RK_PHASE_REVOKE, RK_ACT_SIGN_CRL), 0);
+	/* A root clients trust is no trust change; a chain they hold is; a new root is. */
+	assert_false(rk_model_trust_changes(inter.model));
+	assert_true(rk_model_trust_changes(chain.model));
+	assert_true(rk_model_trust_changes(root.model));
+	/* Leaves are sent with the new intermediate; under a new root, alone. */
+	assert_true(rk_model_leaves_have_intermediates(inter.model));
+	assert_false(rk_model_leaves_have_intermediates(root.model));
+	release(&inter);
+	release(&chain);
+	release(&root);
+}
+
 int
 main(void)
 {
@@ -321,6 +594,12 @@ main(void)
 		cmocka_unit_test(test_groups_cover_the_plan_in_order),
 		cmocka_unit_test(test_pushes_name_the_step_their_content_comes_from),
 		cmocka_unit_test(test_digest_follows_what_the_steps_do),
+		cmocka_unit_test(
+		    test_intermediate_rotation_under_trust_root_plans_exactly_its_steps),
+		cmocka_unit_test(
+		    test_intermediate_rotation_under_trust_chain_retires_the_old_intermediate),
+		cmocka_unit_test(test_root_rotation_keeps_its_shape),
+		cmocka_unit_test(test_intermediate_rotation_signs_a_crl_with_nothing_to_revoke),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,6 +89,8 @@ long	rk_days_left_until(time_t end, time_t now);
 bool	rk_cert_is_ca(const struct rk_cert *cert);
 /* basicConstraints pathLenConstraint: how many CAs may follow it down a chain; -1: no limit. */
 long	rk_cert_path_len(const struct rk_cert *cert);
+/* Whether a and b are the same certificate (the same DER). */
+bool	rk_cert_same(const struct rk_cert *a, const struct rk_cert *b);
 /* Whether the certificate is self-signed: its subject is its issuer and its key verifies it. */
 bool	rk_cert_is_self_signed(const struct rk_cert *cert);
 /*

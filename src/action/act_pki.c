@@ -13,6 +13,7 @@
 #include "action_int.h"
 #include "rekey/cacheck.h"
 #include "rekey/cert.h"
+#include "rekey/chain.h"
 #include "rekey/crl.h"
 #include "rekey/digest.h"
 #include "rekey/fsutil.h"
@@ -48,6 +49,21 @@ out_cert(struct rk_step_result *res, const struct rk_cert *cert, const char *pat
 }
 
 /* ---- check-ca ------------------------------------------------------------------------- */
+
+/* The chain as plan checked it: a resume a day later finds a link that expired since. */
+static int
+check_chain(const struct rk_model *m, struct rk_err *err)
+{
+	struct rk_chain chain = { NULL, 0 };
+	size_t bad;
+	int r;
+
+	if ((r = rk_chain_load(&chain, m->ca.cert, m->ca.chain, err)) == 0 &&
+	    (r = rk_chain_check(&chain, time(NULL), &bad, err)) != 0)
+		rk_err_prefix(err, "%s", m->ca.chain);
+	rk_chain_clear(&chain);
+	return r;
+}
 
 /* rotate: intermediate: the parent opens (key and passphrase), signed ca.cert, owns its CRL. */
 static int
@@ -102,6 +118,8 @@ check_ca(void *arg, const struct rk_step *s, struct rk_step_result *res, struct 
 		if (r != 0)
 			return r;
 	}
+	if (m->ca.chain != NULL && (r = check_chain(m, err)) != 0)
+		return r;
 	if (m->ca.rotate == RK_ROTATE_INTERMEDIATE && (r = check_parent(ctx, ca, err)) != 0)
 		return r;
 	rk_cert_fingerprint(fp, ca->cert);

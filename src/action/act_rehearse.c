@@ -19,7 +19,6 @@
 
 #include "action_int.h"
 #include "rekey/chain.h"
-#include "rekey/trustset.h"
 #include "rekey/cert.h"
 #include "rekey/clientfile.h"
 #include "rekey/clock.h"
@@ -716,20 +715,14 @@ load_intermediates(struct rk_cert ***out, size_t *n, struct rk_run_ctx *ctx,
     struct rk_err *err)
 {
 	struct rk_buf pem;
-	char *new_ca = NULL;
-	int r = 0;
+	int r;
 
 	*out = NULL;
 	*n = 0;
-	if (!rk_model_leaves_have_intermediates(ctx->m))
-		return 0;
 	rk_buf_init(&pem, RK_PEM_MAX * 4);
-	if (ctx->m->ca.rotate)
-		r = ctx_path(&new_ca, ctx, "ca/ca.crt", err);
-	if (r == 0 && (r = rk_trust_intermediates(&pem, ctx->m, new_ca, err)) == 0)
+	if ((r = ctx_intermediates(&pem, ctx, err)) == 0 && pem.len > 0)
 		r = rk_cert_load_bundle(out, n, rk_buf_bytes(&pem), "the intermediates", err);
 	rk_buf_clear(&pem);
-	free(new_ca);
 	return r;
 }
 

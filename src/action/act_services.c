@@ -101,13 +101,12 @@ keep_served_leaf(struct rk_run_ctx *ctx, const struct rk_service *svc,
 {
 	struct rk_bytes der = { p->leaf_der, p->leaf_der_len };
 	struct rk_cert *leaf = NULL;
-	char name[300], *path = NULL;
+	char *path = NULL;
 	int r;
 
 	if (ctx->m->ca.rotate != RK_ROTATE_INTERMEDIATE || p->leaf_der_len == 0)
 		return 0;
-	snprintf(name, sizeof(name), "served/%s.crt", svc->name);
-	if ((r = ctx_path(&path, ctx, name, err)) != 0)
+	if ((r = ctx_served_leaf_path(&path, ctx, svc, err)) != 0)
 		return r;
 	if (access(path, F_OK) != 0 && (r = rk_cert_load(&leaf, der, svc->name, err)) == 0)
 		r = rk_cert_write_file(path, leaf, err);
@@ -494,12 +493,11 @@ old_issuer_refused(struct rk_run_ctx *ctx, const struct rk_service *svc,
 {
 	struct rk_chain old = { NULL, 0 };
 	struct rk_cert *leaf = NULL;
-	char name[300], *path = NULL, *trust = NULL, *crl = NULL, depth_text[16];
+	char *path = NULL, *trust = NULL, *crl = NULL, depth_text[16];
 	struct rk_chain_verdict v;
 	int r;
 
-	snprintf(name, sizeof(name), "served/%s.crt", svc->name);
-	if ((r = ctx_path(&path, ctx, name, err)) != 0)
+	if ((r = ctx_served_leaf_path(&path, ctx, svc, err)) != 0)
 		return r;
 	if (access(path, F_OK) != 0) {
 		r = rk_fail(err, RK_E_INTERNAL, "%s: the certificate it served before was not "

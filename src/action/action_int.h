@@ -116,6 +116,13 @@ int	ctx_parent_crl_file(char **out, const struct rk_run_ctx *ctx, struct rk_err 
 /* The CRL file the verification checks against: dir/crl.pem once signed, else ca.crl when
  * it exists (with the parent's, in dir/crl-check.pem), else NULL (*out NULL). */
 int	ctx_crl_file(char **out, struct rk_run_ctx *ctx, struct rk_err *err) RK_MUST_CHECK;
+/* Appends the PEM intermediates a server sends after a leaf this run issues (trustset.h);
+ * nothing when the leaves are signed by a root. */
+int	ctx_intermediates(struct rk_buf *out, const struct rk_run_ctx *ctx, struct rk_err *err)
+	    RK_MUST_CHECK;
+/* dir/served/NAME.crt: under rotate: intermediate, the leaf svc served before the run. */
+int	ctx_served_leaf_path(char **out, const struct rk_run_ctx *ctx,
+	    const struct rk_service *svc, struct rk_err *err) RK_MUST_CHECK;
 /* The bytes a push-file step installs. */
 int	ctx_push_content(struct rk_buf *out, struct rk_run_ctx *ctx, const struct rk_step *s,
 	    struct rk_err *err) RK_MUST_CHECK;

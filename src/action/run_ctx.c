@@ -548,21 +548,40 @@ ctx_crl_file(char **out, struct rk_run_ctx *ctx, struct rk_err *err)
 	return r;
 }
 
+int
+ctx_intermediates(struct rk_buf *out, const struct rk_run_ctx *ctx, struct rk_err *err)
+{
+	char *new_ca = NULL;
+	int r;
+
+	if (!rk_model_leaves_have_intermediates(ctx->m))
+		return 0;
+	if ((r = new_ca_path(&new_ca, ctx, err)) == 0)
+		r = rk_trust_intermediates(out, ctx->m, new_ca, err);
+	free(new_ca);
+	return r;
+}
+
+int
+ctx_served_leaf_path(char **out, const struct rk_run_ctx *ctx, const struct rk_service *svc,
+    struct rk_err *err)
+{
+	char name[300];
+
+	snprintf(name, sizeof(name), "served/%s.crt", svc->name);
+	return ctx_path(out, ctx, name, err);
+}
+
 /* The leaf as issued, then the intermediates a client needs to reach the root. */
 static int
 cert_with_intermediates(struct rk_buf *out, struct rk_run_ctx *ctx, const char *cert,
     struct rk_err *err)
 {
-	char *new_ca = NULL;
 	int r;
 
 	rk_buf_clear(out);
-	if ((r = ctx_read_local(out, cert, err)) != 0 ||
-	    !rk_model_leaves_have_intermediates(ctx->m))
-		return r;
-	if ((r = new_ca_path(&new_ca, ctx, err)) == 0)
-		r = rk_trust_intermediates(out, ctx->m, new_ca, err);
-	free(new_ca);
+	if ((r = ctx_read_local(out, cert, err)) == 0)
+		r = ctx_intermediates(out, ctx, err);
 	return r;
 }
 

@@ -25,15 +25,11 @@ struct sources {
 static void
 list_add(struct cert_list *l, const struct rk_cert *c)
 {
-	char fp[RK_FINGERPRINT_LEN], other[RK_FINGERPRINT_LEN];
 	size_t i;
 
-	rk_cert_fingerprint(fp, c);
-	for (i = 0; i < l->n; i++) {
-		rk_cert_fingerprint(other, l->items[i]);
-		if (strcmp(fp, other) == 0)
+	for (i = 0; i < l->n; i++)
+		if (rk_cert_same(c, l->items[i]))
 			return;
-	}
 	if (l->n < RK_TRUST_MAX)
 		l->items[l->n++] = c;
 }

@@ -70,16 +70,6 @@ check_ca_files(struct rk_diags *d, const char *label, const char *cert, struct r
 	return ok;
 }
 
-static bool
-same_cert(const struct rk_cert *a, const struct rk_cert *b)
-{
-	char fa[RK_FINGERPRINT_LEN], fb[RK_FINGERPRINT_LEN];
-
-	rk_cert_fingerprint(fa, a);
-	rk_cert_fingerprint(fb, b);
-	return strcmp(fa, fb) == 0;
-}
-
 /* ca.parent: the CA above ca.cert, its key when it signs, its CRL when there is one. */
 static void
 check_parent(const struct rk_model *m, const struct rk_chain *chain, struct rk_diags *d)
@@ -97,7 +87,7 @@ check_parent(const struct rk_model *m, const struct rk_chain *chain, struct rk_d
 		rk_diags_error(d, p->cert_pos, "ca parent cert %s", err.msg);
 		return;
 	}
-	if (chain->n < 2 || !same_cert(cert, chain->certs[1])) {
+	if (chain->n < 2 || !rk_cert_same(cert, chain->certs[1])) {
 		if (rk_cert_subject(subject, sizeof(subject), cert) < 0)
 			subject[0] = '\0';
 		rk_diags_error(d, p->cert_pos, "ca parent cert %s (\"%s\") is not the issuer of "

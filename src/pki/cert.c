@@ -543,6 +543,12 @@ rk_cert_path_len(const struct rk_cert *cert)
 }
 
 bool
+rk_cert_same(const struct rk_cert *a, const struct rk_cert *b)
+{
+	return X509_cmp(a->x509, b->x509) == 0;
+}
+
+bool
 rk_cert_is_self_signed(const struct rk_cert *cert)
 {
 	/* verify_signature 1: the key in it must verify it, not only the names match. */

@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "rekey/chainlinks.h"
 #include "pki_int.h"
 
 int
@@ -102,106 +103,86 @@ check_validity(const struct rk_chain *chain, size_t i, time_t now, struct rk_err
 }
 
 /*
- * Whether above signed below: its name and key identifier match below's issuer fields
- * (X509_check_issued) and its key verifies below's signature. Unlike rk_cert_is_issued_by,
- * a keyUsage without keyCertSign is not held against it here, although X509_check_issued
- * refuses it: check_link names that fault itself, rather than calling the link a stranger.
+ * Link i ties certs[i - 1] to certs[i] (l, from rk_chain_links_describe). A link that does
+ * not hold is told for what it is: out of order, a CA without keyCertSign, a leaf in the
+ * chain, another key under the issuer's name, or a stranger. OpenSSL refuses a signer
+ * whose keyUsage lacks keyCertSign as an issuer at all, so the names are what tell those.
  */
-static bool
-did_sign(const struct rk_cert *below, const struct rk_cert *above)
-{
-	EVP_PKEY *pub = X509_get0_pubkey(above->x509);
-	int code = X509_check_issued(above->x509, below->x509);
-	bool yes = (code == X509_V_OK || code == X509_V_ERR_KEYUSAGE_NO_CERTSIGN) &&
-	    pub != NULL && X509_verify(below->x509, pub) == 1;
-
-	ERR_clear_error();
-	return yes;
-}
-
-/* Which certificate of the chain did sign certs[i], if one did: a chain out of order. */
-static size_t
-find_issuer(const struct rk_chain *chain, size_t i)
-{
-	size_t j;
-
-	for (j = 0; j < chain->n; j++)
-		if (j != i && did_sign(chain->certs[i], chain->certs[j]))
-			return j;
-	return chain->n;
-}
-
 static int
-check_link(const struct rk_chain *chain, size_t i, struct rk_err *err)
+check_link(const struct rk_chain *chain, const struct rk_chain_link *l, size_t i,
+    struct rk_err *err)
 {
-	const struct rk_cert *above = chain->certs[i], *below = chain->certs[i - 1];
-	char what[320], under[320], issuer[256];
-	size_t j;
-	long len;
+	const struct rk_cert *below = chain->certs[i - 1];
+	char what[320], under[320], issuer[256], signer[320];
+	size_t below_cas;
 
 	name_link(what, sizeof(what), chain, i);
 	name_link(under, sizeof(under), chain, i - 1);
-	if (!did_sign(below, above)) {
-		if ((j = find_issuer(chain, i - 1)) < chain->n) {
-			char signer[320];
-
-			name_link(signer, sizeof(signer), chain, j);
-			return rk_fail(err, RK_E_USAGE, "%s did not sign %s, %s did: the chain is out "
-			    "of order (list each CA's issuer right after it, up to the root)", what,
-			    under, signer);
-		}
+	if (!l->issued && l->issuer_at != RK_CHAIN_NONE) {
+		name_link(signer, sizeof(signer), chain, l->issuer_at);
+		return rk_fail(err, RK_E_USAGE, "%s did not sign %s, %s did: the chain is out "
+		    "of order (list each CA's issuer right after it, up to the root)", what, under,
+		    signer);
+	}
+	if ((l->issued || l->names_match) && !l->issuer_is_ca)
+		return rk_fail(err, RK_E_USAGE, "%s is not a CA (no basicConstraints CA:TRUE), "
+		    "so clients refuse what it signed", what);
+	if ((l->issued || l->names_match) && !l->issuer_can_sign)
+		return rk_fail(err, RK_E_USAGE, "%s may not sign certificates (its keyUsage lacks "
+		    "keyCertSign)", what);
+	if (!l->issued && l->names_match)
+		return rk_fail(err, RK_E_USAGE, "%s has the name of the issuer of %s, but its "
+		    "key does not verify that certificate's signature: another CA of the same "
+		    "name", what, under);
+	if (!l->issued) {
 		if (rk_cert_issuer(issuer, sizeof(issuer), below) < 0)
 			issuer[0] = '\0';
-		/* By name alone: a root re-made under its old name has another key identifier. */
-		if (X509_NAME_cmp(X509_get_subject_name(above->x509),
-		    X509_get_issuer_name(below->x509)) == 0)
-			return rk_fail(err, RK_E_USAGE, "%s has the name of the issuer of %s, but its "
-			    "key does not verify that certificate's signature: another CA of the "
-			    "same name", what, under);
 		return rk_fail(err, RK_E_USAGE, "%s did not sign %s, whose issuer is \"%s\": "
 		    "put the certificate of \"%s\" here", what, under, issuer, issuer);
 	}
-	if (!rk_cert_is_ca(above))
-		return rk_fail(err, RK_E_USAGE, "%s is not a CA (no basicConstraints CA:TRUE), "
-		    "so clients refuse what it signed", what);
-	if (!rk_cert_can_sign_certificates(above))
-		return rk_fail(err, RK_E_USAGE, "%s may not sign certificates (its keyUsage lacks "
-		    "keyCertSign)", what);
-	/* RFC 5280 4.2.1.9: pathLenConstraint counts the CAs below it, the leaf aside. */
-	len = rk_cert_path_len(above);
-	if (len >= 0 && (size_t)len < i)
+	/* RFC 5280 4.2.1.9: pathLenConstraint counts the CAs below it, the leaf aside; the
+	 * links count from certs[1], and ca.cert below them is a CA too. */
+	below_cas = l->cas_below + (rk_cert_names_as_issuer(chain->certs[0], chain->certs[0]) ?
+	    0 : 1);
+	if (l->issuer_path_len >= 0 && (size_t)l->issuer_path_len < below_cas)
 		return rk_fail(err, RK_E_USAGE, "%s allows %ld CA%s below it (pathLenConstraint) "
-		    "and has %zu: clients refuse the chain", what, len, len == 1 ? "" : "s", i);
+		    "and has %zu: clients refuse the chain", what, l->issuer_path_len,
+		    l->issuer_path_len == 1 ? "" : "s", below_cas);
 	return 0;
 }
 
 int
 rk_chain_check(const struct rk_chain *chain, time_t now, size_t *bad, struct rk_err *err)
 {
-	const struct rk_cert *root;
+	struct rk_chain_links links;
 	char what[320];
 	size_t i;
 	int r;
 
 	*bad = 0;
+	if ((r = rk_chain_links_describe(&links, chain->certs, chain->n, err)) != 0)
+		goto out;
 	for (i = 1; i < chain->n; i++) {
 		*bad = i;
-		if ((r = check_link(chain, i, err)) != 0 ||
+		if ((r = check_link(chain, &links.links[i - 1], i, err)) != 0 ||
 		    (r = check_validity(chain, i, now, err)) != 0)
-			return r;
+			goto out;
 	}
-	root = rk_chain_root(chain);
 	*bad = chain->n - 1;
-	if (!rk_cert_is_self_signed(root)) {
+	if (!links.top.self_signed) {
 		name_link(what, sizeof(what), chain, chain->n - 1);
 		if (chain->n == 1)
-			return rk_fail(err, RK_E_USAGE, "%s is not a root (it is not self-signed): "
+			r = rk_fail(err, RK_E_USAGE, "%s is not a root (it is not self-signed): "
 			    "name the certificates above it, up to the root, as ca.chain", what);
-		return rk_fail(err, RK_E_USAGE, "the chain ends at %s, which is not a root (it "
-		    "is not self-signed): add its issuer, up to the root", what);
+		else
+			r = rk_fail(err, RK_E_USAGE, "the chain ends at %s, which is not a root (it "
+			    "is not self-signed): add its issuer, up to the root", what);
+		goto out;
 	}
 	*bad = 0;
-	return 0;
+ out:
+	rk_chain_links_clear(&links);
+	return r;
 }
 
 int

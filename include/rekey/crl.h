@@ -34,6 +34,11 @@ int	rk_crl_build(struct rk_crl **out, const struct rk_crl *previous,
 int	rk_crl_load(struct rk_crl **out, struct rk_bytes data, const char *label,
 	    struct rk_err *err) RK_MUST_CHECK;
 int	rk_crl_load_file(struct rk_crl **out, const char *path, struct rk_err *err) RK_MUST_CHECK;
+/* Every CRL of PEM data (a CA's then its parent's, as hosts load them), or the one of DER
+ * data; *out is an array of n, at least one. */
+int	rk_crl_load_bundle(struct rk_crl ***out, size_t *n, struct rk_bytes data,
+	    const char *label, struct rk_err *err) RK_MUST_CHECK;
+void	rk_crl_bundle_free(struct rk_crl **crls, size_t n);
 int	rk_crl_to_pem(struct rk_buf *out, const struct rk_crl *crl, struct rk_err *err)
 	    RK_MUST_CHECK;
 /* Whether crl's signature verifies with ca's public key. */

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "rekey/bytes.h"
 #include "rekey/cert.h"
 #include "rekey/diag.h"
 #include "rekey/model.h"
 #include "rekey/plan.h"
 #include "rekey/revocation.h"
+#include "rekey/transport.h"
 
 /* Exit codes: the contract with scripts and CI. */
 enum rk_exit {
@@ -45,6 +47,46 @@ int	cmd_resume(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_rollback(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_rehearse(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_record(const struct rk_cli *cli, int argc, char **argv);
+int	cmd_expiry(const struct rk_cli *cli, int argc, char **argv);
+
+/* A transport for host, not yet connected: ssh, or local (the command line picks). */
+int	cli_transport_new(struct rk_transport **out, const struct rk_host *host,
+	    struct rk_err *err);
+
+/*
+ * What clients trust and the CRLs they check, as files: ca.cert and ca.crl (when it exists)
+ * themselves, or under an intermediate (ca.chain) the trust bundle and every link's CRL made
+ * in a private folder, which cli_trust_files_remove() removes.
+ */
+struct cli_trust_files {
+	const char	*trust;
+	const char	*crl;		/* NULL: no CRL */
+	char		 dir[64];	/* "" when nothing was made */
+	char		*made_trust;
+	char		*made_crl;
+};
+
+int	cli_trust_files_make(struct cli_trust_files *f, const struct rk_model *m,
+	    struct rk_err *err);
+void	cli_trust_files_remove(struct cli_trust_files *f);
+
+/* The Prometheus text format (promfile.c): a gauge family's HELP and TYPE lines, then its
+ * samples; labels with a NULL or empty value are left out. */
+struct prom_label {
+	const char	*name;
+	const char	*value;
+};
+
+int	prom_gauge_family(struct rk_buf *b, const char *name, const char *help,
+	    struct rk_err *err) RK_MUST_CHECK;
+int	prom_sample(struct rk_buf *b, const char *name, const struct prom_label *labels,
+	    size_t n, double value, struct rk_err *err) RK_MUST_CHECK;
+
+/* What `rekey expiry` looks at (cmd_expiry.c), for the commands that choose by it: the
+ * estate checked now with the playbook's trust, windows in seconds. */
+struct rk_expiry_report;
+int	cli_expiry_report(struct rk_expiry_report *out, const struct rk_model *m, long window,
+	    long crl_window, struct rk_err *err);
 
 /* How a command loads its playbook. */
 struct cli_load_opts {
@@ -117,6 +159,8 @@ int	cli_run_subcommand(const struct rk_cli *cli, int argc, char **argv,
 	    const struct cli_subcommand *subs, size_t nsubs, const char *help, const char *names);
 /* Prints a (sub)command's help for --help (stdout, RK_EXIT_OK) or after a bad option
  * (stderr, RK_EXIT_USAGE), and returns that code. */
+/* Prints prefix, then text escaped (it comes from outside: a server, a file), then a newline. */
+void	cli_print_escaped(const char *prefix, const char *text);
 int	cli_show_help(const char *help, bool asked);
 /* Prints "rekey: CMD: message" to stderr; returns RK_EXIT_USAGE for `return cli_usage_error()`. */
 int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)

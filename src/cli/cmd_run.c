@@ -546,14 +546,6 @@ open_existing(struct run *run, struct rk_err *err)
 
 /* ---- backends ------------------------------------------------------------------------------ */
 
-static int
-transport_for(struct rk_transport **out, const struct rk_host *host, struct rk_err *err)
-{
-	if (host->transport == RK_TRANSPORT_LOCAL)
-		return rk_local_transport_new(out, host, err);
-	return rk_ssh_transport_new(out, host, err);
-}
-
 static const struct rk_service_ops *
 service_ops_for(const struct rk_service *svc)
 {
@@ -1175,7 +1167,7 @@ execute(struct run *run, struct rk_err *err)
 {
 	const struct rk_model *m = run->model;
 	bool rehearse = run->args.mode == MODE_REHEARSE;
-	struct rk_run_setup setup = { run->plan, run->dir, transport_for, service_ops_for,
+	struct rk_run_setup setup = { run->plan, run->dir, cli_transport_new, service_ops_for,
 	    run->revoked, (const char *const *)run->revoke_errors, run->ledger,
 	    keygen_threads(), rehearse };
 	struct rk_executor_config cfg = { run->plan, rehearse ? rk_rehearsal_table() :

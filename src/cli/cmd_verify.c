@@ -33,8 +33,7 @@ struct job {
 	struct rk_verdict	*verdicts;
 	size_t			 n;
 	const char		*trust;		/* what clients trust: ca.cert, or made in dir */
-	const char		*crl;		/* the CA's CRL, when the file exists */
-	char			 dir[64];	/* a private folder for the files made; "" none */
+	const char		*crl;		/* the CRLs clients check, or NULL */
 	const struct rk_diags	*diags;		/* the playbook's warnings, for --json */
 	char			 ca_subject[256];	/* of ca.cert; "" when it cannot be read */
 };
@@ -74,17 +73,6 @@ short_fingerprint(char *out, size_t size, const char *fp)
 	snprintf(out, size, "%.23s", fp);
 }
 
-/* "  NAME: what", what escaped: it holds a server's or a certificate's own words. */
-static void
-print_escaped_line(const char *name, const char *what)
-{
-	char *esc = rk_text_escape(what);
-
-	printf("  %s: %s\n", name, esc != NULL ? esc : "(message not shown: out of memory)");
-	free(esc);
-}
-
-
 static void
 print_table(const struct job *job, bool color)
 {
@@ -108,9 +96,11 @@ print_table(const struct job *job, bool color)
 		    v->reached ? fp : "-", v->reached ? days : "-",
 		    v->ok ? (warn ? yellow : green) : red,
 		    v->ok ? (warn ? "ok (expires soon)" : "ok") : "FAIL", reset);
-		if (!v->ok)
-			print_escaped_line(v->service->name, v->error[0] != '\0' ? v->error :
-			    v->problems);
+		if (!v->ok) {
+			/* The words are a server's or a certificate's own: escaped. */
+			snprintf(where, sizeof(where), "  %s: ", v->service->name);
+			cli_print_escaped(where, v->error[0] != '\0' ? v->error : v->problems);
+		}
 		else
 			printf("  %s: %s; TLS older than %s refused%s%s%s%s\n", v->service->name,
 			    rk_verdict_what_was_verified(v->service->verify.sslmode),
@@ -250,75 +240,6 @@ print_json(const struct job *job)
 	return RK_EXIT_FAILED;
 }
 
-/* Appends the file at path, when it exists, to out. */
-static int
-append_file(struct rk_buf *out, const char *path, struct rk_err *err)
-{
-	struct rk_buf part;
-	int r;
-
-	if (path == NULL || access(path, F_OK) != 0)
-		return 0;
-	rk_buf_init(&part, RK_PEM_MAX * 4);
-	if ((r = rk_file_read(&part, path, RK_PEM_MAX * 4, err)) == 0)
-		r = rk_buf_append(out, part.ptr, part.len, err);
-	rk_buf_clear(&part);
-	return r;
-}
-
-/*
- * Under an intermediate, clients trust the root (or the chain, as ca.trust says) and check
- * every link's CRL: both are made as files for the checks, in a private folder.
- */
-static int
-make_chain_files(struct job *job, char **trust, char **crl, struct rk_err *err)
-{
-	const struct rk_model *m = job->model;
-	struct rk_buf pem;
-	const char *tmp = getenv("TMPDIR");
-	int r;
-
-	*trust = *crl = NULL;
-	snprintf(job->dir, sizeof(job->dir), "%s/rekey-verify-XXXXXX",
-	    tmp != NULL && tmp[0] == '/' && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (mkdtemp(job->dir) == NULL) {
-		job->dir[0] = '\0';
-		return rk_fail_errno(err, "create a folder for the trust files");
-	}
-	rk_buf_init(&pem, RK_PEM_MAX * 8);
-	if ((r = rk_trust_bundle(&pem, m, NULL, RK_TRUST_BEFORE, err)) != 0 ||
-	    asprintf(trust, "%s/trust.pem", job->dir) < 0 ||
-	    (r = rk_file_replace(*trust, rk_buf_bytes(&pem), 0644, err)) != 0)
-		goto out;
-	rk_buf_clear(&pem);
-	rk_buf_init(&pem, RK_PEM_MAX * 8);
-	if ((r = append_file(&pem, m->ca.crl, err)) != 0 ||
-	    (r = append_file(&pem, m->ca.parent.crl, err)) != 0 || pem.len == 0)
-		goto out;
-	if (asprintf(crl, "%s/crl.pem", job->dir) < 0)
-		*crl = NULL;
-	else
-		r = rk_file_replace(*crl, rk_buf_bytes(&pem), 0644, err);
- out:
-	rk_buf_clear(&pem);
-	if (r == 0 && *trust == NULL)
-		r = rk_fail_nomem(err);
-	return r;
-}
-
-static void
-remove_chain_files(struct job *job, char *trust, char *crl)
-{
-	if (trust != NULL)
-		(void)unlink(trust);
-	if (crl != NULL)
-		(void)unlink(crl);
-	if (job->dir[0] != '\0')
-		(void)rmdir(job->dir);
-	free(trust);
-	free(crl);
-}
-
 static void
 verify_usage(FILE *f)
 {
@@ -345,9 +266,8 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 	struct rk_model *model = NULL;
 	struct rk_err err = { 0 };
 	struct rk_diags diags;
-	char *trust = NULL, *crl = NULL;
+	struct cli_trust_files files;
 	struct job job;
-	struct stat st;
 	size_t i;
 	int rc;
 
@@ -360,22 +280,19 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 	job.diags = &diags;
 	job.model = model;
 	job.n = model->nservices;
-	job.trust = model->ca.cert;
-	job.crl = model->ca.crl != NULL && stat(model->ca.crl, &st) == 0 ? model->ca.crl : NULL;
+	memset(&files, 0, sizeof(files));
 	if (job.n == 0) {
 		fprintf(stderr, "rekey: verify: the playbook has no service to check\n");
 		rc = RK_EXIT_USAGE;
 		goto out;
 	}
-	if (model->ca.chain != NULL) {
-		if (make_chain_files(&job, &trust, &crl, &err) != 0) {
-			cli_report_error(cli, "verify", &err);
-			rc = RK_EXIT_FAILED;
-			goto out;
-		}
-		job.trust = trust;
-		job.crl = crl;
+	if (cli_trust_files_make(&files, model, &err) != 0) {
+		cli_report_error(cli, "verify", &err);
+		rc = RK_EXIT_FAILED;
+		goto out;
 	}
+	job.trust = files.trust;
+	job.crl = files.crl;
 	if ((job.verdicts = calloc(job.n, sizeof(*job.verdicts))) == NULL) {
 		fprintf(stderr, "rekey: verify: out of memory\n");
 		rc = RK_EXIT_FAILED;
@@ -397,7 +314,7 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 		if (!job.verdicts[i].ok)
 			rc = RK_EXIT_FAILED;
  out:
-	remove_chain_files(&job, trust, crl);
+	cli_trust_files_remove(&files);
 	free(job.verdicts);
 	rk_model_free(model);
 	rk_diags_clear(&diags);

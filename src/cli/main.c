@@ -24,8 +24,8 @@ static const struct rk_command commands[] = {
 	    "finish an interrupted or failed run from its journal", NULL },
 	{ "rollback", cmd_rollback, "[--json] PLAYBOOK",
 	    "undo a run from its journal and backups", NULL },
-	{ "expiry", NULL, "[--days N] PLAYBOOK",
-	    "list certificates that expire soon, for scheduled rotation", "a later issue" },
+	{ "expiry", cmd_expiry, "[--within D] [--json] [--prometheus F] PLAYBOOK",
+	    "what expires soon or is out of step, served and deployed; for timers", NULL },
 	{ "record", cmd_record, "verify|show|list ...",
 	    "check, show and list incident records (INCIDENT.tar.gz)", NULL },
 	{ "pki", cmd_pki, "inspect|issue|revoke|init ...",
@@ -106,6 +106,15 @@ cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)
 	    cli->command != NULL ? ": " : "", esc != NULL ? esc : msg);
 	free(esc);
 	return RK_EXIT_USAGE;
+}
+
+void
+cli_print_escaped(const char *prefix, const char *text)
+{
+	char *esc = rk_text_escape(text);
+
+	printf("%s%s\n", prefix, esc != NULL ? esc : "(not shown: out of memory)");
+	free(esc);
 }
 
 int

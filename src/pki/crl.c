@@ -257,6 +257,71 @@ rk_crl_load(struct rk_crl **out, struct rk_bytes data, const char *label, struct
 }
 
 int
+rk_crl_load_bundle(struct rk_crl ***out, size_t *n, struct rk_bytes data, const char *label,
+    struct rk_err *err)
+{
+	struct rk_crl **crls = NULL, **grown;
+	size_t count = 0;
+	X509_CRL *x;
+	BIO *bio;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (data.len > RK_PEM_MAX)
+		return rk_fail(err, RK_E_LIMIT, "%s: %zu bytes, over the %d-byte limit", label,
+		    data.len, RK_PEM_MAX);
+	/* DER holds one CRL: the single loader says what is wrong with it. */
+	if (data.len < 10 || memmem(data.ptr, data.len, "-----BEGIN", 10) == NULL) {
+		if ((crls = calloc(1, sizeof(*crls))) == NULL)
+			return rk_fail_nomem(err);
+		if ((r = rk_crl_load(&crls[0], data, label, err)) != 0) {
+			free(crls);
+			return r;
+		}
+		*out = crls;
+		*n = 1;
+		return 0;
+	}
+	if ((bio = BIO_new_mem_buf(data.ptr, (int)data.len)) == NULL)
+		return rk_fail_ssl(err, "%s: cannot buffer the CRLs", label);
+	while ((x = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+		if ((grown = reallocarray(crls, count + 1, sizeof(*grown))) == NULL) {
+			X509_CRL_free(x);
+			r = rk_fail_nomem(err);
+			goto out;
+		}
+		crls = grown;
+		if ((r = wrap(&crls[count], x, err)) != 0)
+			goto out;
+		count++;
+	}
+	ERR_clear_error();	/* the loop ends on "no start line" */
+	if (count == 0) {
+		r = rk_fail(err, RK_E_USAGE, "%s: no PEM CRL in it, or it is truncated", label);
+		goto out;
+	}
+	*out = crls;
+	*n = count;
+	crls = NULL;
+	count = 0;
+ out:
+	rk_crl_bundle_free(crls, count);
+	BIO_free(bio);
+	return r;
+}
+
+void
+rk_crl_bundle_free(struct rk_crl **crls, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		rk_crl_free(crls[i]);
+	free(crls);
+}
+
+int
 rk_crl_load_file(struct rk_crl **out, const char *path, struct rk_err *err)
 {
 	struct rk_buf buf;

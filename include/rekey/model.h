@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "rekey/diag.h"
+#include "rekey/err.h"
 
 enum rk_key_type {
 	RK_KEY_RSA_2048,
@@ -99,6 +100,7 @@ struct rk_incident {
 	char		*id;		/* from the playbook, or INC-YYYYMMDD-HHMMSSZ */
 	bool		 id_generated;
 	enum rk_reason	 reason;
+	bool		 reason_given;	/* the playbook says it (else unspecified) */
 	char		*summary;	/* may be NULL */
 	char		*records;	/* resolved local folder for the journal and archive */
 };
@@ -334,6 +336,18 @@ bool	rk_model_trust_changes(const struct rk_model *m);
 /* Whether the CA that signs this run's certificates is an intermediate, so that certificate
  * files hold the leaf followed by the intermediates. */
 bool	rk_model_leaves_have_intermediates(const struct rk_model *m);
+/*
+ * Narrows a run to some certificates (`run --only-expiring`), before its plan is built:
+ * keep[i] says whether m->certificates[i] is issued. A service or client stays when it gets
+ * a kept certificate, or when it loads a CRL and keep_crl_loaders is set (the CRL is due, or
+ * revocations are made), or when the trust changes (a new CA reaches everyone); any other
+ * is left out of the run, as is every certificate not kept (a client certificate a kept
+ * service logs in with is kept with it). A service or client that stays without its
+ * certificate keeps its other files but not its key and certificate files. Fails only when
+ * out of memory, with m unchanged.
+ */
+int	rk_model_select(struct rk_model *m, const bool *keep, bool keep_crl_loaders,
+	    struct rk_err *err) RK_MUST_CHECK;
 const struct rk_host		*rk_model_find_host(const struct rk_model *m, const char *name);
 const struct rk_certificate	*rk_model_find_certificate(const struct rk_model *m,
 				    const char *name);

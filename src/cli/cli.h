@@ -88,6 +88,24 @@ struct rk_expiry_report;
 int	cli_expiry_report(struct rk_expiry_report *out, const struct rk_model *m, long window,
 	    long crl_window, struct rk_err *err);
 
+/* --only-expiring (only_expiring.c): what a run was narrowed to. */
+struct cli_selection {
+	char	*certificates;	/* the names kept, comma-separated ("" none) */
+	bool	 crl;		/* the CRL is signed and its loaders stay */
+	bool	 nothing;	/* nothing is due: the model was left as it was */
+};
+
+/*
+ * Checks the estate as `rekey expiry --within window` does and narrows m to the certificates
+ * due (rk_model_select), the CRL's loaders too when it is due; says what is kept and why on
+ * f. The incident's reason becomes superseded unless the playbook gives one.
+ */
+int	cli_select_expiring(struct cli_selection *out, struct rk_model *m, long window, FILE *f,
+	    struct rk_err *err);
+/* The same narrowing from what a journal recorded (resume, rollback). */
+int	cli_select_named(struct rk_model *m, const char *names, bool crl, struct rk_err *err);
+void	cli_selection_clear(struct cli_selection *s);
+
 /* How a command loads its playbook. */
 struct cli_load_opts {
 	bool	json;		/* problems go to stdout as one JSON document */
@@ -108,6 +126,8 @@ struct cli_playbook_args {
 	bool	json;
 	bool	diff;
 	bool	takes_diff;	/* in: whether --diff is an option of the command */
+	bool	takes_only_expiring;	/* in: whether --only-expiring is one */
+	long	only_expiring;	/* its window in seconds; 0 when not given */
 	bool	check_local;	/* in: passed on to cli_load_playbook */
 };
 
@@ -157,10 +177,10 @@ struct cli_subcommand {
  */
 int	cli_run_subcommand(const struct rk_cli *cli, int argc, char **argv,
 	    const struct cli_subcommand *subs, size_t nsubs, const char *help, const char *names);
-/* Prints a (sub)command's help for --help (stdout, RK_EXIT_OK) or after a bad option
- * (stderr, RK_EXIT_USAGE), and returns that code. */
 /* Prints prefix, then text escaped (it comes from outside: a server, a file), then a newline. */
 void	cli_print_escaped(const char *prefix, const char *text);
+/* Prints a (sub)command's help for --help (stdout, RK_EXIT_OK) or after a bad option
+ * (stderr, RK_EXIT_USAGE), and returns that code. */
 int	cli_show_help(const char *help, bool asked);
 /* Prints "rekey: CMD: message" to stderr; returns RK_EXIT_USAGE for `return cli_usage_error()`. */
 int	cli_usage_error(const struct rk_cli *cli, const char *fmt, ...)

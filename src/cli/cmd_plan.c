@@ -8,7 +8,7 @@ static void
 plan_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: rekey plan [--json] [--diff] PLAYBOOK\n"
+	    "usage: rekey plan [--json] [--diff] [--only-expiring DURATION] PLAYBOOK\n"
 	    "\n"
 	    "Validates PLAYBOOK and prints the ordered plan that `rekey run` carries out,\n"
 	    "grouped by phase and host: every file with its path, owner and mode, every\n"
@@ -18,13 +18,19 @@ plan_usage(FILE *f)
 	    "  --diff   also read each client's configuration file through its host's\n"
 	    "           transport (read only) and show the edit as a unified diff, secret\n"
 	    "           values masked; exit 1 when a file cannot be read or edited\n"
+	    "  --only-expiring D\n"
+	    "           the plan of `rekey run --only-expiring D`: checks what every server\n"
+	    "           serves and every host holds (read only, as `rekey expiry` does) and\n"
+	    "           plans only the certificates that end within D\n"
 	    "  --help   this help\n");
 }
 
 int
 cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 {
-	struct cli_playbook_args args = { .takes_diff = true, .check_local = true };
+	struct cli_playbook_args args = { .takes_diff = true, .takes_only_expiring = true,
+	    .check_local = true };
+	struct cli_selection selection = { 0 };
 	struct cli_client_views views = { NULL, 0 };
 	struct cli_revocations revs = { 0 };
 	struct rk_diags diags;
@@ -37,6 +43,21 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 	if ((rc = cli_open_playbook_command(cli, argc, argv, plan_usage, &args, &diags,
 	    &model)) != RK_EXIT_OK || model == NULL)
 		goto out;
+	if (args.only_expiring > 0) {
+		if (cli_select_expiring(&selection, model, args.only_expiring,
+		    args.json ? stderr : stdout, &err) != 0) {
+			cli_report_error(cli, "plan", &err);
+			rc = RK_EXIT_FAILED;
+			goto out;
+		}
+		if (selection.nothing) {
+			fprintf(args.json ? stderr : stdout, "rekey: nothing ends within %ld days "
+			    "and no CRL is due: `rekey run --only-expiring` would do nothing\n",
+			    args.only_expiring / 86400);
+			goto out;
+		}
+		putchar('\n');
+	}
 	if (cli_resolve_revocations(&revs, model, &err) != 0 ||
 	    rk_plan_build(&plan, model, &revs.plan_facts, &err) != 0) {
 		cli_report_error(cli, "plan", &err);
@@ -61,6 +82,7 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 		if (views.views[i].error != NULL)
 			rc = RK_EXIT_FAILED;
  out:
+	cli_selection_clear(&selection);
 	cli_client_views_clear(&views);
 	cli_revocations_clear(&revs);
 	rk_plan_free(plan);

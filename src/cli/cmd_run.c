@@ -26,6 +26,7 @@
 #include "rehearse_report.h"
 #include "rekey/actions.h"
 #include "rekey/executor.h"
+#include "rekey/expiry.h"
 #include "rekey/fsutil.h"
 #include "rekey/journal.h"
 #include "rekey/key.h"
@@ -49,6 +50,7 @@ struct run_args {
 	bool			 json;
 	bool			 has_policy;
 	enum rk_on_failure	 on_failure;
+	long			 only_expiring;	/* seconds; 0: every certificate */
 	const char		*playbook;
 };
 
@@ -82,6 +84,7 @@ struct run {
 	char			*record;	/* the record written, or NULL */
 	char			 record_error[512];	/* why it was not */
 	const char		*earlier;	/* rehearse: what the incident's journal says */
+	struct cli_selection	 selection;	/* --only-expiring */
 };
 
 /* Secrets a playbook can name (CA, certificates, hosts, services): more are not looked for. */
@@ -114,7 +117,8 @@ usage_of(FILE *f, enum run_mode mode)
 	switch (mode) {
 	case MODE_RUN:
 		fprintf(f,
-		    "usage: rekey run [--json] [--on-failure rollback|halt|continue] PLAYBOOK\n"
+		    "usage: rekey run [--json] [--on-failure rollback|halt|continue]\n"
+		    "                 [--only-expiring DURATION] PLAYBOOK\n"
 		    "\n"
 		    "Carries out the plan `rekey plan PLAYBOOK` prints: preflight (the CA, every host,\n"
 		    "what every service serves now), then issue, revoke and sign the CRL, distribute\n"
@@ -125,6 +129,10 @@ usage_of(FILE *f, enum run_mode mode)
 		    "or playbook error (nothing touched), 130 when stopped by Ctrl-C (resumable).\n"
 		    "\n"
 		    "  --on-failure P   rollback, halt or continue (default: policy.on_failure)\n"
+		    "  --only-expiring D  only the certificates that end within D (30d, 12h, 2w),\n"
+		    "                   served or deployed, as `rekey expiry` finds them, and the\n"
+		    "                   CRL when it is due within 3 days; reason superseded unless\n"
+		    "                   the playbook gives one; nothing due: nothing done, exit 0\n"
 		    "  --json           one JSON event per line, then the summary as JSON\n"
 		    "  --help           this help\n");
 		break;
@@ -135,7 +143,8 @@ usage_of(FILE *f, enum run_mode mode)
 		    "Finishes an interrupted or failed run of PLAYBOOK's incident from its journal:\n"
 		    "steps done are not done again, a step started but not marked done is checked on\n"
 		    "its host first, failed steps are tried again. Refused when the playbook's plan\n"
-		    "changed since the run began. Exit status as `rekey run`.\n");
+		    "changed since the run began. A run begun with --only-expiring resumes with the\n"
+		    "certificates it chose then (its journal keeps them). Exit status as `rekey run`.\n");
 		break;
 	case MODE_ROLLBACK:
 		fprintf(f,
@@ -149,7 +158,7 @@ usage_of(FILE *f, enum run_mode mode)
 		break;
 	case MODE_REHEARSE:
 		fprintf(f,
-		    "usage: rekey rehearse [--json] PLAYBOOK\n"
+		    "usage: rekey rehearse [--json] [--only-expiring DURATION] PLAYBOOK\n"
 		    "\n"
 		    "Tries every step of the plan against the real estate without changing a target:\n"
 		    "the CA signs, every host is reached (sudo -n too), every file replace is tried up\n"
@@ -160,6 +169,7 @@ usage_of(FILE *f, enum run_mode mode)
 		    "Ends with a go/no-go table, the fix for each no-go, and an estimate of the run.\n"
 		    "Exit status: 0 when everything is go, 1 otherwise, 2 on a usage or playbook error.\n"
 		    "\n"
+		    "  --only-expiring D  rehearse what `rekey run --only-expiring D` would do\n"
 		    "  --json           one JSON event per line, then the summary as JSON\n"
 		    "  --help           this help\n");
 		break;
@@ -196,6 +206,7 @@ parse_args(struct run_args *a, const struct rk_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "on-failure", required_argument, NULL, 'f' },
+		{ "only-expiring", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -216,6 +227,15 @@ parse_args(struct run_args *a, const struct rk_cli *cli, int argc, char **argv)
 				    "or continue", optarg);
 			a->on_failure = (enum rk_on_failure)value;
 			a->has_policy = true;
+			break;
+		case 'x':
+			if (a->mode == MODE_RESUME || a->mode == MODE_ROLLBACK)
+				return cli_usage_error(cli, "takes no --only-expiring: the journal "
+				    "says what the run chose");
+			if (!rk_expiry_parse_duration(optarg, &a->only_expiring) ||
+			    a->only_expiring <= 0)
+				return cli_usage_error(cli, "--only-expiring: '%s' is not a duration "
+				    "(30d, 12h, 2w, or a number of days)", optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -800,6 +820,7 @@ run_clear(struct run *run)
 	size_t i;
 
 	rk_run_report_free(run->report);
+	cli_selection_clear(&run->selection);
 	if (run->board_ready)
 		board_clear(&run->board);
 	rk_run_ctx_free(run->ctx);
@@ -892,6 +913,45 @@ note_earlier_run(struct run *run)
 	rk_journal_log_free(log);
 }
 
+/*
+ * --only-expiring: the playbook narrowed to what is due now, and the choice written into the
+ * journal's header. -1 when nothing is due (nothing to do, exit 0).
+ */
+static int
+narrow_to_expiring(struct run *run, struct rk_err *err)
+{
+	FILE *f = run->args.json ? stderr : stdout;
+	char window[32];
+
+	if (cli_select_expiring(&run->selection, run->model, run->args.only_expiring, f,
+	    err) != 0)
+		return fail_with(run, err, RK_EXIT_FAILED);
+	if (run->selection.nothing) {
+		say(run, "nothing ends within %ld days and no CRL is due: nothing to do, nothing "
+		    "was changed", run->args.only_expiring / 86400);
+		return -1;
+	}
+	snprintf(window, sizeof(window), "%ld", run->args.only_expiring);
+	if (add_header_fact(run, "only.window_seconds", window, err) != 0 ||
+	    add_header_fact(run, "only.certificates", run->selection.certificates, err) != 0 ||
+	    add_header_fact(run, "only.crl", run->selection.crl ? "yes" : "no", err) != 0)
+		return fail_with(run, err, RK_EXIT_FAILED);
+	return RK_EXIT_OK;
+}
+
+/* Resume, rollback: a run begun with --only-expiring is narrowed as its journal says. */
+static int
+narrow_as_journaled(struct run *run, struct rk_err *err)
+{
+	const struct rk_journal_log *log = run->log;
+	const char *names = rk_kv_get(log->facts, log->nfacts, "only.certificates");
+	const char *crl = rk_kv_get(log->facts, log->nfacts, "only.crl");
+
+	if (names == NULL)
+		return 0;
+	return cli_select_named(run->model, names, crl != NULL && strcmp(crl, "yes") == 0, err);
+}
+
 /* Loads the playbook, settles the revocations and builds the plan, for each mode its way. */
 static int
 prepare(struct run *run, struct rk_err *err)
@@ -914,6 +974,8 @@ prepare(struct run *run, struct rk_err *err)
 		return fail_with(run, err, RK_EXIT_FAILED);
 	if (make_paths(run, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
+	if (run->args.only_expiring > 0 && (rc = narrow_to_expiring(run, err)) != RK_EXIT_OK)
+		return rc;
 	if (run->args.mode == MODE_REHEARSE) {
 		if (resolve_now(run, err) != 0 || build_plan(run, err) != 0 ||
 		    revocations_to_facts(run, err) != 0)
@@ -930,8 +992,8 @@ prepare(struct run *run, struct rk_err *err)
 			return fail_with(run, err, RK_EXIT_FAILED);
 		return RK_EXIT_OK;
 	}
-	if (open_existing(run, err) != 0 || revocations_from_journal(run, err) != 0 ||
-	    build_plan(run, err) != 0)
+	if (open_existing(run, err) != 0 || narrow_as_journaled(run, err) != 0 ||
+	    revocations_from_journal(run, err) != 0 || build_plan(run, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
 	if (strcmp(run->log->plan_digest, run->plan->digest) != 0) {
 		fprintf(stderr, "rekey: %s: the playbook changed since incident %s began (%s): its "

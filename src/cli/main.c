@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "rekey/expiry.h"
 #include "rekey/log.h"
 #include "rekey/playbook.h"
 #include "rekey/strutil.h"
@@ -199,6 +200,7 @@ cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "diff", no_argument, NULL, 'D' },
+		{ "only-expiring", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -207,6 +209,7 @@ cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 
 	args->json = false;
 	args->diff = false;
+	args->only_expiring = 0;
 	*model = NULL;
 	rk_diags_init(diags, NULL);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -219,6 +222,15 @@ cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 				return cli_usage_error(cli, "takes no --diff (see rekey %s --help)",
 				    cli->command);
 			args->diff = true;
+			break;
+		case 'x':
+			if (!args->takes_only_expiring)
+				return cli_usage_error(cli, "takes no --only-expiring (see rekey %s "
+				    "--help)", cli->command);
+			if (!rk_expiry_parse_duration(optarg, &args->only_expiring) ||
+			    args->only_expiring <= 0)
+				return cli_usage_error(cli, "--only-expiring: '%s' is not a duration "
+				    "(30d, 12h, 2w, or a number of days)", optarg);
 			break;
 		case 'h':
 			usage(stdout);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rekey/err.h"
+
 const struct rk_enum_name rk_key_type_names[] = {
 	{ "rsa-2048", RK_KEY_RSA_2048 },
 	{ "rsa-3072", RK_KEY_RSA_3072 },
@@ -325,10 +327,176 @@ file_targets_clear(struct rk_file_target *files)
 	}
 }
 
+static void
+certificate_clear(struct rk_certificate *c)
+{
+	size_t j;
+
+	free(c->name);
+	free(c->subject);
+	rk_dn_clear(&c->dn);
+	for (j = 0; j < c->nsan; j++)
+		free(c->san[j]);
+	free(c->san);
+	secret_ref_clear(&c->key_passphrase);
+}
+
+static void
+service_clear(struct rk_service *s)
+{
+	free(s->name);
+	file_targets_clear(s->files);
+	free(s->reload.command);
+	free(s->log);
+	free(s->connect.address);
+	free(s->connect.dbname);
+	free(s->connect.user);
+	secret_ref_clear(&s->connect.password);
+	free(s->connect.sslcert);
+	free(s->connect.sslkey);
+}
+
+static void
+client_clear(struct rk_client *c)
+{
+	size_t j;
+
+	free(c->name);
+	free(c->path);
+	free(c->section);
+	free(c->variable);
+	for (j = 0; j < c->nset; j++) {
+		free(c->set[j].key);
+		free(c->set[j].value);
+	}
+	free(c->set);
+	file_targets_clear(c->files);
+	free(c->reload_command);
+	free(c->verify_command);
+}
+
+/* ---- narrowing a run ---------------------------------------------------------------------- */
+
+static bool
+kept(const struct rk_model *m, const bool *keep, const struct rk_certificate *c)
+{
+	return c != NULL && keep[c - m->certificates];
+}
+
+static bool
+stays(const struct rk_model *m, const bool *keep, const struct rk_file_target *files,
+    const struct rk_certificate *own, bool crl_loaders, bool trust)
+{
+	return kept(m, keep, own) || (crl_loaders && files[RK_FILE_CRL].present) ||
+	    (trust && files[RK_FILE_CA].present);
+}
+
+/* The key and certificate files of a unit that stays without its certificate are not
+ * pushed; their strings are freed with the model as ever. */
+static void
+drop_leaf_files(struct rk_file_target *files)
+{
+	files[RK_FILE_KEY].present = false;
+	files[RK_FILE_CERT].present = false;
+}
+
+static const struct rk_certificate *
+moved(const struct rk_certificate *c, const struct rk_certificate *old,
+    struct rk_certificate *fresh, const size_t *index)
+{
+	return c != NULL ? &fresh[index[c - old]] : NULL;
+}
+
+int
+rk_model_select(struct rk_model *m, const bool *keep_in, bool keep_crl_loaders,
+    struct rk_err *err)
+{
+	bool trust = rk_model_trust_changes(m), *keep = NULL, *svc_stays = NULL, *cli_stays = NULL;
+	struct rk_certificate *certs = NULL;
+	size_t *index = NULL, i, n;
+	int r = 0;
+
+	if ((keep = calloc(m->ncertificates + 1, sizeof(*keep))) == NULL ||
+	    (index = calloc(m->ncertificates + 1, sizeof(*index))) == NULL ||
+	    (svc_stays = calloc(m->nservices + 1, sizeof(*svc_stays))) == NULL ||
+	    (cli_stays = calloc(m->nclients + 1, sizeof(*cli_stays))) == NULL ||
+	    (certs = calloc(m->ncertificates + 1, sizeof(*certs))) == NULL) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
+	memcpy(keep, keep_in, m->ncertificates * sizeof(*keep));
+	for (i = 0; i < m->nservices; i++)
+		svc_stays[i] = stays(m, keep, m->services[i].files, m->services[i].certificate,
+		    keep_crl_loaders, trust);
+	for (i = 0; i < m->nclients; i++)
+		cli_stays[i] = stays(m, keep, m->clients[i].files,
+		    m->clients[i].files[RK_FILE_CERT].certificate, keep_crl_loaders, trust);
+	/* A service that stays logs in with its client certificate: that one is issued too. */
+	for (i = 0; i < m->nservices; i++)
+		if (svc_stays[i] && m->services[i].connect.certificate != NULL)
+			keep[m->services[i].connect.certificate - m->certificates] = true;
+
+	/* Nothing can fail from here on: the model is changed in place. */
+	for (i = n = 0; i < m->ncertificates; i++) {
+		if (!keep[i]) {
+			certificate_clear(&m->certificates[i]);
+			continue;
+		}
+		index[i] = n;
+		certs[n++] = m->certificates[i];
+	}
+	for (i = 0; i < m->nservices; i++) {
+		struct rk_service *s = &m->services[i];
+
+		if (!kept(m, keep, s->certificate)) {
+			s->certificate = NULL;
+			drop_leaf_files(s->files);
+		}
+		s->certificate = moved(s->certificate, m->certificates, certs, index);
+		s->connect.certificate = moved(s->connect.certificate, m->certificates, certs,
+		    index);
+	}
+	for (i = 0; i < m->nclients; i++) {
+		struct rk_client *c = &m->clients[i];
+		size_t k;
+
+		if (!kept(m, keep, c->files[RK_FILE_CERT].certificate))
+			drop_leaf_files(c->files);
+		for (k = 0; k < RK_FILE_ROLES; k++)
+			c->files[k].certificate = c->files[k].present ?
+			    moved(c->files[k].certificate, m->certificates, certs, index) : NULL;
+	}
+	free(m->certificates);
+	m->certificates = certs;
+	m->ncertificates = n;
+	certs = NULL;
+	for (i = n = 0; i < m->nservices; i++) {
+		if (svc_stays[i])
+			m->services[n++] = m->services[i];
+		else
+			service_clear(&m->services[i]);
+	}
+	m->nservices = n;
+	for (i = n = 0; i < m->nclients; i++) {
+		if (cli_stays[i])
+			m->clients[n++] = m->clients[i];
+		else
+			client_clear(&m->clients[i]);
+	}
+	m->nclients = n;
+ out:
+	free(keep);
+	free(index);
+	free(svc_stays);
+	free(cli_stays);
+	free(certs);
+	return r;
+}
+
 void
 rk_model_free(struct rk_model *m)
 {
-	size_t i, j;
+	size_t i;
 
 	if (m == NULL)
 		return;
@@ -353,17 +521,8 @@ rk_model_free(struct rk_model *m)
 	for (i = 0; i < m->nrevocations; i++)
 		free(m->revocations[i].value);
 	free(m->revocations);
-	for (i = 0; i < m->ncertificates; i++) {
-		struct rk_certificate *c = &m->certificates[i];
-
-		free(c->name);
-		free(c->subject);
-		rk_dn_clear(&c->dn);
-		for (j = 0; j < c->nsan; j++)
-			free(c->san[j]);
-		free(c->san);
-		secret_ref_clear(&c->key_passphrase);
-	}
+	for (i = 0; i < m->ncertificates; i++)
+		certificate_clear(&m->certificates[i]);
 	free(m->certificates);
 	for (i = 0; i < m->nhosts; i++) {
 		struct rk_host *h = &m->hosts[i];
@@ -376,37 +535,11 @@ rk_model_free(struct rk_model *m)
 		free(h->known_hosts);
 	}
 	free(m->hosts);
-	for (i = 0; i < m->nservices; i++) {
-		struct rk_service *s = &m->services[i];
-
-		free(s->name);
-		file_targets_clear(s->files);
-		free(s->reload.command);
-		free(s->log);
-		free(s->connect.address);
-		free(s->connect.dbname);
-		free(s->connect.user);
-		secret_ref_clear(&s->connect.password);
-		free(s->connect.sslcert);
-		free(s->connect.sslkey);
-	}
+	for (i = 0; i < m->nservices; i++)
+		service_clear(&m->services[i]);
 	free(m->services);
-	for (i = 0; i < m->nclients; i++) {
-		struct rk_client *c = &m->clients[i];
-
-		free(c->name);
-		free(c->path);
-		free(c->section);
-		free(c->variable);
-		for (j = 0; j < c->nset; j++) {
-			free(c->set[j].key);
-			free(c->set[j].value);
-		}
-		free(c->set);
-		file_targets_clear(c->files);
-		free(c->reload_command);
-		free(c->verify_command);
-	}
+	for (i = 0; i < m->nclients; i++)
+		client_clear(&m->clients[i]);
 	free(m->clients);
 	free(m);
 }

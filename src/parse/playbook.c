@@ -638,8 +638,10 @@ parse_incident(struct pb *pb, ynode *root)
 			    "'.', '_' or '-' (it names the incident's files)", inc->id);
 		}
 		if ((v = rk_ynode_get(map, "reason")) != NULL &&
-		    get_enum(pb, v, "incident reason", rk_reason_names, &reason))
+		    get_enum(pb, v, "incident reason", rk_reason_names, &reason)) {
 			inc->reason = (enum rk_reason)reason;
+			inc->reason_given = true;
+		}
 		if ((v = rk_ynode_get(map, "summary")) != NULL)
 			(void)get_string(pb, v, "incident summary", &inc->summary);
 		if ((v = rk_ynode_get(map, "records")) != NULL)

@@ -165,7 +165,8 @@ e2e_build_estate() {
 	rk_t_note "estate built in $(e2e_elapsed "$e2e_started")"
 }
 
-# e2e_issue NAME server|client SUBJECT [SANS]: pki/issued/NAME.crt and .key, in the ledger.
+# e2e_issue NAME server|client SUBJECT [SANS]: pki/issued/NAME.crt and .key, in the ledger,
+# valid E2E_ISSUE_DAYS (default 30) days.
 e2e_issue() {
 	local name=$1 profile=$2 subject=$3 sans=${4:-} san
 	local -a args=() list=()
@@ -177,7 +178,8 @@ e2e_issue() {
 	fi
 	harness_run_or_show "rekey pki issue ($name)" "$E2E_REKEY" pki issue \
 		--ca-cert "$E2E_PKI/ca.crt" --ca-key "$E2E_PKI/ca.key" --ledger "$E2E_PKI/ledger.json" \
-		--profile "$profile" --subject "$subject" "${args[@]}" --key ec-p256 --days 30 \
+		--profile "$profile" --subject "$subject" "${args[@]}" --key ec-p256 \
+		--days "${E2E_ISSUE_DAYS:-30}" \
 		--cert-out "$E2E_PKI/issued/$name.crt" --key-out "$E2E_PKI/issued/$name.key"
 }
 

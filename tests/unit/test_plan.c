@@ -582,6 +582,74 @@ test_intermediate_rotation_signs_a_crl_with_nothing_to_revoke(void **state)
 	release(&root);
 }
 
+/* --only-expiring: the model narrowed, then planned: only what is kept is touched. */
+static void
+select_and_plan(struct built *b, const char *rotate, bool s1, bool s2, bool s3, bool cl,
+    bool crl)
+{
+	const bool keep[] = { s1, s2, s3, cl };
+	struct rk_err err = { 0 };
+
+	build(b, rotate, 1, "true");
+	rk_plan_free(b->plan);
+	b->plan = NULL;
+	assert_int_equal(b->model->ncertificates, 4);
+	assert_int_equal(rk_model_select(b->model, keep, crl, &err), 0);
+	assert_int_equal(rk_plan_build(&b->plan, b->model, NULL, &err), 0);
+}
+
+static void
+test_a_narrowed_run_touches_only_what_it_keeps(void **state)
+{
+	struct built b;
+
+	(void)state;
+	/* s2 alone: pb stays, pa (it loads a CRL, but none is due) and mc and env go. */
+	select_and_plan(&b, "false", false, true, false, false, false);
+	assert_int_equal(b.model->ncertificates, 1);
+	assert_string_equal(b.model->certificates[0].name, "s2");
+	assert_int_equal(b.model->nservices, 1);
+	assert_string_equal(b.model->services[0].name, "pb");
+	assert_ptr_equal(b.model->services[0].certificate, &b.model->certificates[0]);
+	assert_int_equal(b.model->nclients, 0);
+	assert_int_equal(count(b.plan, RK_PHASE_ISSUE, RK_ACT_ISSUE_CERT), 1);
+	assert_int_equal(count(b.plan, RK_PHASE_PREFLIGHT, RK_ACT_CONNECT_HOST), 1);
+	assert_true(find(b.plan, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_CERT) != SIZE_MAX);
+	assert_true(find(b.plan, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_NONE) == SIZE_MAX);
+	release(&b);
+
+	/* The client certificate alone, the CRL due: pa stays for its CRL, without its key
+	 * and certificate; the client gets its certificate; pb and mc go. */
+	select_and_plan(&b, "false", false, false, false, true, true);
+	assert_int_equal(b.model->ncertificates, 1);
+	assert_string_equal(b.model->certificates[0].name, "cl");
+	assert_int_equal(b.model->nservices, 1);
+	assert_string_equal(b.model->services[0].name, "pa");
+	assert_null(b.model->services[0].certificate);
+	assert_false(b.model->services[0].files[RK_FILE_CERT].present);
+	assert_false(b.model->services[0].files[RK_FILE_KEY].present);
+	assert_true(b.model->services[0].files[RK_FILE_CRL].present);
+	assert_int_equal(b.model->nclients, 1);
+	assert_ptr_equal(b.model->clients[0].files[RK_FILE_CERT].certificate,
+	    &b.model->certificates[0]);
+	assert_true(find(b.plan, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_CRL) != SIZE_MAX);
+	assert_true(find(b.plan, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_CERT) == SIZE_MAX);
+	assert_true(find(b.plan, RK_ACT_PUSH_FILE, "pa", RK_CONTENT_KEY) == SIZE_MAX);
+	/* It serves the certificate it had: nothing new is promised, the old is not refused. */
+	assert_null(b.plan->steps[find(b.plan, RK_ACT_VERIFY_SERVICE, "pa",
+	    RK_CONTENT_NONE)].certificate);
+	release(&b);
+
+	/* A new root reaches everyone who holds the CA file, whatever is due. */
+	select_and_plan(&b, "true", false, false, true, false, false);
+	assert_int_equal(b.model->nservices, 3);
+	assert_int_equal(b.model->nclients, 1);
+	assert_int_equal(count(b.plan, RK_PHASE_ISSUE, RK_ACT_ISSUE_CERT), 1);
+	assert_false(b.model->clients[0].files[RK_FILE_CERT].present);
+	assert_null(b.model->clients[0].files[RK_FILE_CERT].certificate);
+	release(&b);
+}
+
 int
 main(void)
 {
@@ -600,6 +668,7 @@ main(void)
 		    test_intermediate_rotation_under_trust_chain_retires_the_old_intermediate),
 		cmocka_unit_test(test_root_rotation_keeps_its_shape),
 		cmocka_unit_test(test_intermediate_rotation_signs_a_crl_with_nothing_to_revoke),
+		cmocka_unit_test(test_a_narrowed_run_touches_only_what_it_keeps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -520,6 +520,12 @@ format_day(char out[16], time_t t)
 		snprintf(out, 16, "?");
 }
 
+static const char *
+plural(long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 void
 rk_expiry_describe(char *buf, size_t size, const struct rk_expiry_report *r,
     const struct rk_expiry_item *it, unsigned bit)
@@ -530,22 +536,23 @@ rk_expiry_describe(char *buf, size_t size, const struct rk_expiry_report *r,
 	format_day(day, it->until);
 	switch (bit) {
 	case RK_EXPIRY_EXPIRING:
-		snprintf(buf, size, "expires in %ld days (%s), inside the %ld-day window: "
-		    "`rekey run --only-expiring %ldd` rotates it", it->days_left, day, wdays, wdays);
+		snprintf(buf, size, "expires in %ld day%s (%s), inside the %ld-day window: "
+		    "`rekey run --only-expiring %ldd` rotates it", it->days_left,
+		    plural(it->days_left), day, wdays, wdays);
 		break;
 	case RK_EXPIRY_EXPIRED:
-		snprintf(buf, size, "expired on %s (%ld days ago): clients refuse it now", day,
-		    -it->days_left);
+		snprintf(buf, size, "expired on %s (%ld day%s ago): clients refuse it now", day,
+		    -it->days_left, plural(-it->days_left));
 		break;
 	case RK_EXPIRY_CA_DUE:
-		snprintf(buf, size, "the CA expires in %ld days (%s), inside the %ld-day window: "
+		snprintf(buf, size, "the CA expires in %ld day%s (%s), inside the %ld-day window: "
 		    "a new CA takes a re-root (ca.rotate) with trust_overlap, planned ahead",
-		    it->days_left, day, wdays);
+		    it->days_left, plural(it->days_left), day, wdays);
 		break;
 	case RK_EXPIRY_CRL_DUE:
-		snprintf(buf, size, "the CRL's nextUpdate is in %ld days (%s), inside the %ld-day "
+		snprintf(buf, size, "the CRL's nextUpdate is in %ld day%s (%s), inside the %ld-day "
 		    "CRL window: when it passes, servers that load it refuse every client "
-		    "certificate; a run signs a new one", it->days_left, day,
+		    "certificate; a run signs a new one", it->days_left, plural(it->days_left), day,
 		    cdays > 0 ? cdays : 0);
 		break;
 	case RK_EXPIRY_CRL_EXPIRED:

@@ -46,6 +46,12 @@ under_valgrind() {
 	fi
 }
 
+# The estate's certificates end within 30 days: expiry flags them (exit 1), and the plan of a
+# scheduled rotation reads the estate the same way first.
+under_valgrind expiry 1 expiry --json --prometheus "$work/rekey.prom" "$pb"
+under_valgrind only-expiring 0 plan --only-expiring 30d "$pb"
+e2e_matches "plan --only-expiring under valgrind rotates db1-server" 'rotate db1-server' \
+	"$(<"$work/only-expiring.out")"
 under_valgrind rehearse 0 rehearse "$pb"
 e2e_same "the rehearsal under valgrind changed no host file" "$E2E_SNAP_HOST_DIGEST" \
 	"$(e2e_host_digest)"

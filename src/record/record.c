@@ -145,6 +145,24 @@ revocations_json(const struct rk_record_input *in)
 	return list;
 }
 
+/* What the run was narrowed to (`run --only-expiring`), from its journal's header. */
+static json_t *
+scope_json(const struct rk_journal_log *log)
+{
+	const char *names = rk_kv_get(log->facts, log->nfacts, "only.certificates");
+	const char *window = rk_kv_get(log->facts, log->nfacts, "only.window_seconds");
+	const char *crl = rk_kv_get(log->facts, log->nfacts, "only.crl");
+	char text[1024];
+
+	if (names == NULL)
+		return json_string("the whole playbook");
+	snprintf(text, sizeof(text), "only what ended within %ld days: %s%s",
+	    window != NULL ? strtol(window, NULL, 10) / 86400 : 0L,
+	    names[0] != '\0' ? names : "no certificate",
+	    crl != NULL && strcmp(crl, "yes") == 0 ? "; a new CRL" : "");
+	return json_string(text);
+}
+
 static json_t *
 incident_json(const struct rk_record_input *in, const char *playbook_sha256)
 {
@@ -169,6 +187,7 @@ incident_json(const struct rk_record_input *in, const char *playbook_sha256)
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "plan_digest", json_string(in->log->plan_digest));
+	json_object_set_new(o, "scope", scope_json(in->log));
 	json_object_set_new(o, "signed_by", string_or_null(in->signed_by));
 	json_object_set_new(o, "steps", json_integer((json_int_t)in->plan->nsteps));
 	json_object_set_new(o, "journal", json_pack("{s:I, s:I, s:I, s:I}", "started",

@@ -188,7 +188,7 @@ summary(struct rk_buf *md, struct rk_buf *html, const json_t *inc, struct rk_err
 	bool rehearsal = strcmp(str(inc, "mode"), "rehearsal") == 0;
 	static const char *const keys[][2] = {
 		{ "Incident", "id" }, { "Mode", "mode" }, { "Reason", "reason" },
-		{ "Summary", "summary" }, { "Outcome", "outcome" }, { "Command", "command" },
+		{ "Scope", "scope" }, { "Summary", "summary" }, { "Outcome", "outcome" }, { "Command", "command" },
 		{ "Operator", "operator" }, { "Started", "started" }, { "Ended", "ended" },
 		{ "rekey", "rekey_version" }, { "Playbook SHA-256", "playbook_sha256" },
 		{ "Plan", "plan_digest" }, { "Signed by", "signed_by" },

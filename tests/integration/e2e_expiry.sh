@@ -193,6 +193,9 @@ only_expiring() {
 		'"only.certificates": *"db1-server"' "$(head -n 1 "$dir/journal.jsonl")"
 	e2e_check "only-expiring: the record verifies" \
 		"$E2E_REKEY" record verify "$E2E_RECORDS/E2E-SCHEDULED.tar.gz"
+	e2e_matches "only-expiring: the record's report says what the run was narrowed to" \
+		'only what ended within 30 days: db1-server; a new CRL' \
+		"$("$E2E_REKEY" record show "$E2E_RECORDS/E2E-SCHEDULED.tar.gz" 2>&1)"
 
 	e2e_rekey "$work/expiry-after.out" expiry "$pb"
 	e2e_equal "expiry (after): exits 0$(rk_t_show "$(<"$work/expiry-after.out")")" 0 \

@@ -362,15 +362,15 @@ rh_connect(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resul
 	if ((r = live()[s->action].run(ctx, s, res, err)) != 0) {
 		if (r == RK_E_HOSTKEY)
 			fix(ctx, s, "check the host key's fingerprint out of band (on the host: "
-			    "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then add the host's "
+			    "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then add the host's "
 			    "line to %s (ssh-keyscan -p %d %s prints it)", h->known_hosts != NULL ?
 			    h->known_hosts : "~/.ssh/known_hosts", h->port,
 			    h->address != NULL ? h->address : "HOST");
 		else if (strstr(err->msg, "sudo -n") != NULL)
 			fix(ctx, s, "let %s use sudo without a password on %s (a sudoers line such "
-			    "as '%s ALL=(root) NOPASSWD: ALL', or one per command rekey runs), or set "
-			    "sudo: false when the login owns the files", login_of(h), h->name,
-			    login_of(h));
+			    "as '%s ALL=(root) NOPASSWD: ALL': each file step is one 'sudo -n -- timeout "
+			    "... sh -c' script, so no narrower rule serves), or set sudo: false when the "
+			    "login owns the files", login_of(h), h->name, login_of(h));
 		else if (strstr(err->msg, "authentication") != NULL)
 			fix(ctx, s, "check hosts[].user and its key (hosts[].identity, or a key in "
 			    "ssh-agent) against the host's authorized_keys");
@@ -499,8 +499,9 @@ rh_sign_crl(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resu
 		return r;
 	}
 	entries = rk_kv_get(res->out, res->nout, "entries");
-	note(ctx, s, "signed with %s entries in the scratch folder; %s is left as it is",
-	    entries != NULL ? entries : "?", ctx->m->ca.crl);
+	note(ctx, s, "signed with %s entr%s in the scratch folder; %s is left as it is",
+	    entries != NULL ? entries : "?", entries != NULL && strcmp(entries, "1") == 0 ?
+	    "y" : "ies", ctx->m->ca.crl);
 	return 0;
 }
 
@@ -843,8 +844,9 @@ rh_refused(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resul
 		}
 		/* The run changes no server setting: what is accepted now is accepted then. */
 		if ((r = plaintext_refused_now(ctx, svc, err)) != 0) {
-			fix(ctx, s, pg ? "allow only hostssl lines for this login in pg_hba.conf "
-			    "(the run changes no server setting)" : "set require_secure_transport = "
+			fix(ctx, s, pg ? "put a 'hostnossl all all 0.0.0.0/0 reject' line (and "
+			    "::/0) above the other host lines of pg_hba.conf, then reload (the run "
+			    "changes no server setting)" : "set require_secure_transport = "
 			    "ON, or REQUIRE SSL for the user (the run changes no server setting)");
 			return r;
 		}
@@ -1037,9 +1039,10 @@ rh_prove(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_result 
 		return rk_fail(err, RK_E_REMOTE, "changed during the rehearsal: %s%s", c.text,
 		    c.n > 8 ? "; and more" : "");
 	}
-	note(ctx, s, "%zu files on %zu hosts and %zu here are as they were (SHA-256, mode, "
-	    "owner, group, mtime); %zu services serve the certificate they served at the start",
-	    files, hosts, rh->nlocal, services);
+	note(ctx, s, "%zu file%s on %zu host%s and %zu here are as they were (SHA-256, mode, "
+	    "owner, group, mtime); %zu service%s the certificate %s at the start",
+	    files, files == 1 ? "" : "s", hosts, hosts == 1 ? "" : "s", rh->nlocal, services,
+	    services == 1 ? " serves" : "s serve", services == 1 ? "it served" : "they served");
 	return 0;
 }
 

@@ -313,10 +313,11 @@ print_text(const struct rehearse_view *v, const struct estimate *e, struct count
 	else
 		printf("record: NOT WRITTEN: %s\n", v->record_error);
 	if (no_go == 0)
-		printf("%sGO%s: all %zu checks pass (%zu go, %zu for the live run only); %zu files "
-		    "on %zu hosts and %zu here unchanged; rehearsed in %.1f s\n",
+		printf("%sGO%s: all %zu checks pass (%zu go, %zu for the live run only); %zu file%s "
+		    "on %zu host%s and %zu here unchanged; rehearsed in %.1f s\n",
 		    v->cli->color ? "\033[1;32m" : "", v->cli->color ? "\033[0m" : "",
-		    v->plan->nsteps, n->by[ROW_GO], n->by[ROW_LIVE_ONLY], files, hosts, local,
+		    v->plan->nsteps, n->by[ROW_GO], n->by[ROW_LIVE_ONLY], files,
+		    files == 1 ? "" : "s", hosts, hosts == 1 ? "" : "s", local,
 		    board_elapsed(v->board));
 	else
 		printf("%sNO-GO%s: %zu of %zu checks failed, %zu not reached (skipped after a "

@@ -337,8 +337,9 @@ rh_check_ca(struct rk_run_ctx *ctx, const struct rk_step *s, struct rk_step_resu
 		snprintf(when, sizeof(when), "?");
 	if (next != (time_t)-1 && next < time(NULL)) {
 		fix(ctx, s, "sign a fresh CRL with this CA now, every entry kept, and push it: "
-		    "`rekey pki revoke --ca-cert %s --ca-key %s --crl %s --crl-days 30 ...` "
-		    "re-signs it as it revokes, or `openssl ca -gencrl` with the CA's database%s",
+		    "`rekey pki revoke --ca-cert %s --ca-key %s --crl %s --renew --crl-days 30` "
+		    "signs it again (with --serial/--cert it also revokes), or `openssl ca "
+		    "-gencrl` with the CA's database%s",
 		    m->ca.cert, m->ca.key, m->ca.crl, rk_model_signs_crl(m) ? " (the live run "
 		    "signs one too, but clients are refused until then)" : "");
 		return rk_fail(err, RK_E_USAGE, "the CRL %s expired on %s (its nextUpdate): a "

@@ -41,7 +41,8 @@
 #define REVOKE_SYNOPSIS \
 	"usage: rekey pki revoke --ca-cert F --ca-key F [--crl F] [--crl-days N] [--reason R]\n" \
 	"                      [--ledger F] [--include-current]\n" \
-	"                      (--serial S | --cert F | --folder DIR | --cn NAME)...\n"
+	"                      (--serial S | --cert F | --folder DIR | --cn NAME)...\n" \
+	"       rekey pki revoke --ca-cert F --ca-key F [--crl F] [--crl-days N] --renew\n"
 #define CA_PASSPHRASE_HELP \
 	"  --ca-passphrase-env VAR, --ca-passphrase-file F\n" \
 	"                       the CA key's passphrase (a file must be mode 0600)\n"
@@ -111,6 +112,9 @@ static const char revoke_help[] = REVOKE_SYNOPSIS
 	"Adds certificates to the CA's CRL, keeping every entry it already holds, and prints\n"
 	"each serial it revokes. --cn never takes the newest certificate of the name (per the\n"
 	"ledger, the one most likely in service) unless --include-current is given.\n"
+	"With --renew and nothing to revoke, signs the CRL again as it is: every entry kept,\n"
+	"the next CRL number, nextUpdate --crl-days ahead (a CRL near its nextUpdate, which\n"
+	"servers that load it would then refuse every client certificate over).\n"
 	"\n"
 	CA_PASSPHRASE_HELP
 	"  --crl F               the CRL (default ca.crl beside the CA certificate)\n"
@@ -122,6 +126,7 @@ static const char revoke_help[] = REVOKE_SYNOPSIS
 	"  --folder DIR          every certificate of this CA in DIR (*.crt, *.pem, *.cer)\n"
 	"  --cn NAME             the certificates the ledger holds for this common name\n"
 	"  --include-current     with --cn, the newest certificate of the name too\n"
+	"  --renew               sign the CRL anew even when nothing is revoked\n"
 	"  --help                this help\n";
 
 static const char pki_help[] = INSPECT_SYNOPSIS INIT_SYNOPSIS ISSUE_SYNOPSIS REVOKE_SYNOPSIS
@@ -1422,6 +1427,7 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 		{ "cn", required_argument, NULL, 'n' },
 		{ "ledger", required_argument, NULL, 'l' },
 		{ "include-current", no_argument, NULL, 'i' },
+		{ "renew", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1439,7 +1445,7 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 	const char *ca_cert = NULL, *ca_key = NULL, *crl_path = NULL, *ledger_path = NULL;
 	char *crl_default = NULL, *ledger_default = NULL, next[32], source[PATH_MAX + 16];
 	size_t ntargets = 0, i, found, before = 0;
-	bool has_pass, include_current = false, ledger_tried = false;
+	bool has_pass, include_current = false, ledger_tried = false, renew = false;
 	int c, crl_days = 7, rc = RK_EXIT_USAGE, r = 0;
 
 	rk_buf_init(&pem, RK_PEM_MAX);
@@ -1454,6 +1460,7 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 		case 'c': crl_path = optarg; continue;
 		case 'l': ledger_path = optarg; continue;
 		case 'i': include_current = true; continue;
+		case 'N': renew = true; continue;
 		case 'd':
 			if (!parse_days(optarg, RK_CRL_DAYS_MAX, &crl_days)) {
 				rc = cli_usage_error(cli, "--crl-days: 1 to %d", RK_CRL_DAYS_MAX);
@@ -1478,9 +1485,9 @@ pki_revoke(const struct rk_cli *cli, int argc, char **argv)
 		targets[ntargets].kind = kind;
 		targets[ntargets++].value = optarg;
 	}
-	if (ca_cert == NULL || ca_key == NULL || ntargets == 0 || optind != argc) {
+	if (ca_cert == NULL || ca_key == NULL || (ntargets == 0 && !renew) || optind != argc) {
 		rc = cli_usage_error(cli, "revoke needs --ca-cert, --ca-key and at least one of "
-		    "--serial, --cert, --folder or --cn");
+		    "--serial, --cert, --folder or --cn (or --renew to sign the CRL again)");
 		goto out;
 	}
 	if ((rc = load_secret(&ca_pass, &has_pass, &ca_so, "CA", cli)) != RK_EXIT_OK)

@@ -320,6 +320,21 @@ refuse "CRL of another CA is not replaced" "not signed by this CA" "$rekey" pki 
 	--ca-cert dev/ca.crt --ca-key dev/ca.key --crl other/ca.crl --serial 01
 [ "$(openssl crl -in dev/ca.crl -noout -text | grep -c 'Serial Number:')" = 5 ] && ok ||
 	bad "a failed revoke changed the CRL"
+# --renew signs the CRL again with nothing added: the same five entries, the next number, the
+# nextUpdate asked for, still trusted by openssl and still refusing what it refused.
+number=$(openssl crl -in dev/ca.crl -noout -crlnumber | cut -d= -f2)
+expect "revoke --renew" "$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key --renew \
+	--crl-days 45
+[ "$(openssl crl -in dev/ca.crl -noout -text | grep -c 'Serial Number:')" = 5 ] && ok ||
+	bad "--renew changed the CRL's entries"
+[ $((16#$(openssl crl -in dev/ca.crl -noout -crlnumber | cut -d= -f2 | sed 's/^0x//'))) = \
+	$((16#${number#0x} + 1)) ] && ok || bad "--renew did not take the next CRL number"
+next=$(date -d "$(openssl crl -in dev/ca.crl -noout -nextupdate | cut -d= -f2)" +%s)
+(((next - $(date +%s)) / 86400 >= 44)) && ok || bad "--renew: nextUpdate is not 45 days out"
+refuse "rsa-2048 still revoked after --renew" "certificate revoked" openssl verify \
+	-CAfile dev/ca.crt -crl_check -CRLfile dev/ca.crl rsa-2048.crt
+refuse "revoke with nothing to revoke and no --renew" "or --renew" "$rekey" pki revoke \
+	--ca-cert dev/ca.crt --ca-key dev/ca.key
 
 # inspect refuses what is none of its types, and oversize input.
 echo hello >plain.txt

@@ -2,12 +2,16 @@
 # harness/lab [REKEY_BINARY]: `scripts/lab up` brings up the estate in a folder of this test's
 # own (so a developer's running lab is left alone): the hosts answer over ssh, the databases over
 # verified TLS, the playbook is written with absolute paths and no secret; a second `up` is a
-# no-op; `rekey plan` accepts the playbook and plans every phase; `lab down`
-# leaves no process and no folder.
+# no-op; `rekey plan` accepts the playbook and plans every phase; `lab adapt` puts every
+# playbook of playbooks/ on the lab (each plans and reaches 127.0.0.1 only, the server-key
+# compromise rehearses go and changes no file); `lab down` leaves no process and no folder;
+# `lab up --intermediate` serves leaves of an issuing CA, with it, verified from the root
+# alone, and intermediate-compromise.yml rehearses go on it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-lab_script=$(cd "$here/../.." && pwd)/scripts/lab
+repo=$(cd "$here/../.." && pwd)
+lab_script=$repo/scripts/lab
 rekey=${1:?usage: smoke_lab.sh REKEY}
 run_lab() {
 	bash "$lab_script" "$@"
@@ -162,6 +166,47 @@ rk_t_ok "plan --diff prints no password"
 rk_t_equals "plan --diff wrote nothing" "$before" \
 	"$(sha256sum "$lab"/hosts/app1/srv/app/{.env,pg_service.conf,my.cnf})"
 
+# scripts/lab adapt: every playbook users copy, rewritten onto the lab.
+for src in "$repo"/playbooks/*.yml; do
+	name=${src##*/}
+	if [[ $name == intermediate-compromise.yml ]]; then
+		rk_t_refused "lab adapt $name needs a two-level PKI" 'two-level PKI' run_lab adapt "$src"
+		continue
+	fi
+	rk_t_succeeds "scripts/lab adapt $name" run_lab adapt --id LAB-ADAPT "$src"
+	rk_t_succeeds "rekey plan accepts the adapted $name" "$rekey" plan "$lab/$name"
+	rk_t_equals "the adapted $name reaches 127.0.0.1 only" "" \
+		"$(grep -E '^ *(address|jump):' "$lab/$name" | grep -v 'address: 127.0.0.1$' || true)"
+done
+host_files() {
+	find "$lab/hosts" \( -name data -o -name run \) -prune -o -type f \( -name '*.crt' -o \
+		-name '*.key' -o -name '*.crl' -o -name .env -o -name '*.conf' -o -name my.cnf \) \
+		-print0 | sort -z | xargs -0 stat -c '%n %a %U %G %s %.9Y'
+}
+before=$(host_files)
+rk_t_succeeds "the adapted db-server-key-compromise.yml rehearses go on the lab" \
+	"$rekey" rehearse "$lab/db-server-key-compromise.yml"
+rk_t_equals "and leaves every file of the hosts as it was (stat)" "$before" "$(host_files)"
+
 rk_t_succeeds "scripts/lab down" run_lab down
 rk_t_servers_are_gone "$work/state" 40
 rk_t_exits_with "scripts/lab status says not up (exit 3)" 3 run_lab status
+
+# The two-level lab, for intermediate-compromise.yml.
+rk_t_succeeds "scripts/lab up --intermediate" run_lab up --intermediate
+rk_t_refused "a second up without --intermediate says what is up" 'two-level PKI' run_lab up
+rk_t_succeeds "scripts/lab env (two-level)" run_lab env
+eval "$rk_t_out"
+rk_t_record_servers "$work/state"
+rk_t_succeeds "PostgreSQL's chain verifies from the root alone" \
+	openssl s_client -starttls postgres -connect "127.0.0.1:$REKEY_LAB_PG_PORT" \
+	-CAfile "$lab/pki/root.crt" -verify_ip 127.0.0.1 -verify_return_error -showcerts </dev/null
+rk_t_equals "it sends its leaf, then the issuing CA" 2 \
+	"$(grep -c 'BEGIN CERTIFICATE' <<<"$rk_t_out")"
+rk_t_succeeds "rekey plan accepts the two-level lab's own playbook" "$rekey" plan "$lab/lab.yml"
+rk_t_succeeds "scripts/lab adapt intermediate-compromise.yml" \
+	run_lab adapt --id LAB-INTERMEDIATE "$repo/playbooks/intermediate-compromise.yml"
+rk_t_succeeds "it rehearses go on the two-level lab" \
+	"$rekey" rehearse "$lab/intermediate-compromise.yml"
+rk_t_succeeds "scripts/lab down (two-level)" run_lab down
+rk_t_servers_are_gone "$work/state" 40

@@ -7,6 +7,11 @@
 # certificates, which chain to the new CA and not to the old; the servers and app1 trust the
 # new CA alone; a client trusting the old CA is refused; the old certificates are revoked with
 # reason cACompromise; the new client certificate logs in and the old one is refused.
+# The run with the overlap is the playbook users copy, playbooks/ca-compromise.yml, rewritten
+# onto the estate by the lab's tool (scripts/lab-adapt.py, as `scripts/lab adapt` does): it
+# keeps trust_overlap true, is rehearsed first (go, no host file, CRL or ledger changed), and
+# after its run ca.crl's nextUpdate is its crl_days (3) ahead and the record verifies. The run
+# without is the generated playbook of e2e_lib.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,11 +50,24 @@ client_loop() {
 	done >>"$log"
 }
 
+# ca_compromise OVERLAP [shipped]: the generated playbook with policy.trust_overlap OVERLAP, or
+# playbooks/ca-compromise.yml (which says true).
 ca_compromise() {
 	local overlap=$1 id=E2E-CA-$1 pb=$E2E/ca-$1.yml dir out=$work/ca-$1.out log=$work/loop-$1
-	local what="CA, overlap $1" snap=$E2E/snap made failed name served new_ca key port line
+	local what="CA, overlap $1" snap=$E2E/snap made failed name served new_ca key port line next
+	local -a names=("${E2E_SERVICES[@]}" "${E2E_CLIENTS[@]}")
 	e2e_reset
-	e2e_write_playbook "$pb" id="$id" scenario=ca overlap="$overlap"
+	if [[ ${2:-} == shipped ]]; then
+		what="ca-compromise.yml, overlap $1" id=E2E-PB-CA
+		names=(pg-primary mariadb-orders app1-env app1-mycnf)
+		e2e_adapt "$what" ca-compromise.yml "$pb" "$id" || return 0
+		e2e_equal "$what: the playbook says trust_overlap: $overlap" "$overlap" \
+			"$(python3 -c 'import sys, yaml
+print(str(yaml.safe_load(open(sys.argv[1]))["policy"]["trust_overlap"]).lower())' "$pb")"
+		e2e_rehearse_changes_nothing "$what" "$pb" "$id"
+	else
+		e2e_write_playbook "$pb" id="$id" scenario=ca overlap="$overlap"
+	fi
 	dir=$(e2e_incident_dir "$id")
 	rm -f -- "$work/stop" "$log"
 	client_loop "$log" &
@@ -116,10 +134,15 @@ ca_compromise() {
 	e2e_check "$what: app1's .env login" e2e_as_app "$(e2e_verify_env_command)"
 	e2e_check "$what: app1's my.cnf login" e2e_as_app "$(e2e_verify_mycnf_command)"
 	e2e_check_pushed_modes
-	e2e_summary_all_verified "$what" "$out"
+	e2e_summary_verified "$what" "$out" "${names[@]}"
 	e2e_equal "$what: each certificate once in the ledger" "" \
 		"$(e2e_ledger_problems "$id" db1-server db2-server app-client)"
 	e2e_equal "$what: the journal is sound and holds no secret" "" "$(e2e_journal_problems "$id")"
+	[[ ${2:-} == shipped ]] || return 0
+	next=$(date -d "$(openssl crl -in "$E2E_PKI/ca.crl" -noout -nextupdate | cut -d= -f2)" +%s)
+	e2e_equal "$what: ca.crl's nextUpdate is the playbook's crl_days (3) ahead" 3 \
+		"$(((next - $(date +%s) + 43200) / 86400))"
+	e2e_check "$what: the record verifies" "$E2E_REKEY" record verify "$E2E_RECORDS/$id.tar.gz"
 }
 
 # Clients of each server with full verification, trusting the CA file given.
@@ -131,6 +154,6 @@ e2e_client_of_mysql() {
 	e2e_mariadb "$1"
 }
 
-ca_compromise true
+ca_compromise true shipped
 ca_compromise false
 e2e_finish

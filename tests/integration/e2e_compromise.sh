@@ -10,6 +10,23 @@
 #   client certificate: app1's client certificate leaked. Before the run it logs in to both
 #     servers; after it, PostgreSQL (hostssl ... cert) and MariaDB (REQUIRE X509) refuse it and
 #     accept the new one. This run uses --json: one JSON event per line, the summary last.
+# Then the playbooks users copy (issue 17), rewritten onto the estate by the lab's tool
+# (scripts/lab-adapt.py, as `scripts/lab adapt` does on the lab):
+#   adapted: every playbook of playbooks/ adapts and plans (`rekey plan`, no connection), every
+#     host and service on 127.0.0.1; intermediate-compromise.yml is refused on this one-level
+#     CA, naming the chain it needs (e2e_intermediate.sh runs it on a two-level one).
+#   db-server-key-compromise.yml: rehearsed first (go, no host file, CRL or ledger changed),
+#     then run. PostgreSQL serves the incident's RSA 3072 certificate, which verifies with
+#     the IP; the old one is revoked (keyCompromise) in the CA's CRL and in the one PostgreSQL
+#     loads, and so is the playbook's serial; MariaDB, not in the playbook, is left alone;
+#     app1's .env says verify-full (two lines changed) and its login with the new client
+#     certificate works; files have the playbook's modes and owners; the record verifies.
+#   mariadb-client-cert-rotation.yml: rehearsed first, then run. MariaDB refuses the leaked
+#     client certificate (REQUIRE X509, its CRL reloaded) and takes the new Ed25519 one;
+#     openssl verify -crl_check says revoked (keyCompromise) with MariaDB's CRL file; app1's
+#     my.cnf login and its DATABASE_URL (now with sslcert and sslkey) log in with the new
+#     certificate, kept rkuser's with 0644 and 0600 though rekey wrote them through sudo; the
+#     servers keep their certificates; the record verifies.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -185,6 +202,150 @@ client_certificate_compromise() {
 		"$(e2e_journal_problems "$id")"
 }
 
+# Every shipped playbook adapts to the estate and plans; each host and service is on 127.0.0.1.
+playbooks_adapt() {
+	local src name out hosts
+	for src in "$here"/../../playbooks/*.yml; do
+		name=${src##*/}
+		out=$E2E/adapted-$name
+		if [[ $name == intermediate-compromise.yml ]]; then
+			e2e_check_not "adapted: $name needs a two-level PKI" 'chain.crt, which the estate lacks' \
+				e2e_adapt_to "$name" "$out"
+			continue
+		fi
+		e2e_adapt "adapted" "$name" "$out" || continue
+		e2e_rekey "$work/plan-$name.out" plan "$out"
+		e2e_equal "adapted: rekey plan accepts $name" 0 "$e2e_status"
+		hosts=$(python3 - "$out" <<'PY'
+import sys, yaml
+pb = yaml.safe_load(open(sys.argv[1]))
+print(" ".join(sorted({h["address"] for h in pb.get("hosts", {}).values()} |
+                      {s["connect"]["address"] for s in pb.get("services", [])})))
+PY
+)
+		e2e_equal "adapted: $name reaches 127.0.0.1 only" 127.0.0.1 "$hosts"
+	done
+}
+
+# playbooks/db-server-key-compromise.yml: PostgreSQL's key leaked.
+shipped_server_key() {
+	local what="db-server-key-compromise.yml" id=E2E-PB-KEY pb=$E2E/pb-server-key.yml dir
+	local out=$work/pb-server-key.out snap=$E2E/snap u=$RK_H_SSH_USER key
+	e2e_reset
+	e2e_adapt "$what" db-server-key-compromise.yml "$pb" "$id" || return 0
+	e2e_rehearse_changes_nothing "$what" "$pb" "$id"
+	e2e_run_ok "$what" "$out" run "$pb"
+	dir=$(e2e_incident_dir "$id")
+
+	e2e_check_served "$what: PostgreSQL serves the incident's db1-server" \
+		postgres "$RK_H_PG_PORT" "$dir/certs/db1-server.crt"
+	e2e_check "$what: PostgreSQL's chain and IP verify (openssl s_client)" \
+		openssl s_client -starttls postgres -connect "127.0.0.1:$RK_H_PG_PORT" \
+		-CAfile "$E2E_PKI/ca.crt" -verify_ip 127.0.0.1 -verify_return_error
+	e2e_matches "$what: the new db1-server has the playbook's RSA 3072 key" \
+		'Public-Key: \(3072 bit\)' "$(openssl x509 -in "$dir/certs/db1-server.crt" -noout -text)"
+	e2e_check_served "$what: MariaDB, not in the playbook, keeps its certificate" \
+		mysql "$RK_H_MY_PORT" "$snap/pki/issued/db2-server.crt"
+	e2e_check_revoked "$what: the old db1-server (ca.crl)" "$snap/pki/issued/db1-server.crt" \
+		"$E2E_PKI/ca.crt" "$E2E_PKI/ca.crl" "Key Compromise"
+	e2e_check_revoked "$what: the old db1-server (the CRL PostgreSQL loads)" \
+		"$snap/pki/issued/db1-server.crt" "$E2E_PKI/ca.crt" "$E2E_PG/ca.crl" "Key Compromise"
+	e2e_equal "$what: the playbook's serial is revoked too" "Key Compromise" \
+		"$(e2e_crl_reason "$E2E_PG/ca.crl" 5D3A910C77E21408)"
+	e2e_check "$what: db2's old certificate, not named, is not revoked" \
+		openssl verify -crl_check -CAfile "$E2E_PKI/ca.crt" -CRLfile "$E2E_PKI/ca.crl" \
+		"$snap/pki/issued/db2-server.crt"
+
+	e2e_check "$what: db1's server.key is the incident's" \
+		e2e_same_bytes "$E2E_PG/server.key" "$dir/keys/db1-server.key"
+	e2e_check "$what: app1's app.crt is the incident's" \
+		e2e_same_bytes "$E2E_APP/certs/app.crt" "$dir/certs/app-client.crt"
+	e2e_check "$what: app1's app.key is the incident's" \
+		e2e_same_bytes "$E2E_APP/certs/app.key" "$dir/keys/app-client.key"
+	e2e_same "$what: modes and owners of the files the playbook names (stat)" \
+		"$E2E_PG/server.crt 644 postgres postgres
+$E2E_PG/server.key 600 postgres postgres
+$E2E_PG/ca.crt 644 postgres postgres
+$E2E_PG/ca.crl 644 postgres postgres
+$E2E_APP/.env 600 $u $u
+$E2E_APP/certs/db-ca.crt 644 $u $u
+$E2E_APP/certs/app.crt 644 $u $u
+$E2E_APP/certs/app.key 600 $u $u" \
+		"$(e2e_modes "$E2E_PG"/{server.crt,server.key,ca.crt,ca.crl} "$E2E_APP/.env" \
+			"$E2E_APP"/certs/{db-ca.crt,app.crt,app.key} 2>&1)"
+	e2e_matches "$what: .env says DB_SSL_MODE=verify-full" $'(^|\n)DB_SSL_MODE=verify-full\n' \
+		"$(<"$E2E_APP/.env")"
+	e2e_equal "$what: .env: only DB_SSL_MODE changed (its paths were right)" 2 \
+		"$(diff "$snap/app/.env" "$E2E_APP/.env" | grep -c '^[<>]')"
+	e2e_check "$what: app1's .env login (rkclient, verify-full, the new certificate)" \
+		e2e_as_app "$(e2e_verify_env_command)"
+	key=$(e2e_private_copy "$dir/keys/app-client.key" pb-key-app.key)
+	e2e_check "$what: psql verify-full trusting app1's CA file, with the new client certificate" \
+		e2e_psql_cert "$E2E_APP/certs/db-ca.crt" "$dir/certs/app-client.crt" "$key"
+	e2e_summary_verified "$what" "$out" pg-primary app1-env
+	e2e_equal "$what: each certificate once in the ledger" "" \
+		"$(e2e_ledger_problems "$id" db1-server app-client)"
+	e2e_equal "$what: the journal is sound and holds no secret" "" "$(e2e_journal_problems "$id")"
+	e2e_check "$what: the record verifies" "$E2E_REKEY" record verify "$E2E_RECORDS/$id.tar.gz"
+}
+
+# playbooks/mariadb-client-cert-rotation.yml: the application's client certificate leaked.
+shipped_client_cert() {
+	local what="mariadb-client-cert-rotation.yml" id=E2E-PB-CLIENT pb=$E2E/pb-client.yml dir
+	local out=$work/pb-client.out snap=$E2E/snap u=$RK_H_SSH_USER old_key new_key
+	e2e_reset
+	e2e_adapt "$what" mariadb-client-cert-rotation.yml "$pb" "$id" || return 0
+	old_key=$(e2e_private_copy "$snap/app/certs/app.key" pb-old-app.key)
+	e2e_check "$what: before, the leaked certificate logs in to MariaDB" \
+		e2e_mariadb_cert "$E2E_PKI/ca.crt" "$snap/app/certs/app.crt" "$old_key"
+	e2e_rehearse_changes_nothing "$what" "$pb" "$id"
+	e2e_run_ok "$what" "$out" run "$pb"
+	dir=$(e2e_incident_dir "$id")
+
+	e2e_check_not "$what: MariaDB refuses the leaked certificate (REQUIRE X509)" \
+		"$E2E_MY_REFUSED" \
+		e2e_mariadb_cert "$E2E_PKI/ca.crt" "$snap/app/certs/app.crt" "$old_key"
+	new_key=$(e2e_private_copy "$dir/keys/orders-app.key" pb-new-app.key)
+	e2e_check "$what: MariaDB takes the new certificate" \
+		e2e_mariadb_cert "$E2E_PKI/ca.crt" "$dir/certs/orders-app.crt" "$new_key"
+	e2e_matches "$what: the new certificate has the playbook's Ed25519 key" 'ED25519' \
+		"$(openssl x509 -in "$dir/certs/orders-app.crt" -noout -text)"
+	e2e_check_revoked "$what: the leaked certificate (ca.crl)" "$snap/app/certs/app.crt" \
+		"$E2E_PKI/ca.crt" "$E2E_PKI/ca.crl" "Key Compromise"
+	e2e_check_revoked "$what: the leaked certificate (the CRL MariaDB loads)" \
+		"$snap/app/certs/app.crt" "$E2E_PKI/ca.crt" "$E2E_MY/ca.crl" "Key Compromise"
+	e2e_check_served "$what: MariaDB keeps its certificate" \
+		mysql "$RK_H_MY_PORT" "$snap/pki/issued/db2-server.crt"
+	e2e_check_served "$what: PostgreSQL, not in the playbook, keeps its certificate" \
+		postgres "$RK_H_PG_PORT" "$snap/pki/issued/db1-server.crt"
+	e2e_check "$what: app1's app.crt is the incident's" \
+		e2e_same_bytes "$E2E_APP/certs/app.crt" "$dir/certs/orders-app.crt"
+	e2e_check "$what: app1's app.key is the incident's" \
+		e2e_same_bytes "$E2E_APP/certs/app.key" "$dir/keys/orders-app.key"
+	e2e_same "$what: modes and owners (stat): the new files are rkuser's, through sudo" \
+		"$E2E_MY/ca.crl 644 mysql mysql
+$E2E_APP/.env 600 $u $u
+$E2E_APP/my.cnf 640 $u $u
+$E2E_APP/certs/app.crt 644 $u $u
+$E2E_APP/certs/app.key 600 $u $u" \
+		"$(e2e_modes "$E2E_MY/ca.crl" "$E2E_APP"/{.env,my.cnf} "$E2E_APP"/certs/{app.crt,app.key} 2>&1)"
+	e2e_matches "$what: DATABASE_URL names the new certificate and key" \
+		"DATABASE_URL='[^']*sslcert=$E2E_APP/certs/app.crt&sslkey=$E2E_APP/certs/app.key'" \
+		"$(<"$E2E_APP/.env")"
+	e2e_check "$what: app1's my.cnf login (rkclient, the new certificate)" \
+		e2e_as_app "$(e2e_verify_mycnf_command)"
+	e2e_check "$what: app1's DATABASE_URL login, sending the new certificate" \
+		e2e_as_app "$(e2e_verify_url_command)"
+	e2e_summary_verified "$what" "$out" mariadb-orders orders-mycnf orders-url
+	e2e_equal "$what: the new certificate once in the ledger" "" \
+		"$(e2e_ledger_problems "$id" orders-app)"
+	e2e_equal "$what: the journal is sound and holds no secret" "" "$(e2e_journal_problems "$id")"
+	e2e_check "$what: the record verifies" "$E2E_REKEY" record verify "$E2E_RECORDS/$id.tar.gz"
+}
+
 server_key_compromise
 client_certificate_compromise
+playbooks_adapt
+shipped_server_key
+shipped_client_cert
 e2e_finish

@@ -103,50 +103,11 @@ e2e_reset
 
 # The playbook users copy, playbooks/intermediate-compromise.yml, on this estate: its ca
 # section as shipped (rotate: intermediate, chain, trust: root, parent), every address and
-# path replaced by the estate's, and the passphrases dropped (pki init's keys have none).
+# path replaced by the estate's and the passphrases dropped (pki init's keys have none), by the
+# tool `scripts/lab adapt` uses (scripts/lab-adapt.py).
 pb=$E2E/intermediate.yml
 id="E2E-INTERMEDIATE"
-E2E_ID=$id E2E_PB=$pb E2E_PG=$E2E_PG E2E_MY=$E2E_MY E2E_APP=$app E2E_PKI=$pki \
-	E2E_RECORDS=$E2E_RECORDS E2E_SSH_PORTS="${E2E_SSH_PORTS[*]}" python3 - \
-	"$here/../../playbooks/intermediate-compromise.yml" <<'PY'
-import os, sys, yaml
-e = os.environ
-pb = yaml.safe_load(open(sys.argv[1]))
-pki, app = e["E2E_PKI"], e["E2E_APP"]
-ports = e["E2E_SSH_PORTS"].split()
-pb["incident"].update(id=e["E2E_ID"], records=e["E2E_RECORDS"])
-ca = pb["ca"]
-for k in ("cert", "key", "crl", "chain"):
-    ca[k] = ca[k].replace("pki/", pki + "/")
-ca.pop("key_passphrase_file")
-parent = ca["parent"]
-parent.update(cert=pki + "/root.crt", key=pki + "/root.key", crl=pki + "/root.crl")
-parent.pop("key_passphrase_env")
-ca["new"]["days"] = 365
-for c in pb["certificates"].values():
-    c.update(subject="/O=rekey e2e/CN=localhost", san=["DNS:localhost", "IP:127.0.0.1"])
-admin = dict(transport="ssh", address="127.0.0.1", user=e["RK_H_SSH_ADMIN"], sudo=True,
-             identity=e["RK_H_SSH_KEY"], known_hosts=e["RK_H_KNOWN_HOSTS"])
-pb["hosts"] = {"db1": dict(admin, port=int(ports[0])), "db2": dict(admin, port=int(ports[1])),
-               "app1": dict(admin, port=int(ports[2]), user=e["RK_H_SSH_USER"], sudo=False)}
-where = {"pg-primary": (e["E2E_PG"], e["RK_H_PG_PORT"], e["RK_H_PG_USER"],
-                        e["RK_H_PG_PASSWORD_FILE"], e["RK_H_PG_LOG"]),
-         "mariadb-orders": (e["E2E_MY"], e["RK_H_MY_PORT"], e["RK_H_MY_USER"],
-                            e["RK_H_MY_PASSWORD_FILE"], e["RK_H_MY_LOG"])}
-names = {"cert": "server.crt", "key": "server.key", "ca": "ca.crt", "crl": "ca.crl"}
-for svc in pb["services"]:
-    folder, port, user, password, log = where[svc["name"]]
-    for role, f in svc["files"].items():
-        f["path"] = f"{folder}/{names[role]}"
-    svc["connect"].update(address="127.0.0.1", port=int(port), user=user,
-                          password_file=password)
-    svc["connect"].pop("password_env")
-    svc["log"] = log
-client = pb["clients"][0]
-client["file"]["path"] = app + "/my.cnf"
-client["set"]["ssl-ca"] = app + "/certs/db-ca.crt"
-yaml.safe_dump(pb, open(e["E2E_PB"], "w"), sort_keys=False)
-PY
+e2e_adapt "intermediate" intermediate-compromise.yml "$pb" "$id" || { e2e_finish; exit 1; }
 
 "$E2E_REKEY" plan --json "$pb" >"$work/plan.json" 2>/dev/null || true
 
@@ -157,11 +118,9 @@ client_digest() {
 clients_before=$(client_digest)
 old_serial=$(e2e_serial "$pki/ca.crt")
 
-e2e_rekey "$work/rehearse.out" rehearse "$pb"
-e2e_equal "rehearse: go (exit 0)" 0 "$e2e_status"
-[[ $e2e_status == 0 ]] || rk_t_note "$(<"$work/rehearse.out")"
+e2e_rehearse_changes_nothing "rehearse" "$pb" "$id"
 e2e_check "rehearse: the old intermediate's leaf proven refused on the scratch CRLs" \
-	grep -q 'refuse the certificate pg-primary serves now' "$work/rehearse.out"
+	grep -q 'refuse the certificate pg-primary serves now' "$work/rehearse-$id.out"
 e2e_equal "rehearse: the root's CRL is left as it is" \
 	"$(sha256sum <"$E2E/snap/pki/root.crl")" "$(sha256sum <"$pki/root.crl")"
 

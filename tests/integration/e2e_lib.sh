@@ -627,6 +627,60 @@ e2e_yaml_escape() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The playbooks users copy
+
+# e2e_adapt_to NAME OUT [ID]: playbooks/NAME rewritten onto this estate into OUT, incident.id
+# ID, by the tool that rewrites it onto the lab (`scripts/lab adapt`): the estate is the lab's
+# layout, so only its folders differ. The tool says on stderr what it changed, or why not.
+e2e_adapt_to() {
+	local -a id_opt=()
+	[[ -z ${3:-} ]] || id_opt=(--id "$3")
+	python3 "$e2e_here/../../scripts/lab-adapt.py" --pki "$E2E_PKI" --issued "$E2E_PKI/issued" \
+		--app "$E2E_APP" --records "$E2E_RECORDS" --org "rekey e2e" \
+		--pg-service-section e2e-pg-cert "${id_opt[@]}" "$e2e_here/../../playbooks/$1" "$2"
+}
+
+# e2e_adapt WHAT NAME OUT [ID]: e2e_adapt_to, checked; what the tool said goes to OUT.notes.
+e2e_adapt() {
+	local what=$1 out=$3 status=0
+	e2e_adapt_to "$2" "$out" "${4:-}" 2>"$out.notes" || status=$?
+	if ((status == 0)); then
+		e2e_ok "$what: playbooks/$2 adapted to the estate"
+	else
+		e2e_bad "$what: playbooks/$2 could not be adapted$(rk_t_show "$(<"$out.notes")")"
+	fi
+	return "$status"
+}
+
+# e2e_rehearse_changes_nothing WHAT PLAYBOOK ID: `rekey rehearse` says go (exit 0, "GO:"),
+# and leaves every host file (bytes, mode, owner), the CA's CRL and ledger as they were
+# (sha256sum, stat), no backup or temporary file beside them, no incident folder; both servers
+# serve what they served before (openssl s_client); its record verifies.
+e2e_rehearse_changes_nothing() {
+	local what=$1 pb=$2 id=$3 out=$E2E_WORK/rehearse-$3.out before pg my
+	before=$(e2e_estate_digest; e2e_transport_leftovers)
+	pg=$(e2e_served_fingerprint postgres "$RK_H_PG_PORT")
+	my=$(e2e_served_fingerprint mysql "$RK_H_MY_PORT")
+	e2e_rekey "$out" rehearse "$pb"
+	e2e_equal "$what: rekey rehearse says go (exit 0)" 0 "$e2e_status"
+	if ((e2e_status == 0)); then
+		e2e_matches "$what: the rehearsal ends GO:" $'(^|\n)GO: ' "$(<"$out")"
+	else
+		rk_t_note "$what: the rehearsal said$(rk_t_show "$(grep -E 'NO-GO|rekey:' "$out")")"
+	fi
+	e2e_same "$what: the rehearsal changed no host file, CRL or ledger (sha256sum, stat)" \
+		"$before" "$(e2e_estate_digest; e2e_transport_leftovers)"
+	e2e_equal "$what: PostgreSQL serves what it served before the rehearsal" "$pg" \
+		"$(e2e_served_fingerprint postgres "$RK_H_PG_PORT")"
+	e2e_equal "$what: MariaDB serves what it served before the rehearsal" "$my" \
+		"$(e2e_served_fingerprint mysql "$RK_H_MY_PORT")"
+	e2e_check "$what: the rehearsal made no incident folder" \
+		test ! -e "$(e2e_incident_dir "$id")"
+	e2e_check "$what: the rehearsal's record verifies" \
+		"$E2E_REKEY" record verify "$E2E_RECORDS/$id.rehearsal.tar.gz"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Running rekey and reading what it left
 
 # e2e_rekey OUT COMMAND [ARGS...]: runs rekey, its combined output into OUT (with --json,
@@ -715,12 +769,19 @@ E2E_CLIENTS=(app1-env app1-url app1-pgservice app1-mycnf)
 
 # e2e_summary_all_verified WHAT OUT: the summary says "verified" for every service and client.
 e2e_summary_all_verified() {
+	e2e_summary_verified "$1" "$2" "${E2E_SERVICES[@]}" "${E2E_CLIENTS[@]}"
+}
+
+# e2e_summary_verified WHAT OUT NAME...: the summary says "verified" for each service or client
+# NAME (a playbook's own names).
+e2e_summary_verified() {
 	local what=$1 out=$2 name got=""
-	for name in "${E2E_SERVICES[@]}" "${E2E_CLIENTS[@]}"; do
+	shift 2
+	for name in "$@"; do
 		got+="$name $(e2e_result "$out" "$name")"$'\n'
 	done
 	e2e_same "$what: the summary says every service and client verified" \
-		"$(printf '%s verified\n' "${E2E_SERVICES[@]}" "${E2E_CLIENTS[@]}")" "${got%$'\n'}"
+		"$(printf '%s verified\n' "$@")" "${got%$'\n'}"
 }
 
 # e2e_results_are WHAT REGEX LINES: LINES ("name result" each) are not empty and every result

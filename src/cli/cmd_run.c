@@ -970,7 +970,10 @@ prepare(struct run *run, struct rk_err *err)
 	rk_buf_init(&run->playbook_bytes, RK_PLAYBOOK_MAX);
 	if (rk_file_read(&run->playbook_bytes, run->args.playbook, RK_PLAYBOOK_MAX, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
-	if (run->args.mode != MODE_RUN && find_generated_incident(run, err) != 0)
+	/* A playbook without incident.id makes a new incident each run: a rehearsal tries the
+	 * next one, which has no journal yet; resume and rollback take the newest. */
+	if (run->args.mode != MODE_RUN && run->args.mode != MODE_REHEARSE &&
+	    find_generated_incident(run, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
 	if (make_paths(run, err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);

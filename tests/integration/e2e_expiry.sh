@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # End to end, under with-servers.sh --ssh 3 --pg --mariadb (issue 17): `rekey expiry` and
-# `rekey run --only-expiring` on the estate of e2e_lib.sh, aged: db1's certificate ends in 10
-# days, db2's and app1's in 90, and the CRL the CA and both servers hold is due in 2 days.
+# `rekey run --only-expiring` of the shipped playbooks/scheduled-rotation.yml, adapted to the
+# estate of e2e_lib.sh (pg-a is db1's PostgreSQL, reporting db2's MariaDB; no incident.id, so
+# each run makes its own), the estate aged: db1's certificate ends in 10 days, db2's in 90,
+# and the CRL the CA and both servers hold is due in 2 days.
 #   expiry: exits 1 and flags db1's certificate (served and deployed) and every copy of the
 #     CRL, nothing else; its --json says the same with the days openssl reads from the files;
 #     its Prometheus file passes `promtool check metrics` and holds one sample per item.
 #   a reload that never happened: a new certificate put in db2's file without a reload is
 #     flagged reload-pending on what MariaDB serves, and no longer once MariaDB reloads.
+#   rehearse --only-expiring 30d: go, with the playbook's generated id, and nothing changed.
 #   run --only-expiring 30d: rotates db1's certificate alone (PostgreSQL serves the
-#     incident's new one, MariaDB and app1 keep theirs byte for byte), signs the CRL anew
+#     incident's new one, MariaDB keeps its own), signs the CRL anew
 #     (nextUpdate 7 days out, on both servers), writes its choice into the journal, and the
 #     record verifies; expiry is then clean and exits 0; a second run has nothing to do.
-#   rollback: narrowed as the journal says, it puts db1's old certificate back.
+#   rollback: of the newest incident, narrowed as its journal says, it puts db1's old
+#     certificate back.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,17 +65,12 @@ PY
 age_the_estate() {
 	reissue db1-server 10
 	reissue db2-server 90
-	reissue app-client 90
 	# Re-signed with nextUpdate in 2 days; the harness's revoked client is already in it.
 	harness_run_or_show "rekey pki revoke (CRL due in 2 days)" "$E2E_REKEY" pki revoke \
 		--ca-cert "$E2E_PKI/ca.crt" --ca-key "$E2E_PKI/ca.key" --crl "$E2E_PKI/ca.crl" \
 		--crl-days 2 --cert "$RK_H_REVOKED_CERT" >/dev/null
 	e2e_install_server_files "$E2E_PG" postgres db1-server
 	e2e_install_server_files "$E2E_MY" mysql db2-server
-	install -o "$RK_H_SSH_USER" -g "$RK_H_SSH_USER" -m 0644 -- \
-		"$E2E_PKI/issued/app-client.crt" "$E2E_APP/certs/app.crt"
-	install -o "$RK_H_SSH_USER" -g "$RK_H_SSH_USER" -m 0600 -- \
-		"$E2E_PKI/issued/app-client.key" "$E2E_APP/certs/app.key"
 	e2e_reload_servers
 	e2e_wait_served postgres "$RK_H_PG_PORT" "$E2E_PKI/issued/db1-server.crt" &&
 		e2e_wait_served mysql "$RK_H_MY_PORT" "$E2E_PKI/issued/db2-server.crt" || {
@@ -85,10 +84,10 @@ age_the_estate() {
 		"$(days_left "$E2E_PG/ca.crl" crl)"
 }
 
-# The scheduled playbook of this estate: a routine rotation, 90-day certificates.
-write_scheduled_playbook() {
-	e2e_write_playbook "$1" id=E2E-SCHEDULED scenario=rotate
-	sed -i 's/days: 30}/days: 90}/' "$1"
+# The newest incident folder: the scheduled playbook names no id.
+newest_incident() {
+	find "$E2E_RECORDS" -mindepth 1 -maxdepth 1 -type d -name 'INC-*' -printf '%T@ %p\n' |
+		sort -n | tail -n 1 | cut -d' ' -f2-
 }
 
 expiry_before() {
@@ -97,10 +96,10 @@ expiry_before() {
 	e2e_equal "expiry (aged): exits 1" 1 "$e2e_status"
 	want=$(printf '%s\n' \
 		"$E2E_PKI/ca.crl|playbook|crl|crl-due" \
-		"mariadb-e2e|deployed|crl|crl-due" \
-		"pg-e2e|deployed|certificate|expiring" \
-		"pg-e2e|deployed|crl|crl-due" \
-		"pg-e2e|served|certificate|expiring" | sort)
+		"reporting|deployed|crl|crl-due" \
+		"pg-a|deployed|certificate|expiring" \
+		"pg-a|deployed|crl|crl-due" \
+		"pg-a|served|certificate|expiring" | sort)
 	got=$(flagged "$out")
 	e2e_equal "expiry (aged): flags db1's certificate served and deployed, and every CRL" \
 		"$want" "$got"
@@ -108,7 +107,7 @@ expiry_before() {
 	e2e_matches "expiry (aged): db1's certificate has 9 or 10 days left" '^(9|10) (9|10)$' \
 		"$(python3 -c 'import json, sys
 d = [i["days_left"] for i in json.load(open(sys.argv[1]))["items"]
-     if i["service"] == "pg-e2e" and i["what"] == "certificate"]
+     if i["service"] == "pg-a" and i["what"] == "certificate"]
 print(*d)' "$out")"
 
 	if command -v promtool >/dev/null; then
@@ -117,15 +116,15 @@ print(*d)' "$out")"
 	else
 		e2e_bad "expiry: promtool is missing (scripts/install-deps.sh installs prometheus)"
 	fi
-	e2e_equal "expiry: one not_after sample per certificate item (2 served, 3 deployed)" 5 \
+	e2e_equal "expiry: one not_after sample per certificate item (2 served, 2 deployed)" 4 \
 		"$(grep -c '^rekey_certificate_not_after_seconds{' "$prom")"
-	e2e_matches "expiry: the metrics flag pg-e2e's served certificate" \
-		'rekey_expiry_problem\{service="pg-e2e",host="db1",source="served",what="certificate",problem="expiring"\} 1' \
+	e2e_matches "expiry: the metrics flag pg-a's served certificate" \
+		'rekey_expiry_problem\{service="pg-a",host="pg-a",source="served",what="certificate",problem="expiring"\} 1' \
 		"$(<"$prom")"
 	e2e_matches "expiry: the served notAfter is the certificate's, as a Unix time" \
-		"source=\"served\",certificate=\"db1-server\".*\\} $(date -d "$(openssl x509 -in \
+		"source=\"served\",certificate=\"pg-a\".*\\} $(date -d "$(openssl x509 -in \
 		"$E2E_PG/server.crt" -noout -enddate | cut -d= -f2)" +%s)\$" \
-		"$(grep '^rekey_certificate_not_after_seconds{service="pg-e2e"' "$prom")"
+		"$(grep '^rekey_certificate_not_after_seconds{service="pg-a"' "$prom")"
 	e2e_matches "expiry: the check says it reached everything" \
 		'rekey_expiry_check_success 1' "$(<"$prom")"
 	[[ $(stat -c %a "$prom") == 644 ]] && e2e_ok "expiry: the metrics file is 0644" ||
@@ -144,7 +143,7 @@ reload_never_happened() {
 	e2e_rekey "$out" expiry --json --within 5d "$pb"
 	e2e_equal "no reload: expiry exits 1" 1 "$e2e_status"
 	e2e_matches "no reload: what MariaDB serves is flagged reload-pending" \
-		'mariadb-e2e\|served\|certificate\|reload-pending' "$(flagged "$out")"
+		'reporting\|served\|certificate\|reload-pending' "$(flagged "$out")"
 	e2e_equal "no reload: MariaDB still serves the old certificate (openssl s_client)" \
 		"$before" "$(e2e_served_fingerprint mysql "$RK_H_MY_PORT")"
 	# Put the certificate MariaDB serves back in its file: in step again.
@@ -154,48 +153,61 @@ reload_never_happened() {
 	e2e_rekey "$out" expiry --json --within 5d "$pb"
 	e2e_equal "no reload: in step again, nothing inside 5 days but the CRL" \
 		"$(printf '%s\n' "$E2E_PKI/ca.crl|playbook|crl|crl-due" \
-		"mariadb-e2e|deployed|crl|crl-due" "pg-e2e|deployed|crl|crl-due" | sort)" \
+		"reporting|deployed|crl|crl-due" "pg-a|deployed|crl|crl-due" | sort)" \
 		"$(flagged "$out")"
 }
 
+rehearse_only_expiring() {
+	local pb=$1 out=$work/rehearse-only.out before
+	before=$(e2e_estate_digest; e2e_transport_leftovers)
+	e2e_rekey "$out" rehearse --only-expiring 30d "$pb"
+	e2e_equal "rehearse --only-expiring: says go (exit 0)$(rk_t_show "$(grep -E \
+		'NO-GO|rekey:' "$out")")" 0 "$e2e_status"
+	e2e_matches "rehearse --only-expiring: ends GO:" $'(^|\n)GO: ' "$(<"$out")"
+	e2e_matches "rehearse --only-expiring: rehearses pg-a alone" \
+		'rotate pg-a: .*keep   reporting: not due within 30 days' "$(tr '\n' ' ' <"$out")"
+	e2e_same "rehearse --only-expiring: no host file, CRL or ledger changed" "$before" \
+		"$(e2e_estate_digest; e2e_transport_leftovers)"
+	e2e_equal "rehearse --only-expiring: no incident folder is left" "" "$(newest_incident)"
+}
+
 only_expiring() {
-	local pb=$1 out=$work/only.out dir db2 app_crt
-	dir=$(e2e_incident_dir E2E-SCHEDULED)
+	local pb=$1 out=$work/only.out dir db2
 	db2=$(e2e_fingerprint "$E2E_MY/server.crt")
-	app_crt=$(sha256sum <"$E2E_APP/certs/app.crt")
 	e2e_run_ok "only-expiring" "$out" run --only-expiring 30d "$pb"
-	e2e_matches "only-expiring: says db1-server is rotated" \
-		'rotate db1-server: pg-e2e (served|deployed) expires in (9|10) days' "$(<"$out")"
-	e2e_matches "only-expiring: says db2-server is left out" \
-		'keep   db2-server: not due within 30 days' "$(<"$out")"
-	e2e_matches "only-expiring: says app-client is left out" \
-		'keep   app-client: not due within 30 days' "$(<"$out")"
-	e2e_check_served "only-expiring: PostgreSQL serves the incident's new db1-server" \
-		postgres "$RK_H_PG_PORT" "$dir/certs/db1-server.crt"
+	dir=$(newest_incident)
+	e2e_matches "only-expiring: the incident has an id of its own" '/INC-[0-9]{8}-[0-9]{6}Z$' \
+		"$dir"
+	e2e_matches "only-expiring: says pg-a is rotated" \
+		'rotate pg-a: pg-a (served|deployed) expires in (9|10) days' "$(<"$out")"
+	e2e_matches "only-expiring: says reporting is left out" \
+		'keep   reporting: not due within 30 days' "$(<"$out")"
+	e2e_check_served "only-expiring: PostgreSQL serves the incident's new pg-a" \
+		postgres "$RK_H_PG_PORT" "$dir/certs/pg-a.crt"
 	e2e_equal "only-expiring: MariaDB serves the certificate it had" "$db2" \
 		"$(e2e_served_fingerprint mysql "$RK_H_MY_PORT")"
-	e2e_equal "only-expiring: app1's client certificate is the same bytes" "$app_crt" \
-		"$(sha256sum <"$E2E_APP/certs/app.crt")"
-	e2e_equal "only-expiring: the incident issued db1-server alone" "db1-server.crt" \
+	e2e_equal "only-expiring: the incident issued pg-a alone" "pg-a.crt" \
 		"$(find "$dir/certs" -name '*.crt' -printf '%f\n' | sort | tr '\n' ' ' | xargs)"
 	e2e_matches "only-expiring: the new certificate is valid 90 days (openssl)" '^(89|90)$' \
-		"$(days_left "$dir/certs/db1-server.crt")"
+		"$(days_left "$dir/certs/pg-a.crt")"
+	e2e_matches "only-expiring: the new certificate is RSA 3072, as the playbook says" \
+		'Public-Key: \(3072 bit\)' "$(openssl x509 -in "$dir/certs/pg-a.crt" -noout -text)"
 	e2e_matches "only-expiring: PostgreSQL's CRL file is due in 7 days now (openssl)" '^(6|7)$' \
 		"$(days_left "$E2E_PG/ca.crl" crl)"
 	e2e_matches "only-expiring: MariaDB's CRL file is due in 7 days now (openssl)" '^(6|7)$' \
 		"$(days_left "$E2E_MY/ca.crl" crl)"
-	e2e_check "only-expiring: the new db1-server passes openssl verify -crl_check" \
+	e2e_check "only-expiring: the new pg-a passes openssl verify -crl_check" \
 		openssl verify -crl_check -CAfile "$E2E_PKI/ca.crt" -CRLfile "$E2E_PG/ca.crl" \
-		"$dir/certs/db1-server.crt"
+		"$dir/certs/pg-a.crt"
 	e2e_check "only-expiring: psql logs in to PostgreSQL with verify-full" \
 		e2e_psql "$E2E_PKI/ca.crt" "$RK_H_PG_USER"
 	e2e_matches "only-expiring: the journal's header keeps the choice" \
-		'"only.certificates": *"db1-server"' "$(head -n 1 "$dir/journal.jsonl")"
+		'"only.certificates": *"pg-a"' "$(head -n 1 "$dir/journal.jsonl")"
 	e2e_check "only-expiring: the record verifies" \
-		"$E2E_REKEY" record verify "$E2E_RECORDS/E2E-SCHEDULED.tar.gz"
+		"$E2E_REKEY" record verify "$dir.tar.gz"
 	e2e_matches "only-expiring: the record's report says what the run was narrowed to" \
-		'only what ended within 30 days: db1-server; a new CRL' \
-		"$("$E2E_REKEY" record show "$E2E_RECORDS/E2E-SCHEDULED.tar.gz" 2>&1)"
+		'only what ended within 30 days: pg-a; a new CRL' \
+		"$("$E2E_REKEY" record show "$dir.tar.gz" 2>&1)"
 
 	e2e_rekey "$work/expiry-after.out" expiry "$pb"
 	e2e_equal "expiry (after): exits 0$(rk_t_show "$(<"$work/expiry-after.out")")" 0 \
@@ -207,6 +219,7 @@ only_expiring() {
 	e2e_equal "only-expiring again: exits 0" 0 "$e2e_status"
 	e2e_matches "only-expiring again: nothing to do" 'nothing ends within 30 days' \
 		"$(<"$work/only-again.out")"
+	e2e_equal "only-expiring again: no new incident" "$dir" "$(newest_incident)"
 }
 
 rollback_as_journaled() {
@@ -218,9 +231,10 @@ rollback_as_journaled() {
 
 pb=$E2E/scheduled.yml
 age_the_estate
-write_scheduled_playbook "$pb"
+e2e_adapt "scheduled" scheduled-rotation.yml "$pb"
 expiry_before "$pb"
 reload_never_happened "$pb"
+rehearse_only_expiring "$pb"
 only_expiring "$pb"
 rollback_as_journaled "$pb"
 e2e_finish

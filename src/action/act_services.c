@@ -294,8 +294,12 @@ reload_service(void *arg, const struct rk_step *s, struct rk_step_result *res,
 	const char *what = NULL;
 	int r;
 
-	/* What a rollback's reload must bring back: the certificate served before this one. */
-	snprintf(before, sizeof(before), "%s", s->phase == RK_PHASE_RELOAD ? served->before :
+	/*
+	 * What a rollback's reload must bring back: every file is put back before any reload is
+	 * undone (RK_UNDO_CONTENT ranks first), so each reload of the service, the retire
+	 * phase's too, then serves what it served before the run.
+	 */
+	snprintf(before, sizeof(before), "%s", served->before[0] != '\0' ? served->before :
 	    served->after);
 	if (before[0] != '\0' && (r = rk_step_result_undo(res, "fingerprint", before, err)) != 0)
 		return r;

@@ -143,6 +143,15 @@ print(str(yaml.safe_load(open(sys.argv[1]))["policy"]["trust_overlap"]).lower())
 	e2e_equal "$what: ca.crl's nextUpdate is the playbook's crl_days (3) ahead" 3 \
 		"$(((next - $(date +%s) + 43200) / 86400))"
 	e2e_check "$what: the record verifies" "$E2E_REKEY" record verify "$E2E_RECORDS/$id.tar.gz"
+	# Rollback of the whole re-root, retire phase included: every file back, and each
+	# reload's undo waits for what the restored files serve (the old certificates).
+	e2e_run_ok "$what: rollback" "$work/ca-rollback.out" rollback "$pb"
+	e2e_same "$what: after the rollback every host file is back (bytes, modes, owners)" \
+		"$E2E_SNAP_HOST_DIGEST" "$(e2e_host_digest)"
+	e2e_check_served "$what: after the rollback PostgreSQL serves its old certificate" \
+		postgres "$RK_H_PG_PORT" "$snap/pki/issued/db1-server.crt"
+	e2e_check_served "$what: after the rollback MariaDB serves its old certificate" \
+		mysql "$RK_H_MY_PORT" "$snap/pki/issued/db2-server.crt"
 }
 
 # Clients of each server with full verification, trusting the CA file given.

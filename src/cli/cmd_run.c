@@ -806,6 +806,14 @@ finish(struct run *run)
 		else if (!ok && run->args.mode != MODE_ROLLBACK)
 			printf("not everything verified: `rekey resume %s` tries again what failed, "
 			    "`rekey rollback %s` undoes what was done\n", pb, pb);
+		/* The playbook still names the CA this run replaced: the next run, and every
+		 * `rekey verify`, would judge the estate by the old one. */
+		if (ok && run->model->ca.rotate && (run->args.mode == MODE_RUN ||
+		    run->args.mode == MODE_RESUME))
+			printf("next: the new CA is %s/ca/ca.crt (key ca/ca.key, CRL ca/ca.crl): point "
+			    "ca.cert, ca.key and ca.crl of %s at them (or copy them over %s) before "
+			    "`rekey verify` or the next run, which judge the estate by ca.cert\n",
+			    run->dir, pb, run->model->ca.cert);
 	}
 	if (run->report->stopped)
 		return 130;

@@ -87,6 +87,8 @@ print(str(yaml.safe_load(open(sys.argv[1]))["policy"]["trust_overlap"]).lower())
 	fi
 
 	new_ca=$dir/ca/ca.crt
+	e2e_matches "$what: the run says the playbook must now name the new CA" \
+		"next: the new CA is $dir/ca/ca.crt" "$(<"$out")"
 	e2e_check "$what: the new CA is in the incident folder" openssl x509 -in "$new_ca" -noout
 	e2e_equal "$what: the new CA's key is 0600" 600 "$(stat -c %a -- "$dir/ca/ca.key" 2>&1)"
 	e2e_check_served "$what: PostgreSQL serves the incident's db1-server" \

@@ -13,6 +13,8 @@ repo=${2:?usage: man.sh REKEY REPO}
 page1=$repo/doc/rekey.1
 page5=$repo/doc/rekey-playbook.5
 parser=$repo/src/parse/playbook.c
+# shellcheck source=help.sh
+. "$(dirname "${BASH_SOURCE[0]}")/help.sh"
 
 for tool in groff man lexgrog; do
 	command -v "$tool" >/dev/null ||
@@ -89,34 +91,11 @@ tags_of "$page5" >"$tmp/tags5"
 
 # ---- rekey.1 against the program -------------------------------------------------------------
 
-# The options a help text offers: every --word of its usage lines (up to the first empty one)
-# and of its option lines (two spaces, then --). Prose that names an option is not an offer.
-options_of_help() {
-	awk '
-	NR == 1 || /^usage:/ { u = 1 }
-	u && /^$/ { u = 0 }
-	u || /^  --/ {
-		s = $0
-		while (match(s, /--[a-z][a-z0-9-]*/)) { print substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH) }
-	}' | sort -u
-}
-
-"$rekey" --help >"$tmp/help"
-mapfile -t commands < <(awk '/^commands:/ { c = 1; next } c && /^$/ { c = 0 } c { print $1 }' "$tmp/help")
+mapfile -t commands < <(help_commands)
 ((${#commands[@]} >= 9)) || bad "rekey --help lists only ${#commands[@]} commands: ${commands[*]}"
-
-# Leaves: a command, or each subcommand of a group (record, pki): its help's usage lines name
-# them, as "usage: rekey pki issue ...".
-leaves=()
+# A command, or each subcommand of one that has them (record, pki).
+mapfile -t leaves < <(help_leaves)
 for c in "${commands[@]}"; do
-	"$rekey" "$c" --help >"$tmp/help.$c" || bad "rekey $c --help fails"
-	mapfile -t subs < <(sed -n "s/^usage: rekey $c \\([a-z][a-z]*\\)\\( .*\\)\\{0,1\\}\$/\\1/p" \
-		"$tmp/help.$c" | sort -u)
-	if ((${#subs[@]} > 0)); then
-		for s in "${subs[@]}"; do leaves+=("$c $s"); done
-	else
-		leaves+=("$c")
-	fi
 	grep -qx "COMMANDS	rekey $c\\( .*\\)\\{0,1\\}" "$tmp/subsections1" &&
 		ok "rekey.1 has a subsection for 'rekey $c'" ||
 		bad "rekey.1 has no subsection 'rekey $c' under COMMANDS (it is in rekey --help)"
@@ -124,7 +103,7 @@ done
 
 for leaf in "${leaves[@]}"; do
 	read -ra words <<<"$leaf"
-	"$rekey" "${words[@]}" --help | options_of_help | grep -vx -- --help >"$tmp/want" || true
+	"$rekey" "${words[@]}" --help | help_options | grep -vx -- --help >"$tmp/want" || true
 	awk -F '\t' -v ss="rekey $leaf" '$1 == "COMMANDS" && $2 == ss && $3 ~ /^--/ { print $3 }' \
 		"$tmp/tags1" | sort -u >"$tmp/have"
 	grep -qx "COMMANDS	rekey $leaf" "$tmp/subsections1" ||
@@ -137,8 +116,7 @@ for leaf in "${leaves[@]}"; do
 done
 
 # The global options: -h/--help, -V/--version, --debug, as rekey --help lists them.
-awk '/^options:/ { o = 1; next } o && /^$/ { o = 0 } o' "$tmp/help" |
-	grep -oE -- '(^| )--?[A-Za-z][a-z-]*' | tr -d ' ' | sort -u >"$tmp/want"
+help_global_options >"$tmp/want"
 awk -F '\t' '$1 == "OPTIONS" && $3 ~ /^-/ { print $3 }' "$tmp/tags1" | sort -u >"$tmp/have"
 missing=$(comm -23 "$tmp/want" "$tmp/have" | tr '\n' ' ')
 [ -s "$tmp/want" ] && [ -z "$missing" ] && ok "rekey.1 OPTIONS describes $(tr '\n' ' ' <"$tmp/want")" ||

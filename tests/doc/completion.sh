@@ -8,15 +8,14 @@
 # for record verify and show; --option=value whether bash splits the word at "=" or not.
 # Usage: tests/doc/completion.sh REKEY REPO
 set -euo pipefail
+# shellcheck source=../check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../check.sh"
 rekey=${1:?usage: completion.sh REKEY REPO}
 repo=${2:?usage: completion.sh REKEY REPO}
 completion=$repo/doc/rekey.bash-completion
 # shellcheck source=help.sh
 . "$(dirname "${BASH_SOURCE[0]}")/help.sh"
 
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 command -v shellcheck >/dev/null || { echo "completion.sh: no shellcheck (scripts/install-deps.sh)" >&2; exit 1; }
 if out=$(shellcheck -s bash -S warning "$completion" 2>&1); then
@@ -125,8 +124,4 @@ export REKEY_COMPLETION_TEST_PASSPHRASE=x
 expect "pki issue --ca-passphrase-env: variables" "REKEY_COMPLETION_TEST_PASSPHRASE" \
 	rekey pki issue --ca-passphrase-env REKEY_COMPLETION_TEST_
 
-if ((fails > 0)); then
-	echo "completion.sh: $fails failed"
-	exit 1
-fi
-echo "completion.sh: every check passed"
+check_end completion.sh

@@ -8,6 +8,8 @@
 # the playbook page's example is a playbook `rekey plan` accepts.
 # Usage: tests/doc/man.sh REKEY REPO
 set -euo pipefail
+# shellcheck source=../check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../check.sh"
 rekey=${1:?usage: man.sh REKEY REPO}
 repo=${2:?usage: man.sh REKEY REPO}
 page1=$repo/doc/rekey.1
@@ -24,9 +26,6 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export LC_ALL=C.UTF-8 MANWIDTH=80 MANPAGER=cat PAGER=cat
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 # ---- rendering -------------------------------------------------------------------------------
 
@@ -199,8 +198,4 @@ else
 	bad "rekey plan refuses the example of rekey-playbook.5: $out"
 fi
 
-if ((fails > 0)); then
-	echo "man.sh: $fails failed"
-	exit 1
-fi
-echo "man.sh: every check passed"
+check_end man.sh

@@ -7,15 +7,14 @@
 # pages under the prefix, and bash registers the installed completion.
 # Usage: tests/install/install.sh CMAKE BUILD REPO
 set -euo pipefail
+# shellcheck source=../check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../check.sh"
 cmake=${1:?usage: install.sh CMAKE BUILD REPO}
 build=${2:?usage: install.sh CMAKE BUILD REPO}
 repo=${3:?usage: install.sh CMAKE BUILD REPO}
 # shellcheck source=tree.sh
 . "$(dirname "${BASH_SOURCE[0]}")/tree.sh"
 
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -80,8 +79,4 @@ registered=$(bash --norc --noprofile -c '. "$1"; complete -p rekey' _ \
 [ "$registered" = "complete -F _rekey rekey" ] && ok "bash registers the installed completion" ||
 	bad "sourcing the installed completion: $registered"
 
-if ((fails > 0)); then
-	echo "install.sh: $fails failed"
-	exit 1
-fi
-echo "install.sh: every check passed"
+check_end install.sh

@@ -13,6 +13,8 @@ packages=(
 	shellcheck
 	# The man pages are rendered and parsed by the tests (tests/doc/man.sh).
 	groff-base man-db
+	# The .deb: cpack's Depends come from dpkg-shlibdeps (tests/install/deb.sh).
+	dpkg-dev
 	# The incident report is rendered by a real browser in the tests (headless).
 	chromium
 )

@@ -11,6 +11,10 @@ packages=(
 	openssh-server openssh-client postgresql-15 postgresql-client-15
 	mariadb-server mariadb-client openssl sudo procps iproute2 python3 python3-yaml diffutils patch
 	shellcheck
+	# The man pages are rendered and parsed by the tests (tests/doc/man.sh).
+	groff-base man-db
+	# The .deb: cpack's Depends come from dpkg-shlibdeps (tests/install/deb.sh).
+	dpkg-dev
 	# The incident report is rendered by a real browser in the tests (headless).
 	chromium
 )

@@ -144,7 +144,11 @@ usage_of(FILE *f, enum run_mode mode)
 		    "steps done are not done again, a step started but not marked done is checked on\n"
 		    "its host first, failed steps are tried again. Refused when the playbook's plan\n"
 		    "changed since the run began. A run begun with --only-expiring resumes with the\n"
-		    "certificates it chose then (its journal keeps them). Exit status as `rekey run`.\n");
+		    "certificates it chose then (its journal keeps them). Exit status as `rekey run`.\n"
+		    "\n"
+		    "  --on-failure P   rollback, halt or continue (default: policy.on_failure)\n"
+		    "  --json           one JSON event per line, then the summary as JSON\n"
+		    "  --help           this help\n");
 		break;
 	case MODE_ROLLBACK:
 		fprintf(f,
@@ -154,7 +158,10 @@ usage_of(FILE *f, enum run_mode mode)
 		    "every file put back from its backup (bytes, mode, owner), then every reloaded\n"
 		    "service reloaded and probed until it serves its old certificate again. Issued\n"
 		    "certificates and revocations stay: a revoked certificate is never un-revoked.\n"
-		    "Exit status 0 when everything was undone, 1 otherwise.\n");
+		    "Exit status 0 when everything was undone, 1 otherwise.\n"
+		    "\n"
+		    "  --json           one JSON event per line, then the summary as JSON\n"
+		    "  --help           this help\n");
 		break;
 	case MODE_REHEARSE:
 		fprintf(f,

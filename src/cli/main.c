@@ -13,19 +13,19 @@
 #include "rekey/strutil.h"
 
 static const struct rk_command commands[] = {
-	{ "plan", cmd_plan, "[--json] PLAYBOOK",
+	{ "plan", cmd_plan, "[--json] [--diff] [--only-expiring D] PLAYBOOK",
 	    "print the ordered plan that run carries out; change nothing", NULL },
 	{ "verify", cmd_verify, "[--json] PLAYBOOK",
 	    "check every service's TLS now: chain, name, version, fingerprint", NULL },
-	{ "rehearse", cmd_rehearse, "[--json] PLAYBOOK",
+	{ "rehearse", cmd_rehearse, "[--json] [--only-expiring D] PLAYBOOK",
 	    "try every step against the real estate, change nothing, say go or no-go", NULL },
-	{ "run", cmd_run, "[--json] [--on-failure P] PLAYBOOK",
+	{ "run", cmd_run, "[--json] [--on-failure P] [--only-expiring D] PLAYBOOK",
 	    "carry out the plan, journaled, rolling back on failure", NULL },
 	{ "resume", cmd_resume, "[--json] [--on-failure P] PLAYBOOK",
 	    "finish an interrupted or failed run from its journal", NULL },
 	{ "rollback", cmd_rollback, "[--json] PLAYBOOK",
 	    "undo a run from its journal and backups", NULL },
-	{ "expiry", cmd_expiry, "[--within D] [--json] [--prometheus F] PLAYBOOK",
+	{ "expiry", cmd_expiry, "[--within D] [--crl-within D] [--json] [--prometheus F] PLAYBOOK",
 	    "what expires soon or is out of step, served and deployed; for timers", NULL },
 	{ "record", cmd_record, "verify|show|list ...",
 	    "check, show and list incident records (INCIDENT.tar.gz)", NULL },

@@ -15,6 +15,9 @@ packages=(
 	groff-base man-db
 	# The .deb: cpack's Depends come from dpkg-shlibdeps (tests/install/deb.sh).
 	dpkg-dev
+	# examples/ is judged by systemd-analyze verify (systemd: not in Debian's container images)
+	# and promtool (prometheus; its server is never started here, see policy-rc.d below).
+	systemd prometheus
 	# The incident report is rendered by a real browser in the tests (headless).
 	chromium
 )

@@ -30,8 +30,10 @@ int	rk_file_read_private(struct rk_buf *out, const char *path, size_t cap,
 /*
  * The check for a secret file, on its stat: no permission bit for group or others, and
  * owned by this user or root (as OpenSSH's sshkey_perm_ok()). A key others can read is
- * already leaked; one another user owns can be changed under us. RK_E_USAGE with a message
- * that starts with path and says the remedy ("chmod 600 it").
+ * already leaked; one another user owns can be changed under us. One exception: a systemd
+ * credential (root's, 0440, directly in $CREDENTIALS_DIRECTORY, a root folder closed to
+ * others), which only the service can read. RK_E_USAGE with a message that starts with path
+ * and says the remedy ("chmod 600 it").
  */
 int	rk_file_check_private(const struct stat *st, const char *path, struct rk_err *err)
 	    RK_MUST_CHECK;

@@ -33,12 +33,40 @@ fail_not_regular(struct rk_err *err, const char *path, mode_t mode)
 	    file_kind(mode));
 }
 
+/*
+ * systemd's credentials (LoadCredential=): since systemd 255 a credential is root's, mode
+ * 0440, and read by the service through an ACL on a folder no one else may enter. The group
+ * bit is then no leak: a file of root's, not writable by group or others, directly inside
+ * $CREDENTIALS_DIRECTORY, itself root's and closed to others, is private all the same.
+ */
+static bool
+is_systemd_credential(const struct stat *st, const char *path)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char *real = NULL, *real_dir = NULL, *slash;
+	struct stat dst;
+	bool ok = false;
+
+	if (dir == NULL || dir[0] != '/' || st->st_uid != 0 || (st->st_mode & 037) != 0 ||
+	    (real = realpath(path, NULL)) == NULL || (real_dir = realpath(dir, NULL)) == NULL)
+		goto out;
+	if ((slash = strrchr(real, '/')) == NULL)
+		goto out;
+	*slash = '\0';
+	ok = strcmp(real, real_dir) == 0 && stat(real_dir, &dst) == 0 && S_ISDIR(dst.st_mode) &&
+	    dst.st_uid == 0 && (dst.st_mode & 077) == 0;
+ out:
+	free(real);
+	free(real_dir);
+	return ok;
+}
+
 int
 rk_file_check_private(const struct stat *st, const char *path, struct rk_err *err)
 {
 	uid_t me = geteuid();
 
-	if ((st->st_mode & 077) != 0)
+	if ((st->st_mode & 077) != 0 && !is_systemd_credential(st, path))
 		return rk_fail(err, RK_E_USAGE, "%s is %s by group or others (mode %04o): "
 		    "chmod 600 it", path, (st->st_mode & 044) != 0 ? "readable" : "writable",
 		    (unsigned)(st->st_mode & 07777));

@@ -497,6 +497,69 @@ test_fileset_undo_removes_only_what_it_wrote(void **state)
 	assert_folder_holds_only(f, (const char *const[]){ "c.crt", NULL });
 }
 
+/*
+ * A systemd credential: root's, 0440, directly in $CREDENTIALS_DIRECTORY (a root folder no
+ * one else may enter, as systemd 255 makes it). systemd is not PID 1 here: the folder is laid
+ * out as it lays it out, and the variable set as it sets it for the service.
+ */
+static void
+test_a_systemd_credential_is_private(void **state)
+{
+	struct fixture *f = *state;
+	struct rk_err err = { 0 };
+	struct rk_buf b;
+	char creds[128], p[192], other[128];
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(creds, sizeof(creds), "%s/credentials", f->dir);
+	assert_int_equal(mkdir(creds, 0500), 0);
+	snprintf(p, sizeof(p), "%s/ca-passphrase", creds);
+	assert_int_equal(chmod(creds, 0700), 0);
+	write_file(creds, "ca-passphrase", "s3cret\n", 7, 0440);
+	assert_int_equal(chmod(p, 0440), 0);
+	assert_int_equal(chmod(creds, 0500), 0);
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	rk_buf_init(&b, 100);
+	assert_int_equal(rk_file_read_private(&b, p, 100, &err), RK_E_USAGE);
+	rk_buf_clear(&b);
+
+	setenv("CREDENTIALS_DIRECTORY", creds, 1);
+	rk_buf_init(&b, 100);
+	assert_int_equal(rk_file_read_private(&b, p, 100, &err), 0);
+	assert_int_equal(b.len, 7);
+	rk_buf_clear(&b);
+
+	/* Others may read it, or the group write it: refused, credential or not. */
+	assert_int_equal(chmod(p, 0444), 0);
+	rk_buf_init(&b, 100);
+	assert_int_equal(rk_file_read_private(&b, p, 100, &err), RK_E_USAGE);
+	rk_buf_clear(&b);
+	assert_int_equal(chmod(p, 0460), 0);
+	rk_buf_init(&b, 100);
+	assert_int_equal(rk_file_read_private(&b, p, 100, &err), RK_E_USAGE);
+	rk_buf_clear(&b);
+	/* A folder others may enter is no credentials folder. */
+	assert_int_equal(chmod(p, 0440), 0);
+	assert_int_equal(chmod(creds, 0505), 0);
+	rk_buf_init(&b, 100);
+	assert_int_equal(rk_file_read_private(&b, p, 100, &err), RK_E_USAGE);
+	rk_buf_clear(&b);
+	/* A 0440 file elsewhere, with the variable set, is refused as ever. */
+	snprintf(other, sizeof(other), "%s/elsewhere", f->dir);
+	write_file(f->dir, "elsewhere", "x", 1, 0440);
+	assert_int_equal(chmod(other, 0440), 0);
+	assert_int_equal(chmod(creds, 0500), 0);
+	rk_buf_init(&b, 100);
+	assert_int_equal(rk_file_read_private(&b, other, 100, &err), RK_E_USAGE);
+	rk_buf_clear(&b);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	assert_int_equal(chmod(creds, 0700), 0);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(rmdir(creds), 0);
+}
+
 int
 main(void)
 {
@@ -514,6 +577,8 @@ main(void)
 		    test_file_read_refuses_a_fifo_without_waiting_for_a_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_read_follows_a_symlink_to_a_regular_file,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_systemd_credential_is_private, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_private_files_refuse_group_and_other_bits,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -254,7 +254,7 @@ add_item(struct rk_expiry_report *r, enum rk_expiry_what what, enum rk_expiry_so
 static size_t
 count_items(const struct rk_model *m)
 {
-	size_t n = 3, i, k;	/* ca.cert, ca.crl, ca.parent.crl */
+	size_t n = 4, i, k;	/* ca.cert, ca.chain, ca.crl, ca.parent.crl */
 
 	for (i = 0; i < m->nservices; i++) {
 		n++;
@@ -488,6 +488,8 @@ rk_expiry_check(struct rk_expiry_report *out, const struct rk_expiry_request *re
 	lay_out(out, &layout, m);
 	(void)rk_workers_run(m->nhosts + 1, req->max_parallel, worker, &job);
 	read_local(out, RK_EXPIRY_CA, m->ca.cert, req);
+	/* Above an intermediate: the root (and any link) ends too, and takes every leaf along. */
+	read_local(out, RK_EXPIRY_CA, m->ca.chain, req);
 	read_local(out, RK_EXPIRY_CRL, m->ca.crl, req);
 	read_local(out, RK_EXPIRY_CRL, m->ca.parent.crl, req);
 	out->complete = true;

@@ -105,11 +105,19 @@ parse_args(struct expiry_args *a, const struct rk_cli *cli, int argc, char **arg
 
 /* ---- the text report ---------------------------------------------------------------------- */
 
+/* Whose an item is: a service, a client, or which of the playbook's own files. */
 static const char *
-owner_of(const struct rk_expiry_item *it)
+owner_of(const struct rk_model *m, const struct rk_expiry_item *it)
 {
-	return it->service != NULL ? it->service->name : it->client != NULL ? it->client->name :
-	    it->what == RK_EXPIRY_CA ? "ca.cert" : "ca.crl";
+	if (it->service != NULL)
+		return it->service->name;
+	if (it->client != NULL)
+		return it->client->name;
+	if (it->path != NULL && it->path == m->ca.chain)
+		return "ca.chain";
+	if (it->path != NULL && it->path == m->ca.parent.crl)
+		return "ca.parent.crl";
+	return it->what == RK_EXPIRY_CRL ? "ca.crl" : "ca.cert";
 }
 
 static void
@@ -123,7 +131,7 @@ format_day(char out[16], const struct rk_expiry_item *it)
 }
 
 static void
-print_row(const struct rk_expiry_item *it, bool color)
+print_row(const struct rk_model *m, const struct rk_expiry_item *it, bool color)
 {
 	const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "";
 	const char *reset = color ? "\033[0m" : "";
@@ -136,7 +144,7 @@ print_row(const struct rk_expiry_item *it, bool color)
 		if (it->problems & bit)
 			snprintf(state + strlen(state), sizeof(state) - strlen(state), "%s%s",
 			    state[0] != '\0' ? "," : "", rk_expiry_problem_name(bit));
-	name = rk_text_escape(owner_of(it));
+	name = rk_text_escape(owner_of(m, it));
 	snprintf(line, sizeof(line), "%-16.16s %-12s %-5s %-9s %-10s %5s  %-23.23s  %s%s%s",
 	    name != NULL ? name : "?", it->host != NULL ? it->host->name : "-",
 	    it->what == RK_EXPIRY_CERT ? "cert" : rk_expiry_what_name(it->what),
@@ -148,7 +156,8 @@ print_row(const struct rk_expiry_item *it, bool color)
 }
 
 static void
-print_text(const struct rk_expiry_report *r, const struct expiry_args *a, bool color)
+print_text(const struct rk_model *m, const struct rk_expiry_report *r,
+    const struct expiry_args *a, bool color)
 {
 	char when[32], msg[1024], prefix[400], *path;
 	struct tm tm;
@@ -164,7 +173,7 @@ print_text(const struct rk_expiry_report *r, const struct expiry_args *a, bool c
 	printf("%-16s %-12s %-5s %-9s %-10s %5s  %-23s  %s\n", "SERVICE/CLIENT", "HOST", "FILE",
 	    "SOURCE", "UNTIL", "DAYS", "SHA-256 (start)", "STATE");
 	for (i = 0; i < r->n; i++)
-		print_row(&r->items[i], color);
+		print_row(m, &r->items[i], color);
 	putchar('\n');
 	if (r->nproblems == 0) {
 		printf("nothing inside the window, nothing out of step\n");
@@ -177,7 +186,7 @@ print_text(const struct rk_expiry_report *r, const struct expiry_args *a, bool c
 		if (it->problems == 0)
 			continue;
 		path = rk_text_escape(it->path != NULL ? it->path : "");
-		snprintf(prefix, sizeof(prefix), "  %s (%s%s%s%s): ", owner_of(it),
+		snprintf(prefix, sizeof(prefix), "  %s (%s%s%s%s): ", owner_of(m, it),
 		    it->host != NULL ? it->host->name : "", it->host != NULL ? ":" : "",
 		    it->path != NULL && path != NULL ? path : "",
 		    it->path == NULL ? "served" : "");
@@ -463,7 +472,7 @@ cmd_expiry(const struct rk_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (args.json ? print_json(&report, &args, &diags) != 0 :
-	    (print_text(&report, &args, cli->color), 0) != 0) {
+	    (print_text(model, &report, &args, cli->color), 0) != 0) {
 		fprintf(stderr, "rekey: expiry: out of memory\n");
 		rc = RK_EXIT_FAILED;
 		goto out;

@@ -187,8 +187,8 @@ test_each_file_is_judged_as_clients_would(void **state)
 	char fp[RK_FINGERPRINT_LEN];
 
 	check(&r, f);
-	/* 4 served, 4 deployed leaves, 1 deployed CRL, ca.cert and ca.crl. */
-	assert_int_equal(r.n, 11);
+	/* 4 served, 4 deployed leaves, 1 deployed CRL, ca.cert, ca.chain and ca.crl. */
+	assert_int_equal(r.n, 12);
 	assert_false(r.complete);
 
 	it = item(&r, "s-soon", RK_EXPIRY_CERT, RK_EXPIRY_DEPLOYED);
@@ -220,6 +220,9 @@ test_each_file_is_judged_as_clients_would(void **state)
 	it = item(&r, NULL, RK_EXPIRY_CA, RK_EXPIRY_PLAYBOOK);
 	assert_int_equal(it->problems, 0);
 	assert_true(it->days_left > 3000);
+	/* The root above the intermediate is read from ca.chain. */
+	assert_string_equal(r.items[10].path, f->model->ca.chain);
+	assert_string_equal(r.items[10].subject, "/CN=Root");
 
 	it = item(&r, "s-later", RK_EXPIRY_CERT, RK_EXPIRY_SERVED);
 	assert_int_equal(it->problems, RK_EXPIRY_UNREACHABLE);

@@ -24,8 +24,10 @@
 /* How many bytes of a file rk_material_sniff wants to see. */
 #define RK_MATERIAL_SNIFF_LEN	4096
 /*
- * Highest PKCS#12 MAC iteration count tried: each password costs that many hashes, and a
- * hostile file could ask for 2^31 of them (OpenSSL's default is 2048).
+ * Highest iteration count a passphrase is tried under (PKCS#12 MAC and bags, PBES1, PBES2 with
+ * PBKDF2; scrypt is held to N 2^20, r 32, p 16): the file chooses it, each try costs that many
+ * hashes, and a hostile file could ask for 2^31 (OpenSSL's default is 2048). A key or file over
+ * it is an item with a reason, never tried.
  */
 #define RK_MATERIAL_ITER_MAX	1000000
 

@@ -152,6 +152,13 @@ setup(void **state)
 	    "@rsa.trad.pem", "-passout", "pass:", "-out", "@rsa.nopass.p12", NULL);
 	run(out, sizeof(out), "openssl", "pkcs12", "-export", "-in", "@rsa.crt", "-inkey",
 	    "@rsa.trad.pem", "-passout", "pass:" PASS, "-out", "@rsa.pass.p12", NULL);
+	/* Just over RK_MATERIAL_ITER_MAX iterations: never tried, whatever passphrases are given. */
+	run(out, sizeof(out), "openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-iter",
+	    "1000001", "-in", "@rsa.trad.pem", "-passout", "pass:" PASS, "-out",
+	    "@rsa.costly.p8.pem", NULL);
+	run(out, sizeof(out), "openssl", "pkcs12", "-export", "-in", "@rsa.crt", "-inkey",
+	    "@rsa.trad.pem", "-iter", "1000001", "-passout", "pass:", "-out", "@rsa.costly.p12",
+	    NULL);
 	/* The judge: the SPKI as openssl writes it from the key and from the certificate. */
 	sha256sum(fx.rsa_spki, "@rsa.pub.der");
 	run(out, sizeof(out), "openssl", "x509", "-in", "@rsa.crt", "-noout", "-pubkey", "-out",
@@ -205,6 +212,22 @@ assert_items_consistent(const struct rk_material *m)
 		for (k = 0; k < 64; k++)
 			assert_non_null(strchr("0123456789abcdef", it->spki_sha256[k]));
 	}
+}
+
+/* name holds one item of kind, with no hash, for reason. */
+static void
+assert_one_locked(const char *name, const struct rk_material_opts *opts,
+    enum rk_material_kind kind, const char *reason)
+{
+	struct rk_material m;
+
+	read_name(&m, name, opts);
+	if (m.n != 1)
+		fail_msg("%s: %zu items", name, m.n);
+	assert_int_equal(m.items[0].kind, kind);
+	assert_string_equal(m.items[0].spki_sha256, "");
+	assert_string_equal(m.items[0].reason, reason);
+	rk_material_clear(&m);
 }
 
 struct form_case {
@@ -314,26 +337,36 @@ test_encrypted_keys_without_their_passphrase_have_no_hash(void **state)
 	struct rk_secret wrong = { NULL, 0 };
 	struct rk_material_opts opts = { &wrong, 1 };
 	struct rk_err err = { 0 };
-	struct rk_material m;
 	size_t i;
 
 	(void)state;
 	assert_int_equal(rk_secret_set(&wrong, "wrong", 5, &err), 0);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		/* stdin is /dev/null under ctest: a prompt would fail, not hang; none is made. */
-		read_name(&m, files[i], NULL);
-		assert_int_equal(m.n, 1);
-		assert_int_equal(m.items[0].kind, RK_MATERIAL_ENCRYPTED_KEY);
-		assert_string_equal(m.items[0].spki_sha256, "");
-		assert_string_equal(m.items[0].reason, "encrypted: no passphrase");
-		rk_material_clear(&m);
-		read_name(&m, files[i], &opts);
-		assert_int_equal(m.n, 1);
-		assert_string_equal(m.items[0].spki_sha256, "");
-		assert_string_equal(m.items[0].reason, "encrypted: no passphrase given opens it");
-		rk_material_clear(&m);
+		assert_one_locked(files[i], NULL, RK_MATERIAL_ENCRYPTED_KEY,
+		    "encrypted: no passphrase");
+		assert_one_locked(files[i], &opts, RK_MATERIAL_ENCRYPTED_KEY,
+		    "encrypted: no passphrase given opens it");
 	}
 	rk_secret_clear(&wrong);
+}
+
+/* A hostile file sets the cost of trying a passphrase: over the cap, none is tried. */
+static void
+test_passphrases_are_not_tried_over_the_cost_cap(void **state)
+{
+	struct rk_secret pass = { NULL, 0 };
+	struct rk_material_opts opts = { &pass, 1 };
+	struct rk_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(rk_secret_set(&pass, PASS, strlen(PASS), &err), 0);
+	assert_one_locked("rsa.costly.p8.pem", &opts, RK_MATERIAL_ENCRYPTED_KEY,
+	    "encrypted: key derivation cost over the cap");
+	/* Its MAC is cheap (2048), its bags are not: even the empty password is not tried. */
+	assert_one_locked("rsa.costly.p12", &opts, RK_MATERIAL_PKCS12,
+	    "pkcs12, locked: key derivation cost over the cap");
+	rk_secret_clear(&pass);
 }
 
 static void
@@ -364,17 +397,10 @@ test_pkcs12_opens_with_none_or_its_password_else_is_locked(void **state)
 		rk_material_clear(&m);
 	}
 	/* An unknown password, and none at all. */
-	read_name(&m, "rsa.pass.p12", &without);
-	assert_int_equal(m.n, 1);
-	assert_int_equal(m.items[0].kind, RK_MATERIAL_PKCS12);
-	assert_int_equal(m.items[0].form, RK_MATERIAL_PFX);
-	assert_string_equal(m.items[0].spki_sha256, "");
-	assert_non_null(strstr(m.items[0].reason, "locked"));
-	rk_material_clear(&m);
-	read_name(&m, "rsa.pass.p12", NULL);
-	assert_int_equal(m.n, 1);
-	assert_int_equal(m.items[0].kind, RK_MATERIAL_PKCS12);
-	rk_material_clear(&m);
+	assert_one_locked("rsa.pass.p12", &without, RK_MATERIAL_PKCS12,
+	    "pkcs12, locked: no password given opens it");
+	assert_one_locked("rsa.pass.p12", NULL, RK_MATERIAL_PKCS12,
+	    "pkcs12, locked: no password given opens it");
 	rk_secret_clear(&pass);
 	rk_secret_clear(&wrong);
 }
@@ -727,6 +753,7 @@ main(void)
 		cmocka_unit_test(test_every_form_of_one_key_gives_openssls_spki_hash),
 		cmocka_unit_test(test_encrypted_keys_without_their_passphrase_have_no_hash),
 		cmocka_unit_test(test_pkcs12_opens_with_none_or_its_password_else_is_locked),
+		cmocka_unit_test(test_passphrases_are_not_tried_over_the_cost_cap),
 		cmocka_unit_test(test_rekeys_own_keys_hash_as_openssl_says),
 		cmocka_unit_test(test_a_bundle_of_three_gives_three_items_with_their_lines),
 		cmocka_unit_test(test_a_key_inline_in_a_crlf_env_file_is_found_on_its_line),

@@ -118,30 +118,29 @@ rk_material_form_name(enum rk_material_form form)
 
 /* ---- sniffing ------------------------------------------------------------------------- */
 
-/* Whether p (n bytes) opens with a DER SEQUENCE a certificate, key or PKCS#12 file could be. */
+/*
+ * Whether p (n bytes) opens with a SEQUENCE a certificate, key or PKCS#12 file could be.
+ * OpenSSL's decoders take BER as well as DER here: an indefinite length (0x80) and a long
+ * form with more length bytes than needed (0x84 for 300 bytes), so both count.
+ */
 static bool
 looks_like_der(const unsigned char *p, size_t n)
 {
-	size_t len, hdr;
+	size_t len = 0, hdr, k;
 
 	if (n < 2 || p[0] != 0x30)
 		return false;
-	if (p[1] == 0x82 || p[1] == 0x83) {
+	if (p[1] == 0x80) {
+		hdr = 2;
+	} else if (p[1] > 0x80 && p[1] <= 0x84) {
 		/* Long form: the length needs no more than head, which may be a prefix only. */
-		hdr = p[1] == 0x82 ? 4 : 5;
+		hdr = 2 + (size_t)(p[1] & 0x7f);
 		if (n < hdr)
 			return true;
-		len = p[1] == 0x82 ? ((size_t)p[2] << 8 | p[3]) :
-		    ((size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4]);
-		if (len < 0x80)
-			return false;
-	} else if (p[1] == 0x81) {
-		/* An EC P-256 PKCS#8 key (0x87 bytes) or P-384 SPKI (0x76): small but real. */
-		hdr = 3;
-		if (n < hdr)
-			return true;
-		len = p[2];
-		if (len < 0x80)
+		for (k = 2; k < hdr; k++)
+			len = len << 8 | p[k];
+		/* The smallest meant is an Ed25519 SubjectPublicKeyInfo, 42 bytes inside. */
+		if (len < 0x28)
 			return false;
 	} else if (p[1] >= 0x28 && p[1] < 0x80) {
 		/* An Ed25519 SPKI (0x2a) or key (0x2e), an EC traditional key (0x77). */

@@ -730,6 +730,34 @@ test_sniff_says_yes_to_every_sample_and_no_to_text_elf_and_zeros(void **state)
 	}
 	assert_true(rk_material_sniff((struct rk_bytes){ (const unsigned char *)env,
 	    sizeof(env) - 1 }));
+	/* BER openssl reads: the certificate with 4 length bytes, and with an indefinite one. */
+	slurp(&b, "rsa.crt.der");
+	assert_true(b.len > 4 && b.ptr[1] == 0x82);
+	{
+		struct rk_err err = { 0 };
+		struct rk_buf ber;
+		int form;
+
+		for (form = 0; form < 2; form++) {
+			static const unsigned char eoc[2];
+			unsigned char h[6] = { 0x30, 0x84, 0, 0, b.ptr[2], b.ptr[3] };
+
+			if (form == 1)
+				h[1] = 0x80;
+			rk_buf_init(&ber, RK_PEM_MAX);
+			assert_int_equal(rk_buf_append(&ber, h, form == 0 ? 6 : 2, &err), 0);
+			assert_int_equal(rk_buf_append(&ber, b.ptr + 4, b.len - 4, &err), 0);
+			if (form == 1)
+				assert_int_equal(rk_buf_append(&ber, eoc, 2, &err), 0);
+			assert_true(rk_material_sniff(rk_buf_bytes(&ber)));
+			read_bytes(&m, rk_buf_bytes(&ber), NULL);
+			assert_int_equal(m.n, 1);
+			assert_string_equal(m.items[0].fingerprint, fx.rsa_fp);
+			rk_material_clear(&m);
+			rk_buf_clear(&ber);
+		}
+	}
+	rk_buf_clear(&b);
 	assert_false(rk_material_sniff((struct rk_bytes){ elf, sizeof(elf) }));
 	assert_false(rk_material_sniff((struct rk_bytes){ zeros, sizeof(zeros) }));
 	assert_false(rk_material_sniff((struct rk_bytes){ (const unsigned char *)text,

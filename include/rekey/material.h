@@ -71,7 +71,13 @@ struct rk_material_item {
 	char				subject[256];
 	/* 1-based line of the "-----BEGIN" in a text; 0 for DER and PKCS#12. */
 	size_t				line;
-	/* Why spki_sha256 is empty ("encrypted: no passphrase"), a constant; NULL when set. */
+	/*
+	 * Why spki_sha256 is empty, a constant; NULL when it is set: "encrypted: no
+	 * passphrase", "encrypted: no passphrase given opens it", "encrypted: key derivation
+	 * cost over the cap", "pkcs12, locked: no password given opens it", "pkcs12, locked:
+	 * key derivation cost over the cap", "its public key cannot be read" (a certificate
+	 * keeps its fingerprint then).
+	 */
 	const char			*reason;
 };
 

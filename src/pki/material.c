@@ -347,6 +347,7 @@ pbe_cost_ok(const X509_ALGOR *alg)
 static bool
 key_cost_ok(struct rk_bytes in, const char *type)
 {
+	struct rk_pki_pass none = { NULL, false };	/* no terminal, as in read_block */
 	const unsigned char *p = in.ptr;
 	const X509_ALGOR *alg;
 	X509_SIG *sig = NULL;
@@ -355,7 +356,7 @@ key_cost_ok(struct rk_bytes in, const char *type)
 
 	if (strcmp(type, "PEM") == 0) {
 		if (in.len <= INT_MAX && (bio = BIO_new_mem_buf(in.ptr, (int)in.len)) != NULL)
-			sig = PEM_read_bio_PKCS8(bio, NULL, NULL, NULL);
+			sig = PEM_read_bio_PKCS8(bio, NULL, rk_pki_pass_cb, &none);
 	} else {
 		sig = d2i_X509_SIG(NULL, &p, (long)in.len);
 	}
@@ -612,6 +613,7 @@ read_block(struct reader *rd, struct block *b, bool *readable, struct rk_err *er
 	struct rk_bytes pem = rk_buf_bytes(&b->pem);
 	enum rk_material_kind kind = b->def->kind;
 	enum rk_material_form form = b->def->form;
+	struct rk_pki_pass none = { NULL, false };
 	const char *reason = NULL;
 	EVP_PKEY *pkey = NULL;
 	BIO *bio = NULL;
@@ -624,8 +626,12 @@ read_block(struct reader *rd, struct block *b, bool *readable, struct rk_err *er
 	case RK_MATERIAL_CERTIFICATE:
 		if (pem.len > INT_MAX || (bio = BIO_new_mem_buf(pem.ptr, (int)pem.len)) == NULL)
 			break;
-		/* The _AUX reader takes CERTIFICATE and TRUSTED CERTIFICATE alike. */
-		if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) != NULL) {
+		/*
+		 * The _AUX reader takes CERTIFICATE and TRUSTED CERTIFICATE alike. A block with
+		 * Proc-Type headers makes any PEM reader ask for a passphrase, and a NULL
+		 * callback means OpenSSL's own, which reads the terminal: never that.
+		 */
+		if ((x = PEM_read_bio_X509_AUX(bio, NULL, rk_pki_pass_cb, &none)) != NULL) {
 			*readable = true;
 			r = add_cert(rd, x, b->encoding, b->line, err);
 		}

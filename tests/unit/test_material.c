@@ -684,6 +684,50 @@ test_junk_empty_truncated_and_bad_base64_hold_nothing(void **state)
 	rk_material_clear(&m);
 }
 
+/*
+ * Proc-Type headers on a certificate make OpenSSL's PEM reader want a passphrase; with no
+ * callback it would read one from the terminal, or from stdin when there is none. Here stdin
+ * is a pipe holding a line: it must still hold it afterwards, and the block is unreadable.
+ */
+static void
+test_no_passphrase_is_ever_read_from_the_terminal(void **state)
+{
+	static const char dek[] = "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,"
+	    "00112233445566778899AABBCCDDEEFF\n\n";
+	struct rk_err err = { 0 };
+	struct rk_material m;
+	struct rk_buf b, t;
+	const char *nl;
+	char left[8] = "";
+	int fds[2], saved;
+
+	(void)state;
+	slurp(&b, "rsa.crt");
+	nl = memchr(b.ptr, '\n', b.len);
+	assert_non_null(nl);
+	rk_buf_init(&t, RK_PEM_MAX);
+	assert_int_equal(rk_buf_append(&t, b.ptr, (size_t)(nl + 1 - (char *)b.ptr), &err), 0);
+	assert_int_equal(rk_buf_append_str(&t, dek, &err), 0);
+	assert_int_equal(rk_buf_append(&t, nl + 1, b.len - (size_t)(nl + 1 - (char *)b.ptr),
+	    &err), 0);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "pw\n", 3), 3);
+	close(fds[1]);
+	saved = dup(0);
+	assert_int_equal(dup2(fds[0], 0), 0);
+	read_bytes(&m, rk_buf_bytes(&t), NULL);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(m.unreadable, 1);
+	rk_material_clear(&m);
+	assert_int_equal(read(0, left, sizeof(left) - 1), 3);
+	assert_string_equal(left, "pw\n");
+	assert_int_equal(dup2(saved, 0), 0);
+	close(saved);
+	close(fds[0]);
+	rk_buf_clear(&t);
+	rk_buf_clear(&b);
+}
+
 static void
 test_input_over_the_cap_fails_with_limit(void **state)
 {
@@ -787,6 +831,7 @@ main(void)
 		cmocka_unit_test(test_a_key_inline_in_a_crlf_env_file_is_found_on_its_line),
 		cmocka_unit_test(test_blocks_inside_yaml_and_crlf_text_are_found),
 		cmocka_unit_test(test_junk_empty_truncated_and_bad_base64_hold_nothing),
+		cmocka_unit_test(test_no_passphrase_is_ever_read_from_the_terminal),
 		cmocka_unit_test(test_input_over_the_cap_fails_with_limit),
 		cmocka_unit_test(test_sniff_says_yes_to_every_sample_and_no_to_text_elf_and_zeros),
 	};

@@ -25,7 +25,7 @@ declare -A module_layer=(
 	[digest]=util [udiff]=util [secretname]=util [clock]=util
 	[model]=core [plan]=core [workers]=core [transport]=core [service]=core [executor]=core [journal]=core [policy]=core [event]=core
 	[playbook]=parse [yamltree]=parse [names]=parse [envfile]=parse [inifile]=parse [conninfo]=parse [clientconf]=parse
-	[key]=pki [cert]=pki [crl]=pki [ca]=pki [cacheck]=pki [chain]=pki [chainlinks]=pki [ledger]=record [revocation]=record [archive]=record [record]=record
+	[key]=pki [cert]=pki [crl]=pki [ca]=pki [cacheck]=pki [chain]=pki [chainlinks]=pki [material]=pki [ledger]=record [revocation]=record [archive]=record [record]=record
 	[ssh]=transport [local]=transport [shellquote]=transport
 	[postgresql]=service [mariadb]=service
 	[probe]=verify [verdict]=verify

@@ -68,6 +68,9 @@ int	rk_cert_write_file(const char *path, const struct rk_cert *cert, struct rk_e
 	    RK_MUST_CHECK;
 
 void	rk_cert_fingerprint(char out[RK_FINGERPRINT_LEN], const struct rk_cert *cert);
+/* The same hash of the certificate's public key as rk_key_spki_sha256 gives for its key. */
+int	rk_cert_spki_sha256(char out[RK_SHA256_HEX], const struct rk_cert *cert,
+	    struct rk_err *err) RK_MUST_CHECK;
 /* The serial as upper-case colon-separated hex bytes, as the playbook writes it. */
 int	rk_cert_serial(char *buf, size_t size, const struct rk_cert *cert);
 /* Names in OpenSSL's one-line form, "/O=Example/CN=db1" (RFC 2253 order reversed). */

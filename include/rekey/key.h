@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "rekey/bytes.h"
+#include "rekey/digest.h"
 #include "rekey/err.h"
 #include "rekey/fsutil.h"
 #include "rekey/model.h"
@@ -72,6 +73,13 @@ int	rk_public_key_verify_sha256(bool *ok, struct rk_bytes pub_pem, struct rk_byt
 #define RK_KEY_FINGERPRINT_LEN	96
 int	rk_public_key_fingerprint(char out[RK_KEY_FINGERPRINT_LEN], struct rk_bytes pub_pem,
 	    struct rk_err *err) RK_MUST_CHECK;
+/*
+ * Lower-case hex SHA-256 of the DER SubjectPublicKeyInfo of the key's public half, as
+ * `openssl pkey -pubout -outform DER | sha256sum` prints it: how material.h names a key
+ * whatever file it is found in. Fails only when OpenSSL cannot encode it (out of memory).
+ */
+int	rk_key_spki_sha256(char out[RK_SHA256_HEX], const struct rk_key *key, struct rk_err *err)
+	    RK_MUST_CHECK;
 /* Frees and cleanses; NULL is fine. */
 void	rk_key_free(struct rk_key *key);
 

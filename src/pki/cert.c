@@ -355,6 +355,17 @@ rk_cert_fingerprint(char out[RK_FINGERPRINT_LEN], const struct rk_cert *cert)
 	rk_pki_format_fingerprint(out, md);
 }
 
+int
+rk_cert_spki_sha256(char out[RK_SHA256_HEX], const struct rk_cert *cert, struct rk_err *err)
+{
+	EVP_PKEY *pkey = X509_get0_pubkey(cert->x509);
+
+	out[0] = '\0';
+	if (pkey == NULL)
+		return rk_fail_ssl(err, "the certificate's public key cannot be read");
+	return rk_pki_spki_sha256(out, pkey, err);
+}
+
 void
 rk_pki_format_fingerprint(char out[RK_FINGERPRINT_LEN], const unsigned char md[32])
 {

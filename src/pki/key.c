@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "pki_int.h"
+#include "rekey/digest.h"
 #include "rekey/fsutil.h"
 
 int
@@ -72,15 +73,10 @@ rk_key_generate(struct rk_key **out, enum rk_key_type type, struct rk_err *err)
 	return 0;
 }
 
-struct pass_state {
-	const struct rk_secret	*pass;
-	bool			 asked;
-};
-
-static int
-pass_cb(char *buf, int size, int rwflag, void *u)
+int
+rk_pki_pass_cb(char *buf, int size, int rwflag, void *u)
 {
-	struct pass_state *ps = u;
+	struct rk_pki_pass *ps = u;
 
 	(void)rwflag;
 	ps->asked = true;
@@ -95,7 +91,7 @@ rk_key_load(struct rk_key **out, struct rk_bytes data, const struct rk_secret *p
     const char *label, struct rk_err *err)
 {
 	OSSL_DECODER_CTX *dctx = NULL;
-	struct pass_state ps = { passphrase, false };
+	struct rk_pki_pass ps = { passphrase, false };
 	EVP_PKEY *pkey = NULL;
 	const unsigned char *p = data.ptr;
 	size_t len = data.len;
@@ -108,7 +104,7 @@ rk_key_load(struct rk_key **out, struct rk_bytes data, const struct rk_secret *p
 	/* NULL input type: the decoder tries PEM and DER, PKCS#8 and traditional forms. */
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, NULL, NULL, NULL, EVP_PKEY_KEYPAIR, NULL,
 	    NULL);
-	if (dctx == NULL || !OSSL_DECODER_CTX_set_pem_password_cb(dctx, pass_cb, &ps)) {
+	if (dctx == NULL || !OSSL_DECODER_CTX_set_pem_password_cb(dctx, rk_pki_pass_cb, &ps)) {
 		r = rk_fail_ssl(err, "%s: cannot set up the key decoder", label);
 		goto out;
 	}
@@ -239,6 +235,27 @@ int
 rk_key_bits(const struct rk_key *key)
 {
 	return EVP_PKEY_get_security_bits(key->pkey);
+}
+
+int
+rk_pki_spki_sha256(char out[RK_SHA256_HEX], EVP_PKEY *pkey, struct rk_err *err)
+{
+	unsigned char *der = NULL;
+	int len, r;
+
+	out[0] = '\0';
+	/* i2d_PUBKEY writes the public half only, whatever pkey holds. */
+	if ((len = i2d_PUBKEY(pkey, &der)) <= 0)
+		return rk_fail_ssl(err, "cannot encode the public key");
+	r = rk_sha256_hex(out, (struct rk_bytes){ der, (size_t)len }, err);
+	OPENSSL_free(der);
+	return r;
+}
+
+int
+rk_key_spki_sha256(char out[RK_SHA256_HEX], const struct rk_key *key, struct rk_err *err)
+{
+	return rk_pki_spki_sha256(out, key->pkey, err);
 }
 
 void

@@ -16,6 +16,19 @@
 #include "rekey/strutil.h"
 #include "rekey/fsutil.h"
 
+/*
+ * The next PEM certificate in bio. A block with Proc-Type headers makes a PEM reader ask for a
+ * passphrase, and a NULL callback means OpenSSL's own, which reads the terminal (or stdin):
+ * rekey's callback, given none, refuses instead.
+ */
+static X509 *
+read_pem_cert(BIO *bio)
+{
+	struct rk_pki_pass none = { NULL, false };
+
+	return PEM_read_bio_X509(bio, NULL, rk_pki_pass_cb, &none);
+}
+
 static int
 wrap(struct rk_cert **out, X509 *x, struct rk_err *err)
 {
@@ -192,7 +205,7 @@ rk_cert_load(struct rk_cert **out, struct rk_bytes data, const char *label, stru
 		    label, data.len, RK_PEM_MAX);
 	if (data.len >= 10 && memmem(data.ptr, data.len, "-----BEGIN", 10) != NULL) {
 		if ((bio = BIO_new_mem_buf(data.ptr, (int)data.len)) != NULL)
-			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+			x = read_pem_cert(bio);
 		BIO_free(bio);
 	} else {
 		x = d2i_X509(NULL, &p, (long)data.len);
@@ -246,7 +259,7 @@ rk_cert_load_bundle(struct rk_cert ***out, size_t *n, struct rk_bytes data, cons
 		    data.len, RK_PEM_MAX);
 	if ((bio = BIO_new_mem_buf(data.ptr, (int)data.len)) == NULL)
 		return rk_fail_ssl(err, "%s: cannot buffer the bundle", label);
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+	while ((x = read_pem_cert(bio)) != NULL) {
 		if ((grown = reallocarray(certs, count + 1, sizeof(*grown))) == NULL) {
 			X509_free(x);
 			r = rk_fail_nomem(err);

@@ -76,6 +76,19 @@ asn1_serial_hex(char *out, size_t size, const ASN1_INTEGER *ai)
 		    i + 1 < len ? ":" : "");
 }
 
+/*
+ * The next PEM CRL in bio. A block with Proc-Type headers makes a PEM reader ask for a
+ * passphrase, and a NULL callback means OpenSSL's own, which reads the terminal (or stdin):
+ * rekey's callback, given none, refuses instead.
+ */
+static X509_CRL *
+read_pem_crl(BIO *bio)
+{
+	struct rk_pki_pass none = { NULL, false };
+
+	return PEM_read_bio_X509_CRL(bio, NULL, rk_pki_pass_cb, &none);
+}
+
 static int
 wrap(struct rk_crl **out, X509_CRL *crl, struct rk_err *err)
 {
@@ -243,7 +256,7 @@ rk_crl_load(struct rk_crl **out, struct rk_bytes data, const char *label, struct
 		    data.len, RK_PEM_MAX);
 	if (data.len >= 10 && memmem(data.ptr, data.len, "-----BEGIN", 10) != NULL) {
 		if ((bio = BIO_new_mem_buf(data.ptr, (int)data.len)) != NULL)
-			crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+			crl = read_pem_crl(bio);
 		BIO_free(bio);
 	} else {
 		crl = d2i_X509_CRL(NULL, &p, (long)data.len);
@@ -285,7 +298,7 @@ rk_crl_load_bundle(struct rk_crl ***out, size_t *n, struct rk_bytes data, const 
 	}
 	if ((bio = BIO_new_mem_buf(data.ptr, (int)data.len)) == NULL)
 		return rk_fail_ssl(err, "%s: cannot buffer the CRLs", label);
-	while ((x = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+	while ((x = read_pem_crl(bio)) != NULL) {
 		if ((grown = reallocarray(crls, count + 1, sizeof(*grown))) == NULL) {
 			X509_CRL_free(x);
 			r = rk_fail_nomem(err);

@@ -336,6 +336,19 @@ refuse "rsa-2048 still revoked after --renew" "certificate revoked" openssl veri
 refuse "revoke with nothing to revoke and no --renew" "or --renew" "$rekey" pki revoke \
 	--ca-cert dev/ca.crt --ca-key dev/ca.key
 
+# A certificate block with Proc-Type headers never makes OpenSSL ask for a passphrase (its
+# default callback reads the terminal, or stdin): rekey's loaders answer for it.
+awk 'NR == 1 { print; print "Proc-Type: 4,ENCRYPTED"
+	print "DEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF"; print ""; next } { print }' \
+	dev/server.crt >proc-type.crt
+timeout 10 "$rekey" pki inspect proc-type.crt </dev/null >"$tmp/out" 2>&1 || true
+! grep -q "pass phrase" "$tmp/out" && ok ||
+	{ bad "a Proc-Type certificate block made OpenSSL ask for a passphrase"; cat "$tmp/out"; }
+timeout 10 "$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key --cert proc-type.crt \
+	</dev/null >"$tmp/out" 2>&1 || true
+! grep -q "pass phrase" "$tmp/out" && ok ||
+	{ bad "revoke --cert of a Proc-Type block asked for a passphrase"; cat "$tmp/out"; }
+
 # inspect refuses what is none of its types, and oversize input.
 echo hello >plain.txt
 refuse "inspect junk" "not a certificate, CRL or private key" "$rekey" pki inspect plain.txt

@@ -98,7 +98,7 @@ struct cli_selection {
 /*
  * Checks the estate as `rekey expiry --within window` does and narrows m to the certificates
  * due (rk_model_select), the CRL's loaders too when it is due; says what is kept and why on
- * f. The incident's reason becomes superseded unless the playbook gives one.
+ * f, and that nothing is to be done when nothing is due (out->nothing, m left as it was). The incident's reason becomes superseded unless the playbook gives one.
  */
 int	cli_select_expiring(struct cli_selection *out, struct rk_model *m, long window, FILE *f,
 	    struct rk_err *err);
@@ -177,6 +177,10 @@ struct cli_subcommand {
  */
 int	cli_run_subcommand(const struct rk_cli *cli, int argc, char **argv,
 	    const struct cli_subcommand *subs, size_t nsubs, const char *help, const char *names);
+/* Parses a command-line duration (rk_expiry_parse_duration), above 0 when positive; a
+ * usage error naming option otherwise. Returns an rk_exit code. */
+int	cli_parse_duration(const struct rk_cli *cli, const char *option, const char *text,
+	    bool positive, long *out);
 /* Prints prefix, then text escaped (it comes from outside: a server, a file), then a newline. */
 void	cli_print_escaped(const char *prefix, const char *text);
 /* Prints a (sub)command's help for --help (stdout, RK_EXIT_OK) or after a bad option

@@ -78,11 +78,9 @@ parse_args(struct expiry_args *a, const struct rk_cli *cli, int argc, char **arg
 			break;
 		case 'w':
 		case 'c':
-			if (!rk_expiry_parse_duration(optarg, c == 'w' ? &a->window :
-			    &a->crl_window))
-				return cli_usage_error(cli, "--%s: '%s' is not a duration (30d, "
-				    "12h, 2w, or a number of days)", c == 'w' ? "within" :
-				    "crl-within", optarg);
+			if (cli_parse_duration(cli, c == 'w' ? "--within" : "--crl-within",
+			    optarg, false, c == 'w' ? &a->window : &a->crl_window) != RK_EXIT_OK)
+				return RK_EXIT_USAGE;
 			break;
 		case 'p':
 			if (optarg[0] == '\0')
@@ -120,14 +118,16 @@ owner_of(const struct rk_model *m, const struct rk_expiry_item *it)
 	return it->what == RK_EXPIRY_CRL ? "ca.crl" : "ca.cert";
 }
 
+/* "2026-12-12", or "-" when the item has no date. */
 static void
-format_day(char out[16], const struct rk_expiry_item *it)
+format_day(char out[32], const struct rk_expiry_item *it)
 {
-	struct tm tm;
-
-	if (!it->known || it->until == 0 || gmtime_r(&it->until, &tm) == NULL ||
-	    strftime(out, 16, "%Y-%m-%d", &tm) == 0)
-		snprintf(out, 16, "-");
+	if (!it->known || it->until == 0) {
+		snprintf(out, 32, "-");
+		return;
+	}
+	cli_format_time(out, 32, it->until);
+	out[strcspn(out, "T")] = '\0';
 }
 
 static void
@@ -135,7 +135,7 @@ print_row(const struct rk_model *m, const struct rk_expiry_item *it, bool color)
 {
 	const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "";
 	const char *reset = color ? "\033[0m" : "";
-	char day[16], days[16], state[160] = "", line[512], *name;
+	char day[32], days[16], state[160] = "", line[512], *name;
 	unsigned bit;
 
 	format_day(day, it);
@@ -212,11 +212,8 @@ static json_t *
 iso_time(time_t t)
 {
 	char buf[32];
-	struct tm tm;
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ",
-	    &tm) == 0)
-		return json_null();
+	cli_format_time(buf, sizeof(buf), t);
 	return json_string(buf);
 }
 

@@ -50,12 +50,8 @@ cmd_plan(const struct rk_cli *cli, int argc, char **argv)
 			rc = RK_EXIT_FAILED;
 			goto out;
 		}
-		if (selection.nothing) {
-			fprintf(args.json ? stderr : stdout, "rekey: nothing ends within %ld days "
-			    "and no CRL is due: `rekey run --only-expiring` would do nothing\n",
-			    args.only_expiring / 86400);
+		if (selection.nothing)
 			goto out;
-		}
 		putchar('\n');
 	}
 	if (cli_resolve_revocations(&revs, model, &err) != 0 ||

@@ -239,10 +239,9 @@ parse_args(struct run_args *a, const struct rk_cli *cli, int argc, char **argv)
 			if (a->mode == MODE_RESUME || a->mode == MODE_ROLLBACK)
 				return cli_usage_error(cli, "takes no --only-expiring: the journal "
 				    "says what the run chose");
-			if (!rk_expiry_parse_duration(optarg, &a->only_expiring) ||
-			    a->only_expiring <= 0)
-				return cli_usage_error(cli, "--only-expiring: '%s' is not a duration "
-				    "(30d, 12h, 2w, or a number of days)", optarg);
+			if (cli_parse_duration(cli, "--only-expiring", optarg, true,
+			    &a->only_expiring) != RK_EXIT_OK)
+				return RK_EXIT_USAGE;
 			break;
 		case 'h':
 			usage(stdout);
@@ -941,11 +940,8 @@ narrow_to_expiring(struct run *run, struct rk_err *err)
 	if (cli_select_expiring(&run->selection, run->model, run->args.only_expiring, f,
 	    err) != 0)
 		return fail_with(run, err, RK_EXIT_FAILED);
-	if (run->selection.nothing) {
-		say(run, "nothing ends within %ld days and no CRL is due: nothing to do, nothing "
-		    "was changed", run->args.only_expiring / 86400);
+	if (run->selection.nothing)
 		return -1;
-	}
 	snprintf(window, sizeof(window), "%ld", run->args.only_expiring);
 	if (add_header_fact(run, "only.window_seconds", window, err) != 0 ||
 	    add_header_fact(run, "only.certificates", run->selection.certificates, err) != 0 ||

@@ -119,6 +119,16 @@ cli_print_escaped(const char *prefix, const char *text)
 }
 
 int
+cli_parse_duration(const struct rk_cli *cli, const char *option, const char *text,
+    bool positive, long *out)
+{
+	if (!rk_expiry_parse_duration(text, out) || (positive && *out <= 0))
+		return cli_usage_error(cli, "%s: '%s' is not a duration (30d, 12h, 2w, or a number "
+		    "of days)", option, text);
+	return RK_EXIT_OK;
+}
+
+int
 cli_show_help(const char *help, bool asked)
 {
 	fputs(help, asked ? stdout : stderr);
@@ -227,10 +237,9 @@ cli_open_playbook_command(const struct rk_cli *cli, int argc, char **argv,
 			if (!args->takes_only_expiring)
 				return cli_usage_error(cli, "takes no --only-expiring (see rekey %s "
 				    "--help)", cli->command);
-			if (!rk_expiry_parse_duration(optarg, &args->only_expiring) ||
-			    args->only_expiring <= 0)
-				return cli_usage_error(cli, "--only-expiring: '%s' is not a duration "
-				    "(30d, 12h, 2w, or a number of days)", optarg);
+			if (cli_parse_duration(cli, "--only-expiring", optarg, true,
+			    &args->only_expiring) != RK_EXIT_OK)
+				return RK_EXIT_USAGE;
 			break;
 		case 'h':
 			usage(stdout);

@@ -88,8 +88,11 @@ cli_select_expiring(struct cli_selection *out, struct rk_model *m, long window, 
 		fprintf(f, "rekey:   a new CRL: %s\n", m->nrevocations > 0 ?
 		    "the playbook revokes" : "the CRL is due within 3 days or past");
 	out->nothing = !any && !out->crl;
-	if (out->nothing)
+	if (out->nothing) {
+		fprintf(f, "rekey: nothing ends within %ld days and no CRL is due: nothing to do, "
+		    "nothing was changed\n", window / 86400);
 		goto out;
+	}
 	if ((r = join_names(&out->certificates, m, keep, err)) == 0 &&
 	    (r = rk_model_select(m, keep, out->crl, err)) == 0)
 		narrow_reason(m);

@@ -30,6 +30,7 @@
  * it is an item with a reason, never tried.
  */
 #define RK_MATERIAL_ITER_MAX	1000000
+#define RK_MATERIAL_SERIAL_LEN	64
 
 enum rk_material_kind {
 	RK_MATERIAL_CERTIFICATE,
@@ -69,6 +70,10 @@ struct rk_material_item {
 	/* Certificates only ("" otherwise): as rk_cert_fingerprint and rk_cert_subject. */
 	char				fingerprint[RK_FINGERPRINT_LEN];
 	char				subject[256];
+	char				issuer[256];
+	char				serial[RK_MATERIAL_SERIAL_LEN];
+	/* Index in opts->issuers of the CA that signed this certificate, or -1. */
+	int				issued_by;
 	/* 1-based line of the "-----BEGIN" in a text; 0 for DER and PKCS#12. */
 	size_t				line;
 	/*
@@ -97,6 +102,8 @@ struct rk_material_opts {
 	 * with no password and the empty one first. */
 	const struct rk_secret	*passphrases;
 	size_t			 npassphrases;
+	const struct rk_cert *const *issuers;
+	size_t			 nissuers;
 };
 
 /*

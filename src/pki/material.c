@@ -197,6 +197,7 @@ item_init(struct rk_material_item *it, enum rk_material_kind kind,
     enum rk_material_encoding encoding, enum rk_material_form form, size_t line)
 {
 	memset(it, 0, sizeof(*it));
+	it->issued_by = -1;
 	it->kind = kind;
 	it->encoding = encoding;
 	it->form = form;

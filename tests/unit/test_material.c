@@ -293,7 +293,7 @@ test_every_form_of_one_key_gives_openssls_spki_hash(void **state)
 		    RK_MATERIAL_TRADITIONAL_ENCRYPTED, true, false },
 	};
 	struct rk_secret pass[2] = { { NULL, 0 }, { NULL, 0 } };
-	struct rk_material_opts opts = { pass, 2 };
+	struct rk_material_opts opts = { pass, 2, NULL, 0 };
 	struct rk_err err = { 0 };
 	struct rk_material m;
 	size_t i;
@@ -338,7 +338,7 @@ test_encrypted_keys_without_their_passphrase_have_no_hash(void **state)
 {
 	static const char *files[] = { "rsa.enc.p8.pem", "rsa.enc.p8.der", "rsa.proc.pem" };
 	struct rk_secret wrong = { NULL, 0 };
-	struct rk_material_opts opts = { &wrong, 1 };
+	struct rk_material_opts opts = { &wrong, 1, NULL, 0 };
 	struct rk_err err = { 0 };
 	size_t i;
 
@@ -359,7 +359,7 @@ static void
 test_passphrases_are_not_tried_over_the_cost_cap(void **state)
 {
 	struct rk_secret pass = { NULL, 0 };
-	struct rk_material_opts opts = { &pass, 1 };
+	struct rk_material_opts opts = { &pass, 1, NULL, 0 };
 	struct rk_err err = { 0 };
 
 	(void)state;
@@ -376,7 +376,7 @@ static void
 test_pkcs12_opens_with_none_or_its_password_else_is_locked(void **state)
 {
 	struct rk_secret pass = { NULL, 0 }, wrong = { NULL, 0 };
-	struct rk_material_opts with = { &pass, 1 }, without = { &wrong, 1 };
+	struct rk_material_opts with = { &pass, 1, NULL, 0 }, without = { &wrong, 1, NULL, 0 };
 	struct rk_err err = { 0 };
 	struct rk_material m;
 	const char *files[] = { "rsa.nopass.p12", "rsa.pass.p12" };

@@ -15,8 +15,9 @@
  * A file's bytes become a list of items, each named by the SHA-256 of its public key's DER
  * SubjectPublicKeyInfo (what `openssl pkey -pubout -outform DER | sha256sum` prints), so the
  * same key is recognised whatever its encoding: PEM, PEM inside other text, DER, PKCS#12,
- * PKCS#8 or traditional. Items never hold key bytes: only hashes, a subject, kind, form and
- * place. Nothing here prints, prompts or touches the file system; it is thread-safe.
+ * PKCS#8 or traditional. Items never hold key bytes: only hashes, a certificate's names,
+ * serial and issuing CA, kind, form and place. Nothing here prints, prompts or touches the
+ * file system; it is thread-safe (the issuers given are only read).
  */
 
 /* Most items one input may give (a bundle of 4096 certificates is far past any real one). */
@@ -83,11 +84,11 @@ struct rk_material_item {
 	char				serial[RK_MATERIAL_SERIAL_LEN];
 	/*
 	 * Certificates only: the index in opts->issuers of the first CA certificate that issued
-	 * this one, its issuer name that CA's subject (as X509_NAME_cmp compares them) and its
-	 * signature verified by that CA's public key; keyUsage, basicConstraints and dates are
-	 * not looked at. A self-signed certificate given among the issuers is its own issuer.
-	 * -1 for none of them, for every item that is not a certificate, and when opts is NULL
-	 * or names no issuer.
+	 * this one, which is that this certificate's issuer name is the CA's subject (compared
+	 * as X509_NAME_cmp compares them) and the CA's public key verifies its signature;
+	 * keyUsage, basicConstraints, AKI and dates are not looked at. A self-signed certificate
+	 * given among the issuers is its own issuer. -1 for none of them, for every item that is
+	 * not a certificate, and when opts is NULL or names no issuer.
 	 */
 	int				issued_by;
 	/* 1-based line of the "-----BEGIN" in a text; 0 for DER and PKCS#12. */
@@ -103,7 +104,9 @@ struct rk_material_item {
 	 * bag seen only once a password has opened the file (inside an encrypted safe, or in a
 	 * nested safe) is its own item when it costs more: an encrypted key, in PKCS#12,
 	 * encrypted PKCS#8, "encrypted: key derivation cost over the cap", beside the file's
-	 * other certificates and keys, since the file itself did open.
+	 * other certificates and keys, since the file itself did open. A shrouded key bag that
+	 * neither the password that opened the file nor any other given opens is an encrypted
+	 * key item too, "encrypted: no passphrase given opens it".
 	 */
 	const char			*reason;
 };
@@ -113,8 +116,9 @@ struct rk_material {
 	size_t			 n;
 	/*
 	 * PEM blocks of a key or certificate label that did not decode (truncated, a bad
-	 * base64 body, damaged DER inside): not items, since they name no key, but a sign that
-	 * the file held something.
+	 * base64 body, damaged DER inside), and bags of an opened PKCS#12 file that did not
+	 * (a certificate or key bag, or safes nested deeper than four): not items, since they
+	 * name no key, but a sign that the file held something.
 	 */
 	size_t			 unreadable;
 };
@@ -126,8 +130,8 @@ struct rk_material_opts {
 	size_t			 npassphrases;
 	/* CA certificates that each certificate item is checked against (issued_by); borrowed,
 	 * and only read. */
-	const struct rk_cert *const *issuers;
-	size_t			 nissuers;
+	const struct rk_cert *const	*issuers;
+	size_t				 nissuers;
 };
 
 /*

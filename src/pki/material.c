@@ -954,7 +954,7 @@ read_pkcs12(struct reader *rd, PKCS12 *p12, struct rk_err *err)
 	struct p12_pass *pw = NULL, first;
 	struct p12_walk w;
 	size_t i, npw = 2, given = rd->opts != NULL ? rd->opts->npassphrases : 0;
-	int nsafes, r = 0, k;
+	int nsafes = 0, r = 0, k;
 	bool open = false;
 
 	if (PKCS12_mac_present(p12)) {

@@ -721,11 +721,15 @@ print_text(const struct rk_model *m, const struct rk_sweep_report *r, const char
 		    t->spki_sha256[0] != '\0' ? "..." : "",
 		    t->fingerprint[0] != '\0' ? " SHA256 " : "", t->fingerprint,
 		    t->fingerprint[0] != '\0' ? "..." : "",
-		    t->serial[0] != '\0' ? " serial " : "", t->serial, t->source);
+		    t->serial[0] != '\0' && strstr(t->name, t->serial) == NULL ? " serial " : "",
+		    strstr(t->name, t->serial) == NULL ? t->serial : "", t->source);
 		cli_print_escaped("", line);
 	}
 	for (i = 0; i < r->nnotes; i++)
 		cli_print_escaped("  note: ", r->notes[i]);
+	if (r->ntargets == 0)
+		printf("  NOTHING TO LOOK FOR: no compromised key or certificate could be read, so "
+		    "no copy can be found; name one with --match FILE\n");
 	for (i = 0; i < r->nhosts; i++) {
 		const struct rk_sweep_host *h = &r->hosts[i];
 
@@ -876,8 +880,9 @@ cmd_sweep(const struct rk_cli *cli, int argc, char **argv)
 	} else {
 		print_text(model, &report, record);
 	}
-	rc = report.counts[RK_SWEEP_COMPROMISED] > 0 || report.hosts_swept < report.nhosts ?
-	    RK_EXIT_FAILED : RK_EXIT_OK;
+	/* Nothing to look for is no all-clear: the question could not be asked. */
+	rc = report.counts[RK_SWEEP_COMPROMISED] > 0 || report.hosts_swept < report.nhosts ||
+	    report.ntargets == 0 ? RK_EXIT_FAILED : RK_EXIT_OK;
 	goto out;
  failed:
 	cli_report_error(cli, "sweep", &err);

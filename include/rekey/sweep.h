@@ -92,6 +92,8 @@ struct rk_sweep_host {
 	size_t			 files_seen;	/* regular files in reach (up to max_files + 1) */
 	size_t			 files_read;	/* candidates read and matched */
 	bool			 truncated;	/* max_files or the output cap cut the sweep */
+	/* Unreadable files whose names say nothing of keys (a database's own): counted only. */
+	size_t			 unreadable_other;
 	double			 seconds;
 };
 

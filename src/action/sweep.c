@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rekey/archive.h"
 #include "rekey/bytes.h"
@@ -428,6 +429,32 @@ add_string(char ***v, size_t *n, const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * Whether a file's name says it may hold key material or a secret-bearing configuration:
+ * an unreadable one of these is listed; others (a database's own files) are only counted.
+ */
+static bool
+looks_like_key_file(const char *path)
+{
+	static const char *const suffixes[] = {
+		".pem", ".key", ".crt", ".cer", ".der", ".p12", ".pfx", ".p8", ".pk8", ".jks",
+		".keystore", ".env", ".conf", ".cnf", ".ini", ".yml", ".yaml", ".json", ".pub",
+	};
+	const char *base = strrchr(path, '/'), *dot;
+	size_t i;
+
+	base = base != NULL ? base + 1 : path;
+	if (strncmp(base, "id_", 3) == 0 || strcmp(base, ".env") == 0 ||
+	    strstr(base, "key") != NULL)
+		return true;
+	if ((dot = strrchr(base, '.')) == NULL)
+		return false;
+	for (i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++)
+		if (strcasecmp(dot, suffixes[i]) == 0)
+			return true;
+	return false;
+}
+
 /* "MODE OWNER GROUP SIZE PATH": a file find could not read, or one too large. */
 static int
 file_record(struct job *job, size_t host, enum rk_sweep_class cls, const char *rec)
@@ -441,6 +468,10 @@ file_record(struct job *job, size_t host, enum rk_sweep_class cls, const char *r
 	if (sscanf(rec, "%o %63s %63s %llu %n", &mode, owner, group, &size, &used) != 4 ||
 	    used == 0 || rec[used] != '/')
 		return 0;
+	if (cls == RK_SWEEP_UNREADABLE && !looks_like_key_file(rec + used)) {
+		job->report->hosts[host].unreadable_other++;
+		return 0;
+	}
 	f.host = host;
 	f.path = (char *)rec + used;
 	rk_strlcpy(f.owner, owner, sizeof(f.owner));

@@ -270,8 +270,7 @@ add_file_source(struct sweep_set *s, const struct rk_model *m, const struct rk_h
 	if (backup != NULL && backup[0] != '\0') {
 		if ((r = push_managed(s, h, backup, keepf(s, "rekey's backup of %s (incident %s)",
 		    f->path, m->incident.id), err)) != 0 ||
-		    (r = push_source(s, h, backup, cert->name, keepf(s, "the run's backup of %s:",
-		    f->path), err)) != 0)
+		    (r = push_source(s, h, backup, cert->name, "the run's backup", err)) != 0)
 			return r;
 		if (rec->state == RK_JOURNAL_DONE)
 			return 0;	/* the file itself holds the new material now */
@@ -609,11 +608,12 @@ report_json(const struct rk_model *m, const struct rk_sweep_report *r, const cha
 
 		seen += h->files_seen;
 		read += h->files_read;
-		json_array_append_new(hosts, json_pack("{s:s, s:b, s:o, s:o, s:o, s:I, s:I, s:b, "
-		    "s:f}", "host", m->hosts[i].name, "swept", h->swept,
+		json_array_append_new(hosts, json_pack("{s:s, s:b, s:o, s:o, s:o, s:I, s:I, s:I, "
+		    "s:b, s:f}", "host", m->hosts[i].name, "swept", h->swept,
 		    "error", str_or_null(h->error), "folders", strings_json(h->folders, h->nfolders),
 		    "missing", strings_json(h->missing, h->nmissing),
 		    "files_seen", (json_int_t)h->files_seen, "files_read", (json_int_t)h->files_read,
+		    "unreadable_other", (json_int_t)h->unreadable_other,
 		    "truncated", h->truncated, "seconds", h->seconds));
 	}
 	for (i = 0; findings != NULL && i < r->nfindings; i++)
@@ -715,14 +715,16 @@ print_text(const struct rk_model *m, const struct rk_sweep_report *r, const char
 		char line[1200];
 
 		/* The first 16 hex digits name a key well enough to read; --json has them all. */
-		snprintf(line, sizeof(line), "  looking for %s %s:%s%.16s%s%s%.23s%s%s%s, from %s",
-		    rk_sweep_kind_name(t->kind), t->name,
-		    t->spki_sha256[0] != '\0' ? " SPKI " : "", t->spki_sha256,
-		    t->spki_sha256[0] != '\0' ? "..." : "",
-		    t->fingerprint[0] != '\0' ? " SHA256 " : "", t->fingerprint,
-		    t->fingerprint[0] != '\0' ? "..." : "",
-		    t->serial[0] != '\0' && strstr(t->name, t->serial) == NULL ? " serial " : "",
-		    strstr(t->name, t->serial) == NULL ? t->serial : "", t->source);
+		if (t->spki_sha256[0] == '\0' && t->fingerprint[0] == '\0')
+			snprintf(line, sizeof(line), "  looking for %s %s, by issuer and serial, "
+			    "from %s", rk_sweep_kind_name(t->kind), t->name, t->source);
+		else
+			snprintf(line, sizeof(line), "  looking for %s %s:%s%.16s%s%s%.23s%s, from %s",
+			    rk_sweep_kind_name(t->kind), t->name,
+			    t->spki_sha256[0] != '\0' ? " SPKI " : "", t->spki_sha256,
+			    t->spki_sha256[0] != '\0' ? "..." : "",
+			    t->fingerprint[0] != '\0' ? " SHA256 " : "", t->fingerprint,
+			    t->fingerprint[0] != '\0' ? "..." : "", t->source);
 		cli_print_escaped("", line);
 	}
 	for (i = 0; i < r->nnotes; i++)
@@ -741,11 +743,14 @@ print_text(const struct rk_model *m, const struct rk_sweep_report *r, const char
 			cli_print_escaped("", line);
 			continue;
 		}
-		printf("%s: %zu %s looked at, %zu read%s (%.1f s)\n", m->hosts[i].name,
+		printf("%s: %zu %s looked at, %zu read", m->hosts[i].name,
 		    h->files_seen > (size_t)m->sweep.max_files ? (size_t)m->sweep.max_files :
-		    h->files_seen, plural(h->files_seen, "file", "files"), h->files_read,
-		    h->truncated ? "; CUT SHORT by sweep.max_files or the output cap" : "",
-		    h->seconds);
+		    h->files_seen, plural(h->files_seen, "file", "files"), h->files_read);
+		if (h->unreadable_other > 0)
+			printf(", %zu other %s not readable (no key-like name)", h->unreadable_other,
+			    plural(h->unreadable_other, "file", "files"));
+		printf("%s (%.1f s)\n", h->truncated ? "; CUT SHORT by sweep.max_files or the "
+		    "output cap" : "", h->seconds);
 		for (k = 0; k < r->nfindings; k++)
 			if (r->findings[k].host == i)
 				print_finding(m, r, &r->findings[k]);

@@ -670,6 +670,7 @@ print_finding(const struct rk_model *m, const struct rk_sweep_report *r,
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " = %s%s%s",
 		    strcmp(f->match, "issued-by-ca") == 0 ? "issued by " : "", t->name,
 		    strcmp(f->match, "key") == 0 ? "'s key" :
+		    strcmp(f->match, "beside") == 0 ? "'s key, encrypted (named like it, beside it)" :
 		    strcmp(f->match, "serial") == 0 ? " (by serial)" : "");
 	if (n > 0 && (size_t)n < sizeof(line) && f->managed != NULL)
 		(void)snprintf(line + n, sizeof(line) - (size_t)n, "  [%s]", f->managed);

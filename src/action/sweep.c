@@ -861,6 +861,16 @@ match_leftovers(struct job *job)
 	return rc;
 }
 
+/* Targets in a fixed order whatever the hosts' timing: by name, then key before certificate. */
+static int
+by_name(const void *a, const void *b)
+{
+	const struct rk_sweep_target *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (int)x->kind - (int)y->kind;
+}
+
 static int
 by_place(const void *a, const void *b)
 {
@@ -902,12 +912,13 @@ rk_sweep_run(struct rk_sweep_report *out, const struct rk_sweep_request *req,
 		r = rk_fail_nomem(err);
 		goto out;
 	}
-	for (i = 0; i < req->ntargets; i++)
-		if (add_target(out, &req->targets[i]) != 0) {
-			r = rk_fail_nomem(err);
-			goto out;
-		}
 	(void)rk_workers_run(m->nhosts, req->max_parallel, worker_sources, &job);
+	/* After the sources, so an item both name keeps the playbook's name for it. */
+	for (i = 0; i < req->ntargets && job.error == 0; i++)
+		if (add_target(out, &req->targets[i]) != 0)
+			job.error = RK_E_NOMEM;
+	if (out->ntargets > 1)
+		qsort(out->targets, out->ntargets, sizeof(*out->targets), by_name);
 	if (job.error == 0)
 		(void)rk_workers_run(m->nhosts, req->max_parallel, worker_sweep, &job);
 	if (job.error == 0 && match_leftovers(&job) != 0)

@@ -138,6 +138,11 @@ struct rk_sweep_request {
 	rk_sweep_open_fn		 open;
 	void				*payload;
 	size_t				 max_parallel;
+	/*
+	 * Tests and fuzzing: host i's command output as given here (any bytes), instead of
+	 * reaching it; sources are then not read. NULL in every real sweep.
+	 */
+	const struct rk_bytes		*outputs;
 };
 
 /*

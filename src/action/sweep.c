@@ -581,6 +581,37 @@ users_of(struct rk_buf *users, const struct rk_model *m, const struct rk_host *h
 	return r;
 }
 
+/* What host i's command printed: its records, then its candidates, each matched. */
+static void
+take_output(struct job *job, size_t i, struct rk_bytes out, int exit_status)
+{
+	const struct rk_model *m = job->req->model;
+	struct rk_sweep_host *sh = &job->report->hosts[i];
+	struct host_pass hp = { job, i, 0 };
+	struct rk_err err = { 0 };
+	struct rk_bytes tar;
+	size_t skipped = 0;
+	bool complete = false;
+
+	if (read_records(job, i, out, &tar) != 0) {
+		note_oom(job);
+		return;
+	}
+	if (tar.ptr == NULL) {
+		snprintf(sh->error, sizeof(sh->error), "the host's search ended before its list "
+		    "(exit status %d)", exit_status);
+		return;
+	}
+	if (rk_tar_each(tar, (size_t)m->sweep.max_file_size, each_file, &hp, &complete,
+	    &skipped, &err) != 0) {
+		note_oom(job);
+		return;
+	}
+	sh->swept = true;
+	sh->truncated = sh->files_seen > (size_t)m->sweep.max_files || !complete ||
+	    tar.len >= RK_SWEEP_OUTPUT_MAX;
+}
+
 static void
 sweep_host(struct job *job, size_t i)
 {
@@ -592,18 +623,19 @@ sweep_host(struct job *job, size_t i)
 	struct rk_run_result res;
 	struct rk_buf users;
 	struct rk_err err = { 0 };
-	struct rk_bytes tar;
-	struct host_pass hp = { job, i, 0 };
 	char cap[32], depth[16], max[16], limit[32];
 	const char **argv = NULL;
 	char **folders = NULL;
-	size_t nfolders = 0, k, n = 0, skipped = 0;
-	bool complete = false;
+	size_t nfolders = 0, k, n = 0;
 	long long started = rk_clock_ms();
 	int r;
 
 	rk_run_result_init(&res);
 	rk_buf_init(&users, 64 * 1024);
+	if (req->outputs != NULL) {
+		take_output(job, i, req->outputs[i], 0);
+		goto out;
+	}
 	if (t == NULL)
 		goto out;	/* phase one said why */
 	if ((r = rk_sweep_folders(&folders, &nfolders, m, h, req->paths, req->npaths, &err)) != 0 ||
@@ -639,23 +671,7 @@ sweep_host(struct job *job, size_t i)
 		snprintf(sh->error, sizeof(sh->error), "%s", err.msg);
 		goto out;
 	}
-	if ((r = read_records(job, i, rk_buf_bytes(&res.out), &tar)) != 0) {
-		note_oom(job);
-		goto out;
-	}
-	if (tar.ptr == NULL) {
-		snprintf(sh->error, sizeof(sh->error), "the host's search ended before its list "
-		    "(exit status %d)", res.exit_status);
-		goto out;
-	}
-	if ((r = rk_tar_each(tar, (size_t)m->sweep.max_file_size, each_file, &hp, &complete,
-	    &skipped, &err)) != 0) {
-		note_oom(job);
-		goto out;
-	}
-	sh->swept = true;
-	sh->truncated = sh->files_seen > (size_t)m->sweep.max_files || !complete ||
-	    tar.len >= RK_SWEEP_OUTPUT_MAX;
+	take_output(job, i, rk_buf_bytes(&res.out), res.exit_status);
  out:
 	sh->seconds = (double)(rk_clock_ms() - started) / 1000.0;
 	free(argv);
@@ -709,6 +725,8 @@ read_sources(struct job *job, size_t i)
 	size_t k, j;
 	char note[900];
 
+	if (req->outputs != NULL)
+		return;
 	if (req->open(&t, h, req->payload, &err) != 0) {
 		snprintf(sh->error, sizeof(sh->error), "%s", err.msg);
 		return;
@@ -897,7 +915,7 @@ rk_sweep_run(struct rk_sweep_report *out, const struct rk_sweep_request *req,
 
 	memset(out, 0, sizeof(*out));
 	memset(&job, 0, sizeof(job));
-	if (req->open == NULL)
+	if (req->open == NULL && req->outputs == NULL)
 		return rk_fail(err, RK_E_USAGE, "sweep: no way to reach the hosts");
 	job.req = req;
 	job.report = out;

@@ -865,7 +865,7 @@ cmd_sweep(const struct rk_cli *cli, int argc, char **argv)
 		struct rk_sweep_request req = { model, set.targets, set.ntargets, set.sources,
 		    set.nsources, set.managed, set.nmanaged, set.cas, set.ncas, set.passphrases,
 		    set.npassphrases, args.npaths > 0 ? args.paths : NULL, args.npaths,
-		    cli_transport_open, NULL, (size_t)model->policy.max_parallel };
+		    cli_transport_open, NULL, (size_t)model->policy.max_parallel, NULL };
 
 		if (rk_ssh_global_init(&err) != 0)
 			goto failed;

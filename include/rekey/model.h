@@ -299,7 +299,7 @@ struct rk_sweep_spec {
 	char			**paths;	/* absolute folders, no trailing '/'; NULL (0):
 						 * the defaults (RK_SWEEP_DEFAULT_PATHS) */
 	size_t			 npaths;
-	int			 max_depth;	/* folder levels below each path */
+	int			 max_depth;	/* find -maxdepth below each path (1: its files) */
 	int			 max_files;	/* regular files looked at per host */
 	long long		 max_file_size;	/* bytes; a larger file is listed, not read */
 	bool			 one_file_system;

@@ -39,6 +39,9 @@ finding_of(struct rk_run_ctx *ctx, const struct rk_step *s)
 }
 
 static void
+set_text(char **slot, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
 set_text(char **slot, const char *fmt, va_list ap)
 {
 	char *text = NULL;

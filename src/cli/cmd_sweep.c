@@ -319,9 +319,12 @@ add_local_file(struct sweep_set *s, const char *path, enum rk_sweep_kind kind,
 	opts.npassphrases = s->npassphrases;
 	rk_buf_init(&data, RK_REMOTE_FILE_MAX);
 	memset(&mat, 0, sizeof(mat));
-	if ((r = rk_file_read(&data, path, RK_REMOTE_FILE_MAX, err)) != 0 ||
-	    (r = rk_material_read(&mat, rk_buf_bytes(&data), &opts, err)) != 0)
+	if ((r = rk_file_read(&data, path, RK_REMOTE_FILE_MAX, err)) != 0)
+		goto out;	/* its message names the file */
+	if ((r = rk_material_read(&mat, rk_buf_bytes(&data), &opts, err)) != 0) {
+		rk_err_prefix(err, "%s", path);
 		goto out;
+	}
 	for (i = 0; i < mat.n && r == 0; i++) {
 		const struct rk_material_item *it = &mat.items[i];
 		struct rk_sweep_target t = { 0 };
@@ -341,8 +344,6 @@ add_local_file(struct sweep_set *s, const char *path, enum rk_sweep_kind kind,
  out:
 	rk_material_clear(&mat);
 	rk_buf_clear(&data);
-	if (r != 0)
-		rk_err_prefix(err, "%s", path);
 	return r;
 }
 
@@ -519,6 +520,9 @@ build_set(struct sweep_set *s, const struct rk_model *m, const struct sweep_args
 			return rk_fail_nomem(err);
 		if ((r = add_local_file(s, a->matches[i], RK_SWEEP_KEY, base_name(a->matches[i]),
 		    src, &added, err)) != 0) {
+			/* A file named on the command line that cannot be read is a usage error. */
+			if (r != RK_E_NOMEM)
+				err->code = RK_E_USAGE;
 			rk_err_prefix(err, "--match");
 			return r;
 		}

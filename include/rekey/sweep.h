@@ -21,7 +21,7 @@
 #include "rekey/transport.h"
 
 /* A host's answer is capped (the tar of its candidate files); past it, the rest is not read. */
-#define RK_SWEEP_OUTPUT_MAX	(256u * 1024 * 1024)
+#define RK_SWEEP_OUTPUT_MAX	(64u * 1024 * 1024)
 
 /* What one item of the compromised set is. */
 enum rk_sweep_kind {
@@ -76,7 +76,9 @@ struct rk_sweep_finding {
 	bool			 has_item;
 	struct rk_material_item	 item;		/* when has_item */
 	int			 target;	/* index in the report's targets, or -1 */
-	const char		*match;		/* "key", "certificate", "issued-by-ca", "serial" */
+	/* "key", "certificate", "issued-by-ca", "serial", or "beside": an encrypted key with
+	 * no passphrase given, named like a compromised file beside it (db.key by db.crt) */
+	const char		*match;
 	const char		*managed;	/* borrowed label, or NULL */
 	bool			 world_readable;
 	bool			 is_folder;	/* unreadable: a folder, not a file */

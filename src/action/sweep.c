@@ -775,6 +775,39 @@ worker_sweep(void *arg, size_t i)
  * A certificate found by its serial (revoke: serial) or a key learnt late names a public key
  * that was not known when the hosts were read: the private keys left over are matched again.
  */
+/* Whether a and b differ only after their last '.' in the same folder ("db.key", "db.crt"). */
+static bool
+same_stem(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	const char *da, *db;
+	size_t la, lb;
+
+	sa = sa != NULL ? sa : a;
+	sb = sb != NULL ? sb : b;
+	da = strrchr(sa, '.');
+	db = strrchr(sb, '.');
+	la = da != NULL && da > sa + 1 ? (size_t)(da - a) : strlen(a);
+	lb = db != NULL && db > sb + 1 ? (size_t)(db - b) : strlen(b);
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+/* Whether leftover l is the key of compromised finding f: by its public key, or, locked
+ * and so without one, by a name it shares with f in the same folder. */
+static const char *
+leftover_match(const struct leftover *l, const struct rk_sweep_finding *f)
+{
+	if (f->cls != RK_SWEEP_COMPROMISED || !f->has_item || f->host != l->host)
+		return NULL;
+	if (l->item.spki_sha256[0] != '\0')
+		return strcmp(f->match, "serial") == 0 &&
+		    strcmp(f->item.spki_sha256, l->item.spki_sha256) == 0 ? "key" : NULL;
+	if (l->item.kind == RK_MATERIAL_ENCRYPTED_KEY && strcmp(f->path, l->path) != 0 &&
+	    same_stem(f->path, l->path))
+		return "beside";
+	return NULL;
+}
+
 static int
 match_leftovers(struct job *job)
 {
@@ -789,9 +822,9 @@ match_leftovers(struct job *job)
 			const struct rk_sweep_finding *f = &r->findings[j];
 			struct rk_sweep_finding add = { 0 };
 
-			if (f->cls != RK_SWEEP_COMPROMISED || !f->has_item ||
-			    strcmp(f->match, "serial") != 0 || l->item.spki_sha256[0] == '\0' ||
-			    strcmp(f->item.spki_sha256, l->item.spki_sha256) != 0)
+			const char *how = leftover_match(l, f);
+
+			if (how == NULL)
 				continue;
 			add.host = l->host;
 			add.path = l->path;
@@ -803,7 +836,7 @@ match_leftovers(struct job *job)
 			add.item = l->item;
 			add.cls = RK_SWEEP_COMPROMISED;
 			add.target = f->target;
-			add.match = "key";
+			add.match = how;
 			add.world_readable = (l->mode & 004) != 0;
 			add.managed = managed_label(job->req, &job->req->model->hosts[l->host],
 			    l->path);
@@ -817,7 +850,7 @@ match_leftovers(struct job *job)
 					continue;
 				e->cls = RK_SWEEP_COMPROMISED;
 				e->target = f->target;
-				e->match = "key";
+				e->match = how;
 			}
 			if (add.world_readable)
 				break;	/* changed in place above */
@@ -826,6 +859,16 @@ match_leftovers(struct job *job)
 		}
 	}
 	return rc;
+}
+
+/* Targets in a fixed order whatever the hosts' timing: by name, then key before certificate. */
+static int
+by_name(const void *a, const void *b)
+{
+	const struct rk_sweep_target *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (int)x->kind - (int)y->kind;
 }
 
 static int
@@ -869,12 +912,13 @@ rk_sweep_run(struct rk_sweep_report *out, const struct rk_sweep_request *req,
 		r = rk_fail_nomem(err);
 		goto out;
 	}
-	for (i = 0; i < req->ntargets; i++)
-		if (add_target(out, &req->targets[i]) != 0) {
-			r = rk_fail_nomem(err);
-			goto out;
-		}
 	(void)rk_workers_run(m->nhosts, req->max_parallel, worker_sources, &job);
+	/* After the sources, so an item both name keeps the playbook's name for it. */
+	for (i = 0; i < req->ntargets && job.error == 0; i++)
+		if (add_target(out, &req->targets[i]) != 0)
+			job.error = RK_E_NOMEM;
+	if (out->ntargets > 1)
+		qsort(out->targets, out->ntargets, sizeof(*out->targets), by_name);
 	if (job.error == 0)
 		(void)rk_workers_run(m->nhosts, req->max_parallel, worker_sweep, &job);
 	if (job.error == 0 && match_leftovers(&job) != 0)

@@ -538,10 +538,11 @@ holds_of(const struct rk_sweep_finding *f)
 	return f->has_item ? rk_material_kind_name(f->item.kind) : NULL;
 }
 
+/* Every string here may come from a host (a file name, an owner): escaped when not UTF-8. */
 static json_t *
 str_or_null(const char *s)
 {
-	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+	return s != NULL && s[0] != '\0' ? cli_json_text(s) : json_null();
 }
 
 static json_t *
@@ -554,9 +555,9 @@ finding_json(const struct rk_model *m, const struct rk_sweep_report *r,
 
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)f->mode);
 	rk_sweep_advice(advice, sizeof(advice), r, f);
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:o, "
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:o, "
 	    "s:o, s:o, s:b, s:b, s:s}",
-	    "host", m->hosts[f->host].name, "path", f->path,
+	    "host", m->hosts[f->host].name, "path", str_or_null(f->path),
 	    "owner", str_or_null(f->owner), "group", str_or_null(f->group),
 	    "mode", f->is_folder ? json_null() : json_string(mode), "size", (json_int_t)f->size,
 	    "class", rk_sweep_class_name(f->cls), "holds", str_or_null(holds_of(f)),
@@ -573,7 +574,7 @@ finding_json(const struct rk_model *m, const struct rk_sweep_report *r,
 	if (o != NULL && f->has_item && f->item.reason != NULL)
 		json_object_set_new(o, "reason", json_string(f->item.reason));
 	if (o != NULL && f->has_item && f->item.subject[0] != '\0')
-		json_object_set_new(o, "subject", json_string(f->item.subject));
+		json_object_set_new(o, "subject", str_or_null(f->item.subject));
 	return o;
 }
 
@@ -584,7 +585,7 @@ strings_json(char *const *v, size_t n)
 	size_t i;
 
 	for (i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, str_or_null(v[i]));
 	return a;
 }
 
@@ -598,8 +599,9 @@ report_json(const struct rk_model *m, const struct rk_sweep_report *r, const cha
 	for (i = 0; targets != NULL && i < r->ntargets; i++) {
 		const struct rk_sweep_target *t = &r->targets[i];
 
-		json_array_append_new(targets, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
-		    "kind", rk_sweep_kind_name(t->kind), "name", t->name, "source", t->source,
+		json_array_append_new(targets, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}",
+		    "kind", rk_sweep_kind_name(t->kind), "name", str_or_null(t->name),
+		    "source", str_or_null(t->source),
 		    "spki_sha256", str_or_null(t->spki_sha256),
 		    "fingerprint", str_or_null(t->fingerprint), "serial", str_or_null(t->serial)));
 	}
@@ -670,6 +672,7 @@ print_finding(const struct rk_model *m, const struct rk_sweep_report *r,
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " = %s%s%s",
 		    strcmp(f->match, "issued-by-ca") == 0 ? "issued by " : "", t->name,
 		    strcmp(f->match, "key") == 0 ? "'s key" :
+		    strcmp(f->match, "beside") == 0 ? "'s key, encrypted (named like it, beside it)" :
 		    strcmp(f->match, "serial") == 0 ? " (by serial)" : "");
 	if (n > 0 && (size_t)n < sizeof(line) && f->managed != NULL)
 		(void)snprintf(line + n, sizeof(line) - (size_t)n, "  [%s]", f->managed);
@@ -877,7 +880,7 @@ cmd_sweep(const struct rk_cli *cli, int argc, char **argv)
 	}
 	if (!args.no_record && write_sweep_json(&record, cli, model, &set, doc) == 0 &&
 	    record != NULL)
-		json_object_set_new(doc, "record", json_string(record));
+		json_object_set_new(doc, "record", str_or_null(record));
 	if (args.json) {
 		if (json_dumpf(doc, stdout, JSON_INDENT(2)) != 0)
 			goto failed;

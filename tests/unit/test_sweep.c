@@ -70,6 +70,8 @@ setup(void **state)
 	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
 	    "-keyout other.key -out other.crt -subj /CN=other -days 2 2>/dev/null && "
 	    "cp etc/db.key srv/backup/db-old.pem && "
+	    "openssl pkey -in etc/db.key -aes256 -passout pass:sweep-test -out srv/enc.key && "
+	    "cp etc/db.crt srv/enc.crt && "
 	    "openssl x509 -in etc/db.crt -outform DER -out srv/db.der && "
 	    "cat other.crt etc/db.crt > srv/nested/bundle.pem && "
 	    "printf 'KEY=\"%s\"\\n' \"$(awk '{printf \"%s\\\\n\", $0}' etc/db.key)\" > extra/.env && "
@@ -198,11 +200,18 @@ test_every_copy_is_found_and_nothing_else(void **state)
 
 		if (g->cls != RK_SWEEP_COMPROMISED)
 			continue;
-		assert_string_equal(g->item.spki_sha256, f->spki);
+		if (strcmp(g->match, "beside") != 0)
+			assert_string_equal(g->item.spki_sha256, f->spki);
 		assert_null(strstr(g->path, "unrelated"));
 		assert_null(strstr(g->path, "/loop/"));	/* the link is never followed */
 	}
-	assert_int_equal(r.counts[RK_SWEEP_COMPROMISED], 6);
+	/* An encrypted key with no passphrase given: its name pairs it with the certificate. */
+	assert_non_null(x = find(&r, f, "srv/enc.key", RK_SWEEP_COMPROMISED));
+	assert_string_equal(x->match, "beside");
+	assert_int_equal(x->item.kind, RK_MATERIAL_ENCRYPTED_KEY);
+	assert_non_null(find(&r, f, "srv/enc.crt", RK_SWEEP_COMPROMISED));
+	assert_null(find(&r, f, "other.key", RK_SWEEP_COMPROMISED));
+	assert_int_equal(r.counts[RK_SWEEP_COMPROMISED], 8);
 	assert_int_equal(r.hosts[0].nmissing, 1);
 	rk_sweep_report_clear(&r);
 }
@@ -213,7 +222,8 @@ test_once_copies_are_gone_the_sweep_is_clean(void **state)
 	struct fixture *f = *state;
 	struct rk_sweep_report r;
 
-	sh(f->dir, "rm srv/backup/db-old.pem srv/db.der srv/nested/bundle.pem extra/.env && "
+	sh(f->dir, "rm srv/backup/db-old.pem srv/db.der srv/nested/bundle.pem extra/.env "
+	    "srv/enc.key srv/enc.crt && "
 	    "cp other.key etc/db.key && cp other.crt etc/db.crt");
 	sweep(&r, f);
 	/* The source now holds the other key: that one is looked for, where its copies are. */

@@ -47,7 +47,6 @@ archive=$E2E_RECORDS/$id.tar.gz
 # The password of the locked PKCS#12 copy, which the playbook names by sweep.passphrase_env.
 E2E_SWEEP_P12_PASS=$(harness_random_password)
 export E2E_SWEEP_P12_PASS
-export SWEEP_ALIASES="db1-server.crt=db1-server"
 # The interpreter itself: a version manager's shim costs a fraction of a second per call, and
 # the checks below call it often.
 py=$(python3 -c 'import sys; print(sys.executable)')
@@ -78,13 +77,10 @@ except (OSError, ValueError) as e:
 findings = doc.get("findings") or []
 def fp(s):
     return (s or "").replace(":", "").lower()
-# The playbook revokes db1-server's certificate by its file too (scenario server), so the
-# set may know it twice, by the certificate's name and by the file's; the spec does not say
-# which of the two a finding names (SWEEP_ALIASES="FILE-NAME=NAME ...").
-alias = dict(a.split("=", 1) for a in os.environ.get("SWEEP_ALIASES", "").split())
+# The playbook revokes db1-server's certificate by its file too (scenario server): a finding
+# still names the playbook's certificate, db1-server.
 def item(f):
-    m = f.get("matches")
-    return alias.get(m, m) if m else "-"
+    return f.get("matches") or "-"
 if mode == "compromised":
     rows = {f"{f.get('host')}|{f.get('path')}|{f.get('match')}|{item(f)}|"
             f"{'managed' if f.get('managed') else 'planted'}"

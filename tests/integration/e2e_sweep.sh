@@ -456,7 +456,7 @@ planted() {
 			"traditional EC key: private key|PEM|traditional|1" \
 			"PKCS#12: PKCS#12|0" \
 			"locked PKCS#12: PKCS#12|0" \
-			".env: private key|escaped PEM|$(grep -n APP_TLS_KEY "$plant/app1/app/.env" | cut -d: -f1)" \
+			".env: private key|PEM escaped|$(grep -n APP_TLS_KEY "$plant/app1/app/.env" | cut -d: -f1)" \
 			"YAML: certificate|PEM in text|4")" \
 		"$(printf '%s\n' \
 			"backup pem (key): $(field "$out" db1 "$plant/db1/backup/2026-11/db1-server.pem" key holds)|$(field "$out" db1 "$plant/db1/backup/2026-11/db1-server.pem" key encoding)|$(field "$out" db1 "$plant/db1/backup/2026-11/db1-server.pem" key form)|$(field "$out" db1 "$plant/db1/backup/2026-11/db1-server.pem" key line)" \

@@ -16,6 +16,7 @@
 #include "rekey/archive.h"
 #include "rekey/bytes.h"
 #include "rekey/clock.h"
+#include "rekey/digest.h"
 #include "rekey/fsutil.h"
 #include "rekey/strutil.h"
 #include "rekey/workers.h"
@@ -209,6 +210,21 @@ rk_sweep_folders(char ***out, size_t *nout, const struct rk_model *m, const stru
 
 /* ---- the work ------------------------------------------------------------------------------ */
 
+/*
+ * What a file's bytes held, by their SHA-256: estates repeat files (the distribution's CA
+ * store, one bundle copied to every host), and reading one again costs key decoding and,
+ * for encrypted keys and PKCS#12, the passphrases' key derivation. Bytes only: the owner,
+ * mode and path of each copy are its own.
+ */
+#define SEEN_BUCKETS	4096
+#define SEEN_MAX	200000
+
+struct seen {
+	struct seen		*next;
+	char			 sha256[RK_SHA256_HEX];
+	struct rk_material	 mat;
+};
+
 /* A private key item no target matched, kept for the last pass (keys of serial matches). */
 struct leftover {
 	size_t			 host;
@@ -230,6 +246,8 @@ struct job {
 	size_t				 nleft, left_alloc;
 	size_t				 findings_alloc;
 	int				 error;		/* RK_E_NOMEM from a worker */
+	struct seen			*seen[SEEN_BUCKETS];
+	size_t				 nseen;
 };
 
 /* One host's pass over its tar stream. */
@@ -370,6 +388,75 @@ keep_leftover(struct job *job, const struct rk_sweep_finding *f)
 	return rc;
 }
 
+static unsigned
+seen_bucket(const char *hex)
+{
+	return (unsigned)strtoul((char[4]){ hex[0], hex[1], hex[2], '\0' }, NULL, 16) %
+	    SEEN_BUCKETS;
+}
+
+static int
+material_copy(struct rk_material *out, const struct rk_material *in)
+{
+	*out = *in;
+	out->items = NULL;
+	if (in->n == 0)
+		return 0;
+	if ((out->items = calloc(in->n, sizeof(*out->items))) == NULL)
+		return RK_E_NOMEM;
+	memcpy(out->items, in->items, in->n * sizeof(*out->items));
+	return 0;
+}
+
+/* What data holds: read once per distinct content, then copied from the cache. */
+static int
+read_material(struct job *job, struct rk_material *out, struct rk_bytes data)
+{
+	struct rk_err err = { 0 };
+	char hex[RK_SHA256_HEX];
+	struct seen *e, *add;
+	unsigned b;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (rk_sha256_hex(hex, data, &err) != 0)
+		return RK_E_NOMEM;
+	b = seen_bucket(hex);
+	pthread_mutex_lock(&job->lock);
+	for (e = job->seen[b]; e != NULL && strcmp(e->sha256, hex) != 0; e = e->next)
+		;
+	if (e != NULL)
+		rc = material_copy(out, &e->mat);
+	pthread_mutex_unlock(&job->lock);
+	if (e != NULL || rc != 0)
+		return rc;
+	if (rk_material_read(out, data, &job->opts, &err) != 0) {
+		rk_material_clear(out);
+		/* Over a limit: not material. */
+		return err.code == RK_E_NOMEM ? RK_E_NOMEM : 0;
+	}
+	if ((add = calloc(1, sizeof(*add))) == NULL)
+		return RK_E_NOMEM;
+	memcpy(add->sha256, hex, sizeof(hex));
+	if (material_copy(&add->mat, out) != 0) {
+		free(add);
+		return RK_E_NOMEM;
+	}
+	pthread_mutex_lock(&job->lock);
+	if (job->nseen < SEEN_MAX) {
+		add->next = job->seen[b];
+		job->seen[b] = add;
+		job->nseen++;
+		add = NULL;
+	}
+	pthread_mutex_unlock(&job->lock);
+	if (add != NULL) {
+		rk_material_clear(&add->mat);
+		free(add);
+	}
+	return 0;
+}
+
 static int
 each_file(void *arg, const struct rk_tar_file *file)
 {
@@ -377,15 +464,12 @@ each_file(void *arg, const struct rk_tar_file *file)
 	struct job *job = hp->job;
 	const struct rk_host *h = &job->req->model->hosts[hp->host];
 	struct rk_material mat;
-	struct rk_err err = { 0 };
 	size_t i;
 	int rc = 0;
 
 	job->report->hosts[hp->host].files_read++;
-	if (rk_material_read(&mat, file->data, &job->opts, &err) != 0) {
-		rk_material_clear(&mat);
-		return err.code == RK_E_NOMEM ? RK_E_NOMEM : 0;	/* over a limit: not material */
-	}
+	if ((rc = read_material(job, &mat, file->data)) != 0)
+		return rc;
 	for (i = 0; i < mat.n && rc == 0; i++) {
 		struct rk_sweep_finding f = { 0 };
 
@@ -961,6 +1045,15 @@ rk_sweep_run(struct rk_sweep_report *out, const struct rk_sweep_request *req,
 	for (i = 0; i < job.nleft; i++)
 		free(job.left[i].path);
 	free(job.left);
+	for (i = 0; i < SEEN_BUCKETS; i++) {
+		struct seen *e = job.seen[i], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->next;
+			rk_material_clear(&e->mat);
+			free(e);
+		}
+	}
 	for (i = 0; job.transports != NULL && i < m->nhosts; i++)
 		rk_transport_free(job.transports[i]);
 	free(job.transports);

@@ -426,8 +426,11 @@ add_revocations(struct sweep_set *s, const struct rk_model *m, struct rk_err *er
 		return r;
 	for (i = 0; i < revs.n && r == 0; i++) {
 		const struct rk_revoked_set *set = &revs.views[i].set;
+		/* A certificate file read whole is looked for by key and fingerprint instead. */
+		bool by_file = m->revocations[i].kind == RK_REVOKE_CERT &&
+		    file_exists(m->revocations[i].value);
 
-		for (j = 0; j < set->n && r == 0; j++) {
+		for (j = 0; j < set->n && r == 0 && !by_file; j++) {
 			struct rk_sweep_target t = { 0 };
 
 			t.kind = RK_SWEEP_CERTIFICATE;

@@ -29,7 +29,7 @@ declare -A module_layer=(
 	[ssh]=transport [local]=transport [shellquote]=transport
 	[postgresql]=service [mariadb]=service
 	[probe]=verify [verdict]=verify
-	[clientfile]=action [hostfile]=action [hostcheck]=action [trustset]=action [actions]=action [expiry]=action
+	[clientfile]=action [hostfile]=action [hostcheck]=action [trustset]=action [actions]=action [expiry]=action [sweep]=action
 )
 declare -A may_use=(
 	[util]="util"

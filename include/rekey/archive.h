@@ -96,4 +96,34 @@ int	rk_archive_verify(struct rk_archive_check *out, struct rk_bytes archive,
 int	rk_archive_read_member(struct rk_buf *out, struct rk_bytes archive, const char *name,
 	    struct rk_err *err) RK_MUST_CHECK;
 
+/*
+ * Rewrites the archive at path with the member name set to data (added, or replacing the one
+ * there), sealed anew by signer, all or nothing. The archive must first verify with signer's
+ * public key: one damaged or sealed by another key is left as it is (RK_E_USAGE, why).
+ */
+int	rk_archive_amend(const char *path, const char *name, struct rk_bytes data,
+	    const struct rk_key *signer, struct rk_err *err) RK_MUST_CHECK;
+
+/* One regular file of a plain tar stream, as rk_tar_each gives it. */
+struct rk_tar_file {
+	const char		*path;		/* as stored (absolute names kept) */
+	const char		*owner;		/* "" when the header has no name */
+	const char		*group;
+	unsigned		 mode;		/* permission bits */
+	unsigned long long	 size;
+	struct rk_bytes		 data;		/* valid for the call only */
+};
+
+/*
+ * Calls each(arg, file) for every regular file of an uncompressed tar stream (what
+ * `tar -cf -` writes: ustar, GNU or pax), in order, each at most max_file bytes (larger ones
+ * are skipped and counted in *skipped). Links, folders and devices are passed over. A stream
+ * cut short (a capped output) or damaged stops the walk without error: *complete says
+ * whether it ended properly. each returning non-zero stops it and that code is returned;
+ * otherwise 0, or RK_E_NOMEM.
+ */
+int	rk_tar_each(struct rk_bytes tar, size_t max_file,
+	    int (*each)(void *arg, const struct rk_tar_file *file), void *arg, bool *complete,
+	    size_t *skipped, struct rk_err *err) RK_MUST_CHECK;
+
 #endif

@@ -15,8 +15,9 @@
  * A file's bytes become a list of items, each named by the SHA-256 of its public key's DER
  * SubjectPublicKeyInfo (what `openssl pkey -pubout -outform DER | sha256sum` prints), so the
  * same key is recognised whatever its encoding: PEM, PEM inside other text, DER, PKCS#12,
- * PKCS#8 or traditional. Items never hold key bytes: only hashes, a subject, kind, form and
- * place. Nothing here prints, prompts or touches the file system; it is thread-safe.
+ * PKCS#8 or traditional. Items never hold key bytes: only hashes, a certificate's names,
+ * serial and issuing CA, kind, form and place. Nothing here prints, prompts or touches the
+ * file system; it is thread-safe (the issuers given are only read).
  */
 
 /* Most items one input may give (a bundle of 4096 certificates is far past any real one). */
@@ -30,6 +31,11 @@
  * it is an item with a reason, never tried.
  */
 #define RK_MATERIAL_ITER_MAX	1000000
+/*
+ * Room for a certificate's serial as rk_cert_serial writes it, "5D:3A:91": RFC 5280 (4.1.2.2)
+ * allows 20 octets, 59 characters and a NUL.
+ */
+#define RK_MATERIAL_SERIAL_LEN	60
 
 enum rk_material_kind {
 	RK_MATERIAL_CERTIFICATE,
@@ -66,9 +72,25 @@ struct rk_material_item {
 	enum rk_material_form		form;
 	/* Lower-case hex SHA-256 of the SPKI, or "" when the key could not be opened. */
 	char				spki_sha256[RK_SHA256_HEX];
-	/* Certificates only ("" otherwise): as rk_cert_fingerprint and rk_cert_subject. */
+	/*
+	 * Certificates only ("" otherwise): as rk_cert_fingerprint, rk_cert_subject,
+	 * rk_cert_issuer ("/O=Example/CN=Example CA") and rk_cert_serial (upper-case hex bytes
+	 * joined by ':', "5D:3A:91"). A serial longer than RFC 5280's 20 octets, which would
+	 * not fit, is "" too, never cut.
+	 */
 	char				fingerprint[RK_FINGERPRINT_LEN];
 	char				subject[256];
+	char				issuer[256];
+	char				serial[RK_MATERIAL_SERIAL_LEN];
+	/*
+	 * Certificates only: the index in opts->issuers of the first CA certificate that issued
+	 * this one, which is that this certificate's issuer name is the CA's subject (compared
+	 * as X509_NAME_cmp compares them) and the CA's public key verifies its signature;
+	 * keyUsage, basicConstraints, AKI and dates are not looked at. A self-signed certificate
+	 * given among the issuers is its own issuer. -1 for none of them, for every item that is
+	 * not a certificate, and when opts is NULL or names no issuer.
+	 */
+	int				issued_by;
 	/* 1-based line of the "-----BEGIN" in a text; 0 for DER and PKCS#12. */
 	size_t				line;
 	/*
@@ -76,7 +98,15 @@ struct rk_material_item {
 	 * passphrase", "encrypted: no passphrase given opens it", "encrypted: key derivation
 	 * cost over the cap", "pkcs12, locked: no password given opens it", "pkcs12, locked:
 	 * key derivation cost over the cap", "its public key cannot be read" (a certificate
-	 * keeps its fingerprint then).
+	 * keeps its fingerprint then). A PKCS#12 file whose visible parts (its MAC, its
+	 * encrypted safes, the shrouded key bags of its plain ones) cost more than
+	 * RK_MATERIAL_ITER_MAX is one locked item: no password is tried on it. A shrouded key
+	 * bag seen only once a password has opened the file (inside an encrypted safe, or in a
+	 * nested safe) is its own item when it costs more: an encrypted key, in PKCS#12,
+	 * encrypted PKCS#8, "encrypted: key derivation cost over the cap", beside the file's
+	 * other certificates and keys, since the file itself did open. A shrouded key bag that
+	 * neither the password that opened the file nor any other given opens is an encrypted
+	 * key item too, "encrypted: no passphrase given opens it".
 	 */
 	const char			*reason;
 };
@@ -86,8 +116,9 @@ struct rk_material {
 	size_t			 n;
 	/*
 	 * PEM blocks of a key or certificate label that did not decode (truncated, a bad
-	 * base64 body, damaged DER inside): not items, since they name no key, but a sign that
-	 * the file held something.
+	 * base64 body, damaged DER inside), and bags of an opened PKCS#12 file that did not
+	 * (a certificate or key bag, or safes nested deeper than four): not items, since they
+	 * name no key, but a sign that the file held something.
 	 */
 	size_t			 unreadable;
 };
@@ -97,6 +128,10 @@ struct rk_material_opts {
 	 * with no password and the empty one first. */
 	const struct rk_secret	*passphrases;
 	size_t			 npassphrases;
+	/* CA certificates that each certificate item is checked against (issued_by); borrowed,
+	 * and only read. */
+	const struct rk_cert *const	*issuers;
+	size_t				 nissuers;
 };
 
 /*
@@ -108,7 +143,8 @@ struct rk_material_opts {
 bool	rk_material_sniff(struct rk_bytes head);
 
 /*
- * Everything found in data, in file order, into *out (initialised here; rk_material_clear it
+ * Everything found in data, in file order (a PKCS#12 file: every certificate and every key of
+ * every bag, as its safes hold them), into *out (initialised here; rk_material_clear it
  * even after a failure). Nothing found, or only unreadable or locked items, is success: the
  * caller reads out->n, each item's reason and out->unreadable. opts may be NULL. Fails only
  * with RK_E_LIMIT (data over RK_PEM_MAX, or more than RK_MATERIAL_ITEMS_MAX items) and

@@ -204,6 +204,8 @@ struct rk_host {
 	bool			 sudo;
 	const struct rk_host	*jump;		/* bastion, or NULL */
 	int			 timeout;	/* seconds, for connect and each command */
+	char			**sweep_paths;	/* folders `sweep` adds on this host */
+	size_t			 nsweep_paths;
 	struct rk_pos		 pos;
 };
 
@@ -292,6 +294,30 @@ struct rk_record_spec {
 	struct rk_secret_ref	 signing_key_passphrase;
 };
 
+/* sweep: where `rekey sweep` looks for copies of compromised material, and how far. */
+struct rk_sweep_spec {
+	char			**paths;	/* absolute folders, no trailing '/'; NULL (0):
+						 * the defaults (RK_SWEEP_DEFAULT_PATHS) */
+	size_t			 npaths;
+	int			 max_depth;	/* folder levels below each path */
+	int			 max_files;	/* regular files looked at per host */
+	long long		 max_file_size;	/* bytes; a larger file is listed, not read */
+	bool			 one_file_system;
+	struct rk_secret_ref	*passphrases;	/* tried on encrypted keys and PKCS#12 files */
+	size_t			 npassphrases;
+	struct rk_pos		 pos;
+};
+
+#define RK_SWEEP_DEFAULT_PATHS	"/etc/ssl", "/etc/pki", "/etc/postgresql", "/etc/mysql", \
+				"/var/lib/postgresql", "/var/lib/mysql"
+#define RK_SWEEP_DEPTH_DEFAULT	8
+#define RK_SWEEP_DEPTH_MAX	64
+#define RK_SWEEP_FILES_DEFAULT	20000
+#define RK_SWEEP_FILES_MAX	1000000
+#define RK_SWEEP_SIZE_DEFAULT	(1024LL * 1024)
+#define RK_SWEEP_SIZE_MAX	(64LL * 1024 * 1024)
+#define RK_SWEEP_PATHS_MAX	256
+
 struct rk_model {
 	char			*playbook;	/* path as given */
 	char			*base_dir;	/* relative paths resolve against it */
@@ -310,6 +336,7 @@ struct rk_model {
 	size_t			 nclients;
 	struct rk_policy	 policy;
 	struct rk_record_spec	 record;
+	struct rk_sweep_spec	 sweep;
 };
 
 /* Bounds the playbook language enforces. */

@@ -126,6 +126,10 @@ struct rk_transport_ops {
 	/* Runs argv (argv[0] a program, never a shell line), through sudo -n when sudo. */
 	int	(*run)(struct rk_run_result *out, struct rk_transport *t, const char *const *argv,
 		    bool sudo, struct rk_err *err);
+	/* The same with stdout capped at out_cap bytes instead (a listing or an archive the
+	 * command bounds itself); stderr keeps RK_REMOTE_OUTPUT_MAX. */
+	int	(*run_capped)(struct rk_run_result *out, struct rk_transport *t,
+		    const char *const *argv, bool sudo, size_t out_cap, struct rk_err *err);
 	/* Closes the connection and frees t; NULL-safe, cannot fail. */
 	void	(*free)(struct rk_transport *t);
 };

@@ -277,6 +277,27 @@ issue_pair(struct rk_run_ctx *ctx, const struct rk_cert_spec *spec, size_t slot,
 	return r;
 }
 
+/*
+ * The CA being replaced, kept beside the new one (ca/previous.crt): once the playbook names
+ * the new CA, `rekey sweep` still knows which one is compromised.
+ */
+static int
+keep_previous_ca(const struct rk_run_ctx *ctx, struct rk_err *err)
+{
+	struct rk_buf data;
+	char *path = NULL;
+	int r;
+
+	rk_buf_init(&data, RK_PEM_MAX);
+	if ((r = ctx_path(&path, ctx, "ca/previous.crt", err)) == 0 &&
+	    access(path, F_OK) != 0 &&
+	    (r = rk_file_read(&data, ctx->m->ca.cert, RK_PEM_MAX, err)) == 0)
+		r = rk_file_replace(path, rk_buf_bytes(&data), 0644, err);
+	rk_buf_clear(&data);
+	free(path);
+	return r;
+}
+
 static int
 generate_ca(void *arg, const struct rk_step *s, struct rk_step_result *res, struct rk_err *err)
 {
@@ -291,7 +312,8 @@ generate_ca(void *arg, const struct rk_step *s, struct rk_step_result *res, stru
 	int r;
 
 	(void)s;
-	if ((r = new_ca_paths(&cert_path, &key_path, ctx, err)) == 0 &&
+	if ((r = keep_previous_ca(ctx, err)) == 0 &&
+	    (r = new_ca_paths(&cert_path, &key_path, ctx, err)) == 0 &&
 	    (!intermediate || (r = ctx_parent_ca(&parent, ctx, err)) == 0))
 		r = issue_pair(ctx, &spec, KEYGEN_NEW_CA(ctx->m), parent, cert_path, key_path,
 		    NULL, "ca", res, err);

@@ -48,10 +48,25 @@ int	cmd_rollback(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_rehearse(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_record(const struct rk_cli *cli, int argc, char **argv);
 int	cmd_expiry(const struct rk_cli *cli, int argc, char **argv);
+int	cmd_sweep(const struct rk_cli *cli, int argc, char **argv);
 
 /* A transport for host, not yet connected: ssh, or local (the command line picks). */
 int	cli_transport_new(struct rk_transport **out, const struct rk_host *host,
 	    struct rk_err *err);
+
+/* cli_transport_new, then connected (an rk_expiry_open_fn / rk_sweep_open_fn). */
+int	cli_transport_open(struct rk_transport **out, const struct rk_host *host, void *payload,
+	    struct rk_err *err);
+/* The newest INC-* folder of records holding a journal, for a playbook without incident.id;
+ * *out NULL when there is none. */
+int	cli_newest_incident(char **out, const char *records, struct rk_err *err);
+/*
+ * The key that seals the incident record: record.signing_key, or the CA key (after a CA
+ * rotation, the new CA's key in the incident folder dir). *by says which, in words.
+ */
+struct rk_key;
+int	cli_open_record_signer(struct rk_key **out, const char **by, const struct rk_model *m,
+	    const char *dir, bool rehearsal, struct rk_err *err);
 
 /*
  * What clients trust and the CRLs they check, as files: ca.cert and ca.crl (when it exists)

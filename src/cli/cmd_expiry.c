@@ -407,28 +407,12 @@ write_prometheus(const char *path, const struct rk_expiry_report *r, struct rk_e
 
 /* ---- the command -------------------------------------------------------------------------- */
 
-static int
-open_host(struct rk_transport **out, const struct rk_host *host, void *payload,
-    struct rk_err *err)
-{
-	int r;
-
-	(void)payload;
-	if ((r = cli_transport_new(out, host, err)) != 0)
-		return r;
-	if ((r = (*out)->ops->connect(*out, err)) != 0) {
-		rk_transport_free(*out);
-		*out = NULL;
-	}
-	return r;
-}
-
 int
 cli_expiry_report(struct rk_expiry_report *out, const struct rk_model *m, long window,
     long crl_window, struct rk_err *err)
 {
 	struct cli_trust_files files;
-	struct rk_expiry_request req = { m, time(NULL), window, crl_window, NULL, open_host,
+	struct rk_expiry_request req = { m, time(NULL), window, crl_window, NULL, cli_transport_open,
 	    NULL, (size_t)m->policy.max_parallel };
 	int r;
 

@@ -316,28 +316,13 @@ static int
 find_generated_incident(struct run *run, struct rk_err *err)
 {
 	struct rk_model *m = run->model;
-	char *best = NULL, path[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	time_t newest = 0;
-	DIR *d;
+	char *best = NULL;
+	int r;
 
 	if (!m->incident.id_generated)
 		return 0;
-	if ((d = opendir(m->incident.records)) == NULL)
-		return rk_fail_errno(err, "read %s", m->incident.records);
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "INC-", 4) != 0 ||
-		    (size_t)snprintf(path, sizeof(path), "%s/%s/journal.jsonl",
-		    m->incident.records, de->d_name) >= sizeof(path) ||
-		    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime < newest)
-			continue;
-		newest = st.st_mtime;
-		free(best);
-		if ((best = strdup(de->d_name)) == NULL)
-			break;
-	}
-	closedir(d);
+	if ((r = cli_newest_incident(&best, m->incident.records, err)) != 0)
+		return r;
 	if (best == NULL)
 		return rk_fail(err, RK_E_USAGE, "no incident with a journal in %s (the playbook "
 		    "names no incident.id, so the newest one would be taken)",
@@ -1114,37 +1099,6 @@ record_secrets(struct rk_secret *held, size_t max, const struct rk_model *m)
  * CA's (with its passphrase); after a CA rotation the new CA's, since the old one's key is
  * the one that leaked.
  */
-static int
-open_signer(struct rk_key **out, const char **by, const struct run *run, struct rk_err *err)
-{
-	const struct rk_ca *ca = &run->model->ca;
-	const struct rk_record_spec *rec = &run->model->record;
-	const char *key = rec->signing_key != NULL ? rec->signing_key : ca->key;
-	const struct rk_secret_ref *ref = rec->signing_key != NULL ?
-	    &rec->signing_key_passphrase : &ca->key_passphrase;
-	struct rk_secret pass = { NULL, 0 };
-	char *new_key = NULL;
-	int r;
-
-	*out = NULL;
-	*by = rec->signing_key != NULL ? "record.signing_key" : "the CA key";
-	if (rec->signing_key == NULL && ca->rotate && run->args.mode != MODE_REHEARSE &&
-	    rk_incident_file(&new_key, run->dir, "ca/ca.key", err) == 0 &&
-	    access(new_key, F_OK) == 0) {
-		*by = "the new CA key";
-		r = rk_key_load_file(out, new_key, NULL, err);
-		free(new_key);
-		return r;
-	}
-	free(new_key);
-	if ((r = rk_secret_from_source(&pass, ref->env, ref->file, err)) == 0)
-		r = rk_key_load_file(out, key, pass.ptr != NULL ? &pass : NULL, err);
-	rk_secret_clear(&pass);
-	if (r != 0)
-		rk_err_prefix(err, "the record's signing key");
-	return r;
-}
-
 static void
 operator_of(char *buf, size_t size)
 {
@@ -1178,7 +1132,7 @@ write_record(struct run *run, struct rk_err *err)
 	    err)) != 0 ||
 	    (r = record_units(&units, run, err)) != 0)
 		goto out;
-	if (open_signer(&signer, &signed_by, run, &signer_err) != 0)
+	if (cli_open_record_signer(&signer, &signed_by, m, run->dir, rehearse, &signer_err) != 0)
 		signer = NULL;
 	nheld = record_secrets(held, RECORD_SECRETS_MAX, m);
 	/* A record is written whatever happened, also when the signing key cannot be opened

@@ -3,6 +3,9 @@
  * say what clients trust (ca.cert, or the root bundle under an intermediate) and which CRLs
  * they check, so `verify` and `expiry` judge a server as its clients do.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "rekey/actions.h"
 #include "rekey/fsutil.h"
 #include "rekey/key.h"
 #include "rekey/local.h"
@@ -22,6 +26,92 @@ cli_transport_new(struct rk_transport **out, const struct rk_host *host, struct 
 	if (host->transport == RK_TRANSPORT_LOCAL)
 		return rk_local_transport_new(out, host, err);
 	return rk_ssh_transport_new(out, host, err);
+}
+
+int
+cli_transport_open(struct rk_transport **out, const struct rk_host *host, void *payload,
+    struct rk_err *err)
+{
+	int r;
+
+	(void)payload;
+	if ((r = cli_transport_new(out, host, err)) != 0)
+		return r;
+	if ((r = (*out)->ops->connect(*out, err)) != 0) {
+		rk_transport_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/*
+ * An incident id the playbook leaves out is made from the time, so it differs on every
+ * load: the commands that come after a run take the newest incident folder that holds a
+ * journal instead.
+ */
+int
+cli_newest_incident(char **out, const char *records, struct rk_err *err)
+{
+	char *best = NULL, path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	time_t newest = 0;
+	DIR *d;
+
+	*out = NULL;
+	if ((d = opendir(records)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return rk_fail_errno(err, "read %s", records);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "INC-", 4) != 0 ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s/journal.jsonl", records,
+		    de->d_name) >= sizeof(path) ||
+		    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime < newest)
+			continue;
+		newest = st.st_mtime;
+		free(best);
+		if ((best = strdup(de->d_name)) == NULL)
+			break;
+	}
+	closedir(d);
+	if (best == NULL && newest != 0)
+		return rk_fail_nomem(err);
+	*out = best;
+	return 0;
+}
+
+int
+cli_open_record_signer(struct rk_key **out, const char **by, const struct rk_model *m,
+    const char *dir, bool rehearsal, struct rk_err *err)
+{
+	const struct rk_ca *ca = &m->ca;
+	const struct rk_record_spec *rec = &m->record;
+	const char *key = rec->signing_key != NULL ? rec->signing_key : ca->key;
+	const struct rk_secret_ref *ref = rec->signing_key != NULL ?
+	    &rec->signing_key_passphrase : &ca->key_passphrase;
+	struct rk_secret pass = { NULL, 0 };
+	char *new_key = NULL;
+	int r;
+
+	*out = NULL;
+	*by = rec->signing_key != NULL ? "record.signing_key" : "the CA key";
+	if (rec->signing_key == NULL && ca->rotate && !rehearsal &&
+	    rk_incident_file(&new_key, dir, "ca/ca.key", err) == 0 &&
+	    access(new_key, F_OK) == 0) {
+		*by = "the new CA key";
+		r = rk_key_load_file(out, new_key, NULL, err);
+		free(new_key);
+		return r;
+	}
+	free(new_key);
+	if ((r = rk_secret_from_source(&pass, ref->env, ref->file, err)) == 0)
+		r = rk_key_load_file(out, key, pass.ptr != NULL ? &pass : NULL, err);
+	rk_secret_clear(&pass);
+	if (r != 0)
+		rk_err_prefix(err, "the record's signing key");
+	return r;
 }
 
 /* Appends the file at path, when it exists, to out. */

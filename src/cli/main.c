@@ -27,6 +27,8 @@ static const struct rk_command commands[] = {
 	    "undo a run from its journal and backups", NULL },
 	{ "expiry", cmd_expiry, "[--within D] [--crl-within D] [--json] [--prometheus F] PLAYBOOK",
 	    "what expires soon or is out of step, served and deployed; for timers", NULL },
+	{ "sweep", cmd_sweep, "[--paths DIR]... [--match FILE]... [--json] [--no-record] PLAYBOOK",
+	    "find every copy of the compromised keys and certificates left on the hosts", NULL },
 	{ "record", cmd_record, "verify|show|list ...",
 	    "check, show and list incident records (INCIDENT.tar.gz)", NULL },
 	{ "pki", cmd_pki, "inspect|issue|revoke|init ...",

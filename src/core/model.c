@@ -309,6 +309,14 @@ rk_dn_get(const struct rk_dn *dn, const char *type)
 }
 
 static void
+strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
 secret_ref_clear(struct rk_secret_ref *s)
 {
 	free(s->env);
@@ -533,8 +541,13 @@ rk_model_free(struct rk_model *m)
 		free(h->identity);
 		secret_ref_clear(&h->identity_passphrase);
 		free(h->known_hosts);
+		strings_free(h->sweep_paths, h->nsweep_paths);
 	}
 	free(m->hosts);
+	strings_free(m->sweep.paths, m->sweep.npaths);
+	for (i = 0; i < m->sweep.npassphrases; i++)
+		secret_ref_clear(&m->sweep.passphrases[i]);
+	free(m->sweep.passphrases);
 	for (i = 0; i < m->nservices; i++)
 		service_clear(&m->services[i]);
 	free(m->services);

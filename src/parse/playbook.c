@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +35,11 @@ typedef const struct rk_ynode ynode;
 /* Keys each mapping accepts. The README's playbook reference lists the same keys. */
 static const char *const top_keys[] = {
 	"version", "incident", "ca", "revoke", "certificates", "hosts", "services", "clients",
-	"policy", "record", NULL,
+	"policy", "record", "sweep", NULL,
+};
+static const char *const sweep_keys[] = {
+	"paths", "max_depth", "max_files", "max_file_size", "one_file_system",
+	"passphrase_env", "passphrase_file", NULL,
 };
 static const char *const record_keys[] = {
 	"signing_key", "signing_key_passphrase_env", "signing_key_passphrase_file", NULL,
@@ -55,9 +60,12 @@ static const char *const certificate_keys[] = {
 };
 static const char *const host_keys[] = {
 	"transport", "address", "port", "user", "identity", "identity_passphrase_env",
-	"identity_passphrase_file", "known_hosts", "sudo", "jump", "timeout", NULL,
+	"identity_passphrase_file", "known_hosts", "sudo", "jump", "timeout", "sweep_paths",
+	NULL,
 };
-static const char *const local_host_keys[] = { "transport", "sudo", "timeout", NULL };
+static const char *const local_host_keys[] = {
+	"transport", "sudo", "timeout", "sweep_paths", NULL,
+};
 static const char *const service_keys[] = {
 	"name", "host", "kind", "certificate", "files", "reload", "connect", "verify", "log",
 	NULL,
@@ -1019,6 +1027,83 @@ parse_certificates(struct pb *pb, ynode *root)
 		    &pb->m->certificates[pb->m->ncertificates++]);
 }
 
+/*
+ * A folder or a list of folders on a host (sweep): absolute, written without the trailing
+ * '/' (so "/etc/ssl/" and "/etc/ssl" are one folder).
+ */
+static void
+get_folders(struct pb *pb, ynode *node, const char *what, char ***out, size_t *n)
+{
+	const struct rk_ynode *one[1] = { node };
+	const struct rk_ynode *const *items = one;
+	size_t count = 1, i, len;
+	char *path;
+
+	if (node->kind == RK_YNODE_SEQ) {
+		items = (const struct rk_ynode *const *)node->items;
+		count = node->n;
+	} else if (!expect_kind(pb, node, RK_YNODE_SCALAR, what)) {
+		return;
+	}
+	if (count > RK_SWEEP_PATHS_MAX) {
+		rk_diags_error(pb->d, node->pos, "%s names %zu folders, more than the %d rekey "
+		    "sweeps", what, count, RK_SWEEP_PATHS_MAX);
+		return;
+	}
+	if (count > 0 && (*out = pb_calloc(pb, count, sizeof(**out))) == NULL)
+		return;
+	for (i = 0; i < count; i++) {
+		path = NULL;
+		if (!get_string(pb, items[i], what, &path))
+			continue;
+		if (path[0] != '/') {
+			rk_diags_error(pb->d, items[i]->pos, "%s '%s' must be an absolute path on "
+			    "the host", what, path);
+			free(path);
+			continue;
+		}
+		for (len = strlen(path); len > 1 && path[len - 1] == '/'; len--)
+			path[len - 1] = '\0';
+		(*out)[(*n)++] = path;
+	}
+}
+
+/* A size in bytes: 1048576, or with a binary suffix: 512K, 1M, 1G (KiB, MB, ... too). */
+static bool
+get_size(struct pb *pb, ynode *node, const char *what, long long max, long long *out)
+{
+	static const struct { const char *suffix; long long unit; } units[] = {
+		{ "", 1 }, { "K", 1LL << 10 }, { "KB", 1LL << 10 }, { "KiB", 1LL << 10 },
+		{ "M", 1LL << 20 }, { "MB", 1LL << 20 }, { "MiB", 1LL << 20 },
+		{ "G", 1LL << 30 }, { "GB", 1LL << 30 }, { "GiB", 1LL << 30 },
+	};
+	char *end;
+	long long v;
+	size_t i;
+
+	if (!expect_kind(pb, node, RK_YNODE_SCALAR, what))
+		return false;
+	errno = 0;
+	v = strtoll(node->value, &end, 10);
+	if (end == node->value || !isdigit((unsigned char)node->value[0]) || errno != 0)
+		goto bad;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(end, units[i].suffix) != 0)
+			continue;
+		if (v < 1 || v > max / units[i].unit) {
+			rk_diags_error(pb->d, node->pos, "%s must be between 1 byte and %lld MiB, "
+			    "not %s", what, max >> 20, node->value);
+			return false;
+		}
+		*out = v * units[i].unit;
+		return true;
+	}
+ bad:
+	rk_diags_error(pb->d, node->pos, "%s must be a size in bytes, as 1048576, 512K or 1M, "
+	    "not '%s'", what, node->value);
+	return false;
+}
+
 static void
 parse_host(struct pb *pb, ynode *key, ynode *map, struct rk_host *h)
 {
@@ -1043,6 +1128,8 @@ parse_host(struct pb *pb, ynode *key, ynode *map, struct rk_host *h)
 		(void)get_bool(pb, v, "sudo", &h->sudo);
 	if ((v = rk_ynode_get(map, "timeout")) != NULL)
 		(void)get_int(pb, v, "timeout", 1, RK_TIMEOUT_MAX, &h->timeout);
+	if ((v = rk_ynode_get(map, "sweep_paths")) != NULL)
+		get_folders(pb, v, "sweep_paths", &h->sweep_paths, &h->nsweep_paths);
 	if (h->transport == RK_TRANSPORT_LOCAL)
 		return;
 	if ((v = require(pb, map, "address", what)) != NULL)
@@ -1683,6 +1770,91 @@ parse_record(struct pb *pb, ynode *root)
 		    "signing_key (the CA key's passphrase is ca.key_passphrase_*)");
 }
 
+/* passphrase_env / passphrase_file of sweep: one name or path, or a list of them. */
+static void
+get_sweep_passphrases(struct pb *pb, ynode *map, struct rk_sweep_spec *sw)
+{
+	ynode *env = rk_ynode_get(map, "passphrase_env"), *file = rk_ynode_get(map,
+	    "passphrase_file");
+	ynode *lists[2] = { env, file };
+	size_t total = 0, k, i;
+
+	for (k = 0; k < 2; k++)
+		if (lists[k] != NULL)
+			total += lists[k]->kind == RK_YNODE_SEQ ? lists[k]->n : 1;
+	if (total == 0 || (sw->passphrases = pb_calloc(pb, total,
+	    sizeof(*sw->passphrases))) == NULL)
+		return;
+	for (k = 0; k < 2; k++) {
+		const struct rk_ynode *const *items;
+		const struct rk_ynode *one[1] = { lists[k] };
+		size_t count;
+
+		if (lists[k] == NULL)
+			continue;
+		items = lists[k]->kind == RK_YNODE_SEQ ?
+		    (const struct rk_ynode *const *)lists[k]->items : one;
+		count = lists[k]->kind == RK_YNODE_SEQ ? lists[k]->n : 1;
+		for (i = 0; i < count; i++) {
+			struct rk_secret_ref *ref = &sw->passphrases[sw->npassphrases];
+
+			if (k == 0) {
+				if (!get_string(pb, items[i], "sweep passphrase_env", &ref->env))
+					continue;
+				if (!is_valid_env_name(ref->env)) {
+					rk_diags_error(pb->d, items[i]->pos, "sweep passphrase_env is "
+					    "not an environment variable name (letters, digits and '_'; "
+					    "the value is not shown)");
+					continue;
+				}
+				if (getenv(ref->env) == NULL)
+					rk_diags_warn(pb->d, items[i]->pos, "sweep passphrase_env: "
+					    "environment variable %s is not set", ref->env);
+			} else {
+				if (!get_local_path(pb, items[i], "sweep passphrase_file",
+				    &ref->file))
+					continue;
+				check_local_file(pb, items[i], ref->file, "sweep passphrase_file",
+				    LOCAL_FILE_PRIVATE);
+			}
+			sw->npassphrases++;
+		}
+	}
+}
+
+/* sweep: where `rekey sweep` looks on every host, and how far. */
+static void
+parse_sweep(struct pb *pb, ynode *root)
+{
+	struct rk_sweep_spec *sw = &pb->m->sweep;
+	ynode *map, *v;
+
+	sw->max_depth = RK_SWEEP_DEPTH_DEFAULT;
+	sw->max_files = RK_SWEEP_FILES_DEFAULT;
+	sw->max_file_size = RK_SWEEP_SIZE_DEFAULT;
+	sw->one_file_system = true;
+	if ((map = rk_ynode_get(root, "sweep")) == NULL || rk_ynode_is_null(map) ||
+	    (map = expect_map(pb, map, "sweep", sweep_keys)) == NULL)
+		return;
+	sw->pos = map->pos;
+	if ((v = rk_ynode_get(map, "paths")) != NULL) {
+		get_folders(pb, v, "sweep paths", &sw->paths, &sw->npaths);
+		if (sw->npaths == 0 && v->kind == RK_YNODE_SEQ)
+			rk_diags_error(pb->d, v->pos, "sweep paths is empty: leave it out for the "
+			    "default folders");
+	}
+	if ((v = rk_ynode_get(map, "max_depth")) != NULL)
+		(void)get_int(pb, v, "sweep max_depth", 0, RK_SWEEP_DEPTH_MAX, &sw->max_depth);
+	if ((v = rk_ynode_get(map, "max_files")) != NULL)
+		(void)get_int(pb, v, "sweep max_files", 1, RK_SWEEP_FILES_MAX, &sw->max_files);
+	if ((v = rk_ynode_get(map, "max_file_size")) != NULL)
+		(void)get_size(pb, v, "sweep max_file_size", RK_SWEEP_SIZE_MAX,
+		    &sw->max_file_size);
+	if ((v = rk_ynode_get(map, "one_file_system")) != NULL)
+		(void)get_bool(pb, v, "sweep one_file_system", &sw->one_file_system);
+	get_sweep_passphrases(pb, map, sw);
+}
+
 static void
 parse_root(struct pb *pb, ynode *root)
 {
@@ -1702,6 +1874,7 @@ parse_root(struct pb *pb, ynode *root)
 	parse_clients(pb, root);
 	parse_policy(pb, root);
 	parse_record(pb, root);
+	parse_sweep(pb, root);
 	check_file_collisions(pb);
 	warn_unused_certificates(pb);
 }

@@ -201,6 +201,7 @@ item_init(struct rk_material_item *it, enum rk_material_kind kind,
 	it->encoding = encoding;
 	it->form = form;
 	it->line = line;
+	it->issued_by = -1;
 }
 
 /*
@@ -220,7 +221,30 @@ spki_or_reason(struct rk_material_item *it, int r, struct rk_err *err)
 	return 0;
 }
 
-/* A certificate as an item: the SPKI hash, fingerprint and subject. */
+/*
+ * The index in opts' issuers of the first CA whose subject is x's issuer name and whose
+ * public key verifies x's signature, or -1.
+ */
+static int
+find_issuer(const struct reader *rd, X509 *x)
+{
+	const struct rk_cert cert = { x };	/* borrowed */
+	const struct rk_cert *ca;
+	EVP_PKEY *pub;
+	size_t i, n = rd->opts != NULL ? rd->opts->nissuers : 0;
+	int found = -1;
+
+	for (i = 0; i < n && i <= INT_MAX && found < 0; i++) {
+		if ((ca = rd->opts->issuers[i]) == NULL || !rk_cert_names_as_issuer(&cert, ca))
+			continue;
+		if ((pub = X509_get0_pubkey(ca->x509)) != NULL && X509_verify(x, pub) == 1)
+			found = (int)i;
+	}
+	ERR_clear_error();
+	return found;
+}
+
+/* A certificate as an item: the SPKI hash, fingerprint, names, serial and issuer. */
 static int
 add_cert(struct reader *rd, X509 *x, enum rk_material_encoding encoding, size_t line,
     struct rk_err *err)
@@ -237,6 +261,12 @@ add_cert(struct reader *rd, X509 *x, enum rk_material_encoding encoding, size_t 
 	rk_cert_fingerprint(it.fingerprint, &cert);
 	if (rk_cert_subject(it.subject, sizeof(it.subject), &cert) < 0)
 		it.subject[0] = '\0';
+	if (rk_cert_issuer(it.issuer, sizeof(it.issuer), &cert) < 0)
+		it.issuer[0] = '\0';
+	/* Over 20 octets it would not fit: "", never a cut serial that names another. */
+	if (rk_cert_serial(it.serial, sizeof(it.serial), &cert) < 0)
+		it.serial[0] = '\0';
+	it.issued_by = find_issuer(rd, x);
 	return add_item(rd, &it, err);
 }
 
@@ -373,22 +403,17 @@ key_cost_ok(struct rk_bytes in, const char *type)
 /*
  * The same for every encrypted part of a PKCS#12 file that can be seen before a password
  * opens it: the encrypted authenticated safes (certificates, usually) and the shrouded key
- * bags of the plain ones. XXX(#18): a shrouded key bag inside an encrypted safe is seen only
- * once decrypted, by PKCS12_parse, unchecked.
+ * bags of the plain ones. A shrouded key bag inside an encrypted safe is seen only once a
+ * password has opened that safe; walk_bags checks each bag before it is decrypted.
  */
 static bool
-pkcs12_cost_ok(PKCS12 *p12)
+pkcs12_cost_ok(STACK_OF(PKCS7) *safes)
 {
 	STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
-	STACK_OF(PKCS7) *safes;
 	PKCS7 *p7;
 	bool ok = true;
 	int i, k;
 
-	if ((safes = PKCS12_unpack_authsafes(p12)) == NULL) {
-		ERR_clear_error();
-		return true;		/* PKCS12_parse will fail on it as cheaply */
-	}
 	for (i = 0; ok && i < sk_PKCS7_num(safes); i++) {
 		p7 = sk_PKCS7_value(safes, i);
 		switch (OBJ_obj2nid(p7->type)) {
@@ -416,7 +441,6 @@ pkcs12_cost_ok(PKCS12 *p12)
 			break;
 		}
 	}
-	sk_PKCS7_pop_free(safes, PKCS7_free);
 	ERR_clear_error();
 	return ok;
 }
@@ -770,17 +794,168 @@ element_tag(struct rk_bytes der, int nth)
 	}
 }
 
-/* Opens a PKCS#12 file with no password, the empty one, then opts' passphrases. */
+/*
+ * A password tried on a PKCS#12 file: none at all (ptr NULL), the empty one, or a passphrase
+ * of opts. RFC 7292 (appendix B.1) makes no password and the empty one different keys.
+ */
+struct p12_pass {
+	const char	*ptr;
+	int		 len;
+};
+
+/* How deep safe contents bags may sit inside each other (OpenSSL's parser has no bound). */
+#define P12_NEST_MAX	4
+
+struct p12_walk {
+	struct reader		*rd;
+	const struct p12_pass	*pw;		/* [0] opened the file; the rest in order */
+	size_t			 npw;
+};
+
+/*
+ * A shrouded key bag as an item: under the cost cap, opened by the password that opened the
+ * file or, failing that, another one; else locked with its reason.
+ */
+static int
+add_shrouded_key(struct p12_walk *w, const PKCS12_SAFEBAG *bag, struct rk_err *err)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	const X509_ALGOR *alg;
+	EVP_PKEY *pkey = NULL;
+	size_t i;
+	int r;
+
+	X509_SIG_get0(PKCS12_SAFEBAG_get0_pkcs8(bag), &alg, NULL);
+	if (alg == NULL || !pbe_cost_ok(alg))
+		return add_locked(w->rd, RK_MATERIAL_ENCRYPTED_KEY, RK_MATERIAL_IN_PKCS12,
+		    RK_MATERIAL_PKCS8_ENCRYPTED, 0, reason_cost, err);
+	for (i = 0; i < w->npw && p8 == NULL; i++)
+		p8 = PKCS12_decrypt_skey(bag, w->pw[i].ptr, w->pw[i].len);
+	ERR_clear_error();
+	if (p8 == NULL)
+		return add_locked(w->rd, RK_MATERIAL_ENCRYPTED_KEY, RK_MATERIAL_IN_PKCS12,
+		    RK_MATERIAL_PKCS8_ENCRYPTED, 0, reason_wrong_pass, err);
+	pkey = EVP_PKCS82PKEY(p8);
+	PKCS8_PRIV_KEY_INFO_free(p8);		/* cleanses the key bytes */
+	ERR_clear_error();
+	if (pkey == NULL) {
+		w->rd->m->unreadable++;
+		return 0;
+	}
+	r = add_key(w->rd, pkey, RK_MATERIAL_PRIVATE_KEY, RK_MATERIAL_IN_PKCS12,
+	    RK_MATERIAL_PKCS8, 0, err);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+/*
+ * Every certificate and key of bags, in order, safe contents bags included. CRL and secret
+ * bags, and certificates other than X.509, name no key here.
+ */
+static int
+walk_bags(struct p12_walk *w, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth,
+    struct rk_err *err)
+{
+	const PKCS12_SAFEBAG *bag;
+	EVP_PKEY *pkey;
+	X509 *x;
+	int i, r = 0;
+
+	for (i = 0; r == 0 && i < sk_PKCS12_SAFEBAG_num(bags); i++) {
+		bag = sk_PKCS12_SAFEBAG_value(bags, i);
+		switch (PKCS12_SAFEBAG_get_nid(bag)) {
+		case NID_certBag:
+			if (PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
+				break;
+			if ((x = PKCS12_SAFEBAG_get1_cert(bag)) == NULL) {
+				w->rd->m->unreadable++;
+				break;
+			}
+			r = add_cert(w->rd, x, RK_MATERIAL_IN_PKCS12, 0, err);
+			X509_free(x);
+			break;
+		case NID_keyBag:
+			if ((pkey = EVP_PKCS82PKEY(PKCS12_SAFEBAG_get0_p8inf(bag))) == NULL) {
+				w->rd->m->unreadable++;
+				break;
+			}
+			r = add_key(w->rd, pkey, RK_MATERIAL_PRIVATE_KEY, RK_MATERIAL_IN_PKCS12,
+			    RK_MATERIAL_PKCS8, 0, err);
+			EVP_PKEY_free(pkey);
+			break;
+		case NID_pkcs8ShroudedKeyBag:
+			r = add_shrouded_key(w, bag, err);
+			break;
+		case NID_safeContentsBag:
+			if (depth >= P12_NEST_MAX)
+				w->rd->m->unreadable++;
+			else
+				r = walk_bags(w, PKCS12_SAFEBAG_get0_safes(bag), depth + 1, err);
+			break;
+		default:
+			break;
+		}
+		ERR_clear_error();
+	}
+	return r;
+}
+
+/*
+ * Whether pw opens the file: its MAC (when it has one) verifies, and every safe unpacks,
+ * the encrypted ones decrypted with it, into sets[i] (to be freed by the caller).
+ */
+static bool
+pkcs12_open_with(PKCS12 *p12, STACK_OF(PKCS7) *safes, const struct p12_pass *pw,
+    STACK_OF(PKCS12_SAFEBAG) **sets)
+{
+	PKCS7 *p7;
+	bool ok;
+	int i;
+
+	ok = !PKCS12_mac_present(p12) || PKCS12_verify_mac(p12, pw->ptr, pw->len) == 1;
+	for (i = 0; ok && i < sk_PKCS7_num(safes); i++) {
+		p7 = sk_PKCS7_value(safes, i);
+		switch (OBJ_obj2nid(p7->type)) {
+		case NID_pkcs7_data:
+			ok = (sets[i] = PKCS12_unpack_p7data(p7)) != NULL;
+			break;
+		case NID_pkcs7_encrypted:
+			ok = (sets[i] = PKCS12_unpack_p7encdata(p7, pw->ptr, pw->len)) != NULL;
+			break;
+		default:
+			break;		/* enveloped data: public-key privacy, which OpenSSL skips too */
+		}
+	}
+	ERR_clear_error();
+	return ok;
+}
+
+static void
+bag_sets_free(STACK_OF(PKCS12_SAFEBAG) **sets, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		sk_PKCS12_SAFEBAG_pop_free(sets[i], PKCS12_SAFEBAG_free);	/* cleanses keys */
+		sets[i] = NULL;
+	}
+}
+
+/*
+ * Opens a PKCS#12 file with no password, the empty one, then opts' passphrases, and gives
+ * every certificate and key it holds, in the order of its safes and bags.
+ */
 static int
 read_pkcs12(struct reader *rd, PKCS12 *p12, struct rk_err *err)
 {
+	STACK_OF(PKCS12_SAFEBAG) **sets = NULL;
+	STACK_OF(PKCS7) *safes = NULL;
 	const ASN1_INTEGER *iter = NULL;
-	STACK_OF(X509) *ca = NULL;
-	EVP_PKEY *pkey = NULL;
-	X509 *x = NULL;
-	size_t i, tries;
+	struct p12_pass *pw = NULL, first;
+	struct p12_walk w;
+	size_t i, npw = 2, given = rd->opts != NULL ? rd->opts->npassphrases : 0;
+	int nsafes = 0, r = 0, k;
 	bool open = false;
-	int r = 0, k;
 
 	if (PKCS12_mac_present(p12)) {
 		PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
@@ -790,39 +965,61 @@ read_pkcs12(struct reader *rd, PKCS12 *p12, struct rk_err *err)
 			return add_locked(rd, RK_MATERIAL_PKCS12, RK_MATERIAL_IN_PKCS12,
 			    RK_MATERIAL_PFX, 0, reason_p12_iter, err);
 	}
+	ERR_clear_error();
+	if ((safes = PKCS12_unpack_authsafes(p12)) == NULL) {
+		ERR_clear_error();
+		return add_locked(rd, RK_MATERIAL_PKCS12, RK_MATERIAL_IN_PKCS12, RK_MATERIAL_PFX, 0,
+		    reason_p12_locked, err);
+	}
 	/* The MAC is checked before the bags are decrypted, but a file may have none, or one
 	 * made for the empty password. */
-	if (!pkcs12_cost_ok(p12))
-		return add_locked(rd, RK_MATERIAL_PKCS12, RK_MATERIAL_IN_PKCS12, RK_MATERIAL_PFX, 0,
+	if (!pkcs12_cost_ok(safes)) {
+		r = add_locked(rd, RK_MATERIAL_PKCS12, RK_MATERIAL_IN_PKCS12, RK_MATERIAL_PFX, 0,
 		    reason_p12_iter, err);
-	tries = 1 + (rd->opts != NULL ? rd->opts->npassphrases : 0);
-	for (i = 0; i < tries && !open; i++) {
-		const char *pass = i == 0 ? NULL :
-		    (const char *)rd->opts->passphrases[i - 1].ptr;
+		goto out;
+	}
+	nsafes = sk_PKCS7_num(safes);
+	if (given > SIZE_MAX / sizeof(*pw) - npw ||
+	    (pw = calloc(npw + given, sizeof(*pw))) == NULL ||
+	    (sets = calloc(nsafes > 0 ? (size_t)nsafes : 1, sizeof(*sets))) == NULL) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
+	pw[0] = (struct p12_pass){ NULL, 0 };
+	pw[1] = (struct p12_pass){ "", 0 };
+	for (i = 0; i < given; i++) {
+		const struct rk_secret *s = &rd->opts->passphrases[i];
 
-		if (i > 0 && pass == NULL)
-			continue;
-		/* NULL tries both no password and the empty one (OpenSSL's PKCS12_parse). */
-		open = PKCS12_parse(p12, pass, &pkey, &x, &ca) == 1;
-		ERR_clear_error();
+		if (s->ptr != NULL && s->len <= INT_MAX)
+			pw[npw++] = (struct p12_pass){ (const char *)s->ptr, (int)s->len };
+	}
+	for (i = 0; i < npw && !open; i++) {
+		open = pkcs12_open_with(p12, safes, &pw[i], sets);
+		if (!open)
+			bag_sets_free(sets, nsafes);
+		else if (i > 0) {
+			/* The password that opened the file is tried first on its keys. */
+			first = pw[i];
+			memmove(&pw[1], &pw[0], i * sizeof(*pw));
+			pw[0] = first;
+		}
 	}
 	if (!open) {
 		r = add_locked(rd, RK_MATERIAL_PKCS12, RK_MATERIAL_IN_PKCS12, RK_MATERIAL_PFX, 0,
 		    reason_p12_locked, err);
 		goto out;
 	}
-	if (x != NULL && (r = add_cert(rd, x, RK_MATERIAL_IN_PKCS12, 0, err)) != 0)
-		goto out;
-	if (pkey != NULL && (r = add_key(rd, pkey, RK_MATERIAL_PRIVATE_KEY, RK_MATERIAL_IN_PKCS12,
-	    RK_MATERIAL_PKCS8, 0, err)) != 0)
-		goto out;
-	for (k = 0; ca != NULL && k < sk_X509_num(ca); k++)
-		if ((r = add_cert(rd, sk_X509_value(ca, k), RK_MATERIAL_IN_PKCS12, 0, err)) != 0)
-			goto out;
+	w = (struct p12_walk){ rd, pw, npw };
+	for (k = 0; r == 0 && k < nsafes; k++)
+		if (sets[k] != NULL)
+			r = walk_bags(&w, sets[k], 0, err);
  out:
-	EVP_PKEY_free(pkey);
-	X509_free(x);
-	sk_X509_pop_free(ca, X509_free);	/* OpenSSL 3.0 has no OSSL_STACK_OF_X509_free */
+	if (sets != NULL)
+		bag_sets_free(sets, nsafes);
+	free(sets);
+	free(pw);		/* pointers into opts' secrets, not copies */
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	ERR_clear_error();
 	return r;
 }
 

@@ -934,3 +934,131 @@ rk_archive_verify(struct rk_archive_check *out, struct rk_bytes archive,
 	}
 	return r;
 }
+
+/* ---- plain tar streams (a host's candidate files, for sweep) ------------------------- */
+
+int
+rk_tar_each(struct rk_bytes tar, size_t max_file,
+    int (*each)(void *arg, const struct rk_tar_file *file), void *arg, bool *complete,
+    size_t *skipped, struct rk_err *err)
+{
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	struct rk_buf data;
+	int r = 0, rc;
+
+	*complete = false;
+	*skipped = 0;
+	rk_buf_init(&data, max_file);
+	if (tar.len == 0) {
+		*complete = true;
+		return 0;
+	}
+	if ((a = archive_read_new()) == NULL)
+		return rk_fail_nomem(err);
+	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_open_memory(a, tar.ptr, tar.len) != ARCHIVE_OK)
+		goto out;	/* not a tar stream at all: nothing in it */
+	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+		la_int64_t size = archive_entry_size(e);
+		struct rk_tar_file f;
+		la_ssize_t n;
+		char chunk[16384];
+
+		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != NULL ||
+		    archive_entry_pathname(e) == NULL)
+			continue;
+		if (size < 0 || (unsigned long long)size > max_file) {
+			(*skipped)++;
+			continue;
+		}
+		if (data.ptr != NULL)
+			explicit_bzero(data.ptr, data.len);	/* the last file may have been a key */
+		data.len = 0;
+		while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
+			if ((r = rk_buf_append(&data, chunk, (size_t)n, err)) != 0)
+				break;
+		explicit_bzero(chunk, sizeof(chunk));
+		if (r == RK_E_LIMIT) {
+			/* The header lied about the size: the stream is not what tar writes. */
+			r = 0;
+			goto out;
+		}
+		if (r != 0)
+			goto out;
+		if (n < 0 || data.len != (size_t)size)
+			goto out;	/* cut short inside this file */
+		f.path = archive_entry_pathname(e);
+		f.owner = archive_entry_uname(e) != NULL ? archive_entry_uname(e) : "";
+		f.group = archive_entry_gname(e) != NULL ? archive_entry_gname(e) : "";
+		f.mode = (unsigned)(archive_entry_perm(e) & 07777);
+		f.size = (unsigned long long)size;
+		f.data = rk_buf_bytes(&data);
+		if ((r = each(arg, &f)) != 0)
+			goto out;
+	}
+	*complete = rc == ARCHIVE_EOF;
+ out:
+	rk_buf_clear(&data);
+	archive_read_free(a);
+	return r;
+}
+
+/* ---- amending a sealed archive ------------------------------------------------------- */
+
+int
+rk_archive_amend(const char *path, const char *name, struct rk_bytes data,
+    const struct rk_key *signer, struct rk_err *err)
+{
+	struct rk_archive_check check;
+	struct rk_archive *a = NULL;
+	struct members all = { 0 };
+	struct rk_buf bytes, pub;
+	const char *base = strrchr(path, '/');
+	char folder[FOLDER_MAX_LEN + 1], problem[600];
+	size_t len, i;
+	int r;
+
+	rk_buf_init(&bytes, RK_ARCHIVE_TOTAL_MAX);
+	rk_buf_init(&pub, 64 * 1024);
+	base = base != NULL ? base + 1 : path;
+	len = strlen(base);
+	if (len <= 7 || strcmp(base + len - 7, ".tar.gz") != 0 || len - 7 > FOLDER_MAX_LEN) {
+		r = rk_fail(err, RK_E_USAGE, "%s is not named FOLDER.tar.gz", path);
+		goto out;
+	}
+	snprintf(folder, sizeof(folder), "%.*s", (int)(len - 7), base);
+	if ((r = rk_file_read(&bytes, path, RK_ARCHIVE_TOTAL_MAX, err)) != 0 ||
+	    (r = rk_key_public_pem(&pub, signer, err)) != 0)
+		goto out;
+	{
+		struct rk_bytes p = rk_buf_bytes(&pub);
+
+		if ((r = rk_archive_verify(&check, rk_buf_bytes(&bytes), &p, err)) != 0)
+			goto out;
+	}
+	if (!check.ok) {
+		r = rk_fail(err, RK_E_USAGE, "%s does not verify with the signing key, so it is "
+		    "left as it is: %s", path, check.problem);
+		goto out;
+	}
+	if ((r = read_members(&all, rk_buf_bytes(&bytes), problem, sizeof(problem), err)) != 0)
+		goto out;
+	if (problem[0] != '\0') {
+		r = rk_fail(err, RK_E_USAGE, "%s: %s", path, problem);
+		goto out;
+	}
+	if ((r = rk_archive_new(&a, folder, err)) != 0)
+		goto out;
+	for (i = 0; i < all.n && r == 0; i++)
+		if (!is_reserved(all.v[i].name) && strcmp(all.v[i].name, name) != 0)
+			r = rk_archive_add(a, all.v[i].name, rk_buf_bytes(&all.v[i].data), err);
+	if (r == 0 && (r = rk_archive_add(a, name, data, err)) == 0)
+		r = rk_archive_write(a, path, signer, err);
+ out:
+	rk_archive_free(a);
+	members_clear(&all);
+	rk_buf_clear(&bytes);
+	rk_buf_clear(&pub);
+	return r;
+}

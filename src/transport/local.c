@@ -774,6 +774,17 @@ local_run(struct rk_run_result *out, struct rk_transport *t, const char *const *
 	return tp_finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
 }
 
+static int
+local_run_big(struct rk_run_result *out, struct rk_transport *t, const char *const *argv,
+    bool sudo, size_t out_cap, struct rk_err *err)
+{
+	bool through_sudo = sudo && geteuid() != 0;
+	int r;
+
+	r = local_run_capped(out, local_of(t), argv, through_sudo, out_cap, err);
+	return tp_finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
+}
+
 static void
 local_free(struct rk_transport *t)
 {
@@ -788,6 +799,7 @@ static const struct rk_transport_ops local_ops = {
 	.replace_file = local_replace_file,
 	.restore_file = local_restore_file,
 	.run = local_run,
+	.run_capped = local_run_big,
 	.probe_replace = tp_probe_replace,
 	.free = local_free,
 };

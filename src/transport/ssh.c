@@ -1425,6 +1425,15 @@ ssh_run(struct rk_run_result *out, struct rk_transport *t, const char *const *ar
 	return finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
 }
 
+static int
+ssh_run_big(struct rk_run_result *out, struct rk_transport *t, const char *const *argv,
+    bool sudo, size_t out_cap, struct rk_err *err)
+{
+	int r = ssh_run_capped(out, ssh_of(t), argv, sudo, out_cap, err);
+
+	return finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
+}
+
 static void
 ssh_free(struct rk_transport *t)
 {
@@ -1444,6 +1453,7 @@ static const struct rk_transport_ops ssh_ops = {
 	.replace_file = ssh_replace_file,
 	.restore_file = ssh_restore_file,
 	.run = ssh_run,
+	.run_capped = ssh_run_big,
 	.probe_replace = tp_probe_replace,
 	.free = ssh_free,
 };

@@ -28,6 +28,19 @@ openssl pkcs12 -export -in ec.crt -inkey ec-traditional.pem -passout pass: -iter
 	-maciter -out ec-nopass.p12
 openssl pkcs12 -export -in ec.crt -inkey ec-traditional.pem -passout "pass:$pass" -iter 1 \
 	-maciter -out ec-pass.p12
+# PKCS#12 as a chain (leaf, its CA, the key), and with nothing encrypted (a plain key bag).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+	-subj /CN=fuzz-seed-ca -days 1 -out ca.crt 2>/dev/null
+openssl req -new -key ec-traditional.pem -subj /CN=fuzz-seed-leaf -out leaf.csr
+openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -set_serial 0x8F01 -days 1 \
+	-out leaf.crt 2>/dev/null
+openssl pkcs12 -export -in leaf.crt -inkey ec-traditional.pem -certfile ca.crt \
+	-passout "pass:$pass" -iter 1 -maciter -out ec-chain.p12
+openssl pkcs12 -export -in ec.crt -inkey ec-traditional.pem -keypbe NONE -certpbe NONE \
+	-passout pass: -maciter -out ec-unencrypted.p12
+# A bundle whose first certificate is the CA: the fuzzer takes it as the issuer of the rest.
+cat ca.crt leaf.crt ec-pkcs8.pem >ca-then-leaf.pem
+rm ca.key ca.crt leaf.csr leaf.crt
 # A key inline in a CRLF .env, one line with "\n" escapes, and a bundle of key and certificate.
 {
 	printf 'APP=1\r\nTLS_KEY="'

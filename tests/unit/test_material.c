@@ -4,8 +4,13 @@
  * and without a password, a certificate of it), gives the SHA-256 of the SubjectPublicKeyInfo
  * that `openssl pkey -pubout -outform DER | sha256sum` gives, and the certificate the
  * fingerprint `openssl x509 -fingerprint -sha256` prints. Keys made with rekey's own pki
- * agree too. Then bundles, blocks inside .env and YAML text with their lines, and every kind
- * of input that holds nothing, or nothing that can be opened.
+ * agree too. Certificates carry the serial `openssl x509 -serial` and the issuer `-issuer
+ * -nameopt compat` print, and name the CA that `openssl verify` takes them to. PKCS#12 files
+ * give every certificate and key: a chain from `openssl pkcs12 -export -certfile`, and, made
+ * with the OpenSSL API since the CLI writes one key only, two keys (`openssl pkcs12 -nodes`
+ * counts them), a key under a password of its own, and a shrouded key inside an encrypted safe
+ * over the cost cap. Then bundles, blocks inside .env and YAML text with their lines, and
+ * every kind of input that holds nothing, or nothing that can be opened.
  */
 #include "test_util.h"
 
@@ -14,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 
 #include "hierarchy.h"
 #include "rekey/cert.h"
@@ -29,6 +37,10 @@ struct fx {
 	char	rsa_spki[RK_SHA256_HEX];	/* the judge's hash of the RSA key */
 	char	ec_spki[RK_SHA256_HEX];		/* and of the unrelated EC key */
 	char	rsa_fp[RK_FINGERPRINT_LEN];	/* openssl x509 -fingerprint -sha256 */
+	char	rsa_serial[RK_MATERIAL_SERIAL_LEN];	/* openssl x509 -serial, in pairs */
+	char	rsa_issuer[256];		/* openssl x509 -issuer -nameopt compat */
+	char	leaf_fp[RK_FINGERPRINT_LEN];	/* the leaf ca.crt signed, of the EC key */
+	char	ca_fp[RK_FINGERPRINT_LEN];
 };
 
 /* The label of a PKCS#8 private key block, for inputs made at run time. */
@@ -80,6 +92,53 @@ sha256sum(char out[RK_SHA256_HEX], const char *name)
 	assert_true(strlen(buf) >= 64);
 	memcpy(out, buf, 64);
 	out[64] = '\0';
+}
+
+/* What follows "=" on the one line a program printed, "serial=5D3A91\n" or "issuer=/CN=x". */
+static void
+value_of(char *buf, size_t size, const char *out)
+{
+	const char *eq = strchr(out, '=');
+	size_t n;
+
+	assert_non_null(eq);
+	n = strcspn(eq + 1, "\n");
+	assert_true(n < size);
+	memcpy(buf, eq + 1, n);
+	buf[n] = '\0';
+}
+
+/* `openssl x509 -noout -fingerprint -sha256` of a fixture file. */
+static void
+fingerprint_of(char out[RK_FINGERPRINT_LEN], const char *name)
+{
+	char buf[512];
+
+	run(buf, sizeof(buf), "openssl", "x509", "-in", name, "-noout", "-fingerprint", "-sha256",
+	    NULL);
+	value_of(out, RK_FINGERPRINT_LEN, buf);
+	assert_int_equal(strlen(out), 95);
+}
+
+/*
+ * `openssl x509 -noout -serial` of a fixture file, "5D3A91", as rk_cert_serial writes it:
+ * "5D:3A:91". Its digits alone go to digits when it is not NULL.
+ */
+static void
+serial_of(char *buf, size_t size, const char *name, char *digits, size_t dsize)
+{
+	char out[512], hex[256];
+	size_t i, used = 0;
+
+	run(out, sizeof(out), "openssl", "x509", "-in", name, "-noout", "-serial", NULL);
+	value_of(hex, sizeof(hex), out);
+	assert_int_equal(strlen(hex) % 2, 0);
+	if (digits != NULL)
+		snprintf(digits, dsize, "%s", hex);
+	buf[0] = '\0';
+	for (i = 0; hex[i] != '\0' && used + 3 < size; i += 2)
+		used += (size_t)snprintf(buf + used, size - used, "%s%c%c", i > 0 ? ":" : "",
+		    hex[i], hex[i + 1]);
 }
 
 static void
@@ -174,17 +233,40 @@ setup(void **state)
 		sha256sum(crt_spki, "@rsa.crt.pub.der");
 		assert_string_equal(crt_spki, fx.rsa_spki);
 	}
-	run(out, sizeof(out), "openssl", "x509", "-in", "@rsa.crt", "-noout", "-fingerprint",
-	    "-sha256", NULL);
-	/* "sha256 Fingerprint=AB:CD:...\n" */
-	assert_non_null(strchr(out, '='));
-	snprintf(fx.rsa_fp, sizeof(fx.rsa_fp), "%.95s", strchr(out, '=') + 1);
+	fingerprint_of(fx.rsa_fp, "@rsa.crt");
 	/* An unrelated key: traditional EC. */
 	run(out, sizeof(out), "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout",
 	    "-out", "@ec.trad.pem", NULL);
 	run(out, sizeof(out), "openssl", "pkey", "-in", "@ec.trad.pem", "-pubout", "-outform",
 	    "DER", "-out", "@ec.pub.der", NULL);
 	sha256sum(fx.ec_spki, "@ec.pub.der");
+	run(out, sizeof(out), "openssl", "req", "-x509", "-new", "-key", "@ec.trad.pem", "-subj",
+	    "/O=rekey test/CN=material-ec", "-days", "2", "-out", "@ec.crt", NULL);
+	serial_of(fx.rsa_serial, sizeof(fx.rsa_serial), "@rsa.crt", NULL, 0);
+	run(out, sizeof(out), "openssl", "x509", "-in", "@rsa.crt", "-noout", "-issuer",
+	    "-nameopt", "compat", NULL);
+	value_of(fx.rsa_issuer, sizeof(fx.rsa_issuer), out);
+	/*
+	 * A CA of openssl's, a leaf of the EC key it signs with a serial of 20 octets (the most
+	 * RFC 5280 allows, its high bit set), another CA of the same name and its own key, and a
+	 * certificate whose serial is one octet too long.
+	 */
+	run(out, sizeof(out), "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+	    "ec_paramgen_curve:P-256", "-nodes", "-keyout", "@ca.key", "-subj",
+	    "/O=rekey test/CN=material CA", "-days", "2", "-out", "@ca.crt", NULL);
+	run(out, sizeof(out), "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+	    "ec_paramgen_curve:P-256", "-nodes", "-keyout", "@impostor.key", "-subj",
+	    "/O=rekey test/CN=material CA", "-days", "2", "-out", "@impostor.crt", NULL);
+	run(out, sizeof(out), "openssl", "req", "-new", "-key", "@ec.trad.pem", "-subj",
+	    "/CN=leaf.material", "-out", "@leaf.csr", NULL);
+	run(out, sizeof(out), "openssl", "x509", "-req", "-in", "@leaf.csr", "-CA", "@ca.crt",
+	    "-CAkey", "@ca.key", "-set_serial", "0x8F0102030405060708090A0B0C0D0E0F10111213",
+	    "-days", "2", "-out", "@leaf.crt", NULL);
+	run(out, sizeof(out), "openssl", "x509", "-req", "-in", "@leaf.csr", "-CA", "@ca.crt",
+	    "-CAkey", "@ca.key", "-set_serial", "0x0102030405060708090A0B0C0D0E0F101112131415",
+	    "-days", "2", "-out", "@long-serial.crt", NULL);
+	fingerprint_of(fx.leaf_fp, "@leaf.crt");
+	fingerprint_of(fx.ca_fp, "@ca.crt");
 	return 0;
 }
 
@@ -293,7 +375,7 @@ test_every_form_of_one_key_gives_openssls_spki_hash(void **state)
 		    RK_MATERIAL_TRADITIONAL_ENCRYPTED, true, false },
 	};
 	struct rk_secret pass[2] = { { NULL, 0 }, { NULL, 0 } };
-	struct rk_material_opts opts = { pass, 2 };
+	struct rk_material_opts opts = { pass, 2, NULL, 0 };
 	struct rk_err err = { 0 };
 	struct rk_material m;
 	size_t i;
@@ -323,10 +405,16 @@ test_every_form_of_one_key_gives_openssls_spki_hash(void **state)
 		if (c->kind == RK_MATERIAL_CERTIFICATE) {
 			assert_string_equal(m.items[0].fingerprint, fx.rsa_fp);
 			assert_string_equal(m.items[0].subject, "/O=rekey test/CN=material-rsa");
+			assert_string_equal(m.items[0].issuer, fx.rsa_issuer);
+			assert_string_equal(m.items[0].serial, fx.rsa_serial);
 		} else {
 			assert_string_equal(m.items[0].fingerprint, "");
 			assert_string_equal(m.items[0].subject, "");
+			assert_string_equal(m.items[0].issuer, "");
+			assert_string_equal(m.items[0].serial, "");
 		}
+		/* No issuers given: nobody issued anything. */
+		assert_int_equal(m.items[0].issued_by, -1);
 		rk_material_clear(&m);
 	}
 	rk_secret_clear(&pass[0]);
@@ -338,7 +426,7 @@ test_encrypted_keys_without_their_passphrase_have_no_hash(void **state)
 {
 	static const char *files[] = { "rsa.enc.p8.pem", "rsa.enc.p8.der", "rsa.proc.pem" };
 	struct rk_secret wrong = { NULL, 0 };
-	struct rk_material_opts opts = { &wrong, 1 };
+	struct rk_material_opts opts = { &wrong, 1, NULL, 0 };
 	struct rk_err err = { 0 };
 	size_t i;
 
@@ -359,7 +447,7 @@ static void
 test_passphrases_are_not_tried_over_the_cost_cap(void **state)
 {
 	struct rk_secret pass = { NULL, 0 };
-	struct rk_material_opts opts = { &pass, 1 };
+	struct rk_material_opts opts = { &pass, 1, NULL, 0 };
 	struct rk_err err = { 0 };
 
 	(void)state;
@@ -376,7 +464,7 @@ static void
 test_pkcs12_opens_with_none_or_its_password_else_is_locked(void **state)
 {
 	struct rk_secret pass = { NULL, 0 }, wrong = { NULL, 0 };
-	struct rk_material_opts with = { &pass, 1 }, without = { &wrong, 1 };
+	struct rk_material_opts with = { &pass, 1, NULL, 0 }, without = { &wrong, 1, NULL, 0 };
 	struct rk_err err = { 0 };
 	struct rk_material m;
 	const char *files[] = { "rsa.nopass.p12", "rsa.pass.p12" };
@@ -406,6 +494,392 @@ test_pkcs12_opens_with_none_or_its_password_else_is_locked(void **state)
 	    "pkcs12, locked: no password given opens it");
 	rk_secret_clear(&pass);
 	rk_secret_clear(&wrong);
+}
+
+/* Loads a fixture certificate with rekey's loader (the issuers a caller would hand over). */
+static struct rk_cert *
+load_cert(const char *name)
+{
+	struct rk_err err = { 0 };
+	struct rk_cert *c = NULL;
+	char p[128];
+
+	path_of(p, sizeof(p), name);
+	if (rk_cert_load_file(&c, p, &err) != 0)
+		fail_msg("%s: %s", name, err.msg);
+	return c;
+}
+
+/* The text of fixture files one after the other, as a bundle. */
+static void
+concat(struct rk_buf *out, const char *const *names, size_t n)
+{
+	struct rk_err err = { 0 };
+	struct rk_buf b;
+	size_t i;
+
+	rk_buf_init(out, RK_PEM_MAX);
+	for (i = 0; i < n; i++) {
+		slurp(&b, names[i]);
+		assert_int_equal(rk_buf_append(out, b.ptr, b.len, &err), 0);
+		rk_buf_clear(&b);
+	}
+}
+
+/* Whether `openssl verify -CAfile ca name` accepts it. */
+static bool
+openssl_verifies(const char *ca, const char *name)
+{
+	char out[1024], cap[128], p[128];
+	char *argv[] = { "openssl", "verify", "-CAfile", cap, p, NULL };
+
+	path_of(cap, sizeof(cap), ca);
+	path_of(p, sizeof(p), name);
+	return rk_test_run(out, sizeof(out), argv) == 0;
+}
+
+static void
+test_serials_are_openssls_and_over_twenty_octets_empty(void **state)
+{
+	char want[RK_MATERIAL_SERIAL_LEN], digits[128], longer[256], fp[RK_FINGERPRINT_LEN];
+	struct rk_material m;
+
+	(void)state;
+	/* 20 octets with the high bit set: DER writes 21 bytes, the serial is 20 pairs. */
+	serial_of(want, sizeof(want), "@leaf.crt", digits, sizeof(digits));
+	assert_int_equal(strlen(digits), 40);
+	assert_int_equal(strlen(want), RK_MATERIAL_SERIAL_LEN - 1);
+	read_name(&m, "leaf.crt", NULL);
+	assert_int_equal(m.n, 1);
+	assert_string_equal(m.items[0].serial, want);
+	assert_string_equal(m.items[0].serial,
+	    "8F:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13");
+	assert_string_equal(m.items[0].issuer, "/O=rekey test/CN=material CA");
+	assert_string_equal(m.items[0].subject, "/CN=leaf.material");
+	rk_material_clear(&m);
+	/* 21 octets, which openssl prints in full: no room, so none rather than a cut one. */
+	serial_of(longer, sizeof(longer), "@long-serial.crt", digits, sizeof(digits));
+	assert_int_equal(strlen(digits), 42);
+	read_name(&m, "long-serial.crt", NULL);
+	assert_int_equal(m.n, 1);
+	assert_string_equal(m.items[0].serial, "");
+	fingerprint_of(fp, "@long-serial.crt");
+	assert_string_equal(m.items[0].fingerprint, fp);	/* still named by its hash */
+	rk_material_clear(&m);
+}
+
+static void
+test_issued_by_names_the_ca_whose_key_signed_it(void **state)
+{
+	static const char *const files[] = { "leaf.crt", "ca.crt", "ec.crt", "ec.trad.pem",
+	    "impostor.crt" };
+	const struct rk_cert *issuers[3];
+	struct rk_cert *ca, *impostor, *rsa;
+	struct rk_material_opts opts = { NULL, 0, issuers, 3 };
+	struct rk_material m;
+	struct rk_buf text;
+	size_t i;
+
+	(void)state;
+	/* The judge: openssl takes the leaf up to ca.crt, and not up to the other of its name. */
+	assert_true(openssl_verifies("ca.crt", "leaf.crt"));
+	assert_false(openssl_verifies("impostor.crt", "leaf.crt"));
+	ca = load_cert("ca.crt");
+	impostor = load_cert("impostor.crt");
+	rsa = load_cert("rsa.crt");
+	/* The same name first: only the key that verifies counts. */
+	issuers[0] = impostor;
+	issuers[1] = rsa;
+	issuers[2] = ca;
+	concat(&text, files, sizeof(files) / sizeof(files[0]));
+	read_bytes(&m, rk_buf_bytes(&text), &opts);
+	assert_int_equal(m.n, 5);
+	assert_string_equal(m.items[0].fingerprint, fx.leaf_fp);
+	assert_int_equal(m.items[0].issued_by, 2);
+	/* Self-signed CAs given as issuers are their own. */
+	assert_string_equal(m.items[1].fingerprint, fx.ca_fp);
+	assert_int_equal(m.items[1].issued_by, 2);
+	assert_int_equal(m.items[2].kind, RK_MATERIAL_CERTIFICATE);
+	assert_int_equal(m.items[2].issued_by, -1);	/* self-signed, not given */
+	assert_int_equal(m.items[3].kind, RK_MATERIAL_PRIVATE_KEY);
+	assert_int_equal(m.items[3].issued_by, -1);
+	assert_int_equal(m.items[4].issued_by, 0);
+	rk_material_clear(&m);
+	/* Only the impostor: the name matches, the signature does not. */
+	opts.nissuers = 1;
+	read_bytes(&m, rk_buf_bytes(&text), &opts);
+	assert_int_equal(m.items[0].issued_by, -1);
+	assert_int_equal(m.items[1].issued_by, -1);
+	assert_int_equal(m.items[4].issued_by, 0);
+	rk_material_clear(&m);
+	/* No issuers, or no opts: -1 everywhere. */
+	opts.nissuers = 0;
+	read_bytes(&m, rk_buf_bytes(&text), &opts);
+	for (i = 0; i < m.n; i++)
+		assert_int_equal(m.items[i].issued_by, -1);
+	rk_material_clear(&m);
+	read_bytes(&m, rk_buf_bytes(&text), NULL);
+	assert_int_equal(m.n, 5);
+	for (i = 0; i < m.n; i++)
+		assert_int_equal(m.items[i].issued_by, -1);
+	rk_material_clear(&m);
+	rk_buf_clear(&text);
+	rk_cert_free(rsa);
+	rk_cert_free(impostor);
+	rk_cert_free(ca);
+}
+
+/* A leaf, its key and its CA, as `openssl pkcs12 -export -certfile` puts them together. */
+static void
+test_pkcs12_with_a_chain_gives_every_certificate(void **state)
+{
+	char out[8192];
+	struct rk_secret pass = { NULL, 0 };
+	struct rk_cert *ca;
+	const struct rk_cert *issuers[1];
+	struct rk_material_opts opts = { &pass, 1, issuers, 1 };
+	struct rk_err err = { 0 };
+	struct rk_material m;
+	size_t i, certs = 0, keys = 0;
+
+	(void)state;
+	run(out, sizeof(out), "openssl", "pkcs12", "-export", "-in", "@leaf.crt", "-inkey",
+	    "@ec.trad.pem", "-certfile", "@ca.crt", "-passout", "pass:" PASS, "-out",
+	    "@chain.p12", NULL);
+	assert_int_equal(rk_secret_set(&pass, PASS, strlen(PASS), &err), 0);
+	issuers[0] = ca = load_cert("ca.crt");
+	read_name(&m, "chain.p12", &opts);
+	assert_int_equal(m.n, 3);
+	assert_items_consistent(&m);
+	for (i = 0; i < m.n; i++) {
+		assert_int_equal(m.items[i].encoding, RK_MATERIAL_IN_PKCS12);
+		if (m.items[i].kind == RK_MATERIAL_CERTIFICATE) {
+			/* In the file's order: the leaf, then its CA. */
+			assert_string_equal(m.items[i].fingerprint, certs == 0 ? fx.leaf_fp :
+			    fx.ca_fp);
+			assert_int_equal(m.items[i].issued_by, 0);
+			certs++;
+		} else {
+			assert_int_equal(m.items[i].kind, RK_MATERIAL_PRIVATE_KEY);
+			assert_string_equal(m.items[i].spki_sha256, fx.ec_spki);
+			assert_int_equal(m.items[i].issued_by, -1);
+			keys++;
+		}
+	}
+	assert_int_equal(certs, 2);
+	assert_int_equal(keys, 1);
+	rk_material_clear(&m);
+	rk_cert_free(ca);
+	rk_secret_clear(&pass);
+}
+
+/* A bag of a PKCS#12 file to be: a certificate, a key in a key bag, or a shrouded one. */
+struct p12_bag {
+	const char	*file;		/* a fixture: a certificate, or a key */
+	int		 iter;		/* shrouded under PBES2 with this count; 0: a key bag */
+	const char	*pass;		/* the key's own password; NULL: the file's */
+};
+
+/*
+ * Writes name, a PKCS#12 file (MAC and safes under PASS, 2048 iterations) made with the
+ * OpenSSL API, as `openssl pkcs12 -export` cannot: more than one key, or a shrouded key
+ * inside an encrypted safe. Each safe holds the bags given for it; encrypted says which
+ * are encrypted.
+ */
+static void
+write_p12(const char *name, const struct p12_bag *const *safes, const size_t *nbags,
+    const bool *encrypted, size_t nsafes)
+{
+	STACK_OF(PKCS12_SAFEBAG) *bags;
+	STACK_OF(PKCS7) *p7s = NULL;
+	PKCS12 *p12;
+	FILE *f;
+	char p[128];
+	size_t s, b;
+
+	for (s = 0; s < nsafes; s++) {
+		bags = NULL;
+		for (b = 0; b < nbags[s]; b++) {
+			const struct p12_bag *bag = &safes[s][b];
+			X509 *x;
+			EVP_PKEY *k;
+
+			path_of(p, sizeof(p), bag->file);
+			assert_non_null(f = fopen(p, "r"));
+			if (strstr(bag->file, ".crt") != NULL) {
+				assert_non_null(x = PEM_read_X509(f, NULL, NULL, NULL));
+				assert_non_null(PKCS12_add_cert(&bags, x));
+				X509_free(x);
+			} else {
+				assert_non_null(k = PEM_read_PrivateKey(f, NULL, NULL, NULL));
+				assert_non_null(PKCS12_add_key(&bags, k, 0, bag->iter,
+				    bag->iter == 0 ? -1 : NID_aes_256_cbc,
+				    bag->pass != NULL ? bag->pass : PASS));
+				EVP_PKEY_free(k);
+			}
+			fclose(f);
+		}
+		assert_non_null(PKCS12_add_safe(&p7s, bags, encrypted[s] ? NID_aes_256_cbc : -1,
+		    2048, PASS));
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	}
+	assert_non_null(p12 = PKCS12_add_safes(p7s, 0));
+	sk_PKCS7_pop_free(p7s, PKCS7_free);
+	assert_int_equal(PKCS12_set_mac(p12, PASS, -1, NULL, 0, 2048, NULL), 1);
+	path_of(p, sizeof(p), name);
+	assert_non_null(f = fopen(p, "w"));
+	assert_int_equal(i2d_PKCS12_fp(f, p12), 1);
+	fclose(f);
+	PKCS12_free(p12);
+}
+
+/* How many times needle is in text. */
+static size_t
+count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (text = strstr(text, needle)) != NULL; text++)
+		n++;
+	return n;
+}
+
+static void
+test_pkcs12_gives_every_key_and_certificate_of_every_bag(void **state)
+{
+	static const struct p12_bag certs_and_ec[] = { { "rsa.crt", 0, NULL },
+	    { "ec.crt", 0, NULL }, { "ec.trad.pem", 0, NULL } };
+	static const struct p12_bag rsa_shrouded[] = { { "rsa.trad.pem", 2048, NULL } };
+	const struct p12_bag *safes[] = { certs_and_ec, rsa_shrouded };
+	const size_t nbags[] = { 3, 1 };
+	const bool encrypted[] = { true, false };
+	char out[16384];
+	struct rk_secret pass = { NULL, 0 };
+	struct rk_material_opts opts = { &pass, 1, NULL, 0 };
+	struct rk_err err = { 0 };
+	struct rk_material m;
+
+	(void)state;
+	write_p12("two-keys.p12", safes, nbags, encrypted, 2);
+	/* The judge: openssl finds two keys and two certificates in it. */
+	run(out, sizeof(out), "openssl", "pkcs12", "-in", "@two-keys.p12", "-passin",
+	    "pass:" PASS, "-nodes", NULL);
+	assert_int_equal(count_of(out, "-----BEGIN " KEY_LABEL "-----"), 2);
+	assert_int_equal(count_of(out, "-----BEGIN CERTIFICATE-----"), 2);
+	assert_int_equal(rk_secret_set(&pass, PASS, strlen(PASS), &err), 0);
+	read_name(&m, "two-keys.p12", &opts);
+	assert_int_equal(m.n, 4);
+	assert_int_equal(m.unreadable, 0);
+	assert_items_consistent(&m);
+	/* Bag by bag, in the file's order. */
+	assert_int_equal(m.items[0].kind, RK_MATERIAL_CERTIFICATE);
+	assert_string_equal(m.items[0].fingerprint, fx.rsa_fp);
+	assert_string_equal(m.items[0].spki_sha256, fx.rsa_spki);
+	assert_int_equal(m.items[1].kind, RK_MATERIAL_CERTIFICATE);
+	assert_string_equal(m.items[1].subject, "/O=rekey test/CN=material-ec");
+	assert_string_equal(m.items[1].spki_sha256, fx.ec_spki);
+	assert_int_equal(m.items[2].kind, RK_MATERIAL_PRIVATE_KEY);
+	assert_string_equal(m.items[2].spki_sha256, fx.ec_spki);
+	assert_int_equal(m.items[3].kind, RK_MATERIAL_PRIVATE_KEY);
+	assert_string_equal(m.items[3].spki_sha256, fx.rsa_spki);
+	assert_int_equal(m.items[3].form, RK_MATERIAL_PKCS8);
+	rk_material_clear(&m);
+	/* Without its password it is one locked file, as before. */
+	assert_one_locked("two-keys.p12", NULL, RK_MATERIAL_PKCS12,
+	    "pkcs12, locked: no password given opens it");
+	rk_secret_clear(&pass);
+}
+
+/* A key under a password of its own: the file's opens the file, the key wants the other. */
+static void
+test_pkcs12_key_under_another_password_is_locked_without_it(void **state)
+{
+	static const struct p12_bag bags[] = { { "rsa.crt", 0, NULL },
+	    { "rsa.trad.pem", 2048, "other-pass" } };
+	const struct p12_bag *safes[] = { bags };
+	const size_t nbags[] = { 2 };
+	const bool encrypted[] = { false };
+	struct rk_secret pass[2] = { { NULL, 0 }, { NULL, 0 } };
+	struct rk_material_opts opts = { pass, 1, NULL, 0 };
+	struct rk_err err = { 0 };
+	struct rk_material m;
+
+	(void)state;
+	write_p12("other-pass.p12", safes, nbags, encrypted, 1);
+	assert_int_equal(rk_secret_set(&pass[0], PASS, strlen(PASS), &err), 0);
+	assert_int_equal(rk_secret_set(&pass[1], "other-pass", 10, &err), 0);
+	read_name(&m, "other-pass.p12", &opts);
+	assert_int_equal(m.n, 2);
+	assert_items_consistent(&m);
+	assert_string_equal(m.items[0].fingerprint, fx.rsa_fp);
+	assert_int_equal(m.items[1].kind, RK_MATERIAL_ENCRYPTED_KEY);
+	assert_int_equal(m.items[1].form, RK_MATERIAL_PKCS8_ENCRYPTED);
+	assert_int_equal(m.items[1].encoding, RK_MATERIAL_IN_PKCS12);
+	assert_string_equal(m.items[1].reason, "encrypted: no passphrase given opens it");
+	rk_material_clear(&m);
+	opts.npassphrases = 2;
+	read_name(&m, "other-pass.p12", &opts);
+	assert_int_equal(m.n, 2);
+	assert_int_equal(m.items[1].kind, RK_MATERIAL_PRIVATE_KEY);
+	assert_string_equal(m.items[1].spki_sha256, fx.rsa_spki);
+	rk_material_clear(&m);
+	rk_secret_clear(&pass[0]);
+	rk_secret_clear(&pass[1]);
+}
+
+/*
+ * A shrouded key bag inside an encrypted safe is seen only once the password opened the file:
+ * over the cap it is an encrypted key with its reason, beside the certificate the file gives.
+ * The same file at 2048 iterations gives the key.
+ */
+static void
+test_pkcs12_key_inside_an_encrypted_safe_is_held_to_the_cost_cap(void **state)
+{
+	static const struct p12_bag costly[] = { { "rsa.crt", 0, NULL },
+	    { "rsa.trad.pem", RK_MATERIAL_ITER_MAX + 1, NULL } };
+	static const struct p12_bag cheap[] = { { "rsa.crt", 0, NULL },
+	    { "rsa.trad.pem", 2048, NULL } };
+	const struct p12_bag *safes[1];
+	const size_t nbags[] = { 2 };
+	const bool encrypted[] = { true };
+	char out[16384], count[32];
+	struct rk_secret pass = { NULL, 0 };
+	struct rk_material_opts opts = { &pass, 1, NULL, 0 };
+	struct rk_err err = { 0 };
+	struct rk_material m;
+
+	(void)state;
+	safes[0] = costly;
+	write_p12("costly-inside.p12", safes, nbags, encrypted, 1);
+	safes[0] = cheap;
+	write_p12("cheap-inside.p12", safes, nbags, encrypted, 1);
+	/* The judge: the shrouded bag is inside the encrypted data, at that count. */
+	run(out, sizeof(out), "openssl", "pkcs12", "-in", "@costly-inside.p12", "-passin",
+	    "pass:" PASS, "-info", "-nodes", NULL);
+	snprintf(count, sizeof(count), "Iteration %d", RK_MATERIAL_ITER_MAX + 1);
+	assert_non_null(strstr(out, "PKCS7 Encrypted data"));
+	assert_non_null(strstr(out, "Shrouded Keybag"));
+	assert_true(strstr(out, "PKCS7 Encrypted data") < strstr(out, "Shrouded Keybag"));
+	assert_non_null(strstr(out, count));
+	assert_null(strstr(out, "PKCS7 Data\n"));
+	assert_int_equal(rk_secret_set(&pass, PASS, strlen(PASS), &err), 0);
+	read_name(&m, "costly-inside.p12", &opts);
+	assert_int_equal(m.n, 2);
+	assert_items_consistent(&m);
+	assert_int_equal(m.items[0].kind, RK_MATERIAL_CERTIFICATE);
+	assert_string_equal(m.items[0].spki_sha256, fx.rsa_spki);
+	assert_int_equal(m.items[1].kind, RK_MATERIAL_ENCRYPTED_KEY);
+	assert_int_equal(m.items[1].encoding, RK_MATERIAL_IN_PKCS12);
+	assert_int_equal(m.items[1].form, RK_MATERIAL_PKCS8_ENCRYPTED);
+	assert_string_equal(m.items[1].spki_sha256, "");
+	assert_string_equal(m.items[1].reason, "encrypted: key derivation cost over the cap");
+	rk_material_clear(&m);
+	read_name(&m, "cheap-inside.p12", &opts);
+	assert_int_equal(m.n, 2);
+	assert_int_equal(m.items[1].kind, RK_MATERIAL_PRIVATE_KEY);
+	assert_string_equal(m.items[1].spki_sha256, fx.rsa_spki);
+	rk_material_clear(&m);
+	rk_secret_clear(&pass);
 }
 
 /* rekey's own keys and certificates: its helpers and the reader agree with openssl. */
@@ -833,6 +1307,12 @@ main(void)
 		cmocka_unit_test(test_encrypted_keys_without_their_passphrase_have_no_hash),
 		cmocka_unit_test(test_pkcs12_opens_with_none_or_its_password_else_is_locked),
 		cmocka_unit_test(test_passphrases_are_not_tried_over_the_cost_cap),
+		cmocka_unit_test(test_serials_are_openssls_and_over_twenty_octets_empty),
+		cmocka_unit_test(test_issued_by_names_the_ca_whose_key_signed_it),
+		cmocka_unit_test(test_pkcs12_with_a_chain_gives_every_certificate),
+		cmocka_unit_test(test_pkcs12_gives_every_key_and_certificate_of_every_bag),
+		cmocka_unit_test(test_pkcs12_key_under_another_password_is_locked_without_it),
+		cmocka_unit_test(test_pkcs12_key_inside_an_encrypted_safe_is_held_to_the_cost_cap),
 		cmocka_unit_test(test_rekeys_own_keys_hash_as_openssl_says),
 		cmocka_unit_test(test_a_bundle_of_three_gives_three_items_with_their_lines),
 		cmocka_unit_test(test_a_key_inline_in_a_crlf_env_file_is_found_on_its_line),

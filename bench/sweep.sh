@@ -25,8 +25,11 @@
 # Needs root (sshd, the test user rkuser) and python3-cryptography (installed when missing,
 # with Debian's ansible package). Never run by ctest. REKEY_BENCH_TOOLS="rekey shell ansible"
 # (the default) chooses the sides; REKEY_BENCH_KEEP=DIR keeps the playbook, the JSON, the loop's
-# script and results there; REKEY_BENCH_ANSIBLE_LIMIT=S (default 300) skips Ansible when two
-# hosts' run times HOSTS / min(WORKERS, HOSTS) predicts more than S seconds.
+# script and results there. REKEY_BENCH_LOOP_HOSTS=K has the loop and Ansible visit h1 ... hK
+# only (default: every host); rekey then also sweeps those K alone, and the ratios compare like
+# with like (on 2 cores the loop needs about 20 s a host: 100 hosts take over half an hour).
+# REKEY_BENCH_ANSIBLE_LIMIT=S (default 300) skips Ansible when its run on two hosts, times K / 2,
+# predicts more than S seconds (the two already keep both cores busy).
 # Usage: bench/sweep.sh [BUILD_DIR] [HOSTS] [WORKERS] [FILES]
 set -euo pipefail
 
@@ -49,8 +52,10 @@ keep_outputs() {
 	local f
 	[[ -n ${REKEY_BENCH_KEEP:-} ]] || return 0
 	mkdir -p "$REKEY_BENCH_KEEP"
-	for f in rekey.yml rekey.json rekey.err rekey.time expected.txt rekey.found shell-loop.sh \
-		shell.found shell.err inventory sweep-ansible.yml ansible.out ansible.found; do
+	for f in rekey.yml rekey.json rekey.err rekey.time rekey.found rekey-sub.yml rekey-sub.json \
+		rekey-sub.err rekey-sub.time rekey-sub.found expected.txt shell-loop.sh remote.sh \
+		shell.hosts shell.found shell.err inventory sweep-ansible.yml ansible-probe.out \
+		ansible-probe.found ansible.out ansible.found; do
 		[[ ! -f $dir/$f ]] || cp "$dir/$f" "$REKEY_BENCH_KEEP/"
 	done
 }
@@ -165,7 +170,9 @@ run_rekey() {
 	# Exit 1 is the answer here: compromised copies were found.
 	((rc == 1)) || { tail -5 "$dir/$name.err" >&2; die "rekey sweep: exit $rc (expected 1)"; }
 	rekey_found "$dir/$name.json" >"$dir/$name.found"
-	printf 'sweep.sh: %s s; ' "$rekey_t"
+	printf 'sweep.sh: %s s (CPU %s s user, %s s system); ' "$rekey_t" \
+		"$(sed -n 's/.*User time (seconds): //p' "$dir/$name.time")" \
+		"$(sed -n 's/.*System time (seconds): //p' "$dir/$name.time")"
 	rekey_summary "$dir/$name.json"
 }
 
@@ -355,6 +362,8 @@ if [[ " $bench_tools " == *" ansible "* ]]; then
 		{ tail -20 "$dir/ansible-probe.out" >&2; die "ansible-playbook failed on $probe hosts"; }
 	t1=$(date +%s.%N)
 	probe_s=$(seconds "$t0" "$t1")
+	grep -o 'FOUND h[0-9]* [^"]*' "$dir/ansible-probe.out" | cut -d' ' -f2,3 | sort -u \
+		>"$dir/ansible-probe.found" || true
 	# The probe's hosts ran side by side and already kept both cores busy, so more forks do
 	# not make hosts cheaper: the time grows with the hosts.
 	predicted=$(echo "$probe_s * $loop_hosts / $probe" | bc)
@@ -362,7 +371,9 @@ if [[ " $bench_tools " == *" ansible "* ]]; then
 		cp "$dir/ansible-probe.out" "$dir/ansible.out"
 		ansible_s=$probe_s
 	elif (($(echo "$predicted > $ansible_limit" | bc))); then
-		ansible_note="skipped: $probe hosts took $probe_s s (side by side); $loop_hosts would take about $predicted s on 2 cores"
+		ansible_note="skipped: $probe hosts took $probe_s s (side by side; found $(wc -l \
+			<"$dir/ansible-probe.found") of $(expected_of "$probe" | wc -l), missed: $(misses \
+			"$dir/ansible-probe.found" "$probe")); $loop_hosts would take about $predicted s"
 	else
 		t0=$(date +%s.%N)
 		run_ansible all "$dir/ansible.out" ||

@@ -4,7 +4,8 @@
 # plan for its rotation (db1's server key leaked), rehearses it (`rekey rehearse`: every step
 # tried, nothing changed), carries it out with `rekey run`, then
 # checks every service as its clients see it (rekey verify), checks the signed incident record
-# (rekey record verify) and says where the journal and the record are.
+# (rekey record verify) and says where the journal and the record are. Between the two, rekey
+# sweep lists every copy of the old keys left on the hosts.
 # Each time it runs, the lab is built anew, so the rotation is carried out for real again.
 # `scripts/lab down` tears the lab down.
 set -euo pipefail
@@ -29,11 +30,18 @@ echo
 # masked): go, or the demo stops here with the fix for each no-go.
 ./build/bin/rekey rehearse "$lab/lab.yml"
 echo
+# The leak, as it usually is: someone kept a copy of db1's key beside it, where no playbook
+# names it. The run replaces the files the playbook names; the sweep below finds the rest.
+install -m 0600 "$lab/hosts/db1/pg/server.key" "$lab/hosts/db1/pg/server.key.before-upgrade"
 # The plan carried out: journaled, the canary first, every service and client verified.
 ./build/bin/rekey run "$lab/lab.yml"
 echo
 # The estate as its clients see it now, checked again from scratch.
 ./build/bin/rekey verify "$lab/lab.yml"
+echo
+# Every copy of the old keys still on the hosts: the one kept above and rekey's own backups
+# (kept for rollback). Exit status 1 says copies remain; sweep.json goes into the record.
+./build/bin/rekey sweep "$lab/lab.yml" || [ $? -eq 1 ]
 echo
 # The signed incident record, checked as an auditor would: manifest, signature, timeline.
 ./build/bin/rekey record verify "$lab/incidents/LAB-ROTATION.tar.gz"

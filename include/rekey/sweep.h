@@ -21,7 +21,7 @@
 #include "rekey/transport.h"
 
 /* A host's answer is capped (the tar of its candidate files); past it, the rest is not read. */
-#define RK_SWEEP_OUTPUT_MAX	(256u * 1024 * 1024)
+#define RK_SWEEP_OUTPUT_MAX	(64u * 1024 * 1024)
 
 /* What one item of the compromised set is. */
 enum rk_sweep_kind {
@@ -76,7 +76,9 @@ struct rk_sweep_finding {
 	bool			 has_item;
 	struct rk_material_item	 item;		/* when has_item */
 	int			 target;	/* index in the report's targets, or -1 */
-	const char		*match;		/* "key", "certificate", "issued-by-ca", "serial" */
+	/* "key", "certificate", "issued-by-ca", "serial", or "beside": an encrypted key with
+	 * no passphrase given, named like a compromised file beside it (db.key by db.crt) */
+	const char		*match;
 	const char		*managed;	/* borrowed label, or NULL */
 	bool			 world_readable;
 	bool			 is_folder;	/* unreadable: a folder, not a file */
@@ -92,6 +94,8 @@ struct rk_sweep_host {
 	size_t			 files_seen;	/* regular files in reach (up to max_files + 1) */
 	size_t			 files_read;	/* candidates read and matched */
 	bool			 truncated;	/* max_files or the output cap cut the sweep */
+	/* Unreadable files whose names say nothing of keys (a database's own): counted only. */
+	size_t			 unreadable_other;
 	double			 seconds;
 };
 
@@ -134,6 +138,11 @@ struct rk_sweep_request {
 	rk_sweep_open_fn		 open;
 	void				*payload;
 	size_t				 max_parallel;
+	/*
+	 * Tests and fuzzing: host i's command output as given here (any bytes), instead of
+	 * reaching it; sources are then not read. NULL in every real sweep.
+	 */
+	const struct rk_bytes		*outputs;
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rekey/archive.h"
 #include "rekey/bytes.h"
@@ -428,6 +429,32 @@ add_string(char ***v, size_t *n, const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * Whether a file's name says it may hold key material or a secret-bearing configuration:
+ * an unreadable one of these is listed; others (a database's own files) are only counted.
+ */
+static bool
+looks_like_key_file(const char *path)
+{
+	static const char *const suffixes[] = {
+		".pem", ".key", ".crt", ".cer", ".der", ".p12", ".pfx", ".p8", ".pk8", ".jks",
+		".keystore", ".env", ".conf", ".cnf", ".ini", ".yml", ".yaml", ".json", ".pub",
+	};
+	const char *base = strrchr(path, '/'), *dot;
+	size_t i;
+
+	base = base != NULL ? base + 1 : path;
+	if (strncmp(base, "id_", 3) == 0 || strcmp(base, ".env") == 0 ||
+	    strstr(base, "key") != NULL)
+		return true;
+	if ((dot = strrchr(base, '.')) == NULL)
+		return false;
+	for (i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++)
+		if (strcasecmp(dot, suffixes[i]) == 0)
+			return true;
+	return false;
+}
+
 /* "MODE OWNER GROUP SIZE PATH": a file find could not read, or one too large. */
 static int
 file_record(struct job *job, size_t host, enum rk_sweep_class cls, const char *rec)
@@ -441,6 +468,10 @@ file_record(struct job *job, size_t host, enum rk_sweep_class cls, const char *r
 	if (sscanf(rec, "%o %63s %63s %llu %n", &mode, owner, group, &size, &used) != 4 ||
 	    used == 0 || rec[used] != '/')
 		return 0;
+	if (cls == RK_SWEEP_UNREADABLE && !looks_like_key_file(rec + used)) {
+		job->report->hosts[host].unreadable_other++;
+		return 0;
+	}
 	f.host = host;
 	f.path = (char *)rec + used;
 	rk_strlcpy(f.owner, owner, sizeof(f.owner));
@@ -550,6 +581,37 @@ users_of(struct rk_buf *users, const struct rk_model *m, const struct rk_host *h
 	return r;
 }
 
+/* What host i's command printed: its records, then its candidates, each matched. */
+static void
+take_output(struct job *job, size_t i, struct rk_bytes out, int exit_status)
+{
+	const struct rk_model *m = job->req->model;
+	struct rk_sweep_host *sh = &job->report->hosts[i];
+	struct host_pass hp = { job, i, 0 };
+	struct rk_err err = { 0 };
+	struct rk_bytes tar;
+	size_t skipped = 0;
+	bool complete = false;
+
+	if (read_records(job, i, out, &tar) != 0) {
+		note_oom(job);
+		return;
+	}
+	if (tar.ptr == NULL) {
+		snprintf(sh->error, sizeof(sh->error), "the host's search ended before its list "
+		    "(exit status %d)", exit_status);
+		return;
+	}
+	if (rk_tar_each(tar, (size_t)m->sweep.max_file_size, each_file, &hp, &complete,
+	    &skipped, &err) != 0) {
+		note_oom(job);
+		return;
+	}
+	sh->swept = true;
+	sh->truncated = sh->files_seen > (size_t)m->sweep.max_files || !complete ||
+	    tar.len >= RK_SWEEP_OUTPUT_MAX;
+}
+
 static void
 sweep_host(struct job *job, size_t i)
 {
@@ -561,18 +623,19 @@ sweep_host(struct job *job, size_t i)
 	struct rk_run_result res;
 	struct rk_buf users;
 	struct rk_err err = { 0 };
-	struct rk_bytes tar;
-	struct host_pass hp = { job, i, 0 };
 	char cap[32], depth[16], max[16], limit[32];
 	const char **argv = NULL;
 	char **folders = NULL;
-	size_t nfolders = 0, k, n = 0, skipped = 0;
-	bool complete = false;
+	size_t nfolders = 0, k, n = 0;
 	long long started = rk_clock_ms();
 	int r;
 
 	rk_run_result_init(&res);
 	rk_buf_init(&users, 64 * 1024);
+	if (req->outputs != NULL) {
+		take_output(job, i, req->outputs[i], 0);
+		goto out;
+	}
 	if (t == NULL)
 		goto out;	/* phase one said why */
 	if ((r = rk_sweep_folders(&folders, &nfolders, m, h, req->paths, req->npaths, &err)) != 0 ||
@@ -608,23 +671,7 @@ sweep_host(struct job *job, size_t i)
 		snprintf(sh->error, sizeof(sh->error), "%s", err.msg);
 		goto out;
 	}
-	if ((r = read_records(job, i, rk_buf_bytes(&res.out), &tar)) != 0) {
-		note_oom(job);
-		goto out;
-	}
-	if (tar.ptr == NULL) {
-		snprintf(sh->error, sizeof(sh->error), "the host's search ended before its list "
-		    "(exit status %d)", res.exit_status);
-		goto out;
-	}
-	if ((r = rk_tar_each(tar, (size_t)m->sweep.max_file_size, each_file, &hp, &complete,
-	    &skipped, &err)) != 0) {
-		note_oom(job);
-		goto out;
-	}
-	sh->swept = true;
-	sh->truncated = sh->files_seen > (size_t)m->sweep.max_files || !complete ||
-	    tar.len >= RK_SWEEP_OUTPUT_MAX;
+	take_output(job, i, rk_buf_bytes(&res.out), res.exit_status);
  out:
 	sh->seconds = (double)(rk_clock_ms() - started) / 1000.0;
 	free(argv);
@@ -678,6 +725,8 @@ read_sources(struct job *job, size_t i)
 	size_t k, j;
 	char note[900];
 
+	if (req->outputs != NULL)
+		return;
 	if (req->open(&t, h, req->payload, &err) != 0) {
 		snprintf(sh->error, sizeof(sh->error), "%s", err.msg);
 		return;
@@ -744,6 +793,39 @@ worker_sweep(void *arg, size_t i)
  * A certificate found by its serial (revoke: serial) or a key learnt late names a public key
  * that was not known when the hosts were read: the private keys left over are matched again.
  */
+/* Whether a and b differ only after their last '.' in the same folder ("db.key", "db.crt"). */
+static bool
+same_stem(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	const char *da, *db;
+	size_t la, lb;
+
+	sa = sa != NULL ? sa : a;
+	sb = sb != NULL ? sb : b;
+	da = strrchr(sa, '.');
+	db = strrchr(sb, '.');
+	la = da != NULL && da > sa + 1 ? (size_t)(da - a) : strlen(a);
+	lb = db != NULL && db > sb + 1 ? (size_t)(db - b) : strlen(b);
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+/* Whether leftover l is the key of compromised finding f: by its public key, or, locked
+ * and so without one, by a name it shares with f in the same folder. */
+static const char *
+leftover_match(const struct leftover *l, const struct rk_sweep_finding *f)
+{
+	if (f->cls != RK_SWEEP_COMPROMISED || !f->has_item || f->host != l->host)
+		return NULL;
+	if (l->item.spki_sha256[0] != '\0')
+		return strcmp(f->match, "serial") == 0 &&
+		    strcmp(f->item.spki_sha256, l->item.spki_sha256) == 0 ? "key" : NULL;
+	if (l->item.kind == RK_MATERIAL_ENCRYPTED_KEY && strcmp(f->path, l->path) != 0 &&
+	    same_stem(f->path, l->path))
+		return "beside";
+	return NULL;
+}
+
 static int
 match_leftovers(struct job *job)
 {
@@ -758,9 +840,9 @@ match_leftovers(struct job *job)
 			const struct rk_sweep_finding *f = &r->findings[j];
 			struct rk_sweep_finding add = { 0 };
 
-			if (f->cls != RK_SWEEP_COMPROMISED || !f->has_item ||
-			    strcmp(f->match, "serial") != 0 || l->item.spki_sha256[0] == '\0' ||
-			    strcmp(f->item.spki_sha256, l->item.spki_sha256) != 0)
+			const char *how = leftover_match(l, f);
+
+			if (how == NULL)
 				continue;
 			add.host = l->host;
 			add.path = l->path;
@@ -772,7 +854,7 @@ match_leftovers(struct job *job)
 			add.item = l->item;
 			add.cls = RK_SWEEP_COMPROMISED;
 			add.target = f->target;
-			add.match = "key";
+			add.match = how;
 			add.world_readable = (l->mode & 004) != 0;
 			add.managed = managed_label(job->req, &job->req->model->hosts[l->host],
 			    l->path);
@@ -786,7 +868,7 @@ match_leftovers(struct job *job)
 					continue;
 				e->cls = RK_SWEEP_COMPROMISED;
 				e->target = f->target;
-				e->match = "key";
+				e->match = how;
 			}
 			if (add.world_readable)
 				break;	/* changed in place above */
@@ -795,6 +877,16 @@ match_leftovers(struct job *job)
 		}
 	}
 	return rc;
+}
+
+/* Targets in a fixed order whatever the hosts' timing: by name, then key before certificate. */
+static int
+by_name(const void *a, const void *b)
+{
+	const struct rk_sweep_target *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (int)x->kind - (int)y->kind;
 }
 
 static int
@@ -823,7 +915,7 @@ rk_sweep_run(struct rk_sweep_report *out, const struct rk_sweep_request *req,
 
 	memset(out, 0, sizeof(*out));
 	memset(&job, 0, sizeof(job));
-	if (req->open == NULL)
+	if (req->open == NULL && req->outputs == NULL)
 		return rk_fail(err, RK_E_USAGE, "sweep: no way to reach the hosts");
 	job.req = req;
 	job.report = out;
@@ -838,12 +930,13 @@ rk_sweep_run(struct rk_sweep_report *out, const struct rk_sweep_request *req,
 		r = rk_fail_nomem(err);
 		goto out;
 	}
-	for (i = 0; i < req->ntargets; i++)
-		if (add_target(out, &req->targets[i]) != 0) {
-			r = rk_fail_nomem(err);
-			goto out;
-		}
 	(void)rk_workers_run(m->nhosts, req->max_parallel, worker_sources, &job);
+	/* After the sources, so an item both name keeps the playbook's name for it. */
+	for (i = 0; i < req->ntargets && job.error == 0; i++)
+		if (add_target(out, &req->targets[i]) != 0)
+			job.error = RK_E_NOMEM;
+	if (out->ntargets > 1)
+		qsort(out->targets, out->ntargets, sizeof(*out->targets), by_name);
 	if (job.error == 0)
 		(void)rk_workers_run(m->nhosts, req->max_parallel, worker_sweep, &job);
 	if (job.error == 0 && match_leftovers(&job) != 0)

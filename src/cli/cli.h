@@ -238,6 +238,9 @@ const struct cli_client_view *cli_client_view_of(const struct cli_client_views *
 void	render_diags(FILE *f, const struct rk_diags *d, bool color);
 /* {"errors": [...], "warnings": [...]}, each {file, line, column, message}. */
 int	render_diags_json(FILE *f, const struct rk_diags *d);
+/* Text from outside (a certificate, a host) as a JSON string: bytes that are not UTF-8
+ * escaped, so the document stays valid; "" and NULL are null. */
+struct json_t *cli_json_text(const char *s);
 /* The diags of one severity as a JSON array (a new reference; NULL when out of memory). */
 struct json_t;
 struct json_t *cli_diags_json(const struct rk_diags *d, enum rk_severity sev);

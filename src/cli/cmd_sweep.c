@@ -270,8 +270,7 @@ add_file_source(struct sweep_set *s, const struct rk_model *m, const struct rk_h
 	if (backup != NULL && backup[0] != '\0') {
 		if ((r = push_managed(s, h, backup, keepf(s, "rekey's backup of %s (incident %s)",
 		    f->path, m->incident.id), err)) != 0 ||
-		    (r = push_source(s, h, backup, cert->name, keepf(s, "the run's backup of %s:",
-		    f->path), err)) != 0)
+		    (r = push_source(s, h, backup, cert->name, "the run's backup", err)) != 0)
 			return r;
 		if (rec->state == RK_JOURNAL_DONE)
 			return 0;	/* the file itself holds the new material now */
@@ -539,10 +538,11 @@ holds_of(const struct rk_sweep_finding *f)
 	return f->has_item ? rk_material_kind_name(f->item.kind) : NULL;
 }
 
+/* Every string here may come from a host (a file name, an owner): escaped when not UTF-8. */
 static json_t *
 str_or_null(const char *s)
 {
-	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+	return s != NULL && s[0] != '\0' ? cli_json_text(s) : json_null();
 }
 
 static json_t *
@@ -555,9 +555,9 @@ finding_json(const struct rk_model *m, const struct rk_sweep_report *r,
 
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)f->mode);
 	rk_sweep_advice(advice, sizeof(advice), r, f);
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:o, "
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:o, "
 	    "s:o, s:o, s:b, s:b, s:s}",
-	    "host", m->hosts[f->host].name, "path", f->path,
+	    "host", m->hosts[f->host].name, "path", str_or_null(f->path),
 	    "owner", str_or_null(f->owner), "group", str_or_null(f->group),
 	    "mode", f->is_folder ? json_null() : json_string(mode), "size", (json_int_t)f->size,
 	    "class", rk_sweep_class_name(f->cls), "holds", str_or_null(holds_of(f)),
@@ -574,7 +574,7 @@ finding_json(const struct rk_model *m, const struct rk_sweep_report *r,
 	if (o != NULL && f->has_item && f->item.reason != NULL)
 		json_object_set_new(o, "reason", json_string(f->item.reason));
 	if (o != NULL && f->has_item && f->item.subject[0] != '\0')
-		json_object_set_new(o, "subject", json_string(f->item.subject));
+		json_object_set_new(o, "subject", str_or_null(f->item.subject));
 	return o;
 }
 
@@ -585,7 +585,7 @@ strings_json(char *const *v, size_t n)
 	size_t i;
 
 	for (i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, str_or_null(v[i]));
 	return a;
 }
 
@@ -599,8 +599,9 @@ report_json(const struct rk_model *m, const struct rk_sweep_report *r, const cha
 	for (i = 0; targets != NULL && i < r->ntargets; i++) {
 		const struct rk_sweep_target *t = &r->targets[i];
 
-		json_array_append_new(targets, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
-		    "kind", rk_sweep_kind_name(t->kind), "name", t->name, "source", t->source,
+		json_array_append_new(targets, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}",
+		    "kind", rk_sweep_kind_name(t->kind), "name", str_or_null(t->name),
+		    "source", str_or_null(t->source),
 		    "spki_sha256", str_or_null(t->spki_sha256),
 		    "fingerprint", str_or_null(t->fingerprint), "serial", str_or_null(t->serial)));
 	}
@@ -609,11 +610,12 @@ report_json(const struct rk_model *m, const struct rk_sweep_report *r, const cha
 
 		seen += h->files_seen;
 		read += h->files_read;
-		json_array_append_new(hosts, json_pack("{s:s, s:b, s:o, s:o, s:o, s:I, s:I, s:b, "
-		    "s:f}", "host", m->hosts[i].name, "swept", h->swept,
+		json_array_append_new(hosts, json_pack("{s:s, s:b, s:o, s:o, s:o, s:I, s:I, s:I, "
+		    "s:b, s:f}", "host", m->hosts[i].name, "swept", h->swept,
 		    "error", str_or_null(h->error), "folders", strings_json(h->folders, h->nfolders),
 		    "missing", strings_json(h->missing, h->nmissing),
 		    "files_seen", (json_int_t)h->files_seen, "files_read", (json_int_t)h->files_read,
+		    "unreadable_other", (json_int_t)h->unreadable_other,
 		    "truncated", h->truncated, "seconds", h->seconds));
 	}
 	for (i = 0; findings != NULL && i < r->nfindings; i++)
@@ -670,6 +672,7 @@ print_finding(const struct rk_model *m, const struct rk_sweep_report *r,
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " = %s%s%s",
 		    strcmp(f->match, "issued-by-ca") == 0 ? "issued by " : "", t->name,
 		    strcmp(f->match, "key") == 0 ? "'s key" :
+		    strcmp(f->match, "beside") == 0 ? "'s key, encrypted (named like it, beside it)" :
 		    strcmp(f->match, "serial") == 0 ? " (by serial)" : "");
 	if (n > 0 && (size_t)n < sizeof(line) && f->managed != NULL)
 		(void)snprintf(line + n, sizeof(line) - (size_t)n, "  [%s]", f->managed);
@@ -715,17 +718,23 @@ print_text(const struct rk_model *m, const struct rk_sweep_report *r, const char
 		char line[1200];
 
 		/* The first 16 hex digits name a key well enough to read; --json has them all. */
-		snprintf(line, sizeof(line), "  looking for %s %s:%s%.16s%s%s%.23s%s%s%s, from %s",
-		    rk_sweep_kind_name(t->kind), t->name,
-		    t->spki_sha256[0] != '\0' ? " SPKI " : "", t->spki_sha256,
-		    t->spki_sha256[0] != '\0' ? "..." : "",
-		    t->fingerprint[0] != '\0' ? " SHA256 " : "", t->fingerprint,
-		    t->fingerprint[0] != '\0' ? "..." : "",
-		    t->serial[0] != '\0' ? " serial " : "", t->serial, t->source);
+		if (t->spki_sha256[0] == '\0' && t->fingerprint[0] == '\0')
+			snprintf(line, sizeof(line), "  looking for %s %s, by issuer and serial, "
+			    "from %s", rk_sweep_kind_name(t->kind), t->name, t->source);
+		else
+			snprintf(line, sizeof(line), "  looking for %s %s:%s%.16s%s%s%.23s%s, from %s",
+			    rk_sweep_kind_name(t->kind), t->name,
+			    t->spki_sha256[0] != '\0' ? " SPKI " : "", t->spki_sha256,
+			    t->spki_sha256[0] != '\0' ? "..." : "",
+			    t->fingerprint[0] != '\0' ? " SHA256 " : "", t->fingerprint,
+			    t->fingerprint[0] != '\0' ? "..." : "", t->source);
 		cli_print_escaped("", line);
 	}
 	for (i = 0; i < r->nnotes; i++)
 		cli_print_escaped("  note: ", r->notes[i]);
+	if (r->ntargets == 0)
+		printf("  NOTHING TO LOOK FOR: no compromised key or certificate could be read, so "
+		    "no copy can be found; name one with --match FILE\n");
 	for (i = 0; i < r->nhosts; i++) {
 		const struct rk_sweep_host *h = &r->hosts[i];
 
@@ -737,11 +746,14 @@ print_text(const struct rk_model *m, const struct rk_sweep_report *r, const char
 			cli_print_escaped("", line);
 			continue;
 		}
-		printf("%s: %zu %s looked at, %zu read%s (%.1f s)\n", m->hosts[i].name,
+		printf("%s: %zu %s looked at, %zu read", m->hosts[i].name,
 		    h->files_seen > (size_t)m->sweep.max_files ? (size_t)m->sweep.max_files :
-		    h->files_seen, plural(h->files_seen, "file", "files"), h->files_read,
-		    h->truncated ? "; CUT SHORT by sweep.max_files or the output cap" : "",
-		    h->seconds);
+		    h->files_seen, plural(h->files_seen, "file", "files"), h->files_read);
+		if (h->unreadable_other > 0)
+			printf(", %zu other %s not readable (no key-like name)", h->unreadable_other,
+			    plural(h->unreadable_other, "file", "files"));
+		printf("%s (%.1f s)\n", h->truncated ? "; CUT SHORT by sweep.max_files or the "
+		    "output cap" : "", h->seconds);
 		for (k = 0; k < r->nfindings; k++)
 			if (r->findings[k].host == i)
 				print_finding(m, r, &r->findings[k]);
@@ -853,7 +865,7 @@ cmd_sweep(const struct rk_cli *cli, int argc, char **argv)
 		struct rk_sweep_request req = { model, set.targets, set.ntargets, set.sources,
 		    set.nsources, set.managed, set.nmanaged, set.cas, set.ncas, set.passphrases,
 		    set.npassphrases, args.npaths > 0 ? args.paths : NULL, args.npaths,
-		    cli_transport_open, NULL, (size_t)model->policy.max_parallel };
+		    cli_transport_open, NULL, (size_t)model->policy.max_parallel, NULL };
 
 		if (rk_ssh_global_init(&err) != 0)
 			goto failed;
@@ -868,7 +880,7 @@ cmd_sweep(const struct rk_cli *cli, int argc, char **argv)
 	}
 	if (!args.no_record && write_sweep_json(&record, cli, model, &set, doc) == 0 &&
 	    record != NULL)
-		json_object_set_new(doc, "record", json_string(record));
+		json_object_set_new(doc, "record", str_or_null(record));
 	if (args.json) {
 		if (json_dumpf(doc, stdout, JSON_INDENT(2)) != 0)
 			goto failed;
@@ -876,8 +888,9 @@ cmd_sweep(const struct rk_cli *cli, int argc, char **argv)
 	} else {
 		print_text(model, &report, record);
 	}
-	rc = report.counts[RK_SWEEP_COMPROMISED] > 0 || report.hosts_swept < report.nhosts ?
-	    RK_EXIT_FAILED : RK_EXIT_OK;
+	/* Nothing to look for is no all-clear: the question could not be asked. */
+	rc = report.counts[RK_SWEEP_COMPROMISED] > 0 || report.hosts_swept < report.nhosts ||
+	    report.ntargets == 0 ? RK_EXIT_FAILED : RK_EXIT_OK;
 	goto out;
  failed:
 	cli_report_error(cli, "sweep", &err);

@@ -329,8 +329,8 @@ time_or_null(time_t t)
  * be any bytes: those that are not UTF-8 are given escaped (rk_text_escape), so the document
  * stays valid; "" is null (not known).
  */
-static json_t *
-cert_text(const char *s)
+json_t *
+cli_json_text(const char *s)
 {
 	json_t *v;
 	char *esc;
@@ -359,19 +359,19 @@ render_cert_json(const struct cli_cert_facts *f, time_t now)
 		return NULL;
 	}
 	for (i = 0; i < f->nsan; i++)
-		if (json_array_append_new(san, cert_text(f->san[i])) != 0)
+		if (json_array_append_new(san, cli_json_text(f->san[i])) != 0)
 			jb.failed = true;
-	put(&jb, o, "subject", cert_text(f->subject));
-	put(&jb, o, "issuer", cert_text(f->issuer));
-	put(&jb, o, "serial", cert_text(f->serial));
-	put(&jb, o, "sha256", cert_text(f->sha256));
+	put(&jb, o, "subject", cli_json_text(f->subject));
+	put(&jb, o, "issuer", cli_json_text(f->issuer));
+	put(&jb, o, "serial", cli_json_text(f->serial));
+	put(&jb, o, "sha256", cli_json_text(f->sha256));
 	put(&jb, o, "san", san);
 	put(&jb, o, "not_before", time_or_null(f->not_before));
 	put(&jb, o, "not_after", time_or_null(f->not_after));
 	put(&jb, o, "days_left", f->not_after != (time_t)-1 ?
 	    json_integer(rk_days_left_until(f->not_after, now)) : json_null());
-	put(&jb, o, "key", cert_text(f->key));
-	put(&jb, o, "key_type", cert_text(f->key_type));
+	put(&jb, o, "key", cli_json_text(f->key));
+	put(&jb, o, "key_type", cli_json_text(f->key_type));
 	put(&jb, o, "key_bits", f->key_bits > 0 ? json_integer(f->key_bits) : json_null());
 	put(&jb, o, "ca", f->ca >= 0 ? json_boolean(f->ca == 1) : json_null());
 	if (jb.failed) {

@@ -1844,7 +1844,7 @@ parse_sweep(struct pb *pb, ynode *root)
 			    "default folders");
 	}
 	if ((v = rk_ynode_get(map, "max_depth")) != NULL)
-		(void)get_int(pb, v, "sweep max_depth", 0, RK_SWEEP_DEPTH_MAX, &sw->max_depth);
+		(void)get_int(pb, v, "sweep max_depth", 1, RK_SWEEP_DEPTH_MAX, &sw->max_depth);
 	if ((v = rk_ynode_get(map, "max_files")) != NULL)
 		(void)get_int(pb, v, "sweep max_files", 1, RK_SWEEP_FILES_MAX, &sw->max_files);
 	if ((v = rk_ynode_get(map, "max_file_size")) != NULL)

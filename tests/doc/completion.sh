@@ -120,6 +120,11 @@ expect "pki init: folders" "$(lines incidents 'with space')" rekey pki init ""
 expect "pki inspect: any file" "$(ls -A)" rekey pki inspect ""
 expect "pki revoke --folder: folders" "$(lines incidents 'with space')" rekey pki revoke --folder ""
 expect "expiry --prometheus=k, split at =: files" "key.pem" rekey expiry --prometheus = k
+expect "sweep PLAYBOOK: playbooks and folders" "$playbooks" rekey sweep ""
+expect "sweep --paths: folders" "$(lines incidents 'with space')" rekey sweep --paths ""
+expect "sweep --match: any file" "$(ls -A)" rekey sweep --match ""
+expect "sweep after --match's value: playbooks" "$playbooks" rekey sweep --match key.pem ""
+expect "sweep --match=k as one word" "--match=key.pem" rekey sweep --match=k
 export REKEY_COMPLETION_TEST_PASSPHRASE=x
 expect "pki issue --ca-passphrase-env: variables" "REKEY_COMPLETION_TEST_PASSPHRASE" \
 	rekey pki issue --ca-passphrase-env REKEY_COMPLETION_TEST_

@@ -128,6 +128,7 @@ missing=$(comm -23 "$tmp/want" "$tmp/have" | tr '\n' ' ')
 # table fails the test until it is given a place here and entries in the page.
 declare -A where=(
 	[top_keys]="Top level|"
+	[sweep_keys]="sweep|"
 	[incident_keys]="incident|"
 	[ca_keys]="ca|"
 	[ca_parent_keys]="ca|parent."

@@ -187,7 +187,8 @@ rk_sweep_folders(char ***out, size_t *nout, const struct rk_model *m, const stru
 	if (r != 0)
 		goto fail;
 	/* A folder inside another is searched from the outer one already. */
-	qsort(v, n, sizeof(*v), by_string);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_string);
 	for (i = 0, kept = 0; i < n; i++) {
 		bool nested = false;
 
@@ -1029,7 +1030,8 @@ rk_sweep_run(struct rk_sweep_report *out, const struct rk_sweep_request *req,
 		r = rk_fail_nomem(err);
 		goto out;
 	}
-	qsort(out->findings, out->nfindings, sizeof(*out->findings), by_place);
+	if (out->nfindings > 1)
+		qsort(out->findings, out->nfindings, sizeof(*out->findings), by_place);
 	for (i = 0; i < out->nfindings; i++)
 		out->counts[out->findings[i].cls]++;
 	for (i = 0; i < m->nhosts; i++) {

@@ -851,6 +851,7 @@ cmd_sweep(const struct rk_cli *cli, int argc, char **argv)
 		rk_diags_clear(&diags);
 		return rc == -1 ? RK_EXIT_OK : rc;
 	}
+	rk_diags_clear(&diags);		/* cli_load_playbook makes them anew */
 	load.json = args.json;
 	if ((rc = cli_load_playbook(cli, args.playbook, &load, &diags, &model)) != RK_EXIT_OK)
 		goto out;

@@ -1805,6 +1805,8 @@ get_sweep_passphrases(struct pb *pb, ynode *map, struct rk_sweep_spec *sw)
 					rk_diags_error(pb->d, items[i]->pos, "sweep passphrase_env is "
 					    "not an environment variable name (letters, digits and '_'; "
 					    "the value is not shown)");
+					free(ref->env);
+					ref->env = NULL;
 					continue;
 				}
 				if (getenv(ref->env) == NULL)

@@ -279,10 +279,11 @@ own_pg_start() {
 	done
 }
 
-# SQL from stdin as the postgres superuser, over Debian's socket.
+# SQL from stdin as the postgres superuser, over Debian's socket. From /: postgres may not
+# enter the folder the test runs in (a private build tree), and psql says so on stderr.
 own_pg_superuser() {
-	sudo -u postgres psql --cluster "15/$pg_cluster" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres \
-		-f -
+	(cd / && sudo -u postgres psql --cluster "15/$pg_cluster" -X -q -A -t -v ON_ERROR_STOP=1 \
+		-d postgres -f -)
 }
 
 own_pg_pid() {

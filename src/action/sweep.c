@@ -249,6 +249,7 @@ struct job {
 	int				 error;		/* RK_E_NOMEM from a worker */
 	struct seen			*seen[SEEN_BUCKETS];
 	size_t				 nseen;
+	bool				 serial_targets;	/* some target is a bare serial */
 };
 
 /* One host's pass over its tar stream. */
@@ -491,7 +492,11 @@ each_file(void *arg, const struct rk_tar_file *file)
 			f.cls = RK_SWEEP_EXPOSED;
 		if (f.target >= 0 || f.world_readable)
 			rc = add_finding(job, &f);
-		if (rc == 0 && f.target < 0 && is_private(&f.item))
+		/* Kept only for what the last pass can still match: a key whose certificate may
+		 * turn up by serial, or a locked key that a compromised file's name may pair. */
+		if (rc == 0 && f.target < 0 && is_private(&f.item) &&
+		    (f.item.spki_sha256[0] != '\0' ? job->serial_targets :
+		    f.item.kind == RK_MATERIAL_ENCRYPTED_KEY))
 			rc = keep_leftover(job, &f);
 	}
 	rk_material_clear(&mat);
@@ -1022,6 +1027,8 @@ rk_sweep_run(struct rk_sweep_report *out, const struct rk_sweep_request *req,
 			job.error = RK_E_NOMEM;
 	if (out->ntargets > 1)
 		qsort(out->targets, out->ntargets, sizeof(*out->targets), by_name);
+	for (i = 0; i < out->ntargets; i++)
+		job.serial_targets |= out->targets[i].serial[0] != '\0';
 	if (job.error == 0)
 		(void)rk_workers_run(m->nhosts, req->max_parallel, worker_sweep, &job);
 	if (job.error == 0 && match_leftovers(&job) != 0)

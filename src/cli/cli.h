@@ -54,6 +54,8 @@ int	cmd_sweep(const struct rk_cli *cli, int argc, char **argv);
 int	cli_transport_new(struct rk_transport **out, const struct rk_host *host,
 	    struct rk_err *err);
 
+/* Whether path names something on this machine (NULL: no); its loader judges what. */
+bool	cli_file_exists(const char *path);
 /* cli_transport_new, then connected (an rk_expiry_open_fn / rk_sweep_open_fn). */
 int	cli_transport_open(struct rk_transport **out, const struct rk_host *host, void *payload,
 	    struct rk_err *err);

@@ -355,18 +355,10 @@ base_name(const char *path)
 	return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
 }
 
-static bool
-file_exists(const char *path)
-{
-	struct stat st;
-
-	return path != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /*
- * The compromised CA: under ca.rotate, or once the incident's run made a new CA. Which file
- * holds the old one: ca.cert, unless the playbook names the new CA by now, then the copy the
- * run kept (ca/previous.crt).
+ * The compromised CA. The incident's run keeps a copy of the CA it replaced
+ * (ca/previous.crt): that one, when there is one. Before such a run (under ca.rotate), or
+ * after one that kept none, ca.cert, unless that is the CA the run made.
  */
 static int
 find_old_ca(struct sweep_set *s, const struct rk_model *m, const char **path,
@@ -374,29 +366,34 @@ find_old_ca(struct sweep_set *s, const struct rk_model *m, const char **path,
 {
 	struct rk_cert *named = NULL, *made = NULL;
 	char *made_path = NULL, *previous = NULL;
+	bool replaced;
 	int r;
 
 	*path = NULL;
 	if ((r = rk_incident_file(&made_path, s->dir, "ca/ca.crt", err)) != 0 ||
 	    (r = rk_incident_file(&previous, s->dir, "ca/previous.crt", err)) != 0)
 		goto out;
-	if (!m->ca.rotate && !file_exists(made_path))
+	if (cli_file_exists(previous)) {
+		if ((*path = keep(s, previous)) == NULL)
+			r = rk_fail_nomem(err);
+		else
+			r = rk_cert_load_file(&s->old_ca, *path, err);
+		previous = NULL;	/* kept, or freed by keep() */
 		goto out;
-	if (file_exists(m->ca.cert) && rk_cert_load_file(&named, m->ca.cert, err) == 0 &&
-	    (!file_exists(made_path) || rk_cert_load_file(&made, made_path, err) != 0 ||
-	    !rk_cert_same(named, made))) {
-		*path = m->ca.cert;
-		s->old_ca = named;
-		named = NULL;
-	} else if (file_exists(previous)) {
-		*path = keep(s, previous);
-		previous = NULL;
-		if (*path == NULL || (r = rk_cert_load_file(&s->old_ca, *path, err)) != 0)
-			r = r != 0 ? r : rk_fail_nomem(err);
 	}
+	replaced = cli_file_exists(made_path);
+	if ((!m->ca.rotate && !replaced) || !cli_file_exists(m->ca.cert) ||
+	    rk_cert_load_file(&named, m->ca.cert, err) != 0)
+		goto out;	/* what cannot be read now, the run's preflight names */
+	if (replaced && rk_cert_load_file(&made, made_path, err) == 0 &&
+	    rk_cert_same(named, made))
+		goto out;	/* the playbook names the new CA, and the old one was not kept */
+	*path = m->ca.cert;
+	s->old_ca = named;
+	named = NULL;
+ out:
 	if (r == 0)
 		rk_err_clear(err);
- out:
 	rk_cert_free(named);
 	rk_cert_free(made);
 	free(made_path);
@@ -418,7 +415,7 @@ add_revocations(struct sweep_set *s, const struct rk_model *m, struct rk_err *er
 		return 0;
 	if (s->old_ca != NULL)
 		(void)rk_cert_subject(issuer, sizeof(issuer), s->old_ca);
-	else if (file_exists(m->ca.cert) && rk_cert_load_file(&ca, m->ca.cert, err) == 0)
+	else if (cli_file_exists(m->ca.cert) && rk_cert_load_file(&ca, m->ca.cert, err) == 0)
 		(void)rk_cert_subject(issuer, sizeof(issuer), ca);
 	rk_cert_free(ca);
 	rk_err_clear(err);
@@ -428,7 +425,7 @@ add_revocations(struct sweep_set *s, const struct rk_model *m, struct rk_err *er
 		const struct rk_revoked_set *set = &revs.views[i].set;
 		/* A certificate file read whole is looked for by key and fingerprint instead. */
 		bool by_file = m->revocations[i].kind == RK_REVOKE_CERT &&
-		    file_exists(m->revocations[i].value);
+		    cli_file_exists(m->revocations[i].value);
 
 		for (j = 0; j < set->n && r == 0 && !by_file; j++) {
 			struct rk_sweep_target t = { 0 };
@@ -442,7 +439,7 @@ add_revocations(struct sweep_set *s, const struct rk_model *m, struct rk_err *er
 			r = push_target(s, &t, err);
 		}
 		if (r == 0 && m->revocations[i].kind == RK_REVOKE_CERT &&
-		    file_exists(m->revocations[i].value)) {
+		    cli_file_exists(m->revocations[i].value)) {
 			const char *src = keepf(s, "revoke: %s", m->revocations[i].value);
 
 			r = src == NULL ? rk_fail_nomem(err) : add_local_file(s,
@@ -495,7 +492,7 @@ build_set(struct sweep_set *s, const struct rk_model *m, const struct sweep_args
 	if ((r = load_passphrases(s, m, err)) != 0 ||
 	    (r = rk_incident_file(&journal, s->dir, "journal.jsonl", err)) != 0)
 		return r;
-	if (file_exists(journal) && (r = rk_journal_read(&s->log, journal, err)) != 0) {
+	if (cli_file_exists(journal) && (r = rk_journal_read(&s->log, journal, err)) != 0) {
 		free(journal);
 		return r;
 	}

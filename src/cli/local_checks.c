@@ -20,8 +20,8 @@
 #include "rekey/ledger.h"
 #include "rekey/secret.h"
 
-static bool
-file_exists(const char *path)
+bool
+cli_file_exists(const char *path)
 {
 	struct stat st;
 
@@ -43,7 +43,7 @@ check_ca_files(struct rk_diags *d, const char *label, const char *cert, struct r
 	bool ok = true;
 
 	how.signs_crls = signs_crls;
-	how.check_key = file_exists(key);
+	how.check_key = cli_file_exists(key);
 	if (how.check_key && (ref->env != NULL || ref->file != NULL)) {
 		if (rk_secret_from_source(&pass, ref->env, ref->file, &err) == 0) {
 			how.passphrase = &pass;
@@ -81,7 +81,7 @@ check_parent(const struct rk_model *m, const struct rk_chain *chain, struct rk_d
 	char subject[256];
 	long left;
 
-	if (!file_exists(p->cert))
+	if (!cli_file_exists(p->cert))
 		return;
 	if (rk_cert_load_file(&cert, p->cert, &err) != 0) {
 		rk_diags_error(d, p->cert_pos, "ca parent cert %s", err.msg);
@@ -97,7 +97,7 @@ check_parent(const struct rk_model *m, const struct rk_chain *chain, struct rk_d
 	if (p->key != NULL && !check_ca_files(d, "ca parent", p->cert, p->cert_pos, p->key,
 	    p->key_pos, &p->key_passphrase, m->ca.rotate == RK_ROTATE_INTERMEDIATE))
 		goto out;
-	if (file_exists(p->crl)) {
+	if (cli_file_exists(p->crl)) {
 		if (rk_crl_load_file(&crl, p->crl, &err) != 0)
 			rk_diags_error(d, p->crl_pos, "ca parent crl %s", err.msg);
 		else if (!rk_crl_is_signed_by(crl, cert))
@@ -125,7 +125,7 @@ check_chain(const struct rk_model *m, struct rk_diags *d)
 	struct rk_err err = { 0 };
 	size_t bad;
 
-	if (ca->chain != NULL && !file_exists(ca->chain))
+	if (ca->chain != NULL && !cli_file_exists(ca->chain))
 		return;		/* warned where it is named */
 	if (rk_chain_load(&chain, ca->cert, ca->chain, &err) != 0) {
 		rk_diags_error(d, ca->chain != NULL ? ca->chain_pos : ca->cert_pos, "%s %s",
@@ -163,7 +163,7 @@ void
 cli_check_ca(const struct rk_model *m, struct rk_diags *d)
 {
 	/* A missing file is already a warning of its own ("preflight will fail"). */
-	if (!file_exists(m->ca.cert))
+	if (!cli_file_exists(m->ca.cert))
 		return;
 	if (check_ca_files(d, "ca", m->ca.cert, m->ca.cert_pos, m->ca.key, m->ca.key_pos,
 	    &m->ca.key_passphrase, rk_model_signs_crl(m)))
@@ -227,7 +227,7 @@ cli_resolve_revocations(struct cli_revocations *out, const struct rk_model *m,
 	out->n = m->nrevocations;
 	out->plan_facts.revocations = out->facts;
 	/* What cannot be read now is said per revocation; the run's preflight refuses it. */
-	if (file_exists(m->ca.cert) && rk_cert_load_file(&ca, m->ca.cert, &ignored) != 0)
+	if (cli_file_exists(m->ca.cert) && rk_cert_load_file(&ca, m->ca.cert, &ignored) != 0)
 		ca = NULL;
 	if (rk_path_dirname(&dir, m->ca.cert, err) != 0 ||
 	    asprintf(&ledger_path, "%s/ledger.json", dir) < 0) {

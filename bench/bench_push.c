@@ -44,27 +44,28 @@ static const struct {
 	{ "server.crt", 0644 }, { "server.key", 0600 }, { "ca.crt", 0644 }, { "ca.crl", 0644 },
 };
 
+/* The four files to one host as a rotation pushes them: one replace_files call, which the
+ * ssh transport makes one command on the host. */
 static int
 push_to(struct job *job, struct rk_err *err)
 {
+	struct rk_file_change changes[4];
 	struct rk_transport *t = NULL;
-	char path[1024];
+	char paths[4][1024];
 	int r;
 
+	memset(changes, 0, sizeof(changes));
 	if ((r = rk_ssh_transport_new(&t, &job->host, err)) != 0 ||
 	    (r = t->ops->connect(t, err)) != 0)
 		goto out;
 	for (int i = 0; i < 4; i++) {
-		struct rk_file_spec spec = { .path = path, .owner = run.user, .group = run.user,
-		    .mode = files[i].mode };
-		struct rk_backup backup = { 0 };
-
-		snprintf(path, sizeof(path), "%s/%s", job->folder, files[i].name);
-		r = t->ops->replace_file(&backup, t, &spec, run.content[i], err);
-		rk_backup_clear(&backup);
-		if (r != 0)
-			goto out;
+		snprintf(paths[i], sizeof(paths[i]), "%s/%s", job->folder, files[i].name);
+		changes[i].spec = (struct rk_file_spec){ .path = paths[i], .owner = run.user,
+		    .group = run.user, .mode = files[i].mode };
+		changes[i].content = run.content[i];
 	}
+	r = t->ops->replace_files(t, changes, 4, err);
+	rk_file_changes_clear(changes, 4);
  out:
 	rk_transport_free(t);
 	return r;

@@ -21,6 +21,7 @@
 #define RK_ACTIONS	(RK_ACT_WRITE_RECORD + 1)
 #define RK_RESULT_KV_MAX	12
 #define RK_RESULT_STORE		4096
+#define RK_BATCH_STEPS_MAX	64	/* steps one run_batch call takes at most */
 
 /*
  * What a step produced and what undoes it, for the journal. Keys are static strings; values
@@ -58,6 +59,15 @@ struct rk_action_ops {
 	/* Undoes a done step from what its journal record says (NULL: nothing to undo). */
 	int	(*undo)(void *ctx, const struct rk_step *step, const struct rk_kv *undo,
 		    size_t nundo, const struct rk_kv *out, size_t nout, struct rk_err *err);
+	/*
+	 * Several steps of one host at once: steps[0..n), all of this action, consecutive in
+	 * the host's lane, none the interrupted run touched. Runs them as run would, in order,
+	 * in as few round trips as the host allows, and stops at the first that fails. Returns
+	 * how many it ran: codes[i] (0 or the error), errs[i] and res[i] say how each of those
+	 * ended; any after a failure were not run. NULL: the steps run one by one.
+	 */
+	size_t	(*run_batch)(void *ctx, const struct rk_step *const *steps, size_t n,
+		    struct rk_step_result *const *res, int *codes, struct rk_err *errs);
 	enum rk_undo_rank undo_rank;
 	/*
 	 * Resume: the step was started but its "done" never reached the journal. Checks the

@@ -16,6 +16,17 @@ int	rk_push_file(struct rk_backup *backup, struct rk_transport *t,
 	    const struct rk_file_target *target, struct rk_bytes content, struct rk_err *err)
 	    RK_MUST_CHECK;
 
+/* The spec a replace of target needs (borrowed from target). */
+struct rk_file_spec rk_file_spec_of_target(const struct rk_file_target *target);
+
+/*
+ * Several pushes to one host as replace_files does them (in order, in one round trip where
+ * the transport can, stopping at the first that fails), each change's spec made from its
+ * target with rk_file_spec_of_target by the caller.
+ */
+int	rk_push_files(struct rk_transport *t, struct rk_file_change *changes, size_t n,
+	    struct rk_err *err) RK_MUST_CHECK;
+
 /* Cap on the words of a command's output kept for the journal and the record. */
 #define RK_COMMAND_SUMMARY_MAX	200
 

@@ -35,10 +35,9 @@ int	rk_ssh_transport_new(struct rk_transport **out, const struct rk_host *host,
 	    struct rk_err *err) RK_MUST_CHECK;
 
 /*
- * How a replace on host swaps the new file in, for the plan. libssh2 1.10 has no
- * posix-rename and SFTP v3 rename refuses to overwrite (LAB.md (c)), so without a newer
- * libssh2 and for sudo hosts it is `mv -f -T` over an exec channel, which is rename(2) on the
- * host: never "delete, then rename". A constant string.
+ * How a replace on host swaps the new file in, for the plan: `mv -f -T` in the one command
+ * that installs the host's files of a step group, which is rename(2) on the host, never
+ * "delete, then rename". A constant string.
  */
 const char *rk_ssh_rename_method(const struct rk_host *host);
 

@@ -71,6 +71,26 @@ struct rk_push_probe {
 	unsigned long long	 free_bytes;	/* for the login in the folder's file system */
 };
 
+/* What became of one file of a replace_files call. */
+enum rk_change_state {
+	RK_CHANGE_NOT_REACHED,		/* not touched: an earlier file failed */
+	RK_CHANGE_DONE,			/* replaced and checked, as replace_file does it */
+	RK_CHANGE_FAILED,		/* not replaced (or put back); err says why */
+};
+
+/* One file of a replace_files call: what to write in, and what became of it. */
+struct rk_file_change {
+	struct rk_file_spec	 spec;
+	struct rk_bytes		 content;
+	/* Out: */
+	enum rk_change_state	 state;
+	struct rk_backup	 backup;	/* DONE: as replace_file's backup */
+	struct rk_err		 err;		/* FAILED: as replace_file would say it */
+};
+
+/* Files one command on a host replaces at most; replace_files splits longer lists. */
+#define RK_REPLACE_BATCH_MAX	16
+
 struct rk_run_result {
 	int		exit_status;	/* -1 when killed by a signal or the channel broke */
 	struct rk_buf	out;		/* capped at RK_REMOTE_OUTPUT_MAX; never logged whole */
@@ -108,6 +128,15 @@ struct rk_transport_ops {
 	 */
 	int	(*replace_file)(struct rk_backup *backup, struct rk_transport *t,
 		    const struct rk_file_spec *spec, struct rk_bytes content, struct rk_err *err);
+	/*
+	 * replace_file for changes[0..n) in order, with the same guarantees for each, in as
+	 * few round trips as the backend can (ssh: one command per RK_REPLACE_BATCH_MAX files,
+	 * the contents on its input). Stops at the first file that fails: those before it are
+	 * DONE, it is FAILED, those after it are NOT_REACHED and untouched. Returns 0 when all
+	 * are done, else the failed file's error, prefixed as replace_file prefixes it.
+	 */
+	int	(*replace_files)(struct rk_transport *t, struct rk_file_change *changes, size_t n,
+		    struct rk_err *err);
 	/* Puts back exactly what backup recorded (bytes, mode, owner), or removes the file
 	 * when there was none, and checks the result. */
 	int	(*restore_file)(struct rk_transport *t, const struct rk_backup *backup,
@@ -141,6 +170,8 @@ struct rk_transport {
 };
 
 void	rk_backup_clear(struct rk_backup *backup);
+/* Clears the out part of each change (their backups freed); the specs stay. */
+void	rk_file_changes_clear(struct rk_file_change *changes, size_t n);
 void	rk_run_result_init(struct rk_run_result *r);
 void	rk_run_result_clear(struct rk_run_result *r);
 /* Frees through the ops table; NULL is fine. */

@@ -91,6 +91,68 @@ push_file(void *arg, const struct rk_step *s, struct rk_step_result *res, struct
 	return r;
 }
 
+/*
+ * A host's pushes of one group in one go (rk_push_files: one command on the host). Each
+ * content is made first; one that cannot be stops the batch there, as a failed push would.
+ */
+static size_t
+push_files(void *arg, const struct rk_step *const *steps, size_t n,
+    struct rk_step_result *const *res, int *codes, struct rk_err *errs)
+{
+	struct rk_run_ctx *ctx = arg;
+	struct rk_file_change *changes = NULL;
+	struct rk_buf *contents = NULL;
+	struct rk_transport *t;
+	struct rk_err err = { 0 };
+	size_t i, ready, ran = 0;
+	char hex[RK_SHA256_HEX];
+
+	if ((changes = calloc(n, sizeof(*changes))) == NULL ||
+	    (contents = calloc(n, sizeof(*contents))) == NULL) {
+		codes[0] = rk_fail_nomem(&errs[0]);
+		ran = 1;
+		goto out;
+	}
+	for (ready = 0; ready < n; ready++) {
+		if ((codes[ready] = ctx_push_content(&contents[ready], ctx, steps[ready],
+		    &errs[ready])) != 0)
+			break;
+		changes[ready].spec = rk_file_spec_of_target(steps[ready]->file);
+		changes[ready].content = rk_buf_bytes(&contents[ready]);
+	}
+	if (ready == 0 || (codes[0] = ctx_transport(&t, ctx, steps[0]->host, &errs[0])) != 0) {
+		ran = 1;
+		goto out;
+	}
+	/* Whether it failed, and where, each change says. */
+	err.code = rk_push_files(t, changes, ready, &err);
+	for (i = 0; i < ready; i++) {
+		ran = i + 1;
+		if (changes[i].state == RK_CHANGE_FAILED) {
+			errs[i] = changes[i].err;
+			codes[i] = errs[i].code != 0 ? errs[i].code : RK_E_REMOTE;
+			goto out;
+		}
+		if (changes[i].state != RK_CHANGE_DONE) {
+			codes[i] = rk_fail(&errs[i], RK_E_INTERNAL, "the push was not reached");
+			goto out;
+		}
+		if ((codes[i] = result_put_backup(res[i], &changes[i].backup, &errs[i])) != 0 ||
+		    (codes[i] = rk_sha256_hex(hex, changes[i].content, &errs[i])) != 0 ||
+		    (codes[i] = rk_step_result_out(res[i], "sha256", hex, &errs[i])) != 0)
+			goto out;
+	}
+	ran = ready < n ? ready + 1 : n;	/* the content that could not be made failed */
+ out:
+	if (changes != NULL)
+		rk_file_changes_clear(changes, n);
+	for (i = 0; contents != NULL && i < n; i++)
+		rk_buf_clear(&contents[i]);
+	free(changes);
+	free(contents);
+	return ran;
+}
+
 static int
 restore(void *arg, const struct rk_step *s, const struct rk_kv *undo, size_t nundo,
     const struct rk_kv *out, size_t nout, struct rk_err *err)
@@ -307,6 +369,7 @@ act_hosts_rows(struct rk_action_ops *ops)
 	ops[RK_ACT_CONNECT_HOST].run = connect_host;
 	ops[RK_ACT_CHECK_CLIENT_CONFIG].run = check_client_config;
 	ops[RK_ACT_PUSH_FILE].run = push_file;
+	ops[RK_ACT_PUSH_FILE].run_batch = push_files;
 	ops[RK_ACT_PUSH_FILE].undo = restore;
 	ops[RK_ACT_PUSH_FILE].undo_rank = RK_UNDO_CONTENT;
 	ops[RK_ACT_PUSH_FILE].check_done = push_file_done;

@@ -5,14 +5,27 @@
 
 #include "rekey/conninfo.h"
 
+struct rk_file_spec
+rk_file_spec_of_target(const struct rk_file_target *target)
+{
+	return (struct rk_file_spec){ target->path, target->owner, target->group, target->mode,
+	    target->allow_symlink };
+}
+
 int
 rk_push_file(struct rk_backup *backup, struct rk_transport *t,
     const struct rk_file_target *target, struct rk_bytes content, struct rk_err *err)
 {
-	struct rk_file_spec spec = { target->path, target->owner, target->group, target->mode,
-	    target->allow_symlink };
+	struct rk_file_spec spec = rk_file_spec_of_target(target);
 
 	return t->ops->replace_file(backup, t, &spec, content, err);
+}
+
+int
+rk_push_files(struct rk_transport *t, struct rk_file_change *changes, size_t n,
+    struct rk_err *err)
+{
+	return t->ops->replace_files(t, changes, n, err);
 }
 
 /* The last non-blank line of text, as [*start, *end). */

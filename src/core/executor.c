@@ -17,6 +17,7 @@
 #include "rekey/executor.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -385,6 +386,129 @@ lane_may_start(const struct exec *x, const struct rk_step_group *g, const struct
 	return in_wave;
 }
 
+/*
+ * After step k of the lane (plan step i) ran: journals and reports how it ended. Returns
+ * false when the lane must stop (it failed, outside a rehearsal). Called without the lock.
+ */
+static bool
+settle_step(struct exec *x, const struct rk_step_group *g, const struct lane *l, size_t k,
+    int r, const struct rk_err *err)
+{
+	size_t i = l->steps[k];
+	const struct rk_step *s = &x->plan->steps[i];
+	struct rk_step_result *res = &x->results[i];
+
+	pthread_mutex_lock(&x->lock);
+	if (r == 0) {
+		(void)journal_step(x, s, RK_JOURNAL_DONE, res, NULL);
+		x->rep->outcomes[i] = RK_OUTCOME_DONE;
+		x->rep->done++;
+		emit_step(x, RK_EVENT_STEP_DONE, s, NULL);
+		pthread_mutex_unlock(&x->lock);
+		return true;
+	}
+	(void)journal_step(x, s, RK_JOURNAL_FAILED, res, err->msg);
+	x->rep->outcomes[i] = RK_OUTCOME_FAILED;
+	x->rep->failed++;
+	emit_step(x, RK_EVENT_STEP_FAILED, s, err->msg);
+	mark_unit_failed(x, s);
+	if (x->cfg->rehearsal) {
+		pthread_mutex_unlock(&x->lock);
+		return true;
+	}
+	if (g->phase == RK_PHASE_PREFLIGHT || s->host == NULL ||
+	    x->cfg->on_failure != RK_ON_FAILURE_CONTINUE)
+		x->halt = true;
+	skip_rest(x, l, k + 1, "an earlier step on this host failed");
+	pthread_mutex_unlock(&x->lock);
+	if (g->phase != RK_PHASE_PREFLIGHT)
+		roll_back_unit(x, i, x->cfg->on_failure != RK_ON_FAILURE_ROLLBACK);
+	return false;
+}
+
+/* Journals the start of steps k..k+n-1 of the lane; false (the rest skipped) when the
+ * journal cannot be written. Called without the lock. */
+static bool
+begin_steps(struct exec *x, const struct lane *l, size_t k, size_t n)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&x->lock);
+	for (size_t j = 0; j < n && ok; j++) {
+		const struct rk_step *s = &x->plan->steps[l->steps[k + j]];
+
+		memset(&x->results[l->steps[k + j]], 0, sizeof(x->results[0]));
+		emit_step(x, RK_EVENT_STEP_BEGIN, s, NULL);
+		ok = journal_step(x, s, RK_JOURNAL_START, NULL, NULL);
+	}
+	if (!ok)
+		skip_rest(x, l, k, "the journal cannot be written");
+	pthread_mutex_unlock(&x->lock);
+	return ok;
+}
+
+/*
+ * How many steps from the lane's k-th on run as one batch: the same action, which has a
+ * run_batch, none of a failed unit, none the interrupted run touched (resume looks at those
+ * one by one). Outside a rehearsal only: a rehearsal tries every step, whatever failed
+ * before it. Called with the lock held.
+ */
+static size_t
+batch_length(const struct exec *x, const struct lane *l, size_t k)
+{
+	const struct rk_step *first = &x->plan->steps[l->steps[k]];
+	size_t m;
+
+	if (x->cfg->ops[first->action].run_batch == NULL || x->cfg->rehearsal)
+		return 1;
+	for (m = 0; k + m < l->n && m < RK_BATCH_STEPS_MAX; m++) {
+		const struct rk_step *s = &x->plan->steps[l->steps[k + m]];
+
+		if (s->action != first->action || unit_has_failed(x, s) ||
+		    (x->cfg->before != NULL && rk_journal_log_last(x->cfg->before, s->id) != NULL))
+			break;
+	}
+	return m > 0 ? m : 1;
+}
+
+/* Steps k..k+n-1 of the lane as one batch. Returns false when the lane must stop. */
+static bool
+run_batch(struct exec *x, const struct rk_step_group *g, const struct lane *l, size_t k,
+    size_t n)
+{
+	const struct rk_step *steps[RK_BATCH_STEPS_MAX];
+	struct rk_step_result *res[RK_BATCH_STEPS_MAX];
+	struct rk_err *errs;
+	int codes[RK_BATCH_STEPS_MAX];
+	size_t j, ran;
+	bool go_on = true;
+
+	if ((errs = calloc(n, sizeof(*errs))) == NULL)
+		return settle_step(x, g, l, k, RK_E_NOMEM, &(struct rk_err){ .code = RK_E_NOMEM,
+		    .msg = "out of memory" });
+	for (j = 0; j < n; j++) {
+		steps[j] = &x->plan->steps[l->steps[k + j]];
+		res[j] = &x->results[l->steps[k + j]];
+		codes[j] = 0;
+	}
+	if (!begin_steps(x, l, k, n)) {
+		free(errs);
+		return false;
+	}
+	ran = x->cfg->ops[steps[0]->action].run_batch(x->cfg->ctx, steps, n, res, codes, errs);
+	for (j = 0; j < ran && j < n && go_on; j++)
+		go_on = settle_step(x, g, l, k + j, codes[j], &errs[j]);
+	if (go_on && ran < n) {
+		/* Stopped without saying why: the steps it did not reach fail, not vanish. */
+		struct rk_err why = { .code = RK_E_INTERNAL };
+
+		snprintf(why.msg, sizeof(why.msg), "%s", "the batch stopped before this step");
+		go_on = settle_step(x, g, l, k + ran, RK_E_INTERNAL, &why);
+	}
+	free(errs);
+	return go_on;
+}
+
 static void
 run_lane(void *arg, size_t li)
 {
@@ -392,7 +516,7 @@ run_lane(void *arg, size_t li)
 	struct exec *x = gr->x;
 	struct lane *l = &gr->lanes[li];
 	const struct rk_step_group *g = gr->group;
-	size_t k;
+	size_t k, m;
 	bool ok;
 
 	pthread_mutex_lock(&x->lock);
@@ -413,7 +537,6 @@ run_lane(void *arg, size_t li)
 	for (k = 0; k < l->n; k++) {
 		size_t i = l->steps[k];
 		const struct rk_step *s = &x->plan->steps[i];
-		struct rk_step_result *res = &x->results[i];
 		struct rk_err err = { 0 };
 		int r;
 
@@ -427,50 +550,24 @@ run_lane(void *arg, size_t li)
 			pthread_mutex_unlock(&x->lock);
 			continue;
 		}
+		m = batch_length(x, l, k);
 		pthread_mutex_unlock(&x->lock);
+		if (m > 1) {
+			if (!run_batch(x, g, l, k, m))
+				return;
+			k += m - 1;
+			continue;
+		}
 		if (resume_step(x, i, &ok)) {
 			if (!ok)
 				return;
 			continue;
 		}
-		memset(res, 0, sizeof(*res));
-		pthread_mutex_lock(&x->lock);
-		emit_step(x, RK_EVENT_STEP_BEGIN, s, NULL);
-		ok = journal_step(x, s, RK_JOURNAL_START, NULL, NULL);
-		pthread_mutex_unlock(&x->lock);
-		if (!ok) {
-			pthread_mutex_lock(&x->lock);
-			skip_rest(x, l, k, "the journal cannot be written");
-			pthread_mutex_unlock(&x->lock);
+		if (!begin_steps(x, l, k, 1))
 			return;
-		}
-		r = x->cfg->ops[s->action].run(x->cfg->ctx, s, res, &err);
-		pthread_mutex_lock(&x->lock);
-		if (r == 0) {
-			(void)journal_step(x, s, RK_JOURNAL_DONE, res, NULL);
-			x->rep->outcomes[i] = RK_OUTCOME_DONE;
-			x->rep->done++;
-			emit_step(x, RK_EVENT_STEP_DONE, s, NULL);
-			pthread_mutex_unlock(&x->lock);
-			continue;
-		}
-		(void)journal_step(x, s, RK_JOURNAL_FAILED, res, err.msg);
-		x->rep->outcomes[i] = RK_OUTCOME_FAILED;
-		x->rep->failed++;
-		emit_step(x, RK_EVENT_STEP_FAILED, s, err.msg);
-		mark_unit_failed(x, s);
-		if (x->cfg->rehearsal) {
-			pthread_mutex_unlock(&x->lock);
-			continue;
-		}
-		if (g->phase == RK_PHASE_PREFLIGHT || s->host == NULL ||
-		    x->cfg->on_failure != RK_ON_FAILURE_CONTINUE)
-			x->halt = true;
-		skip_rest(x, l, k + 1, "an earlier step on this host failed");
-		pthread_mutex_unlock(&x->lock);
-		if (g->phase != RK_PHASE_PREFLIGHT)
-			roll_back_unit(x, i, x->cfg->on_failure != RK_ON_FAILURE_ROLLBACK);
-		return;
+		r = x->cfg->ops[s->action].run(x->cfg->ctx, s, &x->results[i], &err);
+		if (!settle_step(x, g, l, k, r, &err))
+			return;
 	}
 }
 

@@ -14,6 +14,16 @@ rk_backup_clear(struct rk_backup *backup)
 }
 
 void
+rk_file_changes_clear(struct rk_file_change *changes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		rk_backup_clear(&changes[i].backup);
+		changes[i].state = RK_CHANGE_NOT_REACHED;
+		memset(&changes[i].err, 0, sizeof(changes[i].err));
+	}
+}
+
+void
 rk_run_result_init(struct rk_run_result *r)
 {
 	r->exit_status = -1;

@@ -237,32 +237,6 @@ tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path, si
 	return r;
 }
 
-/* Everything one replace works with, released in one place. */
-struct replace_job {
-	struct tp_cmd_host		*h;
-	const struct rk_file_spec	*spec;
-	bool				 sudo;
-	char				*dir;		/* the target's folder */
-	char				*tmp;		/* the temporary sibling */
-	char				*bak;		/* the backup copy, or NULL */
-	char				*scratch;	/* the private upload (sudo path) */
-	struct rk_file_stat		 old;
-	/* What the new file must have; "": whatever it gets. */
-	char				 owner[64];
-	char				 group[64];
-	char				 sha256[RK_SHA256_HEX];
-	bool				 swapped;	/* the rename happened */
-};
-
-static void
-replace_job_clear(struct replace_job *job)
-{
-	free(job->dir);
-	free(job->tmp);
-	free(job->bak);
-	free(job->scratch);
-}
-
 /* Removes path through the same privilege that made it; best effort (cleanup). */
 static void
 remove_quietly(struct tp_cmd_host *h, const char *path, bool sudo)
@@ -272,14 +246,6 @@ remove_quietly(struct tp_cmd_host *h, const char *path, bool sudo)
 
 	if (tp_cmd_must_succeed(h, argv, sudo, &ignored) != 0)
 		return;		/* the connection may be gone: nothing more to do here */
-}
-
-static int
-sync_path(struct tp_cmd_host *h, const char *path, bool sudo, struct rk_err *err)
-{
-	const char *argv[] = { "sync", "--", path, NULL };
-
-	return tp_cmd_must_succeed(h, argv, sudo, err);
 }
 
 static void
@@ -303,9 +269,10 @@ make_upload_tag(struct tp_cmd_host *h)
 }
 
 /*
- * The private uploads of this machine's rekey processes that are gone (killed mid-replace:
- * the login's own 0600 files, some of them keys), listed by the identity script, removed.
- * One whose process still runs (another run, at the same moment) stays.
+ * The private uploads that earlier versions (before the one-command replace) left in the scratch
+ * folder when killed mid-replace (the login's own 0600 files, some of them keys), listed by
+ * the identity script and removed. One whose process still runs (an older rekey, at the same
+ * moment) stays.
  */
 static void
 remove_uploads_of_dead_runs(struct tp_cmd_host *h, const char *machine, const char *listing)
@@ -378,40 +345,9 @@ learn_login_identity(struct tp_cmd_host *h, struct rk_err *err)
 }
 
 /*
- * The content reaches the host first, under a name nothing reads: the temporary sibling
- * itself on the login path (created O_EXCL with the final mode's owner bits only: the
- * script gives it its owner, group and mode), or a 0600 file of the login in the scratch
- * folder on the sudo path, for `sudo -n install` to copy beside the target.
- */
-static int
-upload_content(struct replace_job *job, struct rk_bytes content, struct rk_err *err)
-{
-	const struct rk_file_spec *spec = job->spec;
-	char rnd[17];
-	bool synced;
-	int r;
-
-	if ((r = learn_login_identity(job->h, err)) != 0 ||
-	    (r = tp_temp_sibling(&job->tmp, spec->path, err)) != 0)
-		return r;
-	if (!job->sudo)
-		return job->h->upload(job->h->ctx, job->tmp, content, spec->mode & 0700, &synced,
-		    err);
-	if ((r = tp_random_hex(rnd, 8, err)) != 0)
-		return r;
-	if (asprintf(&job->scratch, "%s/rekey-upload-%s-%s", job->h->scratch_dir,
-	    job->h->upload_tag, rnd) < 0) {
-		job->scratch = NULL;
-		return rk_fail_nomem(err);
-	}
-	if ((r = job->h->upload(job->h->ctx, job->scratch, content, 0600, &synced, err)) != 0)
-		rk_err_prefix(err, "upload to the private copy %s", job->scratch);
-	return r;
-}
-
-/*
- * Everything else of a replace in one command on the host, so a file costs one round trip
- * after its upload, whatever the path:
+ * Every file of a batch in one command on the host, its content arriving on the command's
+ * input, so that a host's files of one step cost one round trip whatever their number and
+ * whatever the path (login or sudo). For each file in turn:
  *  - stat the file there now: absent, a regular file (hashed, under the cap), a symlink
  *    (refused unless allowed), anything else refused; print it ("old ..." or "absent");
  *  - choose owner and group: the spec's, else the old file's, else the login's ("as ...");
@@ -420,19 +356,30 @@ upload_content(struct replace_job *job, struct rk_bytes content, struct rk_err *
  *  - back the old file up beside itself (cp -p keeps mode, owner and times and creates the
  *    copy without group and other bits until the owner is set, coreutils copy.c), and check
  *    the copy against the stat;
- *  - give the temporary sibling its owner, group and mode (install(1) and chown-then-chmod
- *    both set the owner before widening the mode, so nobody gets a wider file for a moment);
+ *  - take exactly its size of the input (head -c never reads past it) into install(1),
+ *    which creates the temporary sibling O_EXCL 0600, sets the owner and group, then the
+ *    mode: nobody gets a wider file for a moment, on either path;
+ *  - check the sibling before it may replace anything: the SHA-256 of what was sent (a
+ *    stream cut short never gets swapped in), the mode, the owner and the group;
  *  - make both durable, rename over the target (mv -f -T is rename(2): readers see the old
- *    file or the new one, never a mix, never nothing), make the rename durable;
- *  - print the new file's stat and hash for the check.
- * The exit status says how far it got, so a failure after the rename is rolled back and one
- * before it is not.
+ *    file or the new one, never a mix, never nothing), make the rename durable, and read
+ *    back: the target is now the very file checked (same inode, mode, owner, size);
+ *  - print the new file's stat and hash ("new ...") for the controller's own check.
+ * It stops at the first file that fails, its exit status saying how far that one got, so a
+ * failure after the rename is rolled back and one before it is not. On the way out it
+ * removes the file's temporary sibling and, before the rename, its backup; afterwards the
+ * backup is the controller's.
  */
 static const char replace_script[] =
     "LC_ALL=C; export LC_ALL\n"
-    "path=$1 tmp=$2 bak=$3 scratch=$4 mode=$5 owner=$6 group=$7 me=$8 mygroup=$9\n"
-    "shift 9\n"
-    "stage=$1 links=$2 dir=$3 swap=$4 cap=$5\n"
+    "me=$1 mygroup=$2 how=$3 cap=$4\n"
+    "shift 4\n"
+    "tmp= bak=\n"
+    "trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"; [ -z \"$bak\" ] || rm -f -- \"$bak\"' EXIT\n"
+    "trap 'exit 143' HUP INT TERM PIPE\n"
+    "while [ $# -ge 10 ]; do\n"
+    "path=$1 next=$2 copy=$3 mode=$4 owner=$5 group=$6 links=$7 dir=$8 size=$9 want=${10}\n"
+    "shift 10\n"
     "if old=$(stat -c '%f %U %G %s' -- \"$path\" 2>&1); then\n"
     "\tif [ -h \"$path\" ]; then\n"
     "\t\t[ \"$links\" = yes ] || exit 10\n"
@@ -441,25 +388,27 @@ static const char replace_script[] =
     "\t\t[ \"${old##* }\" -le \"$cap\" ] || { printf '%s\\n' \"${old##* }\" >&2; exit 4; }\n"
     "\t\toldsum=$(sha256sum < \"$path\") || exit 1\n"
     "\t\toldsum=${oldsum%% *}\n"
-    "\t\tset -- $old\n"
-    "\t\t[ \"$owner\" != - ] || owner=$2\n"
-    "\t\t[ \"$group\" != - ] || group=$3\n"
+    "\t\trest=${old#* }\n"
+    "\t\t[ \"$owner\" != - ] || owner=${rest%% *}\n"
+    "\t\trest=${rest#* }\n"
+    "\t\t[ \"$group\" != - ] || group=${rest%% *}\n"
     "\telse\n"
     "\t\texit 11\n"
     "\tfi\n"
     "\tprintf 'old %s %s\\n' \"$old\" \"$oldsum\"\n"
     "else\n"
     "\tcase $old in *': No such file or directory') ;; *) printf '%s\\n' \"$old\" >&2; exit 1 ;; esac\n"
-    "\told= bak=-\n"
+    "\tcopy=-\n"
     "\techo absent\n"
     "fi\n"
     "for f in \"$path\".rekey-tmp-*; do\n"
-    "\t[ \"$f\" = \"$tmp\" ] || [ ! -f \"$f\" ] || rm -f -- \"$f\" || exit 1\n"
+    "\t[ ! -f \"$f\" ] || rm -f -- \"$f\" || exit 1\n"
     "done\n"
     "[ \"$owner\" != - ] || owner=$me\n"
     "[ \"$group\" != - ] || group=$mygroup\n"
     "printf 'as %s %s\\n' \"$owner\" \"$group\"\n"
-    "if [ \"$bak\" != - ]; then\n"
+    "if [ \"$copy\" != - ]; then\n"
+    "\tbak=$copy\n"
     "\tcp -P -p -- \"$path\" \"$bak\" && now=$(stat -c '%f %U %G %s' -- \"$bak\") || exit 20\n"
     "\tif [ \"$oldsum\" = - ]; then\n"
     "\t\t[ -h \"$bak\" ] || { echo 'the copy of the symbolic link is not a link' >&2; exit 20; }\n"
@@ -471,157 +420,231 @@ static const char replace_script[] =
     "\t\t[ \"${sum%% *}\" = \"$oldsum\" ] || { echo 'the copy differs from the file' >&2; exit 20; }\n"
     "\tfi\n"
     "fi\n"
-    "if [ \"$stage\" = install ]; then\n"
-    "\tinstall -m \"$mode\" -o \"$owner\" -g \"$group\" -T -- \"$scratch\" \"$tmp\" || exit 30\n"
+    "tmp=$next\n"
+    "if [ \"$how\" = sudo ] || [ \"$owner\" != \"$me\" ] || [ \"$group\" != \"$mygroup\" ]; then\n"
+    "\thead -c \"$size\" | install -m \"$mode\" -o \"$owner\" -g \"$group\" -T -- /dev/stdin \"$tmp\"\n"
     "else\n"
-    "\tif [ \"$owner\" != \"$me\" ] || [ \"$group\" != \"$mygroup\" ]; then\n"
-    "\t\tchown -- \"$owner:$group\" \"$tmp\" || exit 30\n"
-    "\tfi\n"
-    "\tchmod -- \"$mode\" \"$tmp\" || exit 30\n"
+    "\thead -c \"$size\" | install -m \"$mode\" -T -- /dev/stdin \"$tmp\"\n"
+    "fi || exit 30\n"
+    "new=$(stat -c '%f %U %G %s %i' -- \"$tmp\") && sum=$(sha256sum < \"$tmp\") || exit 30\n"
+    "sum=${sum%% *} got=${new% *}\n"
+    "if [ \"$sum\" != \"$want\" ]; then\n"
+    "\tprintf 'the file written on the host is not what was sent (%s of %s bytes)\\n' \"${got##* }\" \"$size\" >&2\n"
+    "\texit 31\n"
     "fi\n"
-    "if [ \"$bak\" != - ]; then sync -- \"$tmp\" \"$bak\"; else sync -- \"$tmp\"; fi || exit 30\n"
-    "[ \"$swap\" = mv ] || exit 0\n"
+    "rest=${new#* }\n"
+    "o=${rest%% *}\n"
+    "rest=${rest#* }\n"
+    "g=${rest%% *}\n"
+    "m=$((0x${new%% *} & 07777))\n"
+    "if [ \"$m\" -ne $(($mode)) ] || [ \"$o\" != \"$owner\" ] || [ \"$g\" != \"$group\" ]; then\n"
+    "\tprintf 'the file written on the host has mode %04o and owner %s:%s, not %s and %s:%s\\n' \"$m\" \"$o\" \"$g\" \"$mode\" \"$owner\" \"$group\" >&2\n"
+    "\texit 32\n"
+    "fi\n"
+    "if [ -n \"$bak\" ]; then sync -- \"$tmp\" \"$bak\"; else sync -- \"$tmp\"; fi || exit 30\n"
     "mv -f -T -- \"$tmp\" \"$path\" || exit 40\n"
-    "sync -- \"$dir\" && out=$(stat -c '%f %U %G %s' -- \"$path\") &&\n"
-    "    sum=$(sha256sum < \"$path\") || exit 41\n"
-    "printf '%s\\n%s\\n' \"$out\" \"$sum\"\n";
+    "tmp= bak=\n"
+    "sync -- \"$dir\" && now=$(stat -c '%f %U %G %s %i' -- \"$path\") || exit 41\n"
+    "if [ \"$now\" != \"$new\" ]; then\n"
+    "\tprintf 'after the rename the file is \"%s\", not the one written (\"%s\")\\n' \"$now\" \"$new\" >&2\n"
+    "\texit 41\n"
+    "fi\n"
+    "printf 'new %s %s\\n' \"$got\" \"$sum\"\n"
+    "done\n";
 
 #define REPLACE_EXIT_OVER_CAP	4
 #define REPLACE_EXIT_SYMLINK	10
 #define REPLACE_EXIT_NOT_FILE	11
 #define REPLACE_EXIT_BACKUP	20
-#define REPLACE_EXIT_STAGE	30
+#define REPLACE_EXIT_STAGE	30	/* the new file could not be written */
+#define REPLACE_EXIT_SENT	31	/* what was written is not what was sent */
+#define REPLACE_EXIT_CHECK	32	/* it did not get its mode, owner or group */
 #define REPLACE_EXIT_SWAP	40	/* mv failed: the target is untouched */
 #define REPLACE_EXIT_AFTER	41	/* renamed, then something failed */
 
-/* "old RAW OWNER GROUP SIZE SUM" or "absent", then "as OWNER GROUP"; moves *p past them. */
-static int
-parse_replace_head(struct replace_job *job, const char **p, struct rk_err *err)
+/* Arguments of the script: four, then ten per file. */
+#define REPLACE_ARGS_HEAD	4
+#define REPLACE_ARGS_FILE	10
+
+/* Everything one file of a replace works with, released in one place. */
+struct replace_job {
+	struct rk_file_change		*change;
+	const struct rk_file_spec	*spec;
+	char				*dir;		/* the target's folder */
+	char				*tmp;		/* the temporary sibling */
+	char				*bak;		/* the backup copy, or NULL */
+	char				 mode[8];
+	char				 size[32];
+	struct rk_file_stat		 old;
+	bool				 old_seen;	/* the host printed "old" or "absent" */
+	/* What the new file must have (the host's "as" line); "": not known yet. */
+	char				 owner[64];
+	char				 group[64];
+	char				 sha256[RK_SHA256_HEX];
+	struct rk_file_stat		 now;		/* the "new" line */
+	bool				 finished;	/* the host printed "new" */
+	bool				 swapped;	/* the rename happened */
+};
+
+static void
+replace_job_clear(struct replace_job *job)
 {
-	struct rk_buf line;
-	const char *nl;
-	char sum[80] = "";
-	int r = 0;
+	free(job->dir);
+	free(job->tmp);
+	free(job->bak);
+}
 
-	memset(&job->old, 0, sizeof(job->old));
-	if (*p != NULL && strncmp(*p, "old ", 4) == 0 && (nl = strchr(*p, '\n')) != NULL) {
-		/* The stat line as parse_stat_output reads it, the hash on the next line. */
-		const char *sp = nl;
+static int
+prepare_job(struct replace_job *job, struct rk_file_change *change, struct rk_err *err)
+{
+	int r;
 
-		while (sp > *p && sp[-1] != ' ')
-			sp--;
-		snprintf(sum, sizeof(sum), "%.*s", (int)(nl - sp), sp);
-		rk_buf_init(&line, 1024);
-		if ((r = rk_buf_printf(&line, err, "%.*s\n%s\n", (int)(sp - 1 - (*p + 4)),
-		    *p + 4, sum)) == 0)
-			r = parse_stat_output(&job->old, &line, strcmp(sum, "-") != 0,
-			    job->spec->path, err);
-		rk_buf_clear(&line);
-		if (r != 0)
-			return r;
-		*p = nl + 1;
-	} else if (*p != NULL && strncmp(*p, "absent\n", 7) == 0) {
-		*p += 7;
-	} else {
-		return 1;	/* not printed: the script stopped before */
+	memset(job, 0, sizeof(*job));
+	job->change = change;
+	job->spec = &change->spec;
+	if (job->spec->path == NULL || job->spec->path[0] != '/')
+		return rk_fail(err, RK_E_USAGE, "the path must be absolute");
+	format_mode(job->mode, job->spec->mode);
+	(void)snprintf(job->size, sizeof(job->size), "%zu", change->content.len);
+	if ((r = rk_sha256_hex(job->sha256, change->content, err)) != 0 ||
+	    (r = rk_path_dirname(&job->dir, job->spec->path, err)) != 0 ||
+	    (r = tp_backup_sibling(&job->bak, job->spec->path, err)) != 0)
+		return r;
+	return tp_temp_sibling(&job->tmp, job->spec->path, err);
+}
+
+/* "RAW OWNER GROUP SIZE SUM" (SUM "-" for a symlink) up to nl, as parse_stat_output reads
+ * it from two lines. */
+static int
+parse_stat_line(struct rk_file_stat *out, const char *p, const char *nl, const char *path,
+    struct rk_err *err)
+{
+	const char *sp = nl;
+	struct rk_buf two;
+	char sum[80];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	while (sp > p && sp[-1] != ' ')
+		sp--;
+	if (sp == p)
+		return rk_fail(err, RK_E_REMOTE, "replace %s: unexpected output", path);
+	snprintf(sum, sizeof(sum), "%.*s", (int)(nl - sp), sp);
+	rk_buf_init(&two, 1024);
+	if ((r = rk_buf_printf(&two, err, "%.*s\n%s\n", (int)(sp - 1 - p), p, sum)) == 0)
+		r = parse_stat_output(out, &two, strcmp(sum, "-") != 0, path, err);
+	rk_buf_clear(&two);
+	return r;
+}
+
+/*
+ * One file's lines: "old RAW OWNER GROUP SIZE SUM" or "absent", then "as OWNER GROUP", then
+ * "new RAW OWNER GROUP SIZE SUM". Takes what is there and moves *p past it; the host stopped
+ * where the lines stop.
+ */
+static int
+parse_job_lines(struct replace_job *job, const char **p, struct rk_err *err)
+{
+	const char *path = job->spec->path, *nl;
+
+	if (*p == NULL || (nl = strchr(*p, '\n')) == NULL)
+		return 0;
+	if (strncmp(*p, "old ", 4) == 0) {
+		if (parse_stat_line(&job->old, *p + 4, nl, path, err) != 0)
+			return err->code;
+	} else if (strncmp(*p, "absent\n", 7) != 0) {
+		return rk_fail(err, RK_E_REMOTE, "replace %s: unexpected output", path);
 	}
-	if (strncmp(*p, "as ", 3) != 0 || (nl = strchr(*p, '\n')) == NULL)
-		return 1;
+	job->old_seen = true;
+	*p = nl + 1;
+	if ((nl = strchr(*p, '\n')) == NULL)
+		return 0;
+	if (strncmp(*p, "as ", 3) != 0)
+		return rk_fail(err, RK_E_REMOTE, "replace %s: unexpected output", path);
 	*p += 3;
 	if (!take_word(job->owner, sizeof(job->owner), p) ||
-	    (size_t)(nl - *p) >= sizeof(job->group))
-		return rk_fail(err, RK_E_REMOTE, "replace %s: unexpected output", job->spec->path);
+	    (size_t)(nl - *p) >= sizeof(job->group) || *p > nl)
+		return rk_fail(err, RK_E_REMOTE, "replace %s: unexpected output", path);
 	memcpy(job->group, *p, (size_t)(nl - *p));
 	job->group[nl - *p] = '\0';
+	*p = nl + 1;
+	if ((nl = strchr(*p, '\n')) == NULL)
+		return 0;
+	if (strncmp(*p, "new ", 4) != 0 ||
+	    parse_stat_line(&job->now, *p + 4, nl, path, err) != 0)
+		return err->code != 0 ? err->code : rk_fail(err, RK_E_REMOTE,
+		    "replace %s: unexpected output", path);
+	job->finished = true;
 	*p = nl + 1;
 	return 0;
 }
 
-/* Runs the script; job->swapped says whether the target was renamed (a broken channel:
- * asked on the host). */
+/* Why the host stopped at this file, from the script's exit status; job->swapped is set
+ * when the rename had happened. */
 static int
-finish_on_host(struct replace_job *job, struct rk_file_stat *now, bool swap,
-    struct rk_err *err)
+fail_from_exit(struct replace_job *job, const struct rk_run_result *res,
+    const char *const *argv, struct rk_err *err)
 {
-	const struct rk_file_spec *spec = job->spec;
-	struct tp_cmd_host *h = job->h;
-	char mode[8], cap[32], line[320];
-	const char *argv[] = { "sh", "-c", replace_script, "rekey-replace", spec->path, job->tmp,
-	    job->bak, job->scratch != NULL ? job->scratch : "-", mode,
-	    spec->owner != NULL ? spec->owner : "-", spec->group != NULL ? spec->group : "-",
-	    h->login_user, h->login_group, job->sudo ? "install" : "login",
-	    spec->allow_symlink ? "yes" : "no", job->dir, swap ? "mv" : "-", cap, NULL };
-	struct rk_run_result res;
-	struct rk_file_stat after;
-	struct rk_buf rest;
-	const char *p;
-	int r, head;
+	struct rk_file_stat kind;
+	char line[320];
+	int r;
 
-	format_mode(mode, spec->mode);
-	(void)snprintf(cap, sizeof(cap), "%d", RK_REMOTE_FILE_MAX);
-	rk_run_result_init(&res);
-	if ((r = h->run(&res, h->ctx, argv, job->sudo, RK_REMOTE_OUTPUT_MAX, err)) != 0)
-		goto unknown;
-	p = (const char *)res.out.ptr;
-	if ((head = parse_replace_head(job, &p, err)) < 0) {
-		r = head;
-		goto out;
-	}
-	tp_first_line(line, sizeof(line), &res.err);
-	switch (res.exit_status) {
-	case 0:
-		job->swapped = swap;
-		if (head != 0)
-			r = rk_fail(err, RK_E_REMOTE, "replace: unexpected output");
-		else if (swap) {
-			rest = (struct rk_buf){ (unsigned char *)p, strlen(p), 0, 0 };
-			r = parse_stat_output(now, &rest, true, spec->path, err);
-		}
-		goto out;
+	tp_first_line(line, sizeof(line), &res->err);
+	switch (res->exit_status) {
 	case REPLACE_EXIT_OVER_CAP:
-		r = tp_fail_over_cap(strtoull(line, NULL, 10), RK_REMOTE_FILE_MAX, err);
-		goto out;
+		return tp_fail_over_cap(strtoull(line, NULL, 10), RK_REMOTE_FILE_MAX, err);
 	case REPLACE_EXIT_SYMLINK:
 	case REPLACE_EXIT_NOT_FILE:
 		/* Refused on the host; said in the words every backend uses. */
-		after = (struct rk_file_stat){ .exists = true,
-		    .is_symlink = res.exit_status == REPLACE_EXIT_SYMLINK };
-		if ((r = tp_check_target_kind(&after, spec, err)) == 0)
+		kind = (struct rk_file_stat){ .exists = true,
+		    .is_symlink = res->exit_status == REPLACE_EXIT_SYMLINK };
+		if ((r = tp_check_target_kind(&kind, job->spec, err)) == 0)
 			r = rk_fail(err, RK_E_INTERNAL, "replace refused a target it may replace");
-		goto out;
+		return r;
 	case REPLACE_EXIT_BACKUP:
-		r = rk_fail(err, RK_E_REMOTE, "back up: %s", line[0] != '\0' ? line : "failed");
-		goto out;
+		return rk_fail(err, RK_E_REMOTE, "back up: %s", line[0] != '\0' ? line : "failed");
 	case REPLACE_EXIT_STAGE:
+	case REPLACE_EXIT_SENT:
+	case REPLACE_EXIT_CHECK:
 	case REPLACE_EXIT_SWAP:
-		r = rk_fail(err, RK_E_REMOTE, "%s", line[0] != '\0' ? line : "failed");
-		goto out;
+		return rk_fail(err, RK_E_REMOTE, "%s", line[0] != '\0' ? line : "failed");
 	case REPLACE_EXIT_AFTER:
 		job->swapped = true;
-		r = rk_fail(err, RK_E_REMOTE, "after the swap: %s", line[0] != '\0' ? line :
+		return rk_fail(err, RK_E_REMOTE, "after the swap: %s", line[0] != '\0' ? line :
 		    "failed");
-		goto out;
+	case 0:
+		return rk_fail(err, RK_E_REMOTE, "replace: unexpected output");
 	default:
-		r = tp_run_result_check(&res, argv, err);
-		break;
+		if ((r = tp_run_result_check(res, argv, err)) == 0)
+			r = rk_fail(err, RK_E_REMOTE, "replace: unexpected output");
+		return r;
 	}
- unknown:
-	/* Stopped or cut off half-way: whether the new file is in place is asked, not guessed. */
-	if (swap && tp_cmd_stat(&after, h, spec->path, RK_REMOTE_FILE_MAX, &(struct rk_err){
-	    0 }) == 0 && after.is_regular && strcmp(after.sha256, job->sha256) == 0)
-		job->swapped = true;
- out:
-	rk_run_result_clear(&res);
-	return r;
 }
 
-static int
-check_new_file(const struct replace_job *job, const struct rk_file_stat *now,
-    struct rk_err *err)
+/*
+ * The command was cut off (the channel broke, a timeout): whether this file's new content
+ * is in place is asked, not guessed. What the host printed says what was there before; when
+ * that was lost, the backup beside the file tells (it is made before any swap), and without
+ * one a file that holds the new bytes is left alone: it may have held them already.
+ */
+static void
+ask_whether_swapped(struct replace_job *job, struct tp_cmd_host *h)
 {
-	return tp_check_result(now, job->spec->path, job->spec->mode,
-	    job->owner[0] != '\0' ? job->owner : NULL, job->group[0] != '\0' ? job->group : NULL,
-	    job->sha256, err);
+	struct rk_file_stat now, bak;
+	struct rk_err ignored = { 0 };
+
+	if (tp_cmd_stat(&now, h, job->spec->path, RK_REMOTE_FILE_MAX, &ignored) != 0 ||
+	    !now.is_regular || strcmp(now.sha256, job->sha256) != 0)
+		return;
+	if (job->old_seen) {
+		job->swapped = !job->old.exists || strcmp(job->old.sha256, job->sha256) != 0;
+		return;
+	}
+	if (job->bak != NULL && tp_cmd_stat(&bak, h, job->bak, RK_REMOTE_FILE_MAX,
+	    &ignored) == 0 && bak.exists) {
+		job->old = bak;
+		job->old_seen = job->swapped = true;
+	}
 }
 
 static void
@@ -640,20 +663,20 @@ append_to_message(struct rk_err *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* After a failed check the new file is in place: put the old one back (or remove the new one
+/* The new file is in place but must not stay: put the old one back (or remove the new one
  * when there was none), and say in the message what happened. */
 static void
-roll_back(struct replace_job *job, struct rk_err *err)
+roll_back(struct replace_job *job, struct tp_cmd_host *h, struct rk_err *err)
 {
 	struct rk_backup undo = { 0 };
 	struct rk_err why = { 0 };
 
-	if (tp_backup_record(&undo, &job->old, job->spec->path, job->bak, &why) == 0 &&
-	    tp_cmd_restore(job->h, &undo, &why) == 0) {
+	if (tp_backup_record(&undo, &job->old, job->spec->path, job->old.exists ? job->bak :
+	    NULL, &why) == 0 && tp_cmd_restore(h, &undo, &why) == 0) {
 		append_to_message(err, "%s", "; the previous file was put back");
 	} else {
 		append_to_message(err, "; putting the previous file back failed: %.200s", why.msg);
-		if (job->bak != NULL) {
+		if (job->old.exists && job->bak != NULL) {
 			append_to_message(err, "; it is kept in %.200s", job->bak);
 			free(job->bak);
 			job->bak = NULL;	/* the only copy left: never remove it */
@@ -662,68 +685,213 @@ roll_back(struct replace_job *job, struct rk_err *err)
 	rk_backup_clear(&undo);
 }
 
-/* A backend that can rename the login's own file in one step does that instead of mv. */
+/* The arguments of one command: the head, then each file's ten. */
 static int
-swap_by_backend(struct replace_job *job, struct rk_file_stat *now, struct rk_err *err)
+build_argv(const char **argv, struct tp_cmd_host *h, struct replace_job *jobs, size_t n,
+    const char *cap)
 {
+	size_t k = 0;
+
+	argv[k++] = "sh";
+	argv[k++] = "-c";
+	argv[k++] = replace_script;
+	argv[k++] = "rekey-replace";
+	argv[k++] = h->login_user;
+	argv[k++] = h->login_group;
+	argv[k++] = h->host->sudo ? "sudo" : "login";
+	argv[k++] = cap;
+	for (size_t i = 0; i < n; i++) {
+		const struct rk_file_spec *spec = jobs[i].spec;
+
+		argv[k++] = spec->path;
+		argv[k++] = jobs[i].tmp;
+		argv[k++] = jobs[i].bak;
+		argv[k++] = jobs[i].mode;
+		argv[k++] = spec->owner != NULL ? spec->owner : "-";
+		argv[k++] = spec->group != NULL ? spec->group : "-";
+		argv[k++] = spec->allow_symlink ? "yes" : "no";
+		argv[k++] = jobs[i].dir;
+		argv[k++] = jobs[i].size;
+		argv[k++] = jobs[i].sha256;
+	}
+	argv[k] = NULL;
+	return (int)k;
+}
+
+/* The change's record once its file is in place and checked. */
+static int
+finish_done(struct replace_job *job, struct rk_err *err)
+{
+	struct rk_file_change *c = job->change;
 	int r;
 
-	if ((r = job->h->rename_own(job->h->ctx, job->tmp, job->spec->path, err)) != 0)
+	free(job->tmp);
+	job->tmp = NULL;		/* it is the target now */
+	if ((r = tp_backup_record(&c->backup, &job->old, job->spec->path,
+	    job->old.exists ? job->bak : NULL, err)) != 0)
 		return r;
-	job->swapped = true;
-	if ((r = sync_path(job->h, job->dir, false, err)) != 0)
-		return r;
-	return tp_cmd_stat(now, job->h, job->spec->path, RK_REMOTE_FILE_MAX, err);
+	free(job->bak);
+	job->bak = NULL;		/* the caller's now */
+	c->state = RK_CHANGE_DONE;
+	return 0;
+}
+
+/*
+ * One command for jobs[0..n): the contents on its input, in order. Returns 0 when all are
+ * done; else the index of the failed one in *failed, its error in err, and swapped set on
+ * every job whose new file is in place.
+ */
+static int
+replace_batch(struct tp_cmd_host *h, struct replace_job *jobs, size_t n, size_t *failed,
+    struct rk_err *err)
+{
+	const char *argv[REPLACE_ARGS_HEAD + 4 + REPLACE_ARGS_FILE * RK_REPLACE_BATCH_MAX + 1];
+	char cap[32];
+	struct rk_run_result res;
+	struct rk_err ignored = { 0 };
+	struct rk_buf input;
+	const char *p;
+	size_t i, k, total = 0;
+	bool unsure;
+	int r = 0;
+
+	*failed = n;
+	(void)snprintf(cap, sizeof(cap), "%d", RK_REMOTE_FILE_MAX);
+	(void)build_argv(argv, h, jobs, n, cap);
+	for (i = 0; i < n; i++)
+		total += jobs[i].change->content.len;
+	rk_buf_init(&input, total + 1);
+	rk_run_result_init(&res);
+	for (i = 0; i < n && r == 0; i++)
+		r = rk_buf_append(&input, jobs[i].change->content.ptr,
+		    jobs[i].change->content.len, err);
+	if (r != 0) {
+		*failed = 0;
+		goto out;
+	}
+	/* Cut off (err says why): what the host printed still tells what it did. */
+	unsure = h->run_input(&res, h->ctx, argv, h->host->sudo, rk_buf_bytes(&input),
+	    RK_REMOTE_OUTPUT_MAX, err) != 0;
+	p = (const char *)res.out.ptr;
+	for (k = 0; k < n; k++) {
+		struct rk_err why = { 0 };
+
+		if (parse_job_lines(&jobs[k], &p, &why) != 0) {
+			*err = why;
+			unsure = true;
+			break;
+		}
+		if (!jobs[k].finished) {
+			if (!unsure && (r = fail_from_exit(&jobs[k], &res, argv, err)) == 0)
+				r = rk_fail(err, RK_E_INTERNAL, "replace: no error");
+			break;
+		}
+		jobs[k].swapped = true;
+		if (tp_check_result(&jobs[k].now, jobs[k].spec->path, jobs[k].spec->mode,
+		    jobs[k].owner, jobs[k].group, jobs[k].sha256, &why) != 0) {
+			*err = why;
+			break;
+		}
+	}
+	if (k == n) {
+		r = 0;
+		goto out;
+	}
+	*failed = k;
+	r = err->code != 0 ? err->code : rk_fail(err, RK_E_INTERNAL, "replace: no error");
+	/* Files after the failed one the host finished all the same are in place too. */
+	for (i = k + 1; jobs[k].finished && i < n; i++) {
+		if (parse_job_lines(&jobs[i], &p, &ignored) != 0 || !jobs[i].finished)
+			break;
+		jobs[i].swapped = true;
+	}
+	for (i = k; unsure && i < n; i++) {
+		if (jobs[i].finished)
+			continue;
+		ask_whether_swapped(&jobs[i], h);
+		/* The host's own cleanup may not have run (its session was killed). */
+		if (!jobs[i].swapped && jobs[i].old_seen) {
+			remove_quietly(h, jobs[i].tmp, h->host->sudo);
+			if (jobs[i].old.exists)
+				remove_quietly(h, jobs[i].bak, h->host->sudo);
+		}
+	}
+ out:
+	rk_run_result_clear(&res);
+	rk_buf_clear(&input);
+	return r;
+}
+
+int
+tp_cmd_replace_many(struct tp_cmd_host *h, struct rk_file_change *changes, size_t n,
+    struct rk_err *err)
+{
+	struct replace_job *jobs = NULL;
+	size_t i, done = 0, failed = 0;
+	int r = 0;
+
+	rk_file_changes_clear(changes, n);
+	if (n == 0)
+		return 0;
+	if ((jobs = calloc(n, sizeof(*jobs))) == NULL)
+		return rk_fail_nomem(err);
+	for (i = 0; i < n && r == 0; i++)
+		if ((r = prepare_job(&jobs[i], &changes[i], err)) != 0)
+			failed = i;
+	if (r == 0)
+		r = learn_login_identity(h, err);
+	/* RK_REPLACE_BATCH_MAX files per command, the next command after this one's. */
+	while (r == 0 && done < n) {
+		size_t m = n - done < RK_REPLACE_BATCH_MAX ? n - done : RK_REPLACE_BATCH_MAX;
+		size_t at = m;
+
+		if ((r = replace_batch(h, jobs + done, m, &at, err)) != 0)
+			failed = done + at;
+		for (i = done; i < done + at; i++) {
+			if (finish_done(&jobs[i], err) != 0) {
+				r = err->code;
+				failed = i;
+				break;
+			}
+		}
+		done += m;
+	}
+	if (r == 0)
+		goto out;
+	/* The failed file, and any after it the host had swapped all the same: put back. */
+	for (i = failed; i < n; i++) {
+		struct rk_err also = { 0 };
+
+		if (jobs[i].swapped)
+			roll_back(&jobs[i], h, i == failed ? err : &also);
+		if (i > failed && changes[i].state == RK_CHANGE_DONE) {
+			rk_backup_clear(&changes[i].backup);
+			changes[i].state = RK_CHANGE_NOT_REACHED;
+		}
+	}
+	changes[failed].state = RK_CHANGE_FAILED;
+	changes[failed].err = *err;
+ out:
+	for (i = 0; i < n; i++)
+		replace_job_clear(&jobs[i]);
+	free(jobs);
+	return r;
 }
 
 int
 tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h, const struct rk_file_spec *spec,
     struct rk_bytes content, struct rk_err *err)
 {
-	struct replace_job job = { .h = h, .spec = spec, .sudo = h->host->sudo };
-	bool own_rename = !job.sudo && h->rename_own != NULL;
-	struct rk_file_stat now;
+	struct rk_file_change change = { .spec = *spec, .content = content };
 	int r;
 
-	memset(&now, 0, sizeof(now));
-	if ((r = rk_sha256_hex(job.sha256, content, err)) != 0 ||
-	    (r = rk_path_dirname(&job.dir, spec->path, err)) != 0 ||
-	    (r = tp_backup_sibling(&job.bak, spec->path, err)) != 0)
-		goto out;
-	if ((r = upload_content(&job, content, err)) != 0 ||
-	    (r = finish_on_host(&job, &now, !own_rename, err)) != 0 ||
-	    (own_rename && (r = swap_by_backend(&job, &now, err)) != 0) ||
-	    (r = check_new_file(&job, &now, err)) != 0)
-		goto out;
-	free(job.tmp);
-	job.tmp = NULL;			/* it is the target now */
-	if (!job.old.exists) {
-		free(job.bak);		/* there was nothing to back up */
-		job.bak = NULL;
+	if ((r = tp_cmd_replace_many(h, &change, 1, err)) == 0 && backup != NULL) {
+		*backup = change.backup;
+		memset(&change.backup, 0, sizeof(change.backup));
 	}
-	if (backup != NULL) {
-		if ((r = tp_backup_record(backup, &job.old, spec->path, job.bak, err)) != 0)
-			goto out;
-		free(job.bak);
-		job.bak = NULL;		/* the caller's now */
-	}
- out:
-	if (r != 0 && job.swapped)
-		roll_back(&job, err);
-	if (job.swapped) {
-		free(job.tmp);
-		job.tmp = NULL;
-	}
-	if (job.tmp != NULL)
-		remove_quietly(h, job.tmp, job.sudo);
-	if (job.scratch != NULL)
-		h->remove_own(h->ctx, job.scratch);
-	if (job.bak != NULL && job.old.exists)
-		remove_quietly(h, job.bak, job.sudo);
-	replace_job_clear(&job);
+	rk_backup_clear(&change.backup);
 	return r;
 }
-
 /* Restores in one command each, as a replace does (replace_script). */
 static const char remove_script[] =
     "rm -f -- \"$1\" && sync -- \"$2\" || exit 1\n"

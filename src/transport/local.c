@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -76,15 +77,16 @@ environment_in_c_locale(void)
  * deadline everything it started can be killed with it (kill(-pid)), not the child alone.
  */
 static int
-spawn_with_pipes(pid_t *pid, int *out_fd, int *err_fd, const char *const *argv,
+spawn_with_pipes(pid_t *pid, int *in_fd, int *out_fd, int *err_fd, const char *const *argv,
     struct rk_err *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, r = 0, e;
+	int pi[2] = { -1, -1 }, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, r = 0, e;
 	char **env = NULL;
 
-	if (pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1) {
+	if (pipe2(pi, O_CLOEXEC) == -1 || pipe2(po, O_CLOEXEC) == -1 ||
+	    pipe2(pe, O_CLOEXEC) == -1) {
 		r = rk_fail_errno(err, "pipe");
 		goto out;
 	}
@@ -103,7 +105,7 @@ spawn_with_pipes(pid_t *pid, int *out_fd, int *err_fd, const char *const *argv,
 		r = rk_fail_errno(err, "posix_spawn");
 		goto out;
 	}
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
 	(void)posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
@@ -116,11 +118,14 @@ spawn_with_pipes(pid_t *pid, int *out_fd, int *err_fd, const char *const *argv,
 		r = rk_fail_errno(err, "run %s", argv[0]);
 		goto out;
 	}
+	*in_fd = pi[1];
 	*out_fd = po[0];
 	*err_fd = pe[0];
-	po[0] = pe[0] = -1;
+	pi[1] = po[0] = pe[0] = -1;
  out:
 	for (int i = 0; i < 2; i++) {
+		if (pi[i] != -1)
+			close(pi[i]);
 		if (po[i] != -1)
 			close(po[i]);
 		if (pe[i] != -1)
@@ -149,24 +154,83 @@ drain_into(struct rk_buf *b, int *open_fd, const char *what, struct rk_err *err)
 	return rk_buf_append(b, chunk, (size_t)n, err);
 }
 
-static int
-collect_output(struct rk_run_result *out, int *fds, long long deadline, int timeout,
-    struct rk_err *err)
+/*
+ * write(2) to a pipe whose reader may be gone, with SIGPIPE held back for this thread (a
+ * library must not die of it, nor ignore it for the whole program) and the one it raised, if
+ * any, taken off again: EPIPE says the same.
+ */
+static ssize_t
+write_without_sigpipe(int fd, const void *data, size_t len)
 {
-	struct pollfd pfd[2];
+	sigset_t pipe_only, before, pending;
+	const struct timespec now = { 0, 0 };
+	bool was_pending;
+	ssize_t n;
+	int saved;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	sigemptyset(&pending);
+	(void)sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	(void)pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
+	n = write(fd, data, len);
+	saved = errno;
+	if (n == -1 && saved == EPIPE && !was_pending)
+		(void)sigtimedwait(&pipe_only, NULL, &now);
+	(void)pthread_sigmask(SIG_SETMASK, &before, NULL);
+	errno = saved;
+	return n;
+}
+
+/* Writes what the pipe takes of the rest of input; fds[2] is closed at its end, or when
+ * the command closed its side (its exit status says what it made of it). */
+static int
+feed_input(int *fd, struct rk_bytes input, size_t *fed, struct rk_err *err)
+{
+	ssize_t n = write_without_sigpipe(*fd, input.ptr + *fed, input.len - *fed);
+
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n == -1 && errno != EPIPE)
+		return rk_fail_errno(err, "write the input of a command");
+	if (n > 0)
+		*fed += (size_t)n;
+	if (n == -1 || *fed == input.len) {
+		close(*fd);
+		*fd = -1;
+	}
+	return 0;
+}
+
+/* fds: the command's stdin (-1 once closed), stdout and stderr. */
+static int
+collect_output(struct rk_run_result *out, int *fds, struct rk_bytes input, long long deadline,
+    int timeout, struct rk_err *err)
+{
+	struct pollfd pfd[3];
+	size_t fed = 0;
 	long long left;
 	int r, n;
 
+	if (fds[2] != -1 && input.len == 0) {
+		close(fds[2]);
+		fds[2] = -1;
+	}
 	while (fds[0] != -1 || fds[1] != -1) {
 		if ((left = deadline - rk_clock_ms()) <= 0)
 			return rk_fail(err, RK_E_REMOTE, "timed out after %d s", timeout);
 		pfd[0] = (struct pollfd){ .fd = fds[0], .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = fds[1], .events = POLLIN };
-		if ((n = poll(pfd, 2, (int)(left > 1000 ? 1000 : left))) == -1) {
+		pfd[2] = (struct pollfd){ .fd = fds[2], .events = POLLOUT };
+		if ((n = poll(pfd, 3, (int)(left > 1000 ? 1000 : left))) == -1) {
 			if (errno == EINTR)
 				continue;
 			return rk_fail_errno(err, "poll");
 		}
+		if (fds[2] != -1 && (pfd[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0 &&
+		    (r = feed_input(&fds[2], input, &fed, err)) != 0)
+			return r;
 		if (fds[0] != -1 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
 		    (r = drain_into(&out->out, &fds[0], "output", err)) != 0)
 			return r;
@@ -179,22 +243,24 @@ collect_output(struct rk_run_result *out, int *fds, long long deadline, int time
 
 /* Runs words as they are (sudo and timeout already in front), waiting wait_ms at most. */
 static int
-run_words(struct rk_run_result *out, const char *const *words, long long wait_ms,
-    size_t out_cap, struct rk_err *err)
+run_words(struct rk_run_result *out, const char *const *words, struct rk_bytes input,
+    long long wait_ms, size_t out_cap, struct rk_err *err)
 {
-	int fds[2] = { -1, -1 }, status, r;
+	int fds[3] = { -1, -1, -1 }, status, r;
 	pid_t pid = -1;
 
 	rk_run_result_init(out);
 	out->out.cap = out_cap;
-	if ((r = spawn_with_pipes(&pid, &fds[0], &fds[1], words, err)) != 0)
+	if ((r = spawn_with_pipes(&pid, &fds[2], &fds[0], &fds[1], words, err)) != 0)
 		return r;
-	r = collect_output(out, fds, rk_clock_ms() + wait_ms, (int)((wait_ms + 999) / 1000), err);
+	(void)fcntl(fds[2], F_SETFL, O_NONBLOCK);
+	r = collect_output(out, fds, input, rk_clock_ms() + wait_ms,
+	    (int)((wait_ms + 999) / 1000), err);
 	/* Over time or over the cap: our child's whole group (sudo's, when it went through
 	 * sudo; timeout(1) then stops what sudo started, as root). */
 	if (r != 0)
 		(void)kill(-pid, SIGKILL);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (fds[i] != -1)
 			close(fds[i]);
 	while (waitpid(pid, &status, 0) == -1)
@@ -216,16 +282,16 @@ learn_bound(struct local_transport *lt)
 	if (lt->bound != TP_BOUND_UNKNOWN)
 		return;
 	/* Not even starting counts as absent (posix_spawnp says ENOENT). */
-	if (run_words(&res, tp_timeout_probe, (long long)timeout * 1000, RK_REMOTE_OUTPUT_MAX,
-	    &ignored) != 0)
+	if (run_words(&res, tp_timeout_probe, (struct rk_bytes){ NULL, 0 },
+	    (long long)timeout * 1000, RK_REMOTE_OUTPUT_MAX, &ignored) != 0)
 		res.exit_status = -1;
 	lt->bound = tp_bound_learned(res.exit_status, lt->base.host, timeout);
 	rk_run_result_clear(&res);
 }
 
 static int
-local_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
-    size_t out_cap, struct rk_err *err)
+local_run_input(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
+    struct rk_bytes input, size_t out_cap, struct rk_err *err)
 {
 	struct local_transport *lt = ctx;
 	struct tp_command cmd;
@@ -238,9 +304,16 @@ local_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, 
 	    err)) != 0)
 		return r;
 	started = rk_clock_ms();
-	if ((r = run_words(out, cmd.words, tp_command_wait_ms(&cmd), out_cap, err)) != 0)
+	if ((r = run_words(out, cmd.words, input, tp_command_wait_ms(&cmd), out_cap, err)) != 0)
 		return r;
 	return tp_command_check_stopped(&cmd, out->exit_status, rk_clock_ms() - started, err);
+}
+
+static int
+local_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
+    size_t out_cap, struct rk_err *err)
+{
+	return local_run_input(out, ctx, argv, sudo, (struct rk_bytes){ NULL, 0 }, out_cap, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -674,17 +747,6 @@ native_restore(const struct rk_backup *backup, struct rk_err *err)
 /* ------------------------------------------------------------------------------------------ */
 /* The command engine's primitives for sudo as non-root */
 
-static int
-local_upload(void *ctx, const char *path, struct rk_bytes content, mode_t mode, bool *synced,
-    struct rk_err *err)
-{
-	struct wanted w = { (uid_t)-1, (gid_t)-1, mode };
-
-	(void)ctx;
-	*synced = true;
-	return create_file_with(path, content, &w, err);
-}
-
 static void
 local_remove_own(void *ctx, const char *path)
 {
@@ -750,6 +812,24 @@ local_replace_file(struct rk_backup *backup, struct rk_transport *t,
 }
 
 static int
+local_replace_files(struct rk_transport *t, struct rk_file_change *changes, size_t n,
+    struct rk_err *err)
+{
+	struct local_transport *lt = local_of(t);
+	size_t i;
+	int r;
+
+	if (!lt->use_commands)
+		return tp_replace_each(t, changes, n, err);	/* each already prefixed */
+	r = tp_cmd_replace_many(&lt->cmd, changes, n, err);
+	for (i = 0; i < n && changes[i].state != RK_CHANGE_FAILED; i++)
+		;
+	if (i < n)
+		(void)tp_finish(-1, t, "replace", changes[i].spec.path, &changes[i].err);
+	return tp_finish(r, t, "replace", i < n ? changes[i].spec.path : NULL, err);
+}
+
+static int
 local_restore_file(struct rk_transport *t, const struct rk_backup *backup, struct rk_err *err)
 {
 	struct local_transport *lt = local_of(t);
@@ -797,6 +877,7 @@ static const struct rk_transport_ops local_ops = {
 	.stat = local_stat,
 	.read_file = local_read_file,
 	.replace_file = local_replace_file,
+	.replace_files = local_replace_files,
 	.restore_file = local_restore_file,
 	.run = local_run,
 	.run_capped = local_run_big,
@@ -836,7 +917,7 @@ rk_local_transport_new(struct rk_transport **out, const struct rk_host *host,
 		.host = host,
 		.ctx = lt,
 		.run = local_run_capped,
-		.upload = local_upload,
+		.run_input = local_run_input,
 		.remove_own = local_remove_own,
 		.scratch_dir = lt->scratch_dir,
 	};

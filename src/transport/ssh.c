@@ -1,13 +1,15 @@
 /*
  * The ssh transport on libssh2: one session per host, strict host-key checking before any
- * secret is sent, key-file or ssh-agent authentication, SFTP for bytes and exec channels for
- * the commands of the command engine (filecmd.c), ProxyJump through a bastion's session.
+ * secret is sent, key-file or ssh-agent authentication, exec channels for the commands of the
+ * command engine (filecmd.c), SFTP for reads without sudo, ProxyJump through a bastion's
+ * session.
+ *
+ * Files go to the host on the input of the command that installs them: all of a step's files
+ * and their checks in one exec channel, where SFTP would add an open, a write, an fsync and a
+ * close per file, and could not chown by name, rename over a file (v3; libssh2 1.10 has no
+ * posix-rename) or go through sudo anyway.
  *
  * What libssh2 1.10 (Debian 12) lacks, and what we do instead:
- *  - no libssh2_sftp_posix_rename_ex (1.11.1), and SFTP v3 rename will not overwrite: the swap
- *    is `mv -f -T` over exec (rename(2) on the host). Built against a libssh2 that has it
- *    (REKEY_HAVE_SFTP_POSIX_RENAME, found by CMake), a login without sudo uses
- *    posix-rename@openssh.com instead.
  *  - no rsa-sha2-256/512 (1.11.0): user authentication with an RSA key is signed ssh-rsa
  *    (SHA-1), which OpenSSH 8.8 and later refuse. We say so, with the remedy, instead of a bare
  *    "authentication failed". RSA host keys work only as ssh-rsa, which sshd 9 no longer offers
@@ -994,19 +996,39 @@ build_command_line(struct rk_buf *line, const char *const *words, struct rk_err 
 	return rk_shell_join(line, words, err);
 }
 
+/*
+ * Feeds input to the command (then its end) while reading both outputs, so that neither side
+ * waits on the other. A command that exits without reading all of it is not an error here:
+ * its exit status says what it made of it.
+ */
 static int
 read_channel(struct rk_run_result *out, struct ssh_conn *c, LIBSSH2_CHANNEL *ch,
-    long long wait_ms, struct rk_err *err)
+    struct rk_bytes input, long long wait_ms, struct rk_err *err)
 {
 	long long deadline = rk_clock_ms() + wait_ms;
 	char buf[16384];
-	ssize_t n, m;
-	int r = 0;
+	size_t fed = 0;
+	bool input_open = true;
+	ssize_t n, m, w;
+	int r = 0, rc;
 
 	libssh2_session_set_blocking(c->session, 0);
 	for (;;) {
 		bool moved = false;
 
+		if (input_open && fed < input.len) {
+			w = libssh2_channel_write(ch, (const char *)input.ptr + fed, input.len - fed);
+			if (w > 0) {
+				fed += (size_t)w;
+				moved = true;
+			} else if (w != LIBSSH2_ERROR_EAGAIN) {
+				input_open = false;	/* it closed its end: its output says why */
+			}
+		}
+		if (input_open && fed == input.len) {
+			if ((rc = libssh2_channel_send_eof(ch)) == 0 || rc != LIBSSH2_ERROR_EAGAIN)
+				input_open = false;
+		}
 		if ((n = libssh2_channel_read(ch, buf, sizeof(buf))) > 0) {
 			if ((r = rk_buf_append(&out->out, buf, (size_t)n, err)) != 0)
 				break;
@@ -1059,7 +1081,7 @@ collect_exit_status(struct rk_run_result *out, struct ssh_conn *c, LIBSSH2_CHANN
 /* Runs words as they are (the caller has added sudo and timeout), waiting wait_ms at most. */
 static int
 exec_words(struct rk_run_result *out, struct ssh_conn *c, const char *const *words,
-    long long wait_ms, size_t out_cap, struct rk_err *err)
+    struct rk_bytes input, long long wait_ms, size_t out_cap, struct rk_err *err)
 {
 	LIBSSH2_CHANNEL *ch = NULL;
 	struct rk_buf line;
@@ -1078,7 +1100,7 @@ exec_words(struct rk_run_result *out, struct ssh_conn *c, const char *const *wor
 		r = fail_ssh(c, rc, err, "start the command");
 		goto out;
 	}
-	if ((r = read_channel(out, c, ch, wait_ms, err)) != 0)
+	if ((r = read_channel(out, c, ch, input, wait_ms, err)) != 0)
 		goto out;
 	r = collect_exit_status(out, c, ch, err);
  out:
@@ -1097,8 +1119,8 @@ learn_bound(struct ssh_conn *c, struct rk_err *err)
 
 	if (c->bound != TP_BOUND_UNKNOWN)
 		return 0;
-	if ((r = exec_words(&res, c, tp_timeout_probe, (long long)c->timeout * 1000,
-	    RK_REMOTE_OUTPUT_MAX, err)) == 0)
+	if ((r = exec_words(&res, c, tp_timeout_probe, (struct rk_bytes){ NULL, 0 },
+	    (long long)c->timeout * 1000, RK_REMOTE_OUTPUT_MAX, err)) == 0)
 		c->bound = tp_bound_learned(res.exit_status, c->host, c->timeout);
 	rk_run_result_clear(&res);
 	return r;
@@ -1110,7 +1132,7 @@ learn_bound(struct ssh_conn *c, struct rk_err *err)
  */
 static int
 conn_exec(struct rk_run_result *out, struct ssh_conn *c, const char *const *argv, bool sudo,
-    size_t out_cap, struct rk_err *err)
+    struct rk_bytes input, size_t out_cap, struct rk_err *err)
 {
 	struct tp_command cmd;
 	long long started;
@@ -1121,7 +1143,8 @@ conn_exec(struct rk_run_result *out, struct ssh_conn *c, const char *const *argv
 	    (r = tp_command_build(&cmd, argv, sudo, c->bound, c->timeout, err)) != 0)
 		return r;
 	started = rk_clock_ms();
-	if ((r = exec_words(out, c, cmd.words, tp_command_wait_ms(&cmd), out_cap, err)) != 0)
+	if ((r = exec_words(out, c, cmd.words, input, tp_command_wait_ms(&cmd), out_cap,
+	    err)) != 0)
 		return r;
 	if ((r = tp_command_check_stopped(&cmd, out->exit_status, rk_clock_ms() - started,
 	    err)) != 0)
@@ -1140,73 +1163,6 @@ ensure_sftp(struct ssh_conn *c, struct rk_err *err)
 	if ((c->sftp = libssh2_sftp_init(c->session)) == NULL)
 		return fail_last(c, err, "start SFTP");
 	return 0;
-}
-
-static int
-write_handle(struct ssh_conn *c, LIBSSH2_SFTP_HANDLE *h, const char *path, const char *dir,
-    struct rk_bytes content, struct rk_err *err)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < content.len) {
-		n = libssh2_sftp_write(h, (const char *)content.ptr + off, content.len - off);
-		if (n < 0)
-			return fail_sftp(c, (int)n, dir, content.len - off, err, "write %s", path);
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync@openssh.com where the server offers it; *synced false lets the engine run sync(1). */
-static int
-sync_handle(struct ssh_conn *c, LIBSSH2_SFTP_HANDLE *h, const char *path, bool *synced,
-    struct rk_err *err)
-{
-	int rc = libssh2_sftp_fsync(h);
-
-	*synced = rc == 0;
-	if (rc == 0 || (rc == LIBSSH2_ERROR_SFTP_PROTOCOL &&
-	    libssh2_sftp_last_error(c->sftp) == LIBSSH2_FX_OP_UNSUPPORTED))
-		return 0;
-	return fail_sftp(c, rc, NULL, 0, err, "fsync %s", path);
-}
-
-static int
-ssh_upload_on(struct ssh_conn *c, const char *path, struct rk_bytes content, mode_t mode,
-    bool *synced, struct rk_err *err)
-{
-	LIBSSH2_SFTP_ATTRIBUTES attrs = { .flags = LIBSSH2_SFTP_ATTR_PERMISSIONS };
-	LIBSSH2_SFTP_HANDLE *h;
-	char *dir = NULL;
-	int rc, r;
-
-	*synced = false;
-	if ((r = ensure_sftp(c, err)) != 0 || (r = rk_path_dirname(&dir, path, err)) != 0)
-		goto out;
-	/* EXCL: never an existing file, never through a symlink someone planted. */
-	h = libssh2_sftp_open_ex(c->sftp, path, (unsigned int)strlen(path),
-	    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, (long)(mode & 07777),
-	    LIBSSH2_SFTP_OPENFILE);
-	if (h == NULL) {
-		r = fail_sftp(c, libssh2_session_last_errno(c->session), dir, 1, err,
-		    "create %s", path);
-		goto out;
-	}
-	/* The server's umask may have narrowed the mode; set it exactly (never wider). */
-	attrs.permissions = mode & 07777;
-	if ((r = write_handle(c, h, path, dir, content, err)) == 0 &&
-	    (r = sync_handle(c, h, path, synced, err)) == 0 &&
-	    (rc = libssh2_sftp_fsetstat(h, &attrs)) != 0)
-		r = fail_sftp(c, rc, NULL, 0, err, "chmod %s", path);
-	rc = libssh2_sftp_close_handle(h);
-	if (r == 0 && rc != 0)
-		r = fail_sftp(c, rc, dir, 1, err, "close %s", path);
-	if (r != 0 && !c->broken)
-		(void)libssh2_sftp_unlink_ex(c->sftp, path, (unsigned int)strlen(path));
- out:
-	free(dir);
-	return r;
 }
 
 static int
@@ -1252,33 +1208,6 @@ sftp_read_file(struct rk_buf *out, struct ssh_conn *c, const char *path, size_t 
 	return r;
 }
 
-#ifdef REKEY_HAVE_SFTP_POSIX_RENAME
-/* posix-rename@openssh.com: rename(2) on the host, over SFTP, without a shell. */
-static int
-sftp_posix_rename(struct ssh_conn *c, const char *from, const char *to, struct rk_err *err)
-{
-	const char *mv[] = { "mv", "-f", "-T", "--", from, to, NULL };
-	struct rk_run_result res;
-	int rc, r;
-
-	if ((r = ensure_sftp(c, err)) != 0)
-		return r;
-	rc = libssh2_sftp_posix_rename_ex(c->sftp, from, strlen(from), to, strlen(to));
-	if (rc == 0)
-		return 0;
-	if (rc != LIBSSH2_FX_OP_UNSUPPORTED && (rc != LIBSSH2_ERROR_SFTP_PROTOCOL ||
-	    libssh2_sftp_last_error(c->sftp) != LIBSSH2_FX_OP_UNSUPPORTED))
-		return fail_sftp(c, rc, NULL, 0, err, "rename %s", from);
-	/* A decision, not a silent fallback: it goes to the log. */
-	rk_log_warn("%s: the server lacks posix-rename@openssh.com; using mv -f -T over exec",
-	    c->host->name);
-	if ((r = conn_exec(&res, c, mv, false, RK_REMOTE_OUTPUT_MAX, err)) == 0)
-		r = tp_run_result_check(&res, mv, err);
-	rk_run_result_clear(&res);
-	return r;
-}
-#endif
-
 /* ------------------------------------------------------------------------------------------ */
 /* The engine's primitives */
 
@@ -1313,20 +1242,20 @@ ssh_run_capped(struct rk_run_result *out, void *ctx, const char *const *argv, bo
 	rk_run_result_init(out);
 	if ((r = live_conn(&c, ctx, err)) != 0)
 		return r;
-	return conn_exec(out, c, argv, sudo, out_cap, err);
+	return conn_exec(out, c, argv, sudo, (struct rk_bytes){ NULL, 0 }, out_cap, err);
 }
 
 static int
-ssh_upload(void *ctx, const char *path, struct rk_bytes content, mode_t mode, bool *synced,
-    struct rk_err *err)
+ssh_run_input(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
+    struct rk_bytes input, size_t out_cap, struct rk_err *err)
 {
 	struct ssh_conn *c;
 	int r;
 
-	*synced = false;
+	rk_run_result_init(out);
 	if ((r = live_conn(&c, ctx, err)) != 0)
 		return r;
-	return ssh_upload_on(c, path, content, mode, synced, err);
+	return conn_exec(out, c, argv, sudo, input, out_cap, err);
 }
 
 static void
@@ -1338,19 +1267,6 @@ ssh_remove_own(void *ctx, const char *path)
 	if (live_conn(&c, ctx, &ignored) == 0 && ensure_sftp(c, &ignored) == 0)
 		(void)libssh2_sftp_unlink_ex(c->sftp, path, (unsigned int)strlen(path));
 }
-
-#ifdef REKEY_HAVE_SFTP_POSIX_RENAME
-static int
-ssh_rename_own(void *ctx, const char *from, const char *to, struct rk_err *err)
-{
-	struct ssh_conn *c;
-	int r;
-
-	if ((r = live_conn(&c, ctx, err)) != 0)
-		return r;
-	return sftp_posix_rename(c, from, to, err);
-}
-#endif
 
 /* ------------------------------------------------------------------------------------------ */
 /* The operations */
@@ -1410,6 +1326,20 @@ ssh_replace_file(struct rk_backup *backup, struct rk_transport *t,
 }
 
 static int
+ssh_replace_files(struct rk_transport *t, struct rk_file_change *changes, size_t n,
+    struct rk_err *err)
+{
+	int r = tp_cmd_replace_many(&ssh_of(t)->cmd, changes, n, err);
+	size_t i;
+
+	for (i = 0; i < n && changes[i].state != RK_CHANGE_FAILED; i++)
+		;
+	if (i < n)
+		(void)tp_finish(-1, t, "replace", changes[i].spec.path, &changes[i].err);
+	return finish(r, t, "replace", i < n ? changes[i].spec.path : NULL, err);
+}
+
+static int
 ssh_restore_file(struct rk_transport *t, const struct rk_backup *backup, struct rk_err *err)
 {
 	return finish(tp_cmd_restore(&ssh_of(t)->cmd, backup, err), t, "restore",
@@ -1451,6 +1381,7 @@ static const struct rk_transport_ops ssh_ops = {
 	.stat = ssh_stat,
 	.read_file = ssh_read_file,
 	.replace_file = ssh_replace_file,
+	.replace_files = ssh_replace_files,
 	.restore_file = ssh_restore_file,
 	.run = ssh_run,
 	.run_capped = ssh_run_big,
@@ -1476,12 +1407,8 @@ const char *
 rk_ssh_rename_method(const struct rk_host *host)
 {
 	if (host->sudo)
-		return "sudo -n mv -f -T over exec (rename(2) on the host)";
-#ifdef REKEY_HAVE_SFTP_POSIX_RENAME
-	return "posix-rename@openssh.com over SFTP (rename(2) on the host)";
-#else
-	return "mv -f -T over exec (rename(2) on the host; libssh2 has no posix-rename)";
-#endif
+		return "sudo -n mv -f -T (rename(2) on the host), the group's files in one command";
+	return "mv -f -T (rename(2) on the host), the group's files in one command";
 }
 
 int
@@ -1498,12 +1425,8 @@ rk_ssh_transport_new(struct rk_transport **out, const struct rk_host *host, stru
 		.host = host,
 		.ctx = st,
 		.run = ssh_run_capped,
-		.upload = ssh_upload,
-#ifdef REKEY_HAVE_SFTP_POSIX_RENAME
-		.rename_own = ssh_rename_own,
-#endif
+		.run_input = ssh_run_input,
 		.remove_own = ssh_remove_own,
-		/* /tmp is sticky, the copy 0600 and O_EXCL: no one else can read or swap it. */
 		.scratch_dir = "/tmp",
 	};
 	*out = &st->base;

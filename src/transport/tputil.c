@@ -303,3 +303,23 @@ tp_bound_learned(int probe_exit_status, const struct rk_host *host, int timeout)
 	    "by rekey, and may run on there", host->name, timeout);
 	return TP_BOUND_NONE;
 }
+
+int
+tp_replace_each(struct rk_transport *t, struct rk_file_change *changes, size_t n,
+    struct rk_err *err)
+{
+	size_t i;
+	int r;
+
+	rk_file_changes_clear(changes, n);
+	for (i = 0; i < n; i++) {
+		if ((r = t->ops->replace_file(&changes[i].backup, t, &changes[i].spec,
+		    changes[i].content, &changes[i].err)) != 0) {
+			changes[i].state = RK_CHANGE_FAILED;
+			*err = changes[i].err;
+			return r;
+		}
+		changes[i].state = RK_CHANGE_DONE;
+	}
+	return 0;
+}

@@ -56,7 +56,7 @@ int	tp_check_result(const struct rk_file_stat *now, const char *path, mode_t mod
  * deadline (ssh: the session is dropped; local: its process group is killed).
  */
 #define TP_KILL_AFTER	2		/* seconds between timeout(1)'s TERM and its KILL */
-#define TP_ARGV_MAX	64		/* words of a command, sudo and timeout included */
+#define TP_ARGV_MAX	192		/* words of a command, sudo and timeout included */
 
 enum tp_bound {
 	TP_BOUND_UNKNOWN,		/* not asked yet this session */
@@ -104,21 +104,19 @@ struct tp_cmd_host {
 	 * failed is not an error here: out->exit_status tells. */
 	int	(*run)(struct rk_run_result *out, void *ctx, const char *const *argv, bool sudo,
 		    size_t out_cap, struct rk_err *err);
-	/* Creates path (O_EXCL: never an existing file or a symlink) with mode, writes content
-	 * and closes; *synced says whether the data was made durable (fsync) on the way. */
-	int	(*upload)(void *ctx, const char *path, struct rk_bytes content, mode_t mode,
-		    bool *synced, struct rk_err *err);
-	/* Renames the login's own file over another in one step, or NULL: `mv -f -T` then. */
-	int	(*rename_own)(void *ctx, const char *from, const char *to, struct rk_err *err);
+	/* The same with input on the command's stdin, then its end; output is read meanwhile,
+	 * so neither side waits on the other. The input may hold keys: never logged. */
+	int	(*run_input)(struct rk_run_result *out, void *ctx, const char *const *argv,
+		    bool sudo, struct rk_bytes input, size_t out_cap, struct rk_err *err);
 	/* Removes a file the login created itself; best effort, for cleanup. */
 	void	(*remove_own)(void *ctx, const char *path);
-	/* Folder for the private copy on the sudo path (the login's own 0600 file). */
+	/* Where earlier versions put the private copy on the sudo path (cleared of a killed
+	 * run's copies by learn_login_identity). */
 	const char		*scratch_dir;
 	/* The login's user and primary group, learned once (`id`), "" until then. */
 	char			 login_user[64];
 	char			 login_group[64];
-	/* "<this machine>-<pid>" in the names of private uploads, so that a later session can
-	 * tell the ones a killed rekey left and remove them. */
+	/* "<this machine>-<pid>", the part of those copies' names that tells whose they are. */
 	char			 upload_tag[48];
 };
 
@@ -130,6 +128,12 @@ int	tp_cmd_read_file(struct rk_buf *out, struct tp_cmd_host *h, const char *path
 int	tp_cmd_replace(struct rk_backup *backup, struct tp_cmd_host *h,
 	    const struct rk_file_spec *spec, struct rk_bytes content, struct rk_err *err)
 	    RK_MUST_CHECK;
+/* As the replace_files operation: one command per RK_REPLACE_BATCH_MAX files. */
+int	tp_cmd_replace_many(struct tp_cmd_host *h, struct rk_file_change *changes, size_t n,
+	    struct rk_err *err) RK_MUST_CHECK;
+/* replace_files as a loop of t's replace_file, for a backend whose replace is local. */
+int	tp_replace_each(struct rk_transport *t, struct rk_file_change *changes, size_t n,
+	    struct rk_err *err) RK_MUST_CHECK;
 int	tp_cmd_restore(struct tp_cmd_host *h, const struct rk_backup *backup, struct rk_err *err)
 	    RK_MUST_CHECK;
 /* probe_replace for both backends (pushprobe.c), through t's own run operation. */

@@ -557,6 +557,152 @@ assert_failed_replace_left_old_file(struct fixture *f, struct rk_transport *t,
 	assert_null(backup.target);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Several files at once (replace_files) */
+
+/* The exec channels host1's sshd started so far (LogLevel VERBOSE logs each). */
+static size_t
+count_commands_on_host1(void)
+{
+	char log[PATH_MAX_T], *text, *p;
+	size_t n = 0;
+
+	path_join(log, env.hostdir[0], "sshd.log");
+	text = read_all(log, NULL);
+	for (p = text; (p = strstr(p, "Starting session: command")) != NULL; p++)
+		n++;
+	free(text);
+	return n;
+}
+
+/* Four files, two of them replacing old versions, in one call; over ssh in one command. */
+static void
+test_replace_files_lands_four_files_with_backups_in_one_command(void **state)
+{
+	struct fixture *f = *state;
+	const char *names[] = { "server.crt", "server.key", "ca.crt", "ca.crl" };
+	const mode_t modes[] = { 0644, 0600, 0644, 0644 };
+	const char *bodies[] = { "cert\n", "key\n", "ca\n", "" };
+	struct rk_file_change changes[4];
+	char paths[4][PATH_MAX_T], warm[PATH_MAX_T], hex[65];
+	struct rk_file_spec spec;
+	struct rk_err err = { 0 };
+	size_t before = 0;
+
+	memset(changes, 0, sizeof(changes));
+	/* The session's one-time questions (timeout(1), the login's name) asked first. */
+	path_join(warm, f->work, "warm-up");
+	spec = spec_of(warm, 0644, f->owner, f->group);
+	assert_int_equal(f->t->ops->replace_file(NULL, f->t, &spec, bytes_of("x\n"), &err), 0);
+	for (size_t i = 0; i < 4; i++) {
+		path_join(paths[i], f->work, names[i]);
+		if (i < 2)
+			write_file(paths[i], "old\n", 4, 0640, f->owner, f->group);
+		changes[i].spec = spec_of(paths[i], modes[i], f->owner, f->group);
+		changes[i].content = bytes_of(bodies[i]);
+	}
+	if (f->kind == KIND_SSH)
+		before = count_commands_on_host1();
+	if (f->t->ops->replace_files(f->t, changes, 4, &err) != 0)
+		fail_msg("replace_files: %s", err.msg);
+	if (f->kind == KIND_SSH)
+		assert_int_equal(count_commands_on_host1() - before, 1);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(changes[i].state, RK_CHANGE_DONE);
+		assert_file_is(paths[i], bodies[i], strlen(bodies[i]), modes[i], f->owner, f->group);
+		assert_string_equal(changes[i].backup.target, paths[i]);
+		assert_int_equal(changes[i].backup.existed, i < 2);
+		if (i < 2) {
+			assert_string_equal(changes[i].backup.sha256, sha256_hex("old\n", 4, hex));
+			assert_int_equal(changes[i].backup.mode, 0640);
+			assert_file_is(changes[i].backup.path, "old\n", 4, 0640, f->owner, f->group);
+		} else {
+			assert_null(changes[i].backup.path);
+		}
+	}
+	assert_no_temporary_file(f->work);
+	rk_file_changes_clear(changes, 4);
+}
+
+/* More files than one command takes: split, each checked the same. */
+static void
+test_replace_files_splits_long_lists_and_keeps_the_order(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = RK_REPLACE_BATCH_MAX + 3 };
+	struct rk_file_change changes[N];
+	char paths[N][PATH_MAX_T], bodies[N][32];
+	struct rk_err err = { 0 };
+
+	memset(changes, 0, sizeof(changes));
+	for (size_t i = 0; i < N; i++) {
+		format_into(bodies[i], sizeof(bodies[i]), "file %zu\n", i);
+		format_into(paths[i], sizeof(paths[i]), "%s/f%02zu", f->work, i);
+		changes[i].spec = spec_of(paths[i], 0644, f->owner, f->group);
+		changes[i].content = bytes_of(bodies[i]);
+	}
+	/* The same file twice: the later content wins, its backup holds the earlier one. */
+	changes[N - 1].spec = changes[0].spec;
+	if (f->t->ops->replace_files(f->t, changes, N, &err) != 0)
+		fail_msg("replace_files: %s", err.msg);
+	for (size_t i = 1; i < N - 1; i++)
+		assert_file_is(paths[i], bodies[i], strlen(bodies[i]), 0644, f->owner, f->group);
+	assert_file_is(paths[0], bodies[N - 1], strlen(bodies[N - 1]), 0644, f->owner, f->group);
+	assert_file_is(changes[N - 1].backup.path, bodies[0], strlen(bodies[0]), 0644, f->owner,
+	    f->group);
+	assert_no_temporary_file(f->work);
+	rk_file_changes_clear(changes, N);
+}
+
+/*
+ * The second of three files cannot be written (a read-only file system): the first is in
+ * place with its backup, the second failed and is untouched, the third was not reached and
+ * is untouched too; no temporary file or stray backup anywhere.
+ */
+static void
+test_replace_files_stops_at_the_first_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct rk_file_change changes[3];
+	char ro[PATH_MAX_T], paths[3][PATH_MAX_T];
+	struct rk_err err = { 0 };
+
+	memset(changes, 0, sizeof(changes));
+	path_join(ro, f->work, "ro");
+	make_dir(ro, 0755, "root", "root");
+	assert_int_equal(mount("tmpfs", ro, "tmpfs", 0, "size=256k,mode=0755"), 0);
+	snprintf(f->mounted, sizeof(f->mounted), "%s", ro);
+	assert_int_equal(chown(ro, uid_of(f->kind == KIND_SSH ? "rkuser" : "root"), 0), 0);
+	path_join(paths[0], f->work, "first.crt");
+	path_join(paths[1], ro, "second.crt");
+	path_join(paths[2], f->work, "third.crt");
+	for (size_t i = 0; i < 3; i++) {
+		write_file(paths[i], "old\n", 4, 0644, f->owner, f->group);
+		changes[i].spec = spec_of(paths[i], 0644, f->owner, f->group);
+		changes[i].content = bytes_of("new\n");
+	}
+	assert_int_equal(mount(NULL, ro, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+	assert_int_not_equal(f->t->ops->replace_files(f->t, changes, 3, &err), 0);
+	assert_message_has(&err, f->t->host->name);
+	assert_message_has(&err, paths[1]);
+	assert_message_has(&err, "Read-only file system");
+	assert_int_equal(changes[0].state, RK_CHANGE_DONE);
+	assert_int_equal(changes[1].state, RK_CHANGE_FAILED);
+	assert_string_equal(changes[1].err.msg, err.msg);
+	assert_int_equal(changes[2].state, RK_CHANGE_NOT_REACHED);
+	assert_file_is(paths[0], "new\n", 4, 0644, f->owner, f->group);
+	assert_file_is(changes[0].backup.path, "old\n", 4, 0644, f->owner, f->group);
+	assert_null(changes[1].backup.target);
+	assert_file_is(paths[1], "old\n", 4, 0644, f->owner, f->group);
+	assert_file_is(paths[2], "old\n", 4, 0644, f->owner, f->group);
+	assert_no_temporary_file(f->work);
+	assert_no_temporary_file(ro);
+	/* One backup: the first file's. */
+	assert_int_equal(count_entries_containing(f->work, ".rekey-bak-"), 1);
+	assert_int_equal(count_entries_containing(ro, ".rekey-bak-"), 0);
+	rk_file_changes_clear(changes, 3);
+}
+
 /* A read-only file system (every login, root included, gets EROFS). */
 static void
 test_failing_upload_to_read_only_folder_leaves_old_file(void **state)
@@ -1707,6 +1853,9 @@ main(void)
 		T(test_push_of_cert_key_ca_crl_lands_with_exact_mode_owner_content),
 		T(test_push_through_sudo_gives_files_to_another_user),
 		T(test_restore_puts_back_exact_previous_bytes_mode_owner),
+		T(test_replace_files_lands_four_files_with_backups_in_one_command),
+		T(test_replace_files_splits_long_lists_and_keeps_the_order),
+		T(test_replace_files_stops_at_the_first_failure),
 		T(test_failing_upload_to_read_only_folder_leaves_old_file),
 		T(test_failing_upload_to_folder_not_writable_leaves_old_file),
 		T(test_failing_upload_to_full_file_system_leaves_old_file),

@@ -35,7 +35,7 @@ static const char estate[] =
     "     verify: {command: check}}\n"
     "policy: {canary: 1, max_parallel: 4}\n";
 
-enum call_kind { CALL_RUN, CALL_UNDO, CALL_CHECK };
+enum call_kind { CALL_RUN, CALL_UNDO, CALL_CHECK, CALL_BATCH };
 
 struct call {
 	enum call_kind	 kind;
@@ -50,6 +50,7 @@ struct fake {
 	uint32_t	 found_done;		/* check_done says this step is done */
 	uint32_t	 stop_after;		/* raise stop when this step is done */
 	volatile sig_atomic_t stop;
+	size_t		 batched;		/* steps that came through run_batch */
 };
 
 struct world {
@@ -87,6 +88,29 @@ fake_run(void *ctx, const struct rk_step *s, struct rk_step_result *res, struct 
 	if (s->id == f->fail_step)
 		return rk_fail(err, RK_E_REMOTE, "step %u failed on purpose", s->id);
 	return 0;
+}
+
+/* As push-file's batch does: each step as fake_run, in order, stopping at a failure. */
+static size_t
+fake_batch(void *ctx, const struct rk_step *const *steps, size_t n,
+    struct rk_step_result *const *res, int *codes, struct rk_err *errs)
+{
+	struct fake *f = ctx;
+	size_t i;
+
+	record(f, CALL_BATCH, steps[0]);
+	for (i = 1; i < n; i++) {
+		assert_ptr_equal(steps[i]->host, steps[0]->host);
+		assert_int_equal(steps[i]->action, steps[0]->action);
+		assert_true(steps[i]->id > steps[i - 1]->id);
+	}
+	pthread_mutex_lock(&f->lock);
+	f->batched += n;
+	pthread_mutex_unlock(&f->lock);
+	for (i = 0; i < n; i++)
+		if ((codes[i] = fake_run(ctx, steps[i], res[i], &errs[i])) != 0)
+			return i + 1;
+	return n;
 }
 
 static int
@@ -360,16 +384,20 @@ test_executor_continue_goes_on_with_the_others(void **state)
 	world_clear(&w);
 }
 
-/* continue: a certificate that fails takes its key back with it; the others go on. */
+/*
+ * continue: a certificate that fails takes its key back with it; the others go on. With
+ * batched, the host's pushes come through run_batch, which must end the same way.
+ */
 static void
-test_executor_continue_keeps_the_key_and_certificate_a_pair(void **state)
+check_pair_kept_under_continue(bool batched)
 {
 	const struct rk_step *cert, *key;
 	struct rk_run_report *rep;
 	struct world w;
 
-	(void)state;
 	world_init(&w);
+	if (batched)
+		w.ops[RK_ACT_PUSH_FILE].run_batch = fake_batch;
 	cert = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_CERT);
 	key = step_of(&w, RK_ACT_PUSH_FILE, "pb", RK_CONTENT_KEY);
 	w.fake.fail_step = cert->id;
@@ -383,8 +411,67 @@ test_executor_continue_keeps_the_key_and_certificate_a_pair(void **state)
 	/* Only the pair (the failed push undoes what it may have left), nothing else. */
 	assert_int_equal(rep->undone, 2);
 	assert_int_equal(rep->outcomes[cert->id - 1], RK_OUTCOME_UNDONE);
+	/* Nothing after the failed push on its host ran. */
+	for (size_t i = 0; i < w.plan->nsteps; i++) {
+		const struct rk_step *s = &w.plan->steps[i];
+
+		if (s->host == cert->host && s->phase == cert->phase && s->wave == cert->wave &&
+		    s->id > cert->id)
+			assert_int_equal(call_at(&w.fake, CALL_RUN, s->id), SIZE_MAX);
+	}
+	assert_true(!batched || w.fake.batched > 0);
 	rk_run_report_free(rep);
 	world_clear(&w);
+}
+
+static void
+test_executor_continue_keeps_the_key_and_certificate_a_pair(void **state)
+{
+	(void)state;
+	check_pair_kept_under_continue(false);
+}
+
+/*
+ * A host's consecutive pushes of one group come in one batch; each is still journaled with a
+ * start before and a done after, as if it had run alone.
+ */
+static void
+test_executor_batches_a_hosts_pushes_of_one_group(void **state)
+{
+	struct rk_journal_log *log = NULL;
+	struct rk_err err = { 0 };
+	struct rk_run_report *rep;
+	struct world w;
+	size_t i, pushes = 0, batches = 0;
+
+	(void)state;
+	world_init(&w);
+	w.ops[RK_ACT_PUSH_FILE].run_batch = fake_batch;
+	rep = execute(&w, RK_ON_FAILURE_ROLLBACK, 0);
+	assert_int_equal(rep->done, w.plan->nsteps);
+	for (i = 0; i < w.plan->nsteps; i++)
+		pushes += w.plan->steps[i].action == RK_ACT_PUSH_FILE;
+	for (i = 0; i < w.fake.n; i++)
+		batches += w.fake.calls[i].kind == CALL_BATCH;
+	assert_true(pushes > 2);
+	assert_int_equal(w.fake.batched, pushes);	/* every push went in a batch */
+	assert_true(batches < pushes);			/* of more than one push each */
+	assert_int_equal(rk_journal_read(&log, w.journal, &err), 0);
+	assert_int_equal(log->nrecords, 2 * w.plan->nsteps);
+	for (i = 0; i < w.plan->nsteps; i++)
+		assert_int_equal(rk_journal_log_last(log, w.plan->steps[i].id)->state,
+		    RK_JOURNAL_DONE);
+	rk_journal_log_free(log);
+	rk_run_report_free(rep);
+	world_clear(&w);
+}
+
+/* A push that fails in a batch ends its host's lane as it would alone: the pair put back. */
+static void
+test_executor_batch_failure_is_handled_as_one_step_alone(void **state)
+{
+	(void)state;
+	check_pair_kept_under_continue(true);
 }
 
 /* A host that fails preflight stops the run before anything changes, whatever the policy. */
@@ -683,6 +770,8 @@ main(void)
 		cmocka_unit_test(test_executor_undo_order_is_files_then_reload_then_check),
 		cmocka_unit_test(test_executor_continue_goes_on_with_the_others),
 		cmocka_unit_test(test_executor_continue_keeps_the_key_and_certificate_a_pair),
+		cmocka_unit_test(test_executor_batches_a_hosts_pushes_of_one_group),
+		cmocka_unit_test(test_executor_batch_failure_is_handled_as_one_step_alone),
 		cmocka_unit_test(test_executor_preflight_failure_changes_nothing),
 		cmocka_unit_test(test_executor_rehearsal_goes_on_past_a_failed_host),
 		cmocka_unit_test(test_executor_rehearsal_never_halts_or_undoes),

@@ -57,10 +57,10 @@ teardown(void **state)
 static void
 write_file(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
 {
-	char p[128];
+	char p[512];
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	assert_true((size_t)snprintf(p, sizeof(p), "%s/%s", dir, name) < sizeof(p));
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, data, len), (ssize_t)len);

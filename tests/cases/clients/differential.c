@@ -1301,7 +1301,7 @@ judge_golden(enum format f, const char *dir, unsigned *accepted, unsigned *total
 {
 	struct dirent **names = NULL;
 	char path[1200], *setf, *line, *next;
-	size_t len, setlen;
+	size_t len = 0, setlen = 0;
 	unsigned bad = 0;
 	int n, i;
 

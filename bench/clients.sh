@@ -45,19 +45,19 @@ for ((i = 1; i <= count; i++)); do
 		chown "$user:$user" "$dir/targets/h$i/$tool/app.env"
 		chmod 0640 "$dir/targets/h$i/$tool/app.env"
 	done
-	printf '  h%s: {transport: ssh, address: 127.0.0.%s, port: %s, user: %s, identity: %s, known_hosts: %s}\n' \
-		"$i" $((i + 1)) "$bench_port" "$user" "$RK_H_SSH_KEY" "$RK_H_KNOWN_HOSTS" >>"$dir/bench.yml"
+	printf '  h%s: {transport: ssh, address: %s, port: %s, user: %s, identity: %s, known_hosts: %s}\n' \
+		"$i" "$(bench_addr "$i")" "$bench_port" "$user" "$RK_H_SSH_KEY" "$RK_H_KNOWN_HOSTS" >>"$dir/bench.yml"
 	clients+="  - {name: c$i, host: h$i, file: {path: $dir/targets/h$i/rekey/app.env, format: env},"
 	clients+=" set: {DB_SSL_MODE: verify-full, DB_SSL_CA_CERT: /etc/ssl/certs/db-ca.crt,"
 	clients+=" DB_SSL_CLIENT_CERT: /etc/ssl/certs/app.crt, DB_SSL_CLIENT_KEY: /etc/ssl/private/app.key}}"$'\n'
-	printf 'h%s ansible_host=127.0.0.%s folder=%s\n' "$i" $((i + 1)) "$dir/targets/h$i/ansible" \
+	printf 'h%s ansible_host=%s folder=%s\n' "$i" "$(bench_addr "$i")" "$dir/targets/h$i/ansible" \
 		>>"$dir/inventory.body"
 done
 printf 'clients:\n%s' "$clients" >>"$dir/bench.yml"
 bench_wait_for_sshd "$count"
 t1=$(date +%s.%N)
-printf 'clients.sh: %d sshd on 127.0.0.2-127.0.0.%d:%d started in %.2f s\n' "$count" \
-	$((count + 1)) "$bench_port" "$(echo "$t1 - $t0" | bc)"
+printf 'clients.sh: %d sshd on 127.0.0.2-%s:%d started in %.2f s\n' "$count" \
+	"$(bench_addr "$count")" "$bench_port" "$(echo "$t1 - $t0" | bc)"
 
 bench_ansible_inventory "$dir/inventory.body" >"$dir/inventory"
 {

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by the benchmarks that need many ssh hosts (bench/push.sh, bench/clients.sh): sshd
-# instances on 127.0.0.2, 127.0.0.3, ... all on one port (LAB.md (b)), in the harness's private
-# folder, stopped with it. Source it, then call bench_init.
+# instances on 127.0.0.2, 127.0.0.3, ... (bench_addr: 250 to a /24, then 127.0.1.2, ...) all on
+# one port (LAB.md (b)), in the harness's private folder, stopped with it. Source it, then call
+# bench_init.
 
 bench_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=../tests/harness/harness.sh
@@ -20,7 +21,7 @@ bench_init() {
 	[[ $(id -u) == 0 ]] || { echo "$name: run as root (starts sshd, logs in as rkuser)" >&2; exit 2; }
 	[[ -x $build/bin/$program && -x $build/bin/rekey ]] ||
 		{ echo "$name: build first: cmake --build $build" >&2; exit 2; }
-	((count >= 1 && count <= 250)) || { echo "$name: HOSTS must be 1 to 250" >&2; exit 2; }
+	((count >= 1 && count <= 2000)) || { echo "$name: HOSTS must be 1 to 2000" >&2; exit 2; }
 	export RK_H_REKEY=$build/bin/rekey RK_H_QUIET=1
 	bench_need_ansible
 	# shellcheck disable=SC2119	# the harness takes no arguments of the benchmark's
@@ -37,10 +38,17 @@ bench_ssh_setup() {
 	bench_port=$(harness_pick_free_port)
 }
 
-# bench_start_sshd I [USER]: sshd number I on 127.0.0.(I+1):$bench_port in hosts/hI, login
+# bench_addr I: the loopback address of host I (1-based): 127.0.0.2 to 127.0.0.251 for the first
+# 250, then 127.0.1.2 ... (the whole 127/8 answers on lo; no .0, .1 or .255 in the last byte).
+bench_addr() {
+	printf '127.0.%d.%d' $((($1 - 1) / 250)) $((($1 - 1) % 250 + 2))
+}
+
+# bench_start_sshd I [USER]: sshd number I on $(bench_addr I):$bench_port in hosts/hI, login
 # USER (default $RK_H_SSH_USER) with RK_H_SSH_KEY, its host key added to RK_H_KNOWN_HOSTS.
 bench_start_sshd() {
-	local i=$1 addr=127.0.0.$(($1 + 1)) dir=$RK_H_DIR/hosts/h$1 user=${2:-$RK_H_SSH_USER}
+	local i=$1 addr dir=$RK_H_DIR/hosts/h$1 user=${2:-$RK_H_SSH_USER}
+	addr=$(bench_addr "$1")
 	mkdir -p "$dir/ak"
 	ssh-keygen -q -t ed25519 -N '' -C bench -f "$dir/hk_ed25519"
 	install -m 0644 "$RK_H_SSH_PUBKEY" "$dir/ak/$user"

@@ -192,8 +192,8 @@ EOF
 	for ((i = 1; i <= count; i++)); do
 		u=$user sudo=false
 		((i > db_count)) || u=$admin sudo=true
-		printf '  %s: {transport: ssh, address: 127.0.0.%s, port: %s, user: %s, identity: "%s", known_hosts: "%s", sudo: %s}\n' \
-			"$(host_name "$i")" $((i + 1)) "$bench_port" "$u" "$RK_H_SSH_KEY" \
+		printf '  %s: {transport: ssh, address: %s, port: %s, user: %s, identity: "%s", known_hosts: "%s", sudo: %s}\n' \
+			"$(host_name "$i")" "$(bench_addr "$i")" "$bench_port" "$u" "$RK_H_SSH_KEY" \
 			"$RK_H_KNOWN_HOSTS" "$sudo"
 	done
 	printf 'services:\n'
@@ -250,12 +250,12 @@ write_inventory_body() {
 	for ((i = 1; i <= count; i++)); do
 		if ((i <= db_count)); then
 			kind=$(db_kind "$i")
-			printf 'db%s ansible_host=127.0.0.%s ansible_user=%s cert=db%s-server kind=%s dir=%s owner=%s db_port=%s password_file=%s\n' \
-				"$i" $((i + 1)) "$admin" "$i" "$kind" "${db_dir[i]}" "${db_owner[i]}" \
+			printf 'db%s ansible_host=%s ansible_user=%s cert=db%s-server kind=%s dir=%s owner=%s db_port=%s password_file=%s\n' \
+				"$i" "$(bench_addr "$i")" "$admin" "$i" "$kind" "${db_dir[i]}" "${db_owner[i]}" \
 				"${db_port[i]}" "${db_password[i]}"
 		else
 			j=$((i - db_count))
-			printf 'app%s ansible_host=127.0.0.%s cert=app%s-client folder=%s\n' "$j" $((i + 1)) \
+			printf 'app%s ansible_host=%s cert=app%s-client folder=%s\n' "$j" "$(bench_addr "$i")" \
 				"$j" "$dir/targets/app$j/ansible"
 		fi
 	done
@@ -512,28 +512,9 @@ check_result() {
 	done
 }
 
-# rekey_phases JSONL: from `rekey run --json`'s events, the wall time of each (phase, wave)
-# group and, per action, the steps and their summed time (begin to done, across workers).
+# rekey_phases JSONL: from `rekey run --json`'s events, where the time went (bench/breakdown.py).
 rekey_phases() {
-	python3 - "$1" <<'PY'
-import json, sys
-from datetime import datetime
-def t(e): return datetime.strptime(e["at"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
-events = [json.loads(line) for line in open(sys.argv[1])]
-groups = [e for e in events if e["event"] in ("group-begin", "run-end")]
-print("rekey phases (wall):", ", ".join(
-    "%s%s %.2f s" % (g["phase"], " w%d" % g["wave"] if g["wave"] else "", t(n) - t(g))
-    for g, n in zip(groups, groups[1:])))
-begun, busy = {}, {}
-for e in events:
-    if e["event"] == "step-begin":
-        begun[e["step"]] = e
-    elif e["event"] == "step-done":
-        n, s = busy.get(e["action"], (0, 0.0))
-        busy[e["action"]] = (n + 1, s + t(e) - t(begun[e["step"]]))
-print("rekey actions (steps, summed):", ", ".join(
-    "%s %d %.2f s" % (a, n, s) for a, (n, s) in sorted(busy.items(), key=lambda i: -i[1][1])))
-PY
+	python3 "$repo/bench/breakdown.py" "$1"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -555,7 +536,7 @@ write_ansible_playbook >"$dir/rotate.yml"
 	{ tail -20 "$dir/rekey-plan.out" >&2; die "rekey plan refused the playbook"; }
 t1=$(date +%s.%N)
 say "$count hosts ($pg_count PostgreSQL, $my_count MariaDB, $((count - db_count)) apps;" \
-	"sshd on 127.0.0.2-127.0.0.$((count + 1)):$bench_port) ready in $(seconds "$t0" "$t1") s"
+	"sshd on 127.0.0.2-$(bench_addr "$count"):$bench_port) ready in $(seconds "$t0" "$t1") s"
 
 rekey_s=- rekey_rss=- ansible_s=-
 if [[ " $bench_tools " == *" rekey "* ]]; then

@@ -150,8 +150,8 @@ sweep:
 hosts:
 EOF
 	for ((i = 1; i <= hosts; i++)); do
-		printf '  h%s: {transport: ssh, address: 127.0.0.%s, port: %s, user: %s, identity: "%s", known_hosts: "%s", sweep_paths: ["%s"]}\n' \
-			"$i" $((i + 1)) "$bench_port" "$user" "$RK_H_SSH_KEY" "$RK_H_KNOWN_HOSTS" \
+		printf '  h%s: {transport: ssh, address: %s, port: %s, user: %s, identity: "%s", known_hosts: "%s", sweep_paths: ["%s"]}\n' \
+			"$i" "$(bench_addr "$i")" "$bench_port" "$user" "$RK_H_SSH_KEY" "$RK_H_KNOWN_HOSTS" \
 			"$dir/estate/h$i"
 	done
 	printf 'policy: {max_parallel: %s}\n' "$workers"
@@ -293,7 +293,7 @@ t1=$(date +%s.%N)
 say "$count trees of $files files (+ planted copies) in $(seconds "$t0" "$t1") s"
 start_hosts
 t2=$(date +%s.%N)
-say "$count sshd on 127.0.0.2-127.0.0.$((count + 1)):$bench_port in $(seconds "$t1" "$t2") s"
+say "$count sshd on 127.0.0.2-$(bench_addr "$count"):$bench_port in $(seconds "$t1" "$t2") s"
 sort -o "$dir/expected.txt" "$dir/expected.txt"
 expected=$(wc -l <"$dir/expected.txt")
 cut -d' ' -f1,2 "$dir/expected.txt" >"$dir/expected.pairs"
@@ -339,7 +339,7 @@ if [[ " $bench_tools " == *" shell "* ]]; then
 	write_remote_script >"$dir/remote.sh"
 	chmod 0755 "$dir/shell-loop.sh"
 	for ((i = 1; i <= loop_hosts; i++)); do
-		printf 'h%s 127.0.0.%s %s\n' "$i" $((i + 1)) "$dir/estate/h$i"
+		printf 'h%s %s %s\n' "$i" "$(bench_addr "$i")" "$dir/estate/h$i"
 	done >"$dir/shell.hosts"
 	t0=$(date +%s.%N)
 	xargs -P "$workers" -L 1 "$dir/shell-loop.sh" <"$dir/shell.hosts" >"$dir/shell.found" \
@@ -352,7 +352,7 @@ if [[ " $bench_tools " == *" shell "* ]]; then
 fi
 if [[ " $bench_tools " == *" ansible "* ]]; then
 	for ((i = 1; i <= loop_hosts; i++)); do
-		printf 'h%s ansible_host=127.0.0.%s root=%s\n' "$i" $((i + 1)) "$dir/estate/h$i"
+		printf 'h%s ansible_host=%s root=%s\n' "$i" "$(bench_addr "$i")" "$dir/estate/h$i"
 	done >"$dir/inventory.body"
 	bench_ansible_inventory "$dir/inventory.body" >"$dir/inventory"
 	write_ansible_playbook >"$dir/sweep-ansible.yml"

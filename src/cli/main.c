@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -285,6 +286,23 @@ take_debug_option(int argc, char **argv, bool *found)
 	return o;
 }
 
+/*
+ * A run keeps one session per host open from its first step to its last: an estate of a
+ * thousand hosts needs more descriptors than the usual soft limit of 1024, and the hard limit
+ * is there for that (nginx and many servers raise it the same way). Best effort: where it
+ * cannot be raised, a host past the limit fails to connect with "Too many open files".
+ */
+static void
+allow_one_socket_per_host(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &lim);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -302,6 +320,7 @@ main(int argc, char **argv)
 
 	/* As ssh-agent does: no core dump or ptrace of a process that holds private keys. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	allow_one_socket_per_host();
 	cli.color = wants_color(STDOUT_FILENO);
 	cli.color_err = wants_color(STDERR_FILENO);
 

@@ -254,203 +254,33 @@ format_mode(char out[8], mode_t mode)
 	snprintf(out, 8, "%04o", (unsigned)(mode & 07777));
 }
 
-/* This machine's name, hashed short: the part of an upload's name that says whose it is. */
-static void
-make_upload_tag(struct tp_cmd_host *h)
-{
-	char name[256] = "", hex[RK_SHA256_HEX];
-	struct rk_err ignored = { 0 };
-
-	(void)gethostname(name, sizeof(name) - 1);
-	if (rk_sha256_hex(hex, (struct rk_bytes){ (const unsigned char *)name, strlen(name) },
-	    &ignored) != 0)
-		snprintf(hex, sizeof(hex), "0");
-	snprintf(h->upload_tag, sizeof(h->upload_tag), "%.12s-%ld", hex, (long)getpid());
-}
-
 /*
- * The private uploads that earlier versions (before the one-command replace) left in the scratch
- * folder when killed mid-replace (the login's own 0600 files, some of them keys), listed by
- * the identity script and removed. One whose process still runs (an older rekey, at the same
- * moment) stays.
+ * The login's user and primary group, known once per transport (the timeout probe prints
+ * them): a file the login creates gets them, so no chown is needed when they are what the
+ * spec asks. Asked with `id` only when that probe's answer could not be read.
  */
-static void
-remove_uploads_of_dead_runs(struct tp_cmd_host *h, const char *machine, const char *listing)
-{
-	char path[512], *end;
-	const char *line, *nl, *at;
-	long pid;
-
-	for (line = listing; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
-		nl = strchr(line, '\n');
-		snprintf(path, sizeof(path), "%.*s", nl != NULL ? (int)(nl - line) :
-		    (int)strlen(line), line);
-		/* ".../rekey-upload-<machine>-<pid>-<random>": the script listed only ours. */
-		if ((at = strstr(path, machine)) == NULL || at[strlen(machine)] != '-')
-			continue;
-		pid = strtol(at + strlen(machine) + 1, &end, 10);
-		if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) == -1 && errno == ESRCH)
-			h->remove_own(h->ctx, path);
-	}
-}
-
-/*
- * The login's user and primary group, asked once per transport: a file the login creates
- * gets them, so no chown is needed when they are what the spec asks. The same command lists
- * this machine's private uploads in the scratch folder (for remove_uploads_of_dead_runs), and
- * clears those of any other machine older than two minutes.
- */
-static const char identity_script[] =
-    "id -un && id -gn || exit 1\n"
-    "find \"$1\" -maxdepth 1 -name 'rekey-upload-*' ! -name \"rekey-upload-$2-*\" "
-    "-user \"$(id -u)\" -mmin +2 -type f -delete 2>/dev/null\n"
-    "for f in \"$1\"/rekey-upload-\"$2\"-*; do [ ! -f \"$f\" ] || printf '%s\\n' \"$f\"; done\n"
-    "exit 0\n";
-
 static int
 learn_login_identity(struct tp_cmd_host *h, struct rk_err *err)
 {
-	char machine[16];
-	const char *argv[] = { "sh", "-c", identity_script, "rekey-identity", h->scratch_dir,
-	    machine, NULL };
+	const char *argv[] = { "id", NULL };
 	struct rk_run_result res;
-	const char *p;
-	char *nl, *rest;
 	int r;
 
 	if (h->login_user[0] != '\0')
 		return 0;
-	make_upload_tag(h);
-	snprintf(machine, sizeof(machine), "%.12s", h->upload_tag);
 	rk_run_result_init(&res);
-	if ((r = h->run(&res, h->ctx, argv, false, RK_REMOTE_OUTPUT_MAX, err)) != 0 ||
-	    (r = tp_run_result_check(&res, argv, err)) != 0)
-		goto out;
-	p = (const char *)res.out.ptr;
-	if (p == NULL || (nl = strchr(p, '\n')) == NULL ||
-	    (size_t)(nl - p) >= sizeof(h->login_user) ||
-	    (rest = strchr(nl + 1, '\n')) == NULL ||
-	    (size_t)(rest - (nl + 1)) >= sizeof(h->login_group)) {
-		r = rk_fail(err, RK_E_REMOTE, "id: unexpected output");
-		goto out;
+	if ((r = h->run(&res, h->ctx, argv, false, RK_REMOTE_OUTPUT_MAX, err)) == 0 &&
+	    (r = tp_run_result_check(&res, argv, err)) == 0) {
+		tp_identity_learned(h, &res.out);
+		if (h->login_user[0] == '\0')
+			r = rk_fail(err, RK_E_REMOTE, "id: unexpected output");
 	}
-	memcpy(h->login_user, p, (size_t)(nl - p));
-	h->login_user[nl - p] = '\0';
-	memcpy(h->login_group, nl + 1, (size_t)(rest - (nl + 1)));
-	h->login_group[rest - (nl + 1)] = '\0';
-	remove_uploads_of_dead_runs(h, machine, rest + 1);
- out:
 	rk_run_result_clear(&res);
 	return r;
 }
 
-/*
- * Every file of a batch in one command on the host, its content arriving on the command's
- * input, so that a host's files of one step cost one round trip whatever their number and
- * whatever the path (login or sudo). For each file in turn:
- *  - stat the file there now: absent, a regular file (hashed, under the cap), a symlink
- *    (refused unless allowed), anything else refused; print it ("old ..." or "absent");
- *  - choose owner and group: the spec's, else the old file's, else the login's ("as ...");
- *  - remove the temporary siblings of this file a killed run left (two runs never replace
- *    one file at once: the journal's lock sees to it for an incident);
- *  - back the old file up beside itself (cp -p keeps mode, owner and times and creates the
- *    copy without group and other bits until the owner is set, coreutils copy.c), and check
- *    the copy against the stat;
- *  - take exactly its size of the input (head -c never reads past it) into install(1),
- *    which creates the temporary sibling O_EXCL 0600, sets the owner and group, then the
- *    mode: nobody gets a wider file for a moment, on either path;
- *  - check the sibling before it may replace anything: the SHA-256 of what was sent (a
- *    stream cut short never gets swapped in), the mode, the owner and the group;
- *  - make both durable, rename over the target (mv -f -T is rename(2): readers see the old
- *    file or the new one, never a mix, never nothing), make the rename durable, and read
- *    back: the target is now the very file checked (same inode, mode, owner, size);
- *  - print the new file's stat and hash ("new ...") for the controller's own check.
- * It stops at the first file that fails, its exit status saying how far that one got, so a
- * failure after the rename is rolled back and one before it is not. On the way out it
- * removes the file's temporary sibling and, before the rename, its backup; afterwards the
- * backup is the controller's.
- */
-static const char replace_script[] =
-    "LC_ALL=C; export LC_ALL\n"
-    "me=$1 mygroup=$2 how=$3 cap=$4\n"
-    "shift 4\n"
-    "tmp= bak=\n"
-    "trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"; [ -z \"$bak\" ] || rm -f -- \"$bak\"' EXIT\n"
-    "trap 'exit 143' HUP INT TERM PIPE\n"
-    "while [ $# -ge 10 ]; do\n"
-    "path=$1 next=$2 copy=$3 mode=$4 owner=$5 group=$6 links=$7 dir=$8 size=$9 want=${10}\n"
-    "shift 10\n"
-    "if old=$(stat -c '%f %U %G %s' -- \"$path\" 2>&1); then\n"
-    "\tif [ -h \"$path\" ]; then\n"
-    "\t\t[ \"$links\" = yes ] || exit 10\n"
-    "\t\toldsum=-\n"
-    "\telif [ -f \"$path\" ]; then\n"
-    "\t\t[ \"${old##* }\" -le \"$cap\" ] || { printf '%s\\n' \"${old##* }\" >&2; exit 4; }\n"
-    "\t\toldsum=$(sha256sum < \"$path\") || exit 1\n"
-    "\t\toldsum=${oldsum%% *}\n"
-    "\t\trest=${old#* }\n"
-    "\t\t[ \"$owner\" != - ] || owner=${rest%% *}\n"
-    "\t\trest=${rest#* }\n"
-    "\t\t[ \"$group\" != - ] || group=${rest%% *}\n"
-    "\telse\n"
-    "\t\texit 11\n"
-    "\tfi\n"
-    "\tprintf 'old %s %s\\n' \"$old\" \"$oldsum\"\n"
-    "else\n"
-    "\tcase $old in *': No such file or directory') ;; *) printf '%s\\n' \"$old\" >&2; exit 1 ;; esac\n"
-    "\tcopy=-\n"
-    "\techo absent\n"
-    "fi\n"
-    "for f in \"$path\".rekey-tmp-*; do\n"
-    "\t[ ! -f \"$f\" ] || rm -f -- \"$f\" || exit 1\n"
-    "done\n"
-    "[ \"$owner\" != - ] || owner=$me\n"
-    "[ \"$group\" != - ] || group=$mygroup\n"
-    "printf 'as %s %s\\n' \"$owner\" \"$group\"\n"
-    "if [ \"$copy\" != - ]; then\n"
-    "\tbak=$copy\n"
-    "\tcp -P -p -- \"$path\" \"$bak\" && now=$(stat -c '%f %U %G %s' -- \"$bak\") || exit 20\n"
-    "\tif [ \"$oldsum\" = - ]; then\n"
-    "\t\t[ -h \"$bak\" ] || { echo 'the copy of the symbolic link is not a link' >&2; exit 20; }\n"
-    "\telif [ \"$now\" != \"$old\" ]; then\n"
-    "\t\tprintf 'the copy is \"%s\", not \"%s\" as the file\\n' \"$now\" \"$old\" >&2\n"
-    "\t\texit 20\n"
-    "\telse\n"
-    "\t\tsum=$(sha256sum < \"$bak\") || exit 20\n"
-    "\t\t[ \"${sum%% *}\" = \"$oldsum\" ] || { echo 'the copy differs from the file' >&2; exit 20; }\n"
-    "\tfi\n"
-    "fi\n"
-    "tmp=$next\n"
-    "if [ \"$how\" = sudo ] || [ \"$owner\" != \"$me\" ] || [ \"$group\" != \"$mygroup\" ]; then\n"
-    "\thead -c \"$size\" | install -m \"$mode\" -o \"$owner\" -g \"$group\" -T -- /dev/stdin \"$tmp\"\n"
-    "else\n"
-    "\thead -c \"$size\" | install -m \"$mode\" -T -- /dev/stdin \"$tmp\"\n"
-    "fi || exit 30\n"
-    "new=$(stat -c '%f %U %G %s %i' -- \"$tmp\") && sum=$(sha256sum < \"$tmp\") || exit 30\n"
-    "sum=${sum%% *} got=${new% *}\n"
-    "if [ \"$sum\" != \"$want\" ]; then\n"
-    "\tprintf 'the file written on the host is not what was sent (%s of %s bytes)\\n' \"${got##* }\" \"$size\" >&2\n"
-    "\texit 31\n"
-    "fi\n"
-    "rest=${new#* }\n"
-    "o=${rest%% *}\n"
-    "rest=${rest#* }\n"
-    "g=${rest%% *}\n"
-    "m=$((0x${new%% *} & 07777))\n"
-    "if [ \"$m\" -ne $(($mode)) ] || [ \"$o\" != \"$owner\" ] || [ \"$g\" != \"$group\" ]; then\n"
-    "\tprintf 'the file written on the host has mode %04o and owner %s:%s, not %s and %s:%s\\n' \"$m\" \"$o\" \"$g\" \"$mode\" \"$owner\" \"$group\" >&2\n"
-    "\texit 32\n"
-    "fi\n"
-    "if [ -n \"$bak\" ]; then sync -- \"$tmp\" \"$bak\"; else sync -- \"$tmp\"; fi || exit 30\n"
-    "mv -f -T -- \"$tmp\" \"$path\" || exit 40\n"
-    "tmp= bak=\n"
-    "sync -- \"$dir\" && now=$(stat -c '%f %U %G %s %i' -- \"$path\") || exit 41\n"
-    "if [ \"$now\" != \"$new\" ]; then\n"
-    "\tprintf 'after the rename the file is \"%s\", not the one written (\"%s\")\\n' \"$now\" \"$new\" >&2\n"
-    "\texit 41\n"
-    "fi\n"
-    "printf 'new %s %s\\n' \"$got\" \"$sum\"\n"
-    "done\n";
+/* Every file of a batch in one command on the host: replace.sh says how, and why so. */
+#include "replace_script.h"
 
 #define REPLACE_EXIT_OVER_CAP	4
 #define REPLACE_EXIT_SYMLINK	10
@@ -462,9 +292,9 @@ static const char replace_script[] =
 #define REPLACE_EXIT_SWAP	40	/* mv failed: the target is untouched */
 #define REPLACE_EXIT_AFTER	41	/* renamed, then something failed */
 
-/* Arguments of the script: four, then ten per file. */
+/* Arguments of the script: four, then eleven per file. */
 #define REPLACE_ARGS_HEAD	4
-#define REPLACE_ARGS_FILE	10
+#define REPLACE_ARGS_FILE	11
 
 /* Everything one file of a replace works with, released in one place. */
 struct replace_job {
@@ -474,6 +304,7 @@ struct replace_job {
 	char				*tmp;		/* the temporary sibling */
 	char				*bak;		/* the backup copy, or NULL */
 	char				 mode[8];
+	char				 umask[8];	/* creates it with its final mode, or "-" */
 	char				 size[32];
 	struct rk_file_stat		 old;
 	bool				 old_seen;	/* the host printed "old" or "absent" */
@@ -505,6 +336,11 @@ prepare_job(struct replace_job *job, struct rk_file_change *change, struct rk_er
 	if (job->spec->path == NULL || job->spec->path[0] != '/')
 		return rk_fail(err, RK_E_USAGE, "the path must be absolute");
 	format_mode(job->mode, job->spec->mode);
+	/* A umask gives the bits of 0666 only: other modes are set by chmod afterwards. */
+	if ((job->spec->mode & ~(mode_t)0666) == 0)
+		format_mode(job->umask, ~job->spec->mode & 0777);
+	else
+		snprintf(job->umask, sizeof(job->umask), "-");
 	(void)snprintf(job->size, sizeof(job->size), "%zu", change->content.len);
 	if ((r = rk_sha256_hex(job->sha256, change->content, err)) != 0 ||
 	    (r = rk_path_dirname(&job->dir, job->spec->path, err)) != 0 ||
@@ -538,16 +374,16 @@ parse_stat_line(struct rk_file_stat *out, const char *p, const char *nl, const c
 }
 
 /*
- * One file's lines: "old RAW OWNER GROUP SIZE SUM" or "absent", then "as OWNER GROUP", then
- * "new RAW OWNER GROUP SIZE SUM". Takes what is there and moves *p past it; the host stopped
- * where the lines stop.
+ * One file's first lines: "old RAW OWNER GROUP SIZE SUM" or "absent", then "as OWNER GROUP".
+ * Takes what is there and moves *p past it; the host printed these for every file it went
+ * on with, before any "new" line.
  */
 static int
-parse_job_lines(struct replace_job *job, const char **p, struct rk_err *err)
+parse_job_head(struct replace_job *job, const char **p, struct rk_err *err)
 {
 	const char *path = job->spec->path, *nl;
 
-	if (*p == NULL || (nl = strchr(*p, '\n')) == NULL)
+	if (*p == NULL || (nl = strchr(*p, '\n')) == NULL || strncmp(*p, "new ", 4) == 0)
 		return 0;
 	if (strncmp(*p, "old ", 4) == 0) {
 		if (parse_stat_line(&job->old, *p + 4, nl, path, err) != 0)
@@ -557,9 +393,7 @@ parse_job_lines(struct replace_job *job, const char **p, struct rk_err *err)
 	}
 	job->old_seen = true;
 	*p = nl + 1;
-	if ((nl = strchr(*p, '\n')) == NULL)
-		return 0;
-	if (strncmp(*p, "as ", 3) != 0)
+	if ((nl = strchr(*p, '\n')) == NULL || strncmp(*p, "as ", 3) != 0)
 		return rk_fail(err, RK_E_REMOTE, "replace %s: unexpected output", path);
 	*p += 3;
 	if (!take_word(job->owner, sizeof(job->owner), p) ||
@@ -568,12 +402,21 @@ parse_job_lines(struct replace_job *job, const char **p, struct rk_err *err)
 	memcpy(job->group, *p, (size_t)(nl - *p));
 	job->group[nl - *p] = '\0';
 	*p = nl + 1;
-	if ((nl = strchr(*p, '\n')) == NULL)
+	return 0;
+}
+
+/* "new RAW OWNER GROUP SIZE SUM": the file is in place, as read back after the rename. */
+static int
+parse_job_new(struct replace_job *job, const char **p, struct rk_err *err)
+{
+	const char *nl;
+
+	if (*p == NULL || (nl = strchr(*p, '\n')) == NULL || strncmp(*p, "new ", 4) != 0)
 		return 0;
-	if (strncmp(*p, "new ", 4) != 0 ||
-	    parse_stat_line(&job->now, *p + 4, nl, path, err) != 0)
-		return err->code != 0 ? err->code : rk_fail(err, RK_E_REMOTE,
-		    "replace %s: unexpected output", path);
+	if (!job->old_seen)
+		return rk_fail(err, RK_E_REMOTE, "replace %s: unexpected output", job->spec->path);
+	if (parse_stat_line(&job->now, *p + 4, nl, job->spec->path, err) != 0)
+		return err->code;
 	job->finished = true;
 	*p = nl + 1;
 	return 0;
@@ -713,6 +556,7 @@ build_argv(const char **argv, struct tp_cmd_host *h, struct replace_job *jobs, s
 		argv[k++] = jobs[i].dir;
 		argv[k++] = jobs[i].size;
 		argv[k++] = jobs[i].sha256;
+		argv[k++] = jobs[i].umask;
 	}
 	argv[k] = NULL;
 	return (int)k;
@@ -734,6 +578,16 @@ finish_done(struct replace_job *job, struct rk_err *err)
 	job->bak = NULL;		/* the caller's now */
 	c->state = RK_CHANGE_DONE;
 	return 0;
+}
+
+/* Reads job's "new" line; true (err set, *unsure raised) when the output makes no sense. */
+static bool
+parse_failed(struct replace_job *job, const char **p, struct rk_err *err, bool *unsure)
+{
+	if (parse_job_new(job, p, err) == 0)
+		return false;
+	*unsure = true;
+	return true;
 }
 
 /*
@@ -774,16 +628,20 @@ replace_batch(struct tp_cmd_host *h, struct replace_job *jobs, size_t n, size_t 
 	    RK_REMOTE_OUTPUT_MAX, err) != 0;
 	p = (const char *)res.out.ptr;
 	for (k = 0; k < n; k++) {
-		struct rk_err why = { 0 };
-
-		if (parse_job_lines(&jobs[k], &p, &why) != 0) {
-			*err = why;
+		if (parse_job_head(&jobs[k], &p, err) != 0) {
 			unsure = true;
 			break;
 		}
+	}
+	for (k = 0; k < n && !parse_failed(&jobs[k], &p, err, &unsure); k++) {
+		struct rk_err why = { 0 };
+
 		if (!jobs[k].finished) {
 			if (!unsure && (r = fail_from_exit(&jobs[k], &res, argv, err)) == 0)
 				r = rk_fail(err, RK_E_INTERNAL, "replace: no error");
+			/* Renamed, then the read-back failed: the files after it were renamed too. */
+			if (jobs[k].swapped)
+				unsure = true;
 			break;
 		}
 		jobs[k].swapped = true;
@@ -799,9 +657,9 @@ replace_batch(struct tp_cmd_host *h, struct replace_job *jobs, size_t n, size_t 
 	}
 	*failed = k;
 	r = err->code != 0 ? err->code : rk_fail(err, RK_E_INTERNAL, "replace: no error");
-	/* Files after the failed one the host finished all the same are in place too. */
+	/* Files after the failed one the host read back all the same are in place too. */
 	for (i = k + 1; jobs[k].finished && i < n; i++) {
-		if (parse_job_lines(&jobs[i], &p, &ignored) != 0 || !jobs[i].finished)
+		if (parse_job_new(&jobs[i], &p, &ignored) != 0 || !jobs[i].finished)
 			break;
 		jobs[i].swapped = true;
 	}
@@ -961,9 +819,6 @@ tp_cmd_restore(struct tp_cmd_host *h, const struct rk_backup *backup, struct rk_
 
 	if (backup->target == NULL || (backup->existed && backup->path == NULL))
 		return rk_fail(err, RK_E_INTERNAL, "restore: incomplete backup record");
-	/* A rollback after a kill is often the first session since: it clears the uploads. */
-	if ((r = learn_login_identity(h, err)) != 0)
-		return r;
 	if ((r = rk_path_dirname(&dir, backup->target, err)) != 0)
 		return r;
 	if (backup->existed)

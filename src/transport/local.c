@@ -35,7 +35,6 @@ struct local_transport {
 	struct tp_cmd_host	cmd;		/* the command engine, for sudo as non-root */
 	bool			use_commands;
 	enum tp_bound		bound;		/* timeout(1) here, learned once */
-	char			scratch_dir[256];
 };
 
 static struct local_transport *
@@ -286,6 +285,7 @@ learn_bound(struct local_transport *lt)
 	    (long long)timeout * 1000, RK_REMOTE_OUTPUT_MAX, &ignored) != 0)
 		res.exit_status = -1;
 	lt->bound = tp_bound_learned(res.exit_status, lt->base.host, timeout);
+	tp_identity_learned(&lt->cmd, &res.out);
 	rk_run_result_clear(&res);
 }
 
@@ -747,12 +747,6 @@ native_restore(const struct rk_backup *backup, struct rk_err *err)
 /* ------------------------------------------------------------------------------------------ */
 /* The command engine's primitives for sudo as non-root */
 
-static void
-local_remove_own(void *ctx, const char *path)
-{
-	(void)ctx;
-	(void)unlink(path);
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* The operations */
@@ -902,7 +896,6 @@ rk_local_transport_new(struct rk_transport **out, const struct rk_host *host,
     struct rk_err *err)
 {
 	struct local_transport *lt;
-	const char *tmpdir = getenv("TMPDIR");
 
 	*out = NULL;
 	if ((lt = calloc(1, sizeof(*lt))) == NULL)
@@ -910,16 +903,11 @@ rk_local_transport_new(struct rk_transport **out, const struct rk_host *host,
 	lt->base.ops = &local_ops;
 	lt->base.host = host;
 	lt->use_commands = uses_commands(host);
-	if (tmpdir == NULL || tmpdir[0] != '/' || !rk_strlcpy(lt->scratch_dir, tmpdir,
-	    sizeof(lt->scratch_dir)))
-		rk_strlcpy(lt->scratch_dir, "/tmp", sizeof(lt->scratch_dir));
 	lt->cmd = (struct tp_cmd_host){
 		.host = host,
 		.ctx = lt,
 		.run = local_run_capped,
 		.run_input = local_run_input,
-		.remove_own = local_remove_own,
-		.scratch_dir = lt->scratch_dir,
 	};
 	*out = &lt->base;
 	return 0;

@@ -78,6 +78,7 @@ struct ssh_conn {
 	char			 user[256];
 	int			 timeout;	/* seconds */
 	enum tp_bound		 bound;		/* timeout(1) there? asked once */
+	struct tp_cmd_host	*cmd;		/* learns the login's names from that probe */
 	bool			 broken;	/* reconnect before the next step */
 	struct ssh_conn		*bastion;
 	LIBSSH2_CHANNEL		*tunnel;	/* on bastion->session */
@@ -1120,8 +1121,10 @@ learn_bound(struct ssh_conn *c, struct rk_err *err)
 	if (c->bound != TP_BOUND_UNKNOWN)
 		return 0;
 	if ((r = exec_words(&res, c, tp_timeout_probe, (struct rk_bytes){ NULL, 0 },
-	    (long long)c->timeout * 1000, RK_REMOTE_OUTPUT_MAX, err)) == 0)
+	    (long long)c->timeout * 1000, RK_REMOTE_OUTPUT_MAX, err)) == 0) {
 		c->bound = tp_bound_learned(res.exit_status, c->host, c->timeout);
+		tp_identity_learned(c->cmd, &res.out);
+	}
 	rk_run_result_clear(&res);
 	return r;
 }
@@ -1228,6 +1231,7 @@ live_conn(struct ssh_conn **out, struct ssh_transport *st, struct rk_err *err)
 		st->gave_up = true;
 		return r;
 	}
+	st->conn->cmd = &st->cmd;
 	*out = st->conn;
 	return 0;
 }
@@ -1258,15 +1262,6 @@ ssh_run_input(struct rk_run_result *out, void *ctx, const char *const *argv, boo
 	return conn_exec(out, c, argv, sudo, input, out_cap, err);
 }
 
-static void
-ssh_remove_own(void *ctx, const char *path)
-{
-	struct ssh_conn *c;
-	struct rk_err ignored = { 0 };
-
-	if (live_conn(&c, ctx, &ignored) == 0 && ensure_sftp(c, &ignored) == 0)
-		(void)libssh2_sftp_unlink_ex(c->sftp, path, (unsigned int)strlen(path));
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* The operations */
@@ -1426,8 +1421,6 @@ rk_ssh_transport_new(struct rk_transport **out, const struct rk_host *host, stru
 		.ctx = st,
 		.run = ssh_run_capped,
 		.run_input = ssh_run_input,
-		.remove_own = ssh_remove_own,
-		.scratch_dir = "/tmp",
 	};
 	*out = &st->base;
 	return 0;

@@ -15,7 +15,7 @@
 #define TIMEOUT_EXIT_TERM	124
 #define TIMEOUT_EXIT_KILL	(128 + 9)
 
-const char *const tp_timeout_probe[] = { "timeout", "-k", "1", "5", "true", NULL };
+const char *const tp_timeout_probe[] = { "sh", "-c", "id && exec timeout -k 1 5 true", NULL };
 
 int
 tp_random_hex(char *out, size_t n, struct rk_err *err)
@@ -302,6 +302,25 @@ tp_bound_learned(int probe_exit_status, const struct rk_host *host, int timeout)
 	rk_log_warn("%s: no timeout(1) on the host: a command that runs over %d s is abandoned "
 	    "by rekey, and may run on there", host->name, timeout);
 	return TP_BOUND_NONE;
+}
+
+void
+tp_identity_learned(struct tp_cmd_host *h, const struct rk_buf *probe_out)
+{
+	const char *text = (const char *)probe_out->ptr, *u, *g, *ue, *ge;
+
+	/* "uid=1001(rkuser) gid=1001(rkuser) groups=...": the names in parentheses. */
+	if (h == NULL || h->login_user[0] != '\0' || text == NULL ||
+	    (u = strstr(text, "uid=")) == NULL || (u = strchr(u, '(')) == NULL ||
+	    (ue = strchr(u, ')')) == NULL || (g = strstr(ue, " gid=")) == NULL ||
+	    (g = strchr(g, '(')) == NULL || (ge = strchr(g, ')')) == NULL ||
+	    (size_t)(ue - u - 1) >= sizeof(h->login_user) ||
+	    (size_t)(ge - g - 1) >= sizeof(h->login_group) || ue - u < 2 || ge - g < 2)
+		return;		/* the command engine asks `id` itself */
+	memcpy(h->login_user, u + 1, (size_t)(ue - u - 1));
+	h->login_user[ue - u - 1] = '\0';
+	memcpy(h->login_group, g + 1, (size_t)(ge - g - 1));
+	h->login_group[ge - g - 1] = '\0';
 }
 
 int

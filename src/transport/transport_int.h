@@ -52,11 +52,12 @@ int	tp_check_result(const struct rk_file_stat *now, const char *path, mode_t mod
  * sent to the whole process group timeout(1) makes, so a sha256sum under `sh -c` ends with
  * it, and under sudo it runs as root inside sudo, where it may signal what it started.
  * Whether the host has it is learned once per session by running tp_timeout_probe (exit 0
- * only where `timeout -k` works). Without it a command that overruns is abandoned at the
+ * only where `timeout -k` works), which prints the login's `id` on the way, so the command
+ * engine needs no command of its own to learn it (tp_identity_learned). Without it a command that overruns is abandoned at the
  * deadline (ssh: the session is dropped; local: its process group is killed).
  */
 #define TP_KILL_AFTER	2		/* seconds between timeout(1)'s TERM and its KILL */
-#define TP_ARGV_MAX	192		/* words of a command, sudo and timeout included */
+#define TP_ARGV_MAX	256		/* words of a command, sudo and timeout included */
 
 enum tp_bound {
 	TP_BOUND_UNKNOWN,		/* not asked yet this session */
@@ -108,17 +109,13 @@ struct tp_cmd_host {
 	 * so neither side waits on the other. The input may hold keys: never logged. */
 	int	(*run_input)(struct rk_run_result *out, void *ctx, const char *const *argv,
 		    bool sudo, struct rk_bytes input, size_t out_cap, struct rk_err *err);
-	/* Removes a file the login created itself; best effort, for cleanup. */
-	void	(*remove_own)(void *ctx, const char *path);
-	/* Where earlier versions put the private copy on the sudo path (cleared of a killed
-	 * run's copies by learn_login_identity). */
-	const char		*scratch_dir;
 	/* The login's user and primary group, learned once (`id`), "" until then. */
 	char			 login_user[64];
 	char			 login_group[64];
-	/* "<this machine>-<pid>", the part of those copies' names that tells whose they are. */
-	char			 upload_tag[48];
 };
+
+/* The login's names from the timeout probe's output (`id`), when they are not known yet. */
+void	tp_identity_learned(struct tp_cmd_host *h, const struct rk_buf *probe_out);
 
 /* As the stat operation (transport.h): hash_cap 0 hashes nothing. */
 int	tp_cmd_stat(struct rk_file_stat *out, struct tp_cmd_host *h, const char *path,

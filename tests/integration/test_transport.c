@@ -954,25 +954,6 @@ replace_locally_with_sudo(struct child_result *out, const char *path, const char
  * The file belongs to nobody in a folder only nobody may enter: rkadmin replaces it (and
  * restores it) through sudo -n; rkuser, who has no sudo rights, fails with sudo's own words.
  */
-/* /tmp/rekey-upload-<this machine>-<pid>-<random> as a rekey that has exited would name it. */
-static void
-upload_of_a_dead_run(char *out, size_t size)
-{
-	unsigned char md[32];
-	char host[256] = "", hex[65];
-	pid_t pid;
-
-	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
-	assert_non_null(SHA256((const unsigned char *)host, strlen(host), md));
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	if ((pid = fork()) == 0)
-		_exit(0);
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	snprintf(out, size, "/tmp/rekey-upload-%.12s-%ld-0123456789abcdef", hex, (long)pid);
-}
-
 static void
 test_sudo_replaces_other_users_file_and_fails_cleanly_without_rights(void **state)
 {
@@ -982,7 +963,7 @@ test_sudo_replaces_other_users_file_and_fails_cleanly_without_rights(void **stat
 	struct rk_err err = { 0 };
 	struct rk_host refused;
 	struct rk_file_spec spec;
-	char dir[PATH_MAX_T], path[PATH_MAX_T], expect[PATH_MAX_T + 64], dead_upload[128];
+	char dir[PATH_MAX_T], path[PATH_MAX_T], expect[PATH_MAX_T + 64];
 
 	path_join(dir, f->work, "pg");
 	make_dir(dir, 0700, "nobody", "nogroup");
@@ -1007,27 +988,9 @@ test_sudo_replaces_other_users_file_and_fails_cleanly_without_rights(void **stat
 		assert_file_is(path, "old\n", 4, 0600, "nobody", "nogroup");
 		return;
 	}
-	upload_of_a_dead_run(dead_upload, sizeof(dead_upload));
-	/* A private upload a killed run left behind (it may hold a key) is cleared by the next
-	 * session's first replace; a fresh one, maybe another run's, is left alone. */
-	{
-		struct timespec old_times[2] = { { time(NULL) - 600, 0 }, { time(NULL) - 600, 0 } };
-
-		write_file("/tmp/rekey-upload-left-by-a-kill", "key\n", 4, 0600, "rkadmin",
-		    "rkadmin");
-		assert_int_equal(utimensat(AT_FDCWD, "/tmp/rekey-upload-left-by-a-kill", old_times,
-		    0), 0);
-		write_file("/tmp/rekey-upload-in-flight", "key\n", 4, 0600, "rkadmin", "rkadmin");
-		/* One of this machine's, by a rekey that is gone: removed however fresh. */
-		write_file(dead_upload, "key\n", 4, 0600, "rkadmin", "rkadmin");
-	}
 	assert_int_equal(new_transport(&t, f->kind, &f->admin, &err), 0);
 	if (t->ops->replace_file(&backup, t, &spec, bytes_of("new\n"), &err) != 0)
 		fail_msg("replace through sudo: %s", err.msg);
-	assert_int_equal(access("/tmp/rekey-upload-left-by-a-kill", F_OK), -1);
-	assert_int_equal(access("/tmp/rekey-upload-in-flight", F_OK), 0);
-	assert_int_equal(access(dead_upload, F_OK), -1);
-	assert_int_equal(unlink("/tmp/rekey-upload-in-flight"), 0);
 	assert_file_is(path, "new\n", 4, 0640, "nobody", "nogroup");
 	assert_no_temporary_file(dir);
 	assert_no_temporary_file("/tmp");

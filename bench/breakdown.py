@@ -33,7 +33,7 @@ def at(event):
 
 def main(path):
     events = [json.loads(line) for line in open(path, encoding="utf-8") if line.startswith("{")]
-    events = [e for e in events if "event" in e]
+    events = [e for e in events if "event" in e and "at" in e]
     if not events:
         sys.exit("breakdown.py: no events in " + path)
     start, end = at(events[0]), at(events[-1])
@@ -43,28 +43,32 @@ def main(path):
     print("  by phase (wall): " + ", ".join(
         "%s%s %.2f s" % (g["phase"], " w%d" % g["wave"] if g.get("wave") else "", at(n) - at(g))
         for g, n in zip(groups, groups[1:])))
-    begun, spans = {}, {}
+    begun, done = {}, []
     for e in events:
         if e["event"] == "step-begin":
             begun[e["step"]] = e
         elif e["event"] in ("step-done", "step-failed") and e["step"] in begun:
             b = begun.pop(e["step"])
-            # One command per host for the pushes that began together: one span.
-            key = (e["action"], e.get("host"), b["at"]) if e["action"] == "push-file" \
-                else (e["action"], e["step"], None)
-            first, last, n = spans.get(key, (at(b), at(e), 0))
-            spans[key] = (min(first, at(b)), max(last, at(e)), n + 1)
+            done.append((e["action"], e.get("host"), at(b), at(e)))
+    # A host's pushes of one group that ran as one command overlap: one span, counted once.
+    spans = []
+    for action, host, first, last in sorted(done, key=lambda d: (d[0], d[1] or "", d[2])):
+        if spans and action == "push-file" and spans[-1][0] == action and \
+                spans[-1][1] == host and first < spans[-1][3]:
+            a, h, f, l, n = spans[-1]
+            spans[-1] = (a, h, f, max(l, last), n + 1)
+        else:
+            spans.append((action, host, first, last, 1))
     print("  %-38s %6s %9s %12s %10s" % ("work", "steps", "commands", "lane-seconds",
                                          "per host"))
     for name, actions in KINDS:
-        mine = [v for k, v in spans.items() if k[0] in actions]
+        mine = [sp for sp in spans if sp[0] in actions]
         if not mine:
             continue
-        steps = sum(n for _, _, n in mine)
-        busy = sum(last - first for first, last, _ in mine)
+        steps = sum(sp[4] for sp in mine)
+        busy = sum(sp[3] - sp[2] for sp in mine)
         per_host = busy / len(hosts) * 1000 if hosts else 0
         print("  %-38s %6d %9d %10.2f s %7.1f ms" % (name, steps, len(mine), busy, per_host))
-
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:

@@ -8,7 +8,7 @@
 #include "rekey/model.h"
 
 /* Limits on playbook input, so hostile YAML cannot exhaust memory or the stack. */
-#define RK_PLAYBOOK_MAX		(1024 * 1024)	/* bytes */
+#define RK_PLAYBOOK_MAX		(8 * 1024 * 1024)	/* bytes: about 6,000 hosts written out in full */
 #define RK_PLAYBOOK_DEPTH_MAX	32		/* nested collections */
 /* A 1,000-host estate of 2,000 services with owners and modes is some 200,000 nodes; the byte
  * cap bounds what can be written anyway (a node takes two bytes at least). */

@@ -88,6 +88,9 @@ done
 printf '%-8s %6s %6s %7s %10s %14s\n' tool hosts files failed seconds "peak RSS"
 printf '%-8s %6s %6s %7s %10.2f %11s KiB\n' rekey "$hosts" "$files" "$failed" "$rekey_s" \
 	"${time_rss:-$rss_kib}"
+printf 'rekey %s, libssh2 %s, OpenSSH %s, cores: %s\n' "$("$build/bin/rekey" --version | cut -d' ' -f2)" \
+	"$(pkg-config --modversion libssh2 2>/dev/null || echo '?')" \
+	"$(ssh -V 2>&1 | sed 's/^OpenSSH_\([^,]*\).*/\1/')" "$(nproc)"
 [[ ${ansible_s:-} != "" ]] || exit 0
 printf '%-8s %6s %6s %7s %10.2f %14s\n' ansible "$count" $((count * 4)) \
 	$((count - ansible_ok)) "$ansible_s" "-"

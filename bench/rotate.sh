@@ -538,7 +538,7 @@ t1=$(date +%s.%N)
 say "$count hosts ($pg_count PostgreSQL, $my_count MariaDB, $((count - db_count)) apps;" \
 	"sshd on 127.0.0.2-$(bench_addr "$count"):$bench_port) ready in $(seconds "$t0" "$t1") s"
 
-rekey_s=- rekey_rss=- ansible_s=-
+rekey_s=- rekey_rss=- rekey_cpu=- ansible_s=-
 if [[ " $bench_tools " == *" rekey "* ]]; then
 	t0=$(date +%s.%N)
 	rc=0
@@ -548,6 +548,8 @@ if [[ " $bench_tools " == *" rekey "* ]]; then
 	rekey_s=$(seconds "$t0" "$t1")
 	((rc == 0)) || { tail -5 "$dir/rekey.jsonl" "$dir/rekey.err" >&2; die "rekey run: exit $rc"; }
 	rekey_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$dir/rekey.time")
+	rekey_cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' \
+		"$dir/rekey.time")
 	check_result rekey "$dir/pki-rekey/ca.crt" "$dir/incidents/$incident/crl.pem" \
 		"$dir/incidents/$incident/certs" '.rekey-bak-*'
 	say "rekey: every database serves its new certificate, every app checked"
@@ -569,12 +571,14 @@ keep_outputs
 printf '%-8s %6s %10s %14s\n' tool hosts seconds "peak RSS"
 [[ $rekey_s == - ]] || printf '%-8s %6s %10.2f %10s KiB\n' rekey "$count" "$rekey_s" "$rekey_rss"
 [[ $ansible_s == - ]] || printf '%-8s %6s %10.2f %14s\n' ansible "$count" "$ansible_s" "-"
+[[ $rekey_s == - ]] || printf 'rekey CPU: %s s (%.1f ms per host)\n' "$rekey_cpu" \
+	"$(echo "$rekey_cpu * 1000 / $count" | bc -l)"
 [[ $rekey_s == - ]] || rekey_phases "$dir/rekey.jsonl"
 if [[ $rekey_s != - && $ansible_s != - ]]; then
 	printf 'ratio (ansible / rekey): %.1fx\n' "$(echo "$ansible_s / $rekey_s" | bc -l)"
 fi
-printf 'databases: %s PostgreSQL %s, %s MariaDB %s   workers/forks: %s   ansible-core %s   libssh2 %s\n' \
+printf 'databases: %s PostgreSQL %s, %s MariaDB %s   workers/forks: %s   ansible-core %s   libssh2 %s   cores: %s\n' \
 	"$pg_count" "$("$RK_H_PG_BIN/postgres" --version | awk '{print $3}')" "$my_count" \
 	"$(mariadbd --version | awk '{print $3}' | cut -d- -f1)" "$workers" \
 	"$(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p')" \
-	"$(pkg-config --modversion libssh2 2>/dev/null || echo '?')"
+	"$(pkg-config --modversion libssh2 2>/dev/null || echo '?')" "$(nproc)"

@@ -50,6 +50,9 @@ struct rk_run_ctx;
 
 int	rk_run_ctx_new(struct rk_run_ctx **out, const struct rk_run_setup *setup,
 	    struct rk_err *err) RK_MUST_CHECK;
+/* Closes every host's session (a later step would open it again): once the steps are done,
+ * a thousand sessions' buffers need not stay through the record. NULL is fine. */
+void	rk_run_ctx_close_transports(struct rk_run_ctx *ctx);
 /* Joins the key generators, closes every transport, cleanses every key. NULL is fine. */
 void	rk_run_ctx_free(struct rk_run_ctx *ctx);
 

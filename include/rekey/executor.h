@@ -20,12 +20,15 @@
 
 #define RK_ACTIONS	(RK_ACT_WRITE_RECORD + 1)
 #define RK_RESULT_KV_MAX	12
-#define RK_RESULT_STORE		4096
+#define RK_RESULT_STORE		1024	/* inline: what a step says nearly always fits */
+#define RK_RESULT_OVERFLOW	8192	/* one block more, made when it does not */
 #define RK_BATCH_STEPS_MAX	64	/* steps one run_batch call takes at most */
 
 /*
  * What a step produced and what undoes it, for the journal. Keys are static strings; values
- * are copied into store. Never a secret: a key is named by its path.
+ * are copied into store, or into overflow past it (a run of 1,000 hosts holds ten thousand of
+ * these until it ends: the common case stays small). Never a secret: a key is named by its
+ * path. All zeroes is an empty result; rk_step_result_reset empties one that was used.
  */
 struct rk_step_result {
 	struct rk_kv	 out[RK_RESULT_KV_MAX];
@@ -34,7 +37,11 @@ struct rk_step_result {
 	size_t		 nundo;
 	char		 store[RK_RESULT_STORE];
 	size_t		 used;
+	char		*overflow;		/* RK_RESULT_OVERFLOW bytes, or NULL */
+	size_t		 overflow_used;
 };
+
+void	rk_step_result_reset(struct rk_step_result *r);
 
 int	rk_step_result_out(struct rk_step_result *r, const char *key, const char *value,
 	    struct rk_err *err) RK_MUST_CHECK;

@@ -347,13 +347,16 @@ client_reload_again(void *arg, const struct rk_step *s, const struct rk_kv *undo
     const struct rk_kv *out, size_t nout, struct rk_err *err)
 {
 	struct rk_step_result res;
+	int r;
 
 	(void)undo;
 	(void)nundo;
 	(void)out;
 	(void)nout;
 	memset(&res, 0, sizeof(res));
-	return run_command(arg, s, s->client->reload_command, &res, err);
+	r = run_command(arg, s, s->client->reload_command, &res, err);
+	rk_step_result_reset(&res);
+	return r;
 }
 
 static int

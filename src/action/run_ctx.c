@@ -222,6 +222,15 @@ ctx_take_key(struct rk_key **out, struct rk_run_ctx *ctx, size_t slot, struct rk
 }
 
 void
+rk_run_ctx_close_transports(struct rk_run_ctx *ctx)
+{
+	for (size_t i = 0; ctx != NULL && ctx->transports != NULL && i < ctx->m->nhosts; i++) {
+		rk_transport_free(ctx->transports[i]);
+		ctx->transports[i] = NULL;
+	}
+}
+
+void
 rk_run_ctx_free(struct rk_run_ctx *ctx)
 {
 	size_t i;
@@ -234,8 +243,7 @@ rk_run_ctx_free(struct rk_run_ctx *ctx)
 	}
 	for (i = 0; ctx->kg.keys != NULL && i < ctx->kg.n; i++)
 		rk_key_free(ctx->kg.keys[i]);
-	for (i = 0; ctx->transports != NULL && i < ctx->m->nhosts; i++)
-		rk_transport_free(ctx->transports[i]);
+	rk_run_ctx_close_transports(ctx);
 	if (ctx->ca_open)
 		rk_signing_ca_close(&ctx->ca);
 	if (ctx->new_ca_open)

@@ -1246,6 +1246,7 @@ execute(struct run *run, struct rk_err *err)
 	    rk_executor_run(&run->report, &cfg, err) != 0) {
 		return fail_with(run, err, RK_EXIT_FAILED);
 	}
+	rk_run_ctx_close_transports(run->ctx);
 	/* Whatever happened, the auditor gets the record of it. */
 	if (write_record(run, err) != 0) {
 		cli_report_error(run->cli, mode_name(run->args.mode), err);

@@ -45,18 +45,36 @@ rk_event_kind_name(enum rk_event_kind k)
 	return (unsigned)k < sizeof(event_names) / sizeof(event_names[0]) ? event_names[k] : "?";
 }
 
+void
+rk_step_result_reset(struct rk_step_result *r)
+{
+	free(r->overflow);
+	memset(r, 0, sizeof(*r));
+}
+
 static int
 result_put(struct rk_step_result *r, struct rk_kv *kv, size_t *n, const char *key,
     const char *value, struct rk_err *err)
 {
 	size_t len = strlen(value) + 1;
+	char *at;
 
-	if (*n >= RK_RESULT_KV_MAX || len > sizeof(r->store) - r->used)
+	if (*n >= RK_RESULT_KV_MAX)
 		return rk_fail(err, RK_E_INTERNAL, "step result too large (%s)", key);
-	memcpy(r->store + r->used, value, len);
+	if (len <= sizeof(r->store) - r->used) {
+		at = r->store + r->used;
+		r->used += len;
+	} else {
+		if (r->overflow == NULL && (r->overflow = malloc(RK_RESULT_OVERFLOW)) == NULL)
+			return rk_fail_nomem(err);
+		if (len > RK_RESULT_OVERFLOW - r->overflow_used)
+			return rk_fail(err, RK_E_INTERNAL, "step result too large (%s)", key);
+		at = r->overflow + r->overflow_used;
+		r->overflow_used += len;
+	}
+	memcpy(at, value, len);
 	kv[*n].key = key;
-	kv[*n].value = r->store + r->used;
-	r->used += len;
+	kv[*n].value = at;
 	(*n)++;
 	return 0;
 }
@@ -83,7 +101,7 @@ result_from_record(struct rk_step_result *r, const struct rk_journal_record *rec
 	size_t i;
 	int ret = 0;
 
-	memset(r, 0, sizeof(*r));
+	rk_step_result_reset(r);
 	for (i = 0; i < rec->nout && ret == 0; i++)
 		ret = rk_step_result_out(r, rec->out[i].key, rec->out[i].value, err);
 	for (i = 0; i < rec->nundo && ret == 0; i++)
@@ -335,7 +353,7 @@ resume_step(struct exec *x, size_t i, bool *ok)
 	if (rec->state != RK_JOURNAL_START || ops->check_done == NULL)
 		return false;
 	/* Started, never marked done: look at the host before doing it again. */
-	memset(&x->results[i], 0, sizeof(x->results[i]));
+	rk_step_result_reset(&x->results[i]);
 	if (ops->check_done(&done, x->cfg->ctx, s, &x->results[i], &err) != 0 || !done)
 		return false;
 	pthread_mutex_lock(&x->lock);
@@ -437,7 +455,7 @@ begin_steps(struct exec *x, const struct lane *l, size_t k, size_t n)
 	for (size_t j = 0; j < n && ok; j++) {
 		const struct rk_step *s = &x->plan->steps[l->steps[k + j]];
 
-		memset(&x->results[l->steps[k + j]], 0, sizeof(x->results[0]));
+		rk_step_result_reset(&x->results[l->steps[k + j]]);
 		emit_step(x, RK_EVENT_STEP_BEGIN, s, NULL);
 		ok = journal_step(x, s, RK_JOURNAL_START, NULL, NULL);
 	}
@@ -633,6 +651,8 @@ static void
 exec_clear(struct exec *x)
 {
 	pthread_mutex_destroy(&x->lock);
+	for (size_t i = 0; x->results != NULL && i < x->plan->nsteps; i++)
+		free(x->results[i].overflow);
 	free(x->results);
 	free(x->host_failed);
 	free(x->host_in_wave);
@@ -718,7 +738,7 @@ started_step_was_done(struct exec *x, size_t i)
 
 	if (ops->check_done == NULL)
 		return false;
-	memset(&x->results[i], 0, sizeof(x->results[i]));
+	rk_step_result_reset(&x->results[i]);
 	if (ops->check_done(&done, x->cfg->ctx, s, &x->results[i], &err) != 0) {
 		/* Unknown is not "not done": a human must look. */
 		x->rep->undo_failed++;

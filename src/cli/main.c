@@ -1,4 +1,7 @@
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +306,22 @@ allow_one_socket_per_host(void)
 	}
 }
 
+/*
+ * glibc gives each thread that meets a busy lock an arena of its own, up to eight per core,
+ * and keeps their freed pages: with a worker per host lane waiting on the network that cost
+ * 35 MB at 1,000 hosts (bench/rotate.sh: 210 MB with the default, 176 MB with two), for no
+ * speed, since the lanes spend their time in poll(2), not in malloc. A MALLOC_ARENA_MAX or
+ * GLIBC_TUNABLES the user set still wins.
+ */
+static void
+share_malloc_arenas(void)
+{
+#ifdef __GLIBC__
+	if (getenv("MALLOC_ARENA_MAX") == NULL && getenv("GLIBC_TUNABLES") == NULL)
+		(void)mallopt(M_ARENA_MAX, 2);
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -321,6 +340,7 @@ main(int argc, char **argv)
 	/* As ssh-agent does: no core dump or ptrace of a process that holds private keys. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	allow_one_socket_per_host();
+	share_malloc_arenas();
 	cli.color = wants_color(STDOUT_FILENO);
 	cli.color_err = wants_color(STDERR_FILENO);
 

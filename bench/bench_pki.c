@@ -49,6 +49,16 @@ worker(void *arg)
 	return NULL;
 }
 
+/* A count from the command line, 1 to max; 1 when it is not a number in that range. */
+static long
+count_of(const char *s, long max)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	return end != s && *end == '\0' && n >= 1 && n <= max ? n : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -64,7 +74,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_pki CA_CERT CA_KEY TYPE COUNT THREADS\n");
 		return 2;
 	}
-	threads = atoi(argv[5]) > 0 && atoi(argv[5]) <= 64 ? atoi(argv[5]) : 1;
+	threads = (int)count_of(argv[5], 64);
 	if (rk_signing_ca_open(&ca, argv[1], argv[2], NULL, &err) != 0) {
 		fprintf(stderr, "bench: %s\n", err.msg);
 		return 1;
@@ -72,7 +82,7 @@ main(int argc, char **argv)
 	memset(&job, 0, sizeof(job));
 	job.ca = &ca;
 	job.type = (enum rk_key_type)v;
-	job.count = atoi(argv[4]);
+	job.count = (int)count_of(argv[4], 1000000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < threads; i++)
 		pthread_create(&tids[i], NULL, worker, &job);

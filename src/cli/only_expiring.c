@@ -26,20 +26,23 @@ narrow_reason(struct rk_model *m)
 static int
 join_names(char **out, const struct rk_model *m, const bool *keep, struct rk_err *err)
 {
-	size_t i, len = 1;
-	char *s;
+	size_t i, n, len = 1;
+	char *s, *p;
 
 	for (i = 0; i < m->ncertificates; i++)
 		len += keep[i] ? strlen(m->certificates[i].name) + 1 : 0;
-	if ((s = calloc(1, len)) == NULL)
+	if ((s = p = malloc(len)) == NULL)
 		return rk_fail_nomem(err);
 	for (i = 0; i < m->ncertificates; i++) {
 		if (!keep[i])
 			continue;
-		if (s[0] != '\0')
-			strcat(s, ",");
-		strcat(s, m->certificates[i].name);
+		if (p != s)
+			*p++ = ',';
+		n = strlen(m->certificates[i].name);
+		memcpy(p, m->certificates[i].name, n);
+		p += n;
 	}
+	*p = '\0';
 	*out = s;
 	return 0;
 }

@@ -6,6 +6,7 @@
  */
 #include "rekey/record.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,14 +79,19 @@ static long long
 ms_of(const char *at)
 {
 	struct tm tm;
-	int ms = 0;
+	long ms = 0;
 	const char *rest;
+	char *end;
 
 	memset(&tm, 0, sizeof(tm));
 	if (at == NULL || (rest = strptime(at, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
 		return -1;
-	if (rest[0] == '.')
-		ms = atoi(rest + 1);
+	if (rest[0] == '.') {
+		errno = 0;
+		ms = strtol(rest + 1, &end, 10);
+		if (errno != 0 || end == rest + 1 || ms < 0 || ms > 999)
+			return -1;
+	}
 	return (long long)timegm(&tm) * 1000 + ms;
 }
 

@@ -288,15 +288,20 @@ rk_revoked_set_client_with_key(const struct rk_revoked_set *set)
 int
 rk_revoked_set_serials(char **out, const struct rk_revoked_set *set, struct rk_err *err)
 {
-	size_t i, len = 1;
+	size_t i, n, len = 1;
 	char *p;
 
 	for (i = 0; i < set->n; i++)
 		len += strlen(set->items[i].serial) + 1;
 	if ((*out = p = malloc(len)) == NULL)
 		return rk_fail_nomem(err);
+	for (i = 0; i < set->n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		n = strlen(set->items[i].serial);
+		memcpy(p, set->items[i].serial, n);
+		p += n;
+	}
 	*p = '\0';
-	for (i = 0; i < set->n; i++)
-		p += sprintf(p, "%s%s", i > 0 ? "," : "", set->items[i].serial);
 	return 0;
 }

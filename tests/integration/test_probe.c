@@ -38,6 +38,19 @@ env(const char *name)
 	return v;
 }
 
+/* A port from the harness's environment, all of it digits and in range. */
+static int
+env_port(const char *name)
+{
+	const char *v = env(name);
+	char *end;
+	long port = strtol(v, &end, 10);
+
+	if (*end != '\0' || port < 1 || port > 65535)
+		fail_msg("%s=%s is not a port", name, v);
+	return (int)port;
+}
+
 static struct rk_probe_request
 request_for(const struct server *s)
 {
@@ -417,9 +430,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	trickle_script = argv[1];
-	pg = (struct server){ RK_PROBE_POSTGRESQL, "postgres", atoi(env("RK_H_PG_PORT")),
+	pg = (struct server){ RK_PROBE_POSTGRESQL, "postgres", env_port("RK_H_PG_PORT"),
 	    env("RK_H_PG_SERVER_CERT") };
-	my = (struct server){ RK_PROBE_MYSQL, "mysql", atoi(env("RK_H_MY_PORT")),
+	my = (struct server){ RK_PROBE_MYSQL, "mysql", env_port("RK_H_MY_PORT"),
 	    env("RK_H_MY_SERVER_CERT") };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -182,10 +182,10 @@ world_init(struct world *w)
 static void
 world_clear(struct world *w)
 {
-	char cmd[160];
+	char out[256];
+	char *argv[] = { "rm", "-rf", "--", w->dir, NULL };
 
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", w->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), argv), 0);
 	rk_plan_free(w->plan);
 	rk_model_free(w->model);
 	pthread_mutex_destroy(&w->fake.lock);

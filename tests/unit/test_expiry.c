@@ -68,12 +68,15 @@ static const char playbook[] =
 static int
 closed_port(void)
 {
-	char out[64];
+	char out[64], *end;
+	long port;
 	char *argv[] = { "python3", "-c", "import socket; s = socket.socket(); "
 	    "s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])", NULL };
 
 	assert_int_equal(rk_test_run(out, sizeof(out), argv), 0);
-	return atoi(out);
+	port = strtol(out, &end, 10);
+	assert_true(end != out && (*end == '\n' || *end == '\0') && port > 0 && port < 65536);
+	return (int)port;
 }
 
 static int

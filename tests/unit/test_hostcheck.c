@@ -9,7 +9,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <dirent.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +50,11 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	char out[256];
+	char *argv[] = { "rm", "-rf", "--", f->dir, NULL };
 
 	rk_transport_free(f->t);
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), argv), 0);
 	free(f);
 	return 0;
 }
@@ -170,7 +173,8 @@ static void
 test_snapshot_tells_every_change(void **state)
 {
 	struct fixture *f = *state;
-	char a[128], b[128], c[128], cmd[256];
+	char a[128], b[128], c[128];
+	int fd;
 	const char *paths[3] = { a, b, c };
 	struct rk_path_state before[3], after[3];
 	struct rk_err err = { 0 };
@@ -195,8 +199,10 @@ test_snapshot_tells_every_change(void **state)
 	assert_string_equal(rk_path_state_change(&before[2], &after[2]), "it was created");
 
 	/* Same bytes written again: only the time says so. */
-	snprintf(cmd, sizeof(cmd), "sleep 0.01; printf 'certificate\\n' > '%s'", a);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(usleep(10000), 0);
+	assert_true((fd = open(a, O_WRONLY | O_TRUNC)) >= 0);
+	assert_int_equal(write(fd, "certificate\n", 12), 12);
+	assert_int_equal(close(fd), 0);
 	assert_int_equal(rk_host_snapshot(after, f->t, paths, 3, &err), 0);
 	assert_string_equal(rk_path_state_change(&before[0], &after[0]),
 	    "its modification time changed");

@@ -32,10 +32,10 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
+	char out[256];
+	char *argv[] = { "rm", "-rf", "--", f->dir, NULL };
 
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), argv), 0);
 	free(f);
 	return 0;
 }
@@ -187,11 +187,11 @@ test_journal_finds_a_changed_record(void **state)
 	struct fixture *f = *state;
 	struct rk_journal_log *log = NULL;
 	struct rk_err err = { 0 };
-	char cmd[256];
+	char out[256];
 
 	write_three(f->path);
-	snprintf(cmd, sizeof(cmd), "sed -i 's/5D:3A/00:00/' '%s'", f->path);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out),
+	    (char *[]){ "sed", "-i", "s/5D:3A/00:00/", f->path, NULL }), 0);
 	assert_int_not_equal(rk_journal_read(&log, f->path, &err), 0);
 	assert_null(log);
 	assert_non_null(strstr(err.msg, ":3: the journal is damaged here"));
@@ -199,8 +199,7 @@ test_journal_finds_a_changed_record(void **state)
 	/* A line removed from the middle: the next one no longer follows. */
 	(void)unlink(f->path);
 	write_three(f->path);
-	snprintf(cmd, sizeof(cmd), "sed -i 3d '%s'", f->path);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_test_run(out, sizeof(out), (char *[]){ "sed", "-i", "3d", f->path, NULL }), 0);
 	rk_err_clear(&err);
 	assert_int_not_equal(rk_journal_read(&log, f->path, &err), 0);
 	assert_non_null(strstr(err.msg, ":3: the journal is damaged here"));

@@ -22,7 +22,7 @@ write_file(const char *path, const char *text, mode_t mode)
 static void
 test_secret_from_source_takes_env_then_file_then_nothing(void **state)
 {
-	char dir[] = "/tmp/rk-secret-XXXXXX", path[64], cmd[96];
+	char dir[] = "/tmp/rk-secret-XXXXXX", path[64];
 	struct rk_secret s = { NULL, 0 };
 	struct rk_err err = { 0 };
 
@@ -51,8 +51,8 @@ test_secret_from_source_takes_env_then_file_then_nothing(void **state)
 	assert_non_null(strstr(err.msg, "chmod 600"));
 
 	rk_secret_clear(&s);
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int

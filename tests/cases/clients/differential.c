@@ -759,7 +759,7 @@ static int
 judge(const struct kase *k, const char *keep, unsigned number)
 {
 	struct view before = { 0 }, after = { 0 }, base = { 0 };
-	struct rk_buf out;
+	struct rk_buf out = { 0 };
 	struct rk_err err = { 0 };
 	struct str names = { 0 };
 	char why[700], want_name[128];
@@ -1282,7 +1282,7 @@ has_in_suffix(const struct dirent *e)
 static bool
 golden_is_safe_for_bash(const struct kase *k)
 {
-	struct rk_buf out;
+	struct rk_buf out = { 0 };
 	struct rk_err err = { 0 };
 	bool safe = is_safe_for_bash(k->text.p, k->text.len);
 	size_t i;
@@ -1319,8 +1319,8 @@ judge_golden(enum format f, const char *dir, unsigned *accepted, unsigned *total
 		k.text.p = slurp(path, &len);
 		k.text.len = len;
 		k.text.cap = len + 1;
-		path[strlen(path) - 3] = '\0';
-		strcat(path, ".set");
+		/* "x.in" becomes "x.set" */
+		snprintf(path + strlen(path) - 3, sizeof(path) - (strlen(path) - 3), ".set");
 		if (k.text.p == NULL || (setf = slurp(path, &setlen)) == NULL) {
 			fprintf(stderr, "differential: cannot read %s\n", path);
 			exit(2);

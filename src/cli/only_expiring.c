@@ -4,11 +4,13 @@
  * it is due. The choice is made once, when the run begins, and kept in its journal: a resume
  * or rollback narrows the playbook the same way even though the estate has changed since.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "rekey/bytes.h"
 #include "rekey/expiry.h"
 #include "rekey/strutil.h"
 
@@ -26,25 +28,20 @@ narrow_reason(struct rk_model *m)
 static int
 join_names(char **out, const struct rk_model *m, const bool *keep, struct rk_err *err)
 {
-	size_t i, n, len = 1;
-	char *s, *p;
+	struct rk_buf b;
+	size_t i;
+	int r;
 
-	for (i = 0; i < m->ncertificates; i++)
-		len += keep[i] ? strlen(m->certificates[i].name) + 1 : 0;
-	if ((s = p = malloc(len)) == NULL)
-		return rk_fail_nomem(err);
+	rk_buf_init(&b, SIZE_MAX);
 	for (i = 0; i < m->ncertificates; i++) {
-		if (!keep[i])
-			continue;
-		if (p != s)
-			*p++ = ',';
-		n = strlen(m->certificates[i].name);
-		memcpy(p, m->certificates[i].name, n);
-		p += n;
+		if (keep[i] && (r = rk_buf_printf(&b, err, "%s%s", b.len > 0 ? "," : "",
+		    m->certificates[i].name)) != 0) {
+			rk_buf_clear(&b);
+			return r;
+		}
 	}
-	*p = '\0';
-	*out = s;
-	return 0;
+	*out = rk_buf_detach(&b);
+	return *out != NULL ? 0 : rk_fail_nomem(err);
 }
 
 /* One line per certificate: names and reasons are the playbook's and servers' words. */

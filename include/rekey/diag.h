@@ -43,6 +43,12 @@ void	rk_diags_add(struct rk_diags *d, enum rk_severity sev, struct rk_pos pos,
 #define rk_diags_error(d, pos, ...)	rk_diags_add((d), RK_SEV_ERROR, (pos), __VA_ARGS__)
 #define rk_diags_warn(d, pos, ...)	rk_diags_add((d), RK_SEV_WARNING, (pos), __VA_ARGS__)
 bool	rk_diags_has_errors(const struct rk_diags *d);
+/*
+ * Drops every diag and marks the list out of memory: after an allocation failed, what was
+ * found may be an artefact of the missing memory ("unknown host" for a host that could not
+ * be stored), not a fault of the file.
+ */
+void	rk_diags_forget(struct rk_diags *d);
 /* The place of byte offset off in text; columns count characters, as libyaml's do. */
 struct rk_pos rk_pos_at_offset(const unsigned char *text, size_t off);
 /* Sorts by line, then column, keeping the order of equal places (a stable sort). */

@@ -38,8 +38,10 @@ board_init(struct board *b, const struct rk_plan *plan, enum board_style style, 
 	b->width = terminal_width();
 	snprintf(b->phase, sizeof(b->phase), "starting");
 	if ((b->errors = calloc(plan->nsteps + 1, sizeof(*b->errors))) == NULL ||
-	    (b->current = calloc(plan->model->nhosts + 1, sizeof(*b->current))) == NULL)
+	    (b->current = calloc(plan->model->nhosts + 1, sizeof(*b->current))) == NULL) {
+		board_clear(b);
 		return -1;
+	}
 	return 0;
 }
 

@@ -293,9 +293,13 @@ make_paths(struct run *run, struct rk_err *err)
 
 	if (mkdir(m->incident.records, 0700) != 0 && errno != EEXIST)
 		return rk_fail_errno(err, "create %s", m->incident.records);
-	if (asprintf(&run->dir, "%s/%s", m->incident.records, m->incident.id) < 0 ||
-	    asprintf(&run->journal_path, "%s/journal.jsonl", run->dir) < 0) {
-		run->dir = run->journal_path = NULL;
+	/* asprintf leaves its pointer undefined on failure: each is cleared on its own. */
+	if (asprintf(&run->dir, "%s/%s", m->incident.records, m->incident.id) < 0) {
+		run->dir = NULL;
+		return rk_fail_nomem(err);
+	}
+	if (asprintf(&run->journal_path, "%s/journal.jsonl", run->dir) < 0) {
+		run->journal_path = NULL;
 		return rk_fail_nomem(err);
 	}
 	if ((r = rk_path_dirname(&ca_dir, m->ca.cert, err)) != 0)

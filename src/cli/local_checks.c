@@ -29,6 +29,19 @@ cli_file_exists(const char *path)
 }
 
 /*
+ * Memory that ran out is no fault of the playbook: the diags say so once (out of memory),
+ * instead of blaming a line for it.
+ */
+static bool
+memory_ran_out(struct rk_diags *d, const struct rk_err *err)
+{
+	if (err->code != RK_E_NOMEM)
+		return false;
+	d->out_of_memory = true;
+	return true;
+}
+
+/*
  * Checks a CA's certificate and key files as a run will use them; problems go on the lines
  * of cert_pos and key_pos, with label ("ca", "ca parent") in front.
  */
@@ -57,7 +70,9 @@ check_ca_files(struct rk_diags *d, const char *label, const char *cert, struct r
 	}
 	if (rk_ca_check_files(&bad, cert, key, &how, &err) != 0) {
 		ok = false;
-		if (bad == RK_CA_FILE_CERT)
+		if (memory_ran_out(d, &err))
+			;
+		else if (bad == RK_CA_FILE_CERT)
 			rk_diags_error(d, cert_pos, "%s cert %s", label, err.msg);
 		else
 			rk_diags_error(d, key_pos, "%s key %s", label, err.msg);
@@ -84,7 +99,8 @@ check_parent(const struct rk_model *m, const struct rk_chain *chain, struct rk_d
 	if (!cli_file_exists(p->cert))
 		return;
 	if (rk_cert_load_file(&cert, p->cert, &err) != 0) {
-		rk_diags_error(d, p->cert_pos, "ca parent cert %s", err.msg);
+		if (!memory_ran_out(d, &err))
+			rk_diags_error(d, p->cert_pos, "ca parent cert %s", err.msg);
 		return;
 	}
 	if (chain->n < 2 || !rk_cert_same(cert, chain->certs[1])) {
@@ -98,9 +114,10 @@ check_parent(const struct rk_model *m, const struct rk_chain *chain, struct rk_d
 	    p->key_pos, &p->key_passphrase, m->ca.rotate == RK_ROTATE_INTERMEDIATE))
 		goto out;
 	if (cli_file_exists(p->crl)) {
-		if (rk_crl_load_file(&crl, p->crl, &err) != 0)
-			rk_diags_error(d, p->crl_pos, "ca parent crl %s", err.msg);
-		else if (!rk_crl_is_signed_by(crl, cert))
+		if (rk_crl_load_file(&crl, p->crl, &err) != 0) {
+			if (!memory_ran_out(d, &err))
+				rk_diags_error(d, p->crl_pos, "ca parent crl %s", err.msg);
+		} else if (!rk_crl_is_signed_by(crl, cert))
 			rk_diags_error(d, p->crl_pos, "ca parent crl %s is not signed by the parent "
 			    "CA %s", p->crl, p->cert);
 	}
@@ -128,7 +145,8 @@ check_chain(const struct rk_model *m, struct rk_diags *d)
 	if (ca->chain != NULL && !cli_file_exists(ca->chain))
 		return;		/* warned where it is named */
 	if (rk_chain_load(&chain, ca->cert, ca->chain, &err) != 0) {
-		rk_diags_error(d, ca->chain != NULL ? ca->chain_pos : ca->cert_pos, "%s %s",
+		if (!memory_ran_out(d, &err))
+			rk_diags_error(d, ca->chain != NULL ? ca->chain_pos : ca->cert_pos, "%s %s",
 		    ca->chain != NULL ? "ca chain" : "ca cert", err.msg);
 		return;
 	}
@@ -139,7 +157,9 @@ check_chain(const struct rk_model *m, struct rk_diags *d)
 		goto out;
 	}
 	if (rk_chain_check(&chain, time(NULL), &bad, &err) != 0) {
-		if (bad == 0 || ca->chain == NULL)
+		if (memory_ran_out(d, &err))
+			;
+		else if (bad == 0 || ca->chain == NULL)
 			rk_diags_error(d, ca->cert_pos, "ca cert %s: %s", ca->cert, err.msg);
 		else
 			rk_diags_error(d, ca->chain_pos, "ca chain %s: %s", ca->chain, err.msg);
@@ -222,13 +242,20 @@ cli_resolve_revocations(struct cli_revocations *out, const struct rk_model *m,
 	if (m->nrevocations == 0)
 		return 0;
 	if ((out->views = calloc(m->nrevocations, sizeof(*out->views))) == NULL ||
-	    (out->facts = calloc(m->nrevocations, sizeof(*out->facts))) == NULL)
+	    (out->facts = calloc(m->nrevocations, sizeof(*out->facts))) == NULL) {
+		cli_revocations_clear(out);
 		return rk_fail_nomem(err);
+	}
 	out->n = m->nrevocations;
 	out->plan_facts.revocations = out->facts;
 	/* What cannot be read now is said per revocation; the run's preflight refuses it. */
 	if (cli_file_exists(m->ca.cert) && rk_cert_load_file(&ca, m->ca.cert, &ignored) != 0)
 		ca = NULL;
+	/* Only what the files say may be settled here: a run journals it for its resume. */
+	if (ignored.code == RK_E_NOMEM) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
 	if (rk_path_dirname(&dir, m->ca.cert, err) != 0 ||
 	    asprintf(&ledger_path, "%s/ledger.json", dir) < 0) {
 		ledger_path = NULL;
@@ -238,6 +265,10 @@ cli_resolve_revocations(struct cli_revocations *out, const struct rk_model *m,
 	rk_err_clear(&ignored);
 	if (rk_ledger_open(&ledger, ledger_path, &ignored) != 0)
 		ledger = NULL;
+	if (ignored.code == RK_E_NOMEM) {
+		r = rk_fail_nomem(err);
+		goto out;
+	}
 	for (i = 0; i < m->nrevocations && r == 0; i++) {
 		r = resolve_one(&out->views[i], &m->revocations[i], ca, ledger, ledger_path, err);
 		out->facts[i].resolved = out->views[i].error == NULL;
@@ -250,6 +281,8 @@ cli_resolve_revocations(struct cli_revocations *out, const struct rk_model *m,
 	rk_cert_free(ca);
 	free(dir);
 	free(ledger_path);
+	if (r != 0)
+		cli_revocations_clear(out);	/* nothing half-resolved for the caller */
 	return r;
 }
 

@@ -198,10 +198,15 @@ cli_load_playbook(const struct rk_cli *cli, const char *path, const struct cli_l
 			free(esc);
 		}
 	}
-	if (r != 0 && diags->nerrors == 0)
+	/* Out of memory with nothing else to say: the diags' own line said it. */
+	if (r != 0 && diags->nerrors == 0 && (err.msg[0] != '\0' || !diags->out_of_memory))
 		cli_report_error(cli, path, &err);
 	if (r != 0) {
 		rk_model_free(model);
+		/* Memory or the system failing is not the playbook's fault: exit 2 would send
+		 * the user looking for a mistake in it. */
+		if (diags->nerrors == 0 && err.code != RK_E_USAGE && err.code != RK_E_LIMIT)
+			return RK_EXIT_FAILED;
 		return RK_EXIT_USAGE;
 	}
 	*out = model;

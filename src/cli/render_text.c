@@ -35,6 +35,8 @@ put_text(FILE *f, const char *s)
 {
 	char *e;
 
+	if (s == NULL)
+		s = "-";	/* a name that could not be stored */
 	if (rk_text_is_safe(s)) {
 		fputs(s, f);
 		return;

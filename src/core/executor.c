@@ -350,9 +350,15 @@ resume_step(struct exec *x, size_t i, bool *ok)
 		pthread_mutex_unlock(&x->lock);
 		return true;
 	}
-	if (rec->state != RK_JOURNAL_START || ops->check_done == NULL)
+	/*
+	 * Started and never marked done, or failed with nothing to undo: look at the host
+	 * before doing it again. A step may fail after its work is in place (the ledger could
+	 * not be saved after the certificate was written), and doing it again would meet its
+	 * own files. A failure that left something to undo is done again, so its undo stays.
+	 */
+	if (ops->check_done == NULL || (rec->state != RK_JOURNAL_START &&
+	    (rec->state != RK_JOURNAL_FAILED || rec->nundo > 0)))
 		return false;
-	/* Started, never marked done: look at the host before doing it again. */
 	rk_step_result_reset(&x->results[i]);
 	if (ops->check_done(&done, x->cfg->ctx, s, &x->results[i], &err) != 0 || !done)
 		return false;

@@ -1963,8 +1963,10 @@ rk_playbook_parse(struct rk_model **out, const char *name, const char *base_dir,
 	rk_diags_sort(diags);
 	rk_ynode_free(root);
 	rk_model_free(pb.m);
-	if (pb.oom)
+	if (pb.oom) {
+		rk_diags_forget(diags);
 		r = rk_fail_nomem(err);
+	}
 	return r;
 }
 

@@ -29,6 +29,19 @@ rk_diags_clear(struct rk_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
+void
+rk_diags_forget(struct rk_diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->items[i].msg);
+	free(d->items);
+	d->items = NULL;
+	d->n = d->cap = d->nerrors = 0;
+	d->out_of_memory = true;
+}
+
 /*
  * Control characters from the input would let a playbook forge a diagnostic line ("\n" then
  * "other.yml:1:1: error: ...") or drive the terminal (ESC, a bidi override): show them

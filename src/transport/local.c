@@ -754,9 +754,7 @@ native_restore(const struct rk_backup *backup, struct rk_err *err)
 static int
 local_connect(struct rk_transport *t, struct rk_err *err)
 {
-	(void)t;
-	(void)err;
-	return 0;
+	return tp_fault_point(t, "connect", err);
 }
 
 static int
@@ -766,6 +764,8 @@ local_stat(struct rk_file_stat *out, struct rk_transport *t, const char *path, s
 	struct local_transport *lt = local_of(t);
 	int r;
 
+	if ((r = tp_fault_point(t, "stat", err)) != 0)
+		return tp_finish(r, t, "stat", path, err);
 	if (lt->use_commands)
 		r = tp_cmd_stat(out, &lt->cmd, path, hash_cap, err);
 	else
@@ -780,6 +780,8 @@ local_read_file(struct rk_buf *out, struct rk_transport *t, const char *path, si
 	struct local_transport *lt = local_of(t);
 	int r;
 
+	if ((r = tp_fault_point(t, "read", err)) != 0)
+		return tp_finish(r, t, "read", path, err);
 	if (lt->use_commands)
 		r = tp_cmd_read_file(out, &lt->cmd, path, cap, err);
 	else
@@ -794,6 +796,8 @@ local_replace_file(struct rk_backup *backup, struct rk_transport *t,
 	struct local_transport *lt = local_of(t);
 	int r;
 
+	if ((r = tp_fault_point(t, "replace", err)) != 0)
+		return tp_finish(r, t, "replace", spec->path, err);
 	if (backup != NULL)
 		rk_backup_clear(backup);
 	if (spec->path == NULL || spec->path[0] != '/')
@@ -813,6 +817,15 @@ local_replace_files(struct rk_transport *t, struct rk_file_change *changes, size
 	size_t i;
 	int r;
 
+	if ((r = tp_fault_point(t, "replace", err)) != 0) {
+		/* As a batch that failed on its first file: that one FAILED, the rest untouched. */
+		if (n > 0) {
+			changes[0].state = RK_CHANGE_FAILED;
+			changes[0].err = *err;
+			(void)tp_finish(r, t, "replace", changes[0].spec.path, &changes[0].err);
+		}
+		return tp_finish(r, t, "replace", n > 0 ? changes[0].spec.path : NULL, err);
+	}
 	if (!lt->use_commands)
 		return tp_replace_each(t, changes, n, err);	/* each already prefixed */
 	r = tp_cmd_replace_many(&lt->cmd, changes, n, err);
@@ -829,6 +842,8 @@ local_restore_file(struct rk_transport *t, const struct rk_backup *backup, struc
 	struct local_transport *lt = local_of(t);
 	int r;
 
+	if ((r = tp_fault_point(t, "restore", err)) != 0)
+		return tp_finish(r, t, "restore", backup->target, err);
 	if (lt->use_commands)
 		r = tp_cmd_restore(&lt->cmd, backup, err);
 	else
@@ -844,6 +859,8 @@ local_run(struct rk_run_result *out, struct rk_transport *t, const char *const *
 	bool through_sudo = sudo && geteuid() != 0;
 	int r;
 
+	if ((r = tp_fault_point(t, "run", err)) != 0)
+		return tp_finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
 	r = local_run_capped(out, local_of(t), argv, through_sudo, RK_REMOTE_OUTPUT_MAX, err);
 	return tp_finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
 }
@@ -855,6 +872,8 @@ local_run_big(struct rk_run_result *out, struct rk_transport *t, const char *con
 	bool through_sudo = sudo && geteuid() != 0;
 	int r;
 
+	if ((r = tp_fault_point(t, "run", err)) != 0)
+		return tp_finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
 	r = local_run_capped(out, local_of(t), argv, through_sudo, out_cap, err);
 	return tp_finish(r, t, "run", argv != NULL && argv[0] != NULL ? argv[0] : "", err);
 }

@@ -223,6 +223,15 @@ tp_check_target_kind(const struct rk_file_stat *st, const struct rk_file_spec *s
 }
 
 int
+tp_fault_point(const struct rk_transport *t, const char *op, struct rk_err *err)
+{
+	(void)t;
+	(void)op;
+	(void)err;
+	return 0;
+}
+
+int
 tp_finish(int r, const struct rk_transport *t, const char *verb, const char *path,
     struct rk_err *err)
 {

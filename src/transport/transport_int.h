@@ -18,6 +18,13 @@
 int	tp_check_target_kind(const struct rk_file_stat *st, const struct rk_file_spec *spec,
 	    struct rk_err *err) RK_MUST_CHECK;
 /* Returns r; on failure puts "HOST: VERB PATH: " before the message, kept on one line. */
+/*
+ * A seam for the fault-injection build (tests/torture/): every operation of the local
+ * transport calls it first, and here it never fails. bin/rekey-fault is linked with
+ * -Wl,--wrap=tp_fault_point, so there the Nth fallible call, this one among them, fails
+ * with err set, as a host that went away would.
+ */
+int	tp_fault_point(const struct rk_transport *t, const char *op, struct rk_err *err);
 int	tp_finish(int r, const struct rk_transport *t, const char *verb, const char *path,
 	    struct rk_err *err);
 

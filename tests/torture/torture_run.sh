@@ -11,8 +11,8 @@
 #
 # An untouched run with RK_FAULT_REPORT lists every call site of a fallible call (fault.h)
 # and the first call made there. Then, for each site (or BUDGET of them, spread evenly; or
-# with `all`, every call in turn), the
-# estate is put back and bin/rekey-fault runs with that call failed (RK_FAULT=N). After each:
+# with `all`, every call in turn), the estate is put back and bin/rekey-fault runs with that
+# call failed (RK_FAULT=N). After each:
 #   - the process ended by itself: no signal, no sanitizer report (ASan and UBSan abort);
 #   - exit 0 means the fault was absorbed and the run's end state is the reference one;
 #     otherwise the exit status is 1 and stderr holds a message;
@@ -24,6 +24,8 @@
 #     journal, else `run` again; it exits 0 and the end state is the reference run's: every
 #     client file byte for byte, the certificate the incident issued with its key, the old
 #     one revoked in the CRL, the ledger and the record verified by rekey.
+# RK_TORTURE_COMMAND=rollback tortures `rekey rollback` instead, after an untouched run each
+# time, and finishes with `rollback` again: the end state is then the untouched rollback's.
 # Prints the counts: sites, runs, exits by status, absorbed, failures.
 set -euo pipefail
 
@@ -32,6 +34,9 @@ rekey=${2:?usage: torture_run.sh REKEY_FAULT REKEY [BUDGET]}
 budget=${3:-0}
 # The playbook's failure policy (halt, rollback or continue); resume finishes the job after each.
 policy=${RK_TORTURE_POLICY:-halt}
+# The command tortured: run (then finished by resume), or rollback (after an untouched run,
+# then finished by rollback again).
+command=${RK_TORTURE_COMMAND:-run}
 work=${RK_TORTURE_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/rekey-torture.XXXXXX")}
 # RK_TORTURE_KEEP=1 keeps the folder, to look at what the last run left.
 trap '[[ -n ${RK_TORTURE_KEEP:-} ]] || rm -rf "$work"' EXIT
@@ -121,12 +126,12 @@ end_state() {
 		elif [[ -e $inc/keys/app-client.key ]] && cmp -s "$f" "$inc/keys/app-client.key"; then
 			echo new-key
 		elif [[ $f == *.crl ]]; then
-			openssl crl -in "$f" -noout -text | grep -c 'Serial Number' | sed 's/^/crl entries /'
+			openssl crl -in "$f" -noout -text | { grep -c 'Serial Number' || true; } | sed 's/^/crl entries /'
 		else
 			sha256sum <"$f" | cut -c1-16
 		fi
 	done
-	openssl crl -in "$work/est/pki/ca.crl" -noout -text | grep -c 'Serial Number' |
+	openssl crl -in "$work/est/pki/ca.crl" -noout -text | { grep -c 'Serial Number' || true; } |
 		sed 's/^/the CA\x27s crl entries /'
 	(cd "$work/est" && "$rekey" record verify records/INC-TORTURE.tar.gz >/dev/null 2>&1 &&
 		echo record verifies) || echo record does not verify
@@ -177,9 +182,15 @@ failures=0
 reset_estate
 (cd "$work/est" && RK_FAULT_REPORT=$work/report "$fault_bin" run torture.yml >"$work/ref.out" 2>&1) ||
 	{ cat "$work/ref.out" >&2; fail "the untouched run failed"; exit 1; }
-end_state >"$work/ref.state"
 mkdir -p "$work/ref/certs"
 cp "$app/.env" "$app/my.cnf" "$app/pg_service.conf" "$work/ref/"
+if [[ $command == rollback ]]; then
+	grep -q 'new-cert' <(end_state) || { fail "the run before the rollback did not rotate"; exit 1; }
+	(cd "$work/est" && RK_FAULT_REPORT=$work/report "$fault_bin" rollback torture.yml \
+		>"$work/ref.out" 2>&1) ||
+		{ cat "$work/ref.out" >&2; fail "the untouched rollback failed"; exit 1; }
+fi
+end_state >"$work/ref.state"
 # Two clients edit the .env, app-env then app-url: between the two it holds app-env's edit
 # alone, which is a whole file too. A run of the playbook without app-url makes it.
 reset_estate
@@ -199,9 +210,15 @@ PY
 		{ fail "the run without $client failed"; exit 1; }
 	cp "$app/.env" "$work/ref/.env.without-$client"
 done
-grep -q 'new-cert' "$work/ref.state" && grep -q 'new-key' "$work/ref.state" &&
-	grep -q 'record verifies' "$work/ref.state" ||
-	{ cat "$work/ref.state" >&2; fail "the reference run did not rotate"; exit 1; }
+if [[ $command == run ]]; then
+	grep -q 'new-cert' "$work/ref.state" && grep -q 'new-key' "$work/ref.state" &&
+		grep -q 'record verifies' "$work/ref.state" ||
+		{ cat "$work/ref.state" >&2; fail "the reference run did not rotate"; exit 1; }
+elif grep -q 'new-' "$work/ref.state"; then
+	cat "$work/ref.state" >&2
+	fail "the reference rollback left new files"
+	exit 1
+fi
 calls=$(awk '$1 == "calls" { print $2 }' "$work/report")
 mapfile -t firsts < <(awk '$1 == "site" { print $2 }' "$work/report" | sort -n)
 say "an untouched run makes $calls fallible calls from ${#firsts[@]} call sites"
@@ -221,8 +238,13 @@ runs=0 absorbed=0 recovered=0
 declare -A by_status=()
 for n in "${picked[@]}"; do
 	reset_estate
+	if [[ $command == rollback ]] && ! (cd "$work/est" && "$rekey" run torture.yml >/dev/null 2>&1)
+	then
+		fail "call $n: the run before the rollback failed"
+		continue
+	fi
 	status=0
-	(cd "$work/est" && RK_FAULT=$n RK_FAULT_REPORT=$work/report.n "$fault_bin" run torture.yml \
+	(cd "$work/est" && RK_FAULT=$n RK_FAULT_REPORT=$work/report.n "$fault_bin" "$command" torture.yml \
 		>"$work/run.out" 2>"$work/run.err") || status=$?
 	runs=$((runs + 1))
 	by_status[$status]=$((${by_status[$status]:-0} + 1))
@@ -240,7 +262,9 @@ for n in "${picked[@]}"; do
 		absorbed=$((absorbed + 1))
 	else
 		# Finish the job without the fault.
-		if [[ -e $work/est/records/INC-TORTURE/journal.jsonl ]]; then
+		if [[ $command == rollback ]]; then
+			verb=rollback
+		elif [[ -e $work/est/records/INC-TORTURE/journal.jsonl ]]; then
 			verb=resume
 		else
 			verb=run
@@ -262,6 +286,6 @@ summary=""
 for s in "${!by_status[@]}"; do
 	summary+=" exit $s: ${by_status[$s]};"
 done
-say "$policy: $runs runs over ${#firsts[@]} call sites ($calls calls);$summary absorbed $absorbed," \
+say "$command, $policy: $runs runs over ${#firsts[@]} call sites ($calls calls);$summary absorbed $absorbed," \
 	"finished by resume or run $recovered; failures $failures"
 ((failures == 0))

@@ -147,6 +147,15 @@ programs_of(char out[][256], const char *line)
 		    c == ';' || c == '&' || c == '|' || c == '\n' || c == '(' || c == ')'));
 
 		if (!ends_word) {
+			/* A backslash outside single quotes makes the next character a plain one
+			 * (as printf %q writes "it\'s"): neither a quote nor a separator. */
+			if (c == '\\' && quote != '\'' && p[1] != '\0') {
+				c = *++p;
+				if (len + 1 < sizeof(cur))
+					cur[len++] = c;
+				word = true;
+				continue;
+			}
 			if (quote == 0 && (c == '\'' || c == '"')) {
 				quote = c;
 			} else if (quote != 0 && c == quote) {

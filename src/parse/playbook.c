@@ -425,7 +425,26 @@ get_remote_path(struct pb *pb, ynode *node, const char *what, char **out)
 		rk_diags_error(pb->d, node->pos, "%s '%s' names a folder, not a file", what, *out);
 		return false;
 	}
-	return true;
+	/*
+	 * The path is acted on as written, on the host: a '..' (or '.', or '//') would make the
+	 * file the plan shows and the file replaced two names for one, or not one file at all
+	 * through a symbolic link, and defeats the check that two entries write one path.
+	 */
+	for (const char *c = *out + 1, *end;; c = end + 1) {
+		size_t len;
+
+		end = strchr(c, '/');
+		len = end != NULL ? (size_t)(end - c) : strlen(c);
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' &&
+		    c[1] == '.')) {
+			rk_diags_error(pb->d, node->pos, "%s '%s' has a '%s' component: write the "
+			    "path without '.', '..' or '//'", what, *out, len == 0 ? "//" :
+			    len == 1 ? "." : "..");
+			return false;
+		}
+		if (end == NULL)
+			return true;
+	}
 }
 
 enum local_file_check {

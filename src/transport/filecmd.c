@@ -333,8 +333,8 @@ prepare_job(struct replace_job *job, struct rk_file_change *change, struct rk_er
 	memset(job, 0, sizeof(*job));
 	job->change = change;
 	job->spec = &change->spec;
-	if (job->spec->path == NULL || job->spec->path[0] != '/')
-		return rk_fail(err, RK_E_USAGE, "the path must be absolute");
+	if ((r = tp_check_target_path(job->spec->path, err)) != 0)
+		return r;
 	format_mode(job->mode, job->spec->mode);
 	/* A umask gives the bits of 0666 only: other modes are set by chmod afterwards. */
 	if ((job->spec->mode & ~(mode_t)0666) == 0)
@@ -444,6 +444,10 @@ fail_from_exit(struct replace_job *job, const struct rk_run_result *res,
 		if ((r = tp_check_target_kind(&kind, job->spec, err)) == 0)
 			r = rk_fail(err, RK_E_INTERNAL, "replace refused a target it may replace");
 		return r;
+	case TP_EXIT_HARD_LINKS:
+	case TP_EXIT_OPEN_FOLDER:
+	case TP_EXIT_FOREIGN_FILE:
+		return tp_fail_from_target_check(res->exit_status, line, job->dir, err);
 	case REPLACE_EXIT_BACKUP:
 		return rk_fail(err, RK_E_REMOTE, "back up: %s", line[0] != '\0' ? line : "failed");
 	case REPLACE_EXIT_STAGE:
@@ -531,13 +535,13 @@ roll_back(struct replace_job *job, struct tp_cmd_host *h, struct rk_err *err)
 /* The arguments of one command: the head, then each file's ten. */
 static int
 build_argv(const char **argv, struct tp_cmd_host *h, struct replace_job *jobs, size_t n,
-    const char *cap)
+    const char *script, const char *cap)
 {
 	size_t k = 0;
 
 	argv[k++] = "sh";
 	argv[k++] = "-c";
-	argv[k++] = replace_script;
+	argv[k++] = script;
 	argv[k++] = "rekey-replace";
 	argv[k++] = h->login_user;
 	argv[k++] = h->login_group;
@@ -603,19 +607,23 @@ replace_batch(struct tp_cmd_host *h, struct replace_job *jobs, size_t n, size_t 
 	char cap[32];
 	struct rk_run_result res;
 	struct rk_err ignored = { 0 };
-	struct rk_buf input;
+	struct rk_buf input, script;
 	const char *p;
 	size_t i, k, total = 0;
 	bool unsure;
 	int r = 0;
 
 	*failed = n;
-	(void)snprintf(cap, sizeof(cap), "%d", RK_REMOTE_FILE_MAX);
-	(void)build_argv(argv, h, jobs, n, cap);
 	for (i = 0; i < n; i++)
 		total += jobs[i].change->content.len;
 	rk_buf_init(&input, total + 1);
 	rk_run_result_init(&res);
+	if ((r = tp_script_with_checks(&script, replace_script, err)) != 0) {
+		*failed = 0;
+		goto out;
+	}
+	(void)snprintf(cap, sizeof(cap), "%d", RK_REMOTE_FILE_MAX);
+	(void)build_argv(argv, h, jobs, n, (const char *)script.ptr, cap);
 	for (i = 0; i < n && r == 0; i++)
 		r = rk_buf_append(&input, jobs[i].change->content.ptr,
 		    jobs[i].change->content.len, err);
@@ -667,16 +675,21 @@ replace_batch(struct tp_cmd_host *h, struct replace_job *jobs, size_t n, size_t 
 		if (jobs[i].finished)
 			continue;
 		ask_whether_swapped(&jobs[i], h);
-		/* The host's own cleanup may not have run (its session was killed). */
-		if (!jobs[i].swapped && jobs[i].old_seen) {
+		/*
+		 * The host's own cleanup may not have run (its session was killed). The temporary
+		 * name is this run's own: it goes whenever the file was not swapped, also when
+		 * what the host printed first was lost with the connection (a reset drops it).
+		 */
+		if (!jobs[i].swapped && jobs[i].tmp != NULL) {
 			remove_quietly(h, jobs[i].tmp, h->host->sudo);
-			if (jobs[i].old.exists)
+			if (jobs[i].old_seen && jobs[i].old.exists)
 				remove_quietly(h, jobs[i].bak, h->host->sudo);
 		}
 	}
  out:
 	rk_run_result_clear(&res);
 	rk_buf_clear(&input);
+	rk_buf_clear(&script);
 	return r;
 }
 
@@ -755,12 +768,19 @@ static const char remove_script[] =
     "rm -f -- \"$1\" && sync -- \"$2\" || exit 1\n"
     "if [ -e \"$1\" ] || [ -h \"$1\" ]; then echo \"$1 is still there\" >&2; exit 1; fi\n";
 
-/* A copy, not a move: the backup stays for the record and for a second undo. */
+/*
+ * A copy, not a move: the backup stays for the record and for a second undo. Where the copy
+ * cannot be made (a full disk: the very case that makes a pair's other half fail), the backup
+ * itself is linked back under the temporary name, which takes no data block: the backup
+ * stays all the same, and no new key is left beside an old certificate for want of a page.
+ */
 static const char copy_back_script[] =
     "LC_ALL=C; export LC_ALL\n"
     "bak=$1 tmp=$2 path=$3 dir=$4\n"
     "if [ ! -e \"$bak\" ] && [ ! -h \"$bak\" ]; then echo \"the backup $bak is gone\" >&2; exit 1; fi\n"
-    "cp -P -p -- \"$bak\" \"$tmp\" && sync -- \"$tmp\" || exit 1\n"
+    "if ! { cp -P -p -- \"$bak\" \"$tmp\" && sync -- \"$tmp\"; }; then\n"
+    "  rm -f -- \"$tmp\"; ln -P -- \"$bak\" \"$tmp\" || exit 1\n"
+    "fi\n"
     "mv -f -T -- \"$tmp\" \"$path\" || exit 1\n"
     "sync -- \"$dir\" && out=$(stat -c '%f %U %G %s' -- \"$path\") || exit 2\n"
     "printf '%s\\n' \"$out\"\n"

@@ -5,6 +5,7 @@
  */
 #include "rekey/local.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -619,6 +620,122 @@ native_roll_back(struct native_job *job, struct rk_err *err)
 	rk_backup_clear(&undo);
 }
 
+/*
+ * The checks of target_checks.sh, as system calls, for the folder dir and every folder above
+ * it (stat(2) follows a symbolic link on the way, as the script's stat -L does): a folder its
+ * group or others may write is refused unless sticky. *sticky gets dir's own mode when it is
+ * such a sticky folder, else 0. A dir that is not there is left for the replace to report.
+ */
+static int
+check_folder_chain(mode_t *sticky, const char *dir, struct rk_err *err)
+{
+	struct stat st;
+	char *p;
+	bool first = true;
+	int r = 0;
+
+	if ((p = strdup(dir)) == NULL)
+		return rk_fail_nomem(err);
+	for (;;) {
+		char *slash;
+
+		if (stat(p, &st) == -1) {
+			if (!first)
+				r = rk_fail_errno(err, "stat %s", p);
+			break;			/* first: not there, said by the replace */
+		}
+		if ((st.st_mode & 022) != 0) {
+			if ((st.st_mode & S_ISVTX) == 0) {
+				r = tp_fail_open_folder(p, (unsigned)(st.st_mode & 07777), err);
+				break;
+			}
+			if (first)
+				*sticky = st.st_mode & 07777;
+		}
+		first = false;
+		if (strcmp(p, "/") == 0)
+			break;
+		slash = strrchr(p, '/');
+		if (slash == p)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	free(p);
+	return r;
+}
+
+/* How many names the file at path has besides path and rekey's own backups beside it. */
+static int
+count_other_links(unsigned long long *out, const char *path, const char *dir,
+    const struct stat *st, struct rk_err *err)
+{
+	const char *base = strrchr(path, '/') + 1;
+	size_t blen = strlen(base);
+	struct dirent *de;
+	struct stat bs;
+	DIR *d;
+
+	*out = (unsigned long long)st->st_nlink - 1;
+	if ((d = opendir(dir)) == NULL)
+		return rk_fail_errno(err, "open the folder %s", dir);
+	while ((de = readdir(d)) != NULL && *out > 0) {
+		if (strncmp(de->d_name, base, blen) != 0 ||
+		    strncmp(de->d_name + blen, ".rekey-bak-", 11) != 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &bs, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    bs.st_dev == st->st_dev && bs.st_ino == st->st_ino)
+			(*out)--;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* The folder checks of target_checks.sh for dir, as written and as its links resolve. */
+static int
+check_folders_natively(mode_t *sticky, const char *dir, struct rk_err *err)
+{
+	mode_t ignored = 0;
+	char *real;
+	int r;
+
+	*sticky = 0;
+	if ((r = check_folder_chain(sticky, dir, err)) != 0)
+		return r;
+	if ((real = realpath(dir, NULL)) == NULL)
+		return 0;		/* not there: said by the replace */
+	r = strcmp(real, dir) != 0 ? check_folder_chain(&ignored, real, err) : 0;
+	free(real);
+	return r;
+}
+
+/* Its file checks: no other hard links, and no other user's file in a sticky folder. */
+static int
+check_file_natively(const struct rk_file_spec *spec, const char *dir,
+    const struct rk_file_stat *old, mode_t sticky, struct rk_err *err)
+{
+	unsigned long long others = 0;
+	struct stat st;
+	char me[64];
+	int r;
+
+	if (!old->exists)
+		return 0;
+	if (lstat(spec->path, &st) == -1)
+		return rk_fail_errno(err, "stat %s", spec->path);
+	if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+		if ((r = count_other_links(&others, spec->path, dir, &st, err)) != 0)
+			return r;
+		if (others > 0)
+			return tp_fail_hard_links(others, err);
+	}
+	name_of_user(me, sizeof(me), geteuid());
+	if (sticky != 0 && strcmp(old->owner, "root") != 0 && strcmp(old->owner, me) != 0 &&
+	    (spec->owner == NULL || strcmp(old->owner, spec->owner) != 0))
+		return tp_fail_foreign_file(old->owner, dir, (unsigned)sticky, err);
+	return 0;
+}
+
 static int
 native_replace(struct rk_backup *backup, const struct rk_file_spec *spec,
     struct rk_bytes content, struct rk_err *err)
@@ -626,13 +743,17 @@ native_replace(struct rk_backup *backup, const struct rk_file_spec *spec,
 	struct native_job job = { .spec = spec };
 	struct rk_file_stat now;
 	struct wanted w;
+	mode_t sticky = 0;
 	bool keep_old;
 	int r;
 
 	if ((r = rk_sha256_hex(job.sha256, content, err)) != 0 ||
 	    (r = rk_path_dirname(&job.dir, spec->path, err)) != 0 ||
-	    (r = stat_path(&job.old, spec->path, RK_REMOTE_FILE_MAX, err)) != 0 ||
-	    (r = tp_check_target_kind(&job.old, spec, err)) != 0)
+	    (r = check_folders_natively(&sticky, job.dir, err)) != 0 ||
+	    (r = stat_path(&job.old, spec->path, 0, err)) != 0 ||
+	    (r = tp_check_target_kind(&job.old, spec, err)) != 0 ||
+	    (r = check_file_natively(spec, job.dir, &job.old, sticky, err)) != 0 ||
+	    (r = stat_path(&job.old, spec->path, RK_REMOTE_FILE_MAX, err)) != 0)
 		goto out;
 	keep_old = job.old.exists && job.old.is_regular;
 	job.owner = spec->owner != NULL ? spec->owner : keep_old ? job.old.owner : NULL;
@@ -719,6 +840,16 @@ native_restore(const struct rk_backup *backup, struct rk_err *err)
 		r = copy_symlink(backup->path, tmp, err);
 	else if ((r = wanted_from_names(&w, backup->owner, backup->group, backup->mode, err)) == 0)
 		r = copy_file_with(backup->path, tmp, &w, err);
+	if (r != 0 && !bak.is_symlink) {
+		/* A full disk fails the copy, just when a pair's second file failed and its first
+		 * must go back. The backup is the old file under another name: linked back, it
+		 * needs no data block, and it stays a backup too. */
+		(void)unlink(tmp);
+		if (link(backup->path, tmp) == 0) {
+			rk_err_clear(err);
+			r = 0;
+		}
+	}
 	if (r != 0)
 		goto out;
 	if (rename(tmp, backup->target) == -1) {
@@ -800,9 +931,9 @@ local_replace_file(struct rk_backup *backup, struct rk_transport *t,
 		return tp_finish(r, t, "replace", spec->path, err);
 	if (backup != NULL)
 		rk_backup_clear(backup);
-	if (spec->path == NULL || spec->path[0] != '/')
-		r = rk_fail(err, RK_E_USAGE, "the path must be absolute");
-	else if (lt->use_commands)
+	if ((r = tp_check_target_path(spec->path, err)) != 0)
+		return tp_finish(r, t, "replace", spec->path, err);	/* nothing touched */
+	if (lt->use_commands)
 		r = tp_cmd_replace(backup, &lt->cmd, spec, content, err);
 	else
 		r = native_replace(backup, spec, content, err);

@@ -15,25 +15,30 @@
 
 /*
  * A replace up to its rename, without the content (filecmd.c's replace_script does the same
- * checks in the same words). The probe file is named as the replace's temporary siblings
+ * checks in the same words; both call the functions of target_checks.sh, put in front of
+ * each). The probe file is named as the replace's temporary siblings
  * are, so one a killed rehearsal left is removed by the next replace of the file. Who creates
  * it is who the replace creates it as: the login, or root under sudo; a file that does not
  * exist yet gets the login's owner, as the replace gives it ($SUDO_USER under sudo).
  */
 static const char probe_script[] =
     "LC_ALL=C; export LC_ALL\n"
-    "path=$1 dir=$2 tmp=$3 mode=$4 owner=$5 group=$6 links=$7\n"
+    "path=$1 dir=$2 tmp=$3 mode=$4 owner=$5 group=$6 links=$7 asked=$5\n"
     "if [ ! -d \"$dir\" ]; then [ -e \"$dir\" ] && exit 13; exit 12; fi\n"
-    "if old=$(stat -c '%f %U %G %s' -- \"$path\" 2>&1); then\n"
+    "check_folders \"$dir\" || exit\n"
+    "if old=$(stat -c '%h %f %U %G %s' -- \"$path\" 2>&1); then\n"
+    "\tnlink=${old%% *} old=${old#* }\n"
+    "\tset -f; set -- $old; set +f\n"
     "\tif [ -h \"$path\" ]; then\n"
     "\t\t[ \"$links\" = yes ] || exit 10\n"
     "\telif [ -f \"$path\" ]; then\n"
-    "\t\tset -- $old\n"
+    "\t\tcheck_links \"$path\" \"$nlink\" || exit\n"
     "\t\t[ \"$owner\" != - ] || owner=$2\n"
     "\t\t[ \"$group\" != - ] || group=$3\n"
     "\telse\n"
     "\t\texit 11\n"
     "\tfi\n"
+    "\t[ -z \"$sticky\" ] || check_owner \"$2\" \"${SUDO_USER:-$(id -un)}\" \"$asked\" || exit\n"
     "\tprintf 'old %s\\n' \"$old\"\n"
     "else\n"
     "\tcase $old in *': No such file or directory') echo absent ;;\n"
@@ -112,18 +117,25 @@ tp_probe_replace(struct rk_push_probe *out, struct rk_transport *t,
 	char *dir = NULL, *tmp = NULL, mode[8], line[320], a[32], b[32];
 	struct rk_file_stat kind = { .exists = true };
 	struct rk_run_result res;
+	struct rk_buf script = { 0 };
 	const char *who;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	rk_run_result_init(&res);
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(spec->mode & 07777));
+	if ((r = tp_check_target_path(spec->path, err)) != 0) {
+		out->problem = RK_PUSH_OTHER;
+		rk_err_prefix(err, "%s", spec->path != NULL ? spec->path : "(no path)");
+		goto out;
+	}
 	if ((r = rk_path_dirname(&dir, spec->path, err)) != 0 ||
-	    (r = tp_temp_sibling(&tmp, spec->path, err)) != 0)
+	    (r = tp_temp_sibling(&tmp, spec->path, err)) != 0 ||
+	    (r = tp_script_with_checks(&script, probe_script, err)) != 0)
 		goto out;
 	{
-		const char *argv[] = { "sh", "-c", probe_script, "rekey-probe", spec->path, dir,
-		    tmp, mode, spec->owner != NULL ? spec->owner : "-",
+		const char *argv[] = { "sh", "-c", (const char *)script.ptr, "rekey-probe",
+		    spec->path, dir, tmp, mode, spec->owner != NULL ? spec->owner : "-",
 		    spec->group != NULL ? spec->group : "-", spec->allow_symlink ? "yes" : "no",
 		    NULL };
 
@@ -159,6 +171,14 @@ tp_probe_replace(struct rk_push_probe *out, struct rk_transport *t,
 		else
 			r = rk_fail(err, RK_E_INTERNAL, "the probe refused a target it may replace");
 		goto out;
+	case TP_EXIT_HARD_LINKS:
+	case TP_EXIT_OPEN_FOLDER:
+	case TP_EXIT_FOREIGN_FILE:
+		/* Refused on the host by target_checks.sh; the replace says the same. */
+		out->problem = RK_PUSH_OTHER;
+		if ((r = tp_fail_from_target_check(res.exit_status, line, dir, err)) != 0)
+			rk_err_prefix(err, "%s", spec->path);
+		goto out;
 	case PROBE_EXIT_NO_DIR:
 		out->problem = RK_PUSH_NO_FOLDER;
 		r = rk_fail(err, RK_E_REMOTE, "%s: the folder %s does not exist", spec->path, dir);
@@ -193,6 +213,7 @@ tp_probe_replace(struct rk_push_probe *out, struct rk_transport *t,
 	}
  out:
 	rk_run_result_clear(&res);
+	rk_buf_clear(&script);
 	free(dir);
 	free(tmp);
 	return r;

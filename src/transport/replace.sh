@@ -16,6 +16,8 @@
 # alone, and its exit status says how far that one got:
 #   1 stat or hash of what is there failed   4 the old file is over CAP (its size on stderr)
 #   10 a symlink, not allowed                11 not a regular file
+#   15 other hard links   16 a folder on the way others may write   17 a planted file
+#   (target_checks.sh, which tputil.c puts in front of this script: its functions, its words)
 #   20 the backup failed                     30 the new file could not be written
 #   31 what was written is not what was sent 32 it did not get its mode, owner or group
 #   40 the rename failed (target untouched)  41 renamed, then the check failed
@@ -111,9 +113,17 @@ clean() {
 trap clean EXIT
 trap 'exit 143' HUP INT TERM PIPE
 
-# What stands at each path (shell tests only), and the siblings a killed run left.
+# What stands at each path (shell tests only), the folders on the way to each (once per
+# folder), and the siblings a killed run left.
 k=0
+checked=
 while [ "$k" -lt "$n" ]; do
+	get "$k" 7
+	if [ "$k" -eq 0 ] || [ "$v" != "$checked" ]; then
+		checked=$v
+		check_folders "$v" || { fail "$k" $?; break; }
+	fi
+	put sticky "$k" "$sticky"
 	get "$k" 0
 	path=$v
 	if [ -h "$path" ]; then
@@ -134,11 +144,12 @@ while [ "$k" -lt "$n" ]; do
 	k=$((k + 1))
 done
 
-# One stat for every file there, one sha256sum for every regular one under the cap.
+# One stat for every file there (its link count first, taken off), one sha256sum for every
+# regular one under the cap.
 collect "$limit" 0 present
 if [ "$collected" -gt 0 ]; then
 	args_of_collected
-	if ! out=$(eval "stat -c '%f %U %G %s' -- $list" 2>&1); then
+	if ! out=$(eval "stat -c '%h %f %U %G %s' -- $list" 2>&1); then
 		printf '%s\n' "$out" >&2
 		fail 0 1
 	fi
@@ -147,7 +158,23 @@ fi
 k=0
 while [ "$k" -lt "$limit" ]; do
 	take kind "$k"
-	if [ "$v" = file ]; then
+	kind=$v
+	if [ "$kind" != absent ]; then
+		take old "$k"
+		links=${v%% *} old=${v#* }
+		put old "$k" "$old"
+		get "$k" 0
+		path=$v
+		if [ "$kind" = file ]; then
+			check_links "$path" "$links" || { fail "$k" $?; break; }
+		fi
+		take sticky "$k"
+		sticky=$v
+		get "$k" 4
+		rest=${old#* }
+		check_owner "${rest%% *}" "$me" "$v" || { fail "$k" $?; break; }
+	fi
+	if [ "$kind" = file ]; then
 		take old "$k"
 		if [ "${v##* }" -gt "$cap" ]; then
 			printf '%s\n' "${v##* }" >&2

@@ -568,40 +568,29 @@ openssh_key_is_rsa(const unsigned char *blob, size_t len)
 	return vlen == 7 && memcmp(v, "ssh-rsa", 7) == 0;
 }
 
-/* Whether the identity file holds an RSA key (PEM or OpenSSH format); false when unsure. */
+/* Whether the identity's bytes hold an RSA key (PEM or OpenSSH format); false when unsure. */
 static bool
-identity_is_rsa(const char *path)
+identity_is_rsa(const struct rk_buf *key)
 {
 	static const char begin[] = "-----BEGIN OPENSSH " "PRIVATE KEY-----";
-	struct rk_err ignored = { 0 };
-	const char *body, *stop;
+	const char *text = (const char *)key->ptr, *body, *stop;
 	unsigned char *raw = NULL;
-	struct rk_buf file;
 	size_t room = 0;
 	long n;
 	bool rsa = false;
 
-	rk_buf_init(&file, SSH_KEY_FILE_MAX);
-	if (rk_file_read(&file, path, SSH_KEY_FILE_MAX, &ignored) != 0)
-		goto out;
-	if (strstr((const char *)file.ptr, "-----BEGIN RSA " "PRIVATE KEY-----") != NULL) {
-		rsa = true;
-		goto out;
-	}
-	if ((body = strstr((const char *)file.ptr, begin)) == NULL ||
-	    (stop = strstr(body, "-----END")) == NULL)
-		goto out;
+	if (strstr(text, "-----BEGIN RSA " "PRIVATE KEY-----") != NULL)
+		return true;
+	if ((body = strstr(text, begin)) == NULL || (stop = strstr(body, "-----END")) == NULL)
+		return false;
 	body += sizeof(begin) - 1;
 	room = (size_t)(stop - body);
 	if ((raw = malloc(room + 1)) == NULL)
-		goto out;
+		return false;
 	if ((n = tp_base64_decode(raw, room, body, room)) > 0)
 		rsa = openssh_key_is_rsa(raw, (size_t)n);
- out:
-	if (raw != NULL)
-		explicit_bzero(raw, room);	/* a private key, perhaps in clear */
+	explicit_bzero(raw, room);	/* a private key, perhaps in clear */
 	free(raw);
-	rk_buf_clear(&file);
 	return rsa;
 }
 
@@ -622,37 +611,86 @@ read_passphrase(struct rk_secret *out, const struct rk_host *host, struct rk_err
 	    host->identity_passphrase.file, err);
 }
 
+/*
+ * Whether rc, from libssh2_userauth_publickey_frommemory(), means that libssh2 could not use
+ * the key itself. In 1.10 the key is parsed before anything is sent, and a failure there
+ * comes back as LIBSSH2_ERROR_FILE, LIBSSH2_ERROR_KEYFILE_AUTH_FAILED (an OpenSSH key whose
+ * passphrase is wrong or missing) or LIBSSH2_ERROR_PROTO (a PEM key whose passphrase is wrong,
+ * or bytes no parser takes). Once the request is on the wire, _libssh2_userauth_publickey()
+ * reports failures as SOCKET_SEND, PUBLICKEY_UNVERIFIED or AUTHENTICATION_FAILED, never
+ * PROTO: here PROTO is the key's, not a corrupt stream's.
+ */
+static bool
+is_key_unusable(int rc)
+{
+	switch (rc) {
+	case LIBSSH2_ERROR_FILE:
+	case LIBSSH2_ERROR_PROTO:
+#ifdef LIBSSH2_ERROR_KEYFILE_AUTH_FAILED
+	case LIBSSH2_ERROR_KEYFILE_AUTH_FAILED:
+#endif
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Logs in with the identity file. We read the file ourselves and hand libssh2 its bytes
+ * (frommemory), rather than its path (fromfile, which opens it with fopen and checks
+ * nothing): the key must pass rk_file_check_private() on the descriptor it is read from, as
+ * OpenSSH's sshkey_perm_ok() refuses a key that group or others can read or another user
+ * owns, and the bytes checked are the bytes used. libssh2 1.10 with OpenSSL reads OpenSSH-
+ * format Ed25519, ECDSA and RSA keys, encrypted or not, from memory as it does from a file.
+ */
 static int
 authenticate_with_key_file(struct ssh_conn *c, struct rk_err *err)
 {
 	const char *identity = c->host->identity;
 	struct rk_secret pass = { 0 };
+	struct rk_buf key;
 	char what[600];
 	int rc, r;
 
+	rk_buf_init(&key, SSH_KEY_FILE_MAX);
+	if ((r = rk_file_read_private(&key, identity, SSH_KEY_FILE_MAX, err)) != 0) {
+		rk_err_prefix(err, "identity");
+		goto out;
+	}
 	if ((r = read_passphrase(&pass, c->host, err)) != 0)
-		return r;
-	rc = libssh2_userauth_publickey_fromfile_ex(c->session, c->user,
-	    (unsigned int)strlen(c->user), NULL, identity,
+		goto out;
+	/* sign_frommemory() in 1.10 measures the key with strlen(): rk_buf ends in a NUL. */
+	rc = libssh2_userauth_publickey_frommemory(c->session, c->user, strlen(c->user),
+	    NULL, 0, (const char *)key.ptr, key.len,
 	    pass.ptr != NULL ? (const char *)pass.ptr : NULL);
-	rk_secret_clear(&pass);
-	if (rc == 0)
-		return 0;
+	if (rc == 0) {
+		r = 0;
+		goto out;
+	}
 	snprintf(what, sizeof(what), "key %s", identity);
-	if (rc == LIBSSH2_ERROR_FILE)
-		return rk_fail(err, RK_E_USAGE, "cannot use identity %s: wrong or missing "
+	if (is_key_unusable(rc)) {
+		r = rk_fail(err, RK_E_USAGE, "cannot use identity %s: wrong or missing "
 		    "passphrase, or a format libssh2 cannot read (OpenSSH and PEM keys work)",
 		    identity);
+		goto out;
+	}
 	if (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED ||
 	    rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED) {
 #ifndef HAVE_RSA_SHA2
-		if (identity_is_rsa(identity))
-			return fail_rsa_refused(c, what, err);
+		if (identity_is_rsa(&key)) {
+			r = fail_rsa_refused(c, what, err);
+			goto out;
+		}
 #endif
-		return rk_fail(err, RK_E_REMOTE, "user %s: %s refused by the server (is it in "
+		r = rk_fail(err, RK_E_REMOTE, "user %s: %s refused by the server (is it in "
 		    "authorized_keys?)", c->user, what);
+		goto out;
 	}
-	return fail_ssh(c, rc, err, "authenticate");
+	r = fail_ssh(c, rc, err, "authenticate");
+ out:
+	rk_secret_clear(&pass);
+	rk_buf_clear(&key);		/* cleanses: it is the private key */
+	return r;
 }
 
 static int
@@ -1313,9 +1351,7 @@ ssh_replace_file(struct rk_backup *backup, struct rk_transport *t,
 
 	if (backup != NULL)
 		rk_backup_clear(backup);
-	if (spec->path == NULL || spec->path[0] != '/')
-		r = rk_fail(err, RK_E_USAGE, "the path must be absolute");
-	else
+	if ((r = tp_check_target_path(spec->path, err)) == 0)
 		r = tp_cmd_replace(backup, &ssh_of(t)->cmd, spec, content, err);
 	return finish(r, t, "replace", spec->path, err);
 }

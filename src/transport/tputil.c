@@ -223,6 +223,91 @@ tp_check_target_kind(const struct rk_file_stat *st, const struct rk_file_spec *s
 }
 
 int
+tp_check_target_path(const char *path, struct rk_err *err)
+{
+	const char *c, *end;
+	size_t len;
+
+	if (path == NULL || path[0] != '/')
+		return rk_fail(err, RK_E_USAGE, "the path must be absolute");
+	for (c = path + 1;; c = end + 1) {
+		end = strchr(c, '/');
+		len = end != NULL ? (size_t)(end - c) : strlen(c);
+		if (len == 0)
+			return rk_fail(err, RK_E_USAGE, "the path has an empty component ('//' or a "
+			    "final '/'): name the file itself");
+		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return rk_fail(err, RK_E_USAGE, "the path has a '%.*s' component: name the "
+			    "file itself, as the plan shows it", (int)len, c);
+		if (end == NULL)
+			return 0;
+	}
+}
+
+int
+tp_fail_hard_links(unsigned long long others, struct rk_err *err)
+{
+	return rk_fail(err, RK_E_USAGE, "has %llu other hard link%s: the rename would leave %s "
+	    "holding the old bytes (refused; make it a file of its own, or the others symbolic "
+	    "links to it)", others, others == 1 ? "" : "s", others == 1 ? "it" : "them");
+}
+
+int
+tp_fail_open_folder(const char *folder, unsigned mode, struct rk_err *err)
+{
+	return rk_fail(err, RK_E_USAGE, "the folder %s is writable by %s (mode %04o) without the "
+	    "sticky bit: anyone there could swap the file (refused; chmod go-w %s)", folder,
+	    (mode & 002) != 0 ? "others" : "its group", mode & 07777, folder);
+}
+
+int
+tp_fail_foreign_file(const char *owner, const char *folder, unsigned mode, struct rk_err *err)
+{
+	return rk_fail(err, RK_E_USAGE, "is %s's, in %s, which others may write (mode %04o): "
+	    "anyone could have put it there (refused; give it to root or the login, or use a "
+	    "folder of its own)", owner, folder, mode & 07777);
+}
+
+int
+tp_fail_from_target_check(int status, const char *line, const char *dir, struct rk_err *err)
+{
+	unsigned long long n;
+	unsigned mode;
+	char *end;
+
+	switch (status) {
+	case TP_EXIT_HARD_LINKS:
+		n = strtoull(line, &end, 10);
+		return tp_fail_hard_links(end != line ? n : 1, err);
+	case TP_EXIT_OPEN_FOLDER:
+	case TP_EXIT_FOREIGN_FILE:
+		/* "MODE REST": the mode in octal, then the folder or the owner. */
+		mode = (unsigned)strtoul(line, &end, 8);
+		if (end == line || *end != ' ')
+			return rk_fail(err, RK_E_REMOTE, "unexpected answer from the host's checks");
+		if (status == TP_EXIT_OPEN_FOLDER)
+			return tp_fail_open_folder(end + 1, mode, err);
+		return tp_fail_foreign_file(end + 1, dir, mode, err);
+	default:
+		return 0;
+	}
+}
+
+#include "target_checks_script.h"
+
+int
+tp_script_with_checks(struct rk_buf *out, const char *script, struct rk_err *err)
+{
+	int r;
+
+	rk_buf_init(out, sizeof(target_checks_script) + strlen(script) + 1);
+	if ((r = rk_buf_append(out, target_checks_script, sizeof(target_checks_script) - 1,
+	    err)) != 0 || (r = rk_buf_append_str(out, script, err)) != 0)
+		rk_buf_clear(out);
+	return r;
+}
+
+int
 tp_fault_point(const struct rk_transport *t, const char *op, struct rk_err *err)
 {
 	(void)t;

@@ -17,6 +17,37 @@
 /* A replace target must be a regular file, absent, or a symlink the spec allows. */
 int	tp_check_target_kind(const struct rk_file_stat *st, const struct rk_file_spec *spec,
 	    struct rk_err *err) RK_MUST_CHECK;
+/*
+ * A target path as every backend takes it: absolute, and without '.', '..' or empty
+ * components (the playbook refuses them too; here a caller of the interface is held to it).
+ * The replace acts on the path as written; a '..' would name a file the plan does not show.
+ */
+int	tp_check_target_path(const char *path, struct rk_err *err) RK_MUST_CHECK;
+
+/*
+ * The refusals of target_checks.sh (replace.sh and the rehearsal's probe run it on the host,
+ * the local backend makes the same checks with system calls), in the words all of them use.
+ * Exit statuses of the scripts, and what each prints on standard error:
+ */
+#define TP_EXIT_HARD_LINKS	15	/* "N": the file has N names besides the target */
+#define TP_EXIT_OPEN_FOLDER	16	/* "MODE FOLDER": a folder on the way others may write */
+#define TP_EXIT_FOREIGN_FILE	17	/* "MODE OWNER": another user's file in a sticky folder */
+/* RK_E_USAGE: the target has other hard links, which a rename would leave on the old bytes. */
+int	tp_fail_hard_links(unsigned long long others, struct rk_err *err);
+/* RK_E_USAGE: folder (on the way to the target) is writable by its group or others, without
+ * the sticky bit. */
+int	tp_fail_open_folder(const char *folder, unsigned mode, struct rk_err *err);
+/* RK_E_USAGE: the target is owner's, in folder, which others may write (mode, sticky). */
+int	tp_fail_foreign_file(const char *owner, const char *folder, unsigned mode,
+	    struct rk_err *err);
+/* After a script exited with status and printed line (its first line of stderr) about a
+ * target in folder dir: the refusal in those words when status is one of TP_EXIT_*, else 0. */
+int	tp_fail_from_target_check(int status, const char *line, const char *dir,
+	    struct rk_err *err);
+/* target_checks.sh (embedded) then script, in out (initialised here, NUL-terminated; the
+ * caller clears it): the one `sh -c` argument of a script that calls those functions. */
+int	tp_script_with_checks(struct rk_buf *out, const char *script, struct rk_err *err)
+	    RK_MUST_CHECK;
 /* Returns r; on failure puts "HOST: VERB PATH: " before the message, kept on one line. */
 /*
  * A seam for the fault-injection build (tests/torture/): every operation of the local

@@ -11,7 +11,7 @@
 # is ignored by resume. Then `rekey rollback`, after a resumed run and straight after a kill,
 # puts back the exact previous bytes, modes and owners, the old certificates are served
 # again, and the revocation stays; also when the kill came the moment a new key landed on
-# db1, before the run could journal it.
+# db1, before the run could journal it. Then E2E_KILL_RANDOM kills at random moments (below).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -86,6 +86,7 @@ PY
 # The uninterrupted run.
 started=${EPOCHREALTIME/./}
 e2e_rekey "$work/reference.out" run "$pb"
+reference_ms=$(((${EPOCHREALTIME/./} - started) / 1000))
 rk_t_note "the uninterrupted run took $(e2e_elapsed "$started")"
 if ((e2e_status != 0)); then
 	e2e_bad "the uninterrupted run exits $e2e_status$(rk_t_show "$(<"$work/reference.out")")"
@@ -154,6 +155,76 @@ rk_t_note "killed after: $(printf '%s\n' "${covered[@]}" | sort -u | tr '\n' ','
 missing=$(comm -23 <(awk 'NR > 1 { print $3 }' "$work/reference.lines" | sort -u) \
 	<(printf '%s\n' "${covered[@]}" | cut -d' ' -f1 | sort -u) | xargs)
 [[ -z $missing ]] || rk_t_note "no kill landed right after a line of: $missing"
+
+# Kills at random moments (issue 20): E2E_KILL_RANDOM runs (default 6), each `kill -9` after a
+# delay drawn evenly from 0 to the uninterrupted run's duration (E2E_KILL_SEED repeats the
+# draws), so a kill lands anywhere, not only right after a journal line: mid-write, mid-replace
+# on a host, mid-reload. Then `rekey resume` (`rekey run` when the kill came before the journal
+# existed), and the end state is the uninterrupted run's. Says where the kills landed.
+# kill_after OUT MS ARGS...: `rekey ARGS`, SIGKILL after MS ms; prints "killed" or "ended STATUS".
+kill_after() {
+	python3 - "$@" "$E2E_REKEY" <<'PY'
+import subprocess, sys, time
+out, delay, argv = sys.argv[1], int(sys.argv[2]) / 1000, [sys.argv[-1]] + sys.argv[3:-1]
+with open(out, "wb") as f:
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+deadline = time.monotonic() + delay
+while (left := deadline - time.monotonic()) > 0:
+    if child.poll() is not None:
+        print("ended", child.returncode)
+        sys.exit(0)
+    time.sleep(min(left, 0.0005))
+if child.poll() is not None:
+    print("ended", child.returncode)
+else:
+    child.kill()
+    child.wait()
+    print("killed")
+PY
+}
+
+random_runs=${E2E_KILL_RANDOM:-6}
+seed=${E2E_KILL_SEED:-$((${EPOCHREALTIME/./} % 32768))}
+RANDOM=$seed
+rk_t_note "random kills: $random_runs, delays 0 to $reference_ms ms, E2E_KILL_SEED=$seed"
+declare -A landed=()
+random_checked=0 random_failed_before=$e2e_failed
+landed_lines=()
+for ((r = 1; r <= random_runs; r++)); do
+	e2e_reset
+	delay=$(((RANDOM * 32768 + RANDOM) % (reference_ms + 1)))
+	read -r how status < <(kill_after "$work/random-$r.out" "$delay" run "$pb")
+	command=resume
+	if [[ $how == ended ]]; then
+		where="(the run ended first, status $status)"
+	elif [[ ! -s $journal ]]; then
+		where="(before the journal existed)"
+		command=run
+	else
+		where=$(e2e_journal_lines "$journal" | tail -n 1 | cut -d' ' -f1,3-)
+		landed_lines+=("${where%% *}")
+		where=${where#* }
+	fi
+	landed[$where]=$((${landed[$where]:-0} + 1))
+	e2e_rekey "$work/random-$r.$command.out" "$command" "$pb"
+	if ((e2e_status != 0)); then
+		e2e_bad "random kill $r after $delay ms ($where): rekey $command exits $e2e_status$(rk_t_show \
+			"$(<"$work/random-$r.$command.out")")"
+		continue
+	fi
+	e2e_same "random kill $r after $delay ms ($where): after $command the end state is the uninterrupted run's" \
+		"$reference" "$(end_state)"
+	e2e_equal "random kill $r: every journaled step is done" "" "$(e2e_journal_unfinished "$id")"
+	random_checked=$((random_checked + 1))
+done
+rk_t_note "random kills: $random_runs runs, $random_checked end states checked, $((e2e_failed - \
+	random_failed_before)) failures"
+rk_t_note "random kills landed after (last journal line: action state, times):$(for w in \
+	"${!landed[@]}"; do printf ' [%s: %s]' "$w" "${landed[$w]}"; done)"
+if ((${#landed_lines[@]} > 0)); then
+	rk_t_note "random kills landed after journal lines (of $total): $(printf '%s\n' \
+		"${landed_lines[@]}" | sort -n | uniq -c | awk '{ printf "%s%s(x%s)", sep, $2, $1; sep = " " }')"
+fi
 
 # Rollback of the last resumed run: every host file as before, the old certificates served,
 # the revocation kept.

@@ -1128,3 +1128,143 @@ while True:
     time.sleep(0.0002)
 PY
 }
+
+# ---------------------------------------------------------------------------------------------
+# A fault at a chosen moment of a run (issue 20)
+
+# e2e_pause_at OUT WHEN ARGS...: starts `rekey ARGS` in the background (output into OUT) and
+# stops it (SIGSTOP) as soon as WHEN holds: "journal:REGEX", a complete line of the incident's
+# journal (named by E2E_JOURNAL) matches the Python regular expression REGEX; "file:GLOB", a
+# file matches GLOB (a temporary sibling appears: a replace is under way on the host). Then
+# `e2e_pause_wait OUT` returns, printing the journal's line count at that moment, or "ended
+# STATUS" when rekey ended first. The caller makes its fault, and `e2e_pause_release OUT` lets
+# rekey go on (SIGCONT) and waits for it: e2e_status is then its exit status. One at a time.
+e2e_pause_at() {
+	local out=$1 when=$2
+	shift 2
+	rm -f -- "$out.paused" "$out.go" "$out.status"
+	python3 - "$E2E_JOURNAL" "$out" "$when" "$E2E_REKEY" "$@" <<'PY' &
+import glob, os, re, signal, subprocess, sys, time
+journal, out, when, argv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+kind, _, what = when.partition(":")
+seen = b""
+def lines():
+    try:
+        with open(journal, "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:
+        return 0
+def journal_matches():
+    global seen
+    try:
+        with open(journal, "rb") as f:
+            f.seek(len(seen))
+            seen += f.read()
+    except OSError:
+        return False
+    whole = seen[:seen.rfind(b"\n") + 1].decode("utf-8", "replace")
+    return any(re.search(what, l) for l in whole.splitlines())
+ready = journal_matches if kind == "journal" else lambda: bool(glob.glob(what))
+def say(name, text):
+    with open(f"{out}.{name}.tmp", "w") as f:
+        f.write(text + "\n")
+    os.rename(f"{out}.{name}.tmp", f"{out}.{name}")
+with open(out, "wb") as f:
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+while True:
+    if ready():
+        child.send_signal(signal.SIGSTOP)
+        say("paused", str(lines()))
+        while not os.path.exists(f"{out}.go"):
+            time.sleep(0.01)
+        child.send_signal(signal.SIGCONT)
+        say("status", str(child.wait()))
+        break
+    status = child.poll()
+    if status is not None:
+        say("paused", f"ended {status}")
+        say("status", str(status))
+        break
+    time.sleep(0.0005)
+PY
+	e2e_pause_pid=$!
+}
+
+e2e_pause_wait() {
+	local deadline=$((${EPOCHREALTIME/./} + 120000000))
+	until [[ -e $1.paused ]]; do
+		((${EPOCHREALTIME/./} < deadline)) || { echo "never paused"; return 1; }
+		sleep 0.005
+	done
+	cat -- "$1.paused"
+}
+
+e2e_pause_release() {
+	: >"$1.go"
+	wait "$e2e_pause_pid" || true
+	e2e_status=$(<"$1.status")
+}
+
+# e2e_journal_vs_hosts ID PLAYBOOK: prints every host file whose content the incident's journal
+# misstates (nothing when the journal tells the truth): replaying the journal in order, a file
+# step journaled "done" put its out.sha256 at undo.path, one journaled "undone" put back its
+# undo.old_sha256 (or removed the file), one journaled "failed" changed nothing; each path then
+# holds what the replay says. A step whose last record is "start" (a run cut off) may have done
+# either: its path (read from `rekey plan --json`) is left out. A torn last line is not a record.
+# BEFORE (lines "PATH MODE OWNER GROUP SHA256", as e2e_host_digest prints) is what each file
+# held when the run began: with it every file the plan touches is checked, those the journal
+# says nothing done of against BEFORE.
+e2e_journal_vs_hosts() {
+	local journal
+	journal=$(e2e_incident_dir "$1")/journal.jsonl
+	python3 - "$journal" <("$E2E_REKEY" plan --json "$2") <(printf '%s\n' "${3:-}") <<'PY'
+import hashlib, json, re, sys
+try:
+    raw = open(sys.argv[1], encoding="utf-8").read()
+except OSError as e:
+    print(f"cannot read the journal: {e.strerror}")
+    sys.exit(0)
+plan = json.load(open(sys.argv[2]))
+paths = {}
+for s in (s for ph in plan.get("phases") or [] for s in ph.get("steps") or []):
+    m = re.search(r"\b(?:replace|edit) (/\S+)", s.get("description", ""))
+    if m:
+        paths[s["id"]] = m.group(1)
+records = []
+for line in raw.split("\n"):
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        continue                        # the torn last line, or the end
+    if rec.get("kind") != "header":
+        records.append(rec)
+expect, done, last = {}, {}, {}
+for line in open(sys.argv[3]):
+    f = line.split()
+    if len(f) == 5 and f[0] in paths.values():
+        expect[f[0]] = f[4]
+    elif len(f) == 2 and f[1] == "missing" and f[0] in paths.values():
+        expect[f[0]] = None
+for rec in records:
+    step, state = rec.get("step"), rec.get("state")
+    last[step] = state
+    undo, out = rec.get("undo") or {}, rec.get("out") or {}
+    if state == "done" and undo.get("path"):
+        done[step] = undo
+        if out.get("sha256"):
+            expect[undo["path"]] = out["sha256"]
+    elif state == "undone" and step in done:
+        u = done[step]
+        expect[u["path"]] = u.get("old_sha256") if u.get("existed") != "no" else None
+for step, state in last.items():
+    if state == "start" and step in paths:
+        expect.pop(paths[step], None)
+for path, want in sorted(expect.items()):
+    try:
+        got = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    except OSError:
+        got = None
+    if got != want:
+        print(f"{path}: the journal says {want or 'absent'}, the host holds {got or 'nothing'}")
+PY
+}

@@ -25,10 +25,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "rekey/clientfile.h"
@@ -40,6 +43,17 @@
 extern char **environ;
 
 #define PATH_MAX_T	1024
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RK_TEST_UNDER_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RK_TEST_UNDER_ASAN	1
+#endif
+#endif
+#ifndef RK_TEST_UNDER_ASAN
+#define RK_TEST_UNDER_ASAN	0
+#endif
 
 /* What the harness started, from its RK_H_ variables. */
 static struct {
@@ -1299,6 +1313,175 @@ test_identity_passphrase_from_env(void **state)
 	unsetenv("RK_TEST_SSH_PASSPHRASE");
 }
 
+/*
+ * An identity key that group or others may read, or that another user owns, is refused before
+ * libssh2 sees it, as OpenSSH's sshkey_perm_ok() refuses it (issue 20): the check is made on
+ * the descriptor the key is read from, so a symbolic link to a wide key is refused too. Each
+ * copy holds the harness's authorized key, so without the check the login would succeed; the
+ * same bytes at 0600, root's, still log in.
+ */
+static void
+test_identity_readable_by_others_or_owned_by_another_user_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char	*name;
+		mode_t		 mode;
+		const char	*owner;
+		const char	*link;		/* a symlink to this case's file, or NULL */
+		const char	*remedy;
+	} cases[] = {
+		{ "id_0644", 0644, "root", NULL, "is readable by group or others (mode 0644): "
+		    "chmod 600 it" },
+		{ "id_0640", 0640, "root", NULL, "is readable by group or others (mode 0640): "
+		    "chmod 600 it" },
+		{ "id_0620", 0620, "root", NULL, "is writable by group or others (mode 0620): "
+		    "chmod 600 it" },
+		{ "id_rkuser", 0600, "rkuser", NULL, "chown it" },
+		{ "id_wide_target", 0644, "root", "id_link", "chmod 600 it" },
+	};
+	char key[PATH_MAX_T], link_path[PATH_MAX_T], want[PATH_MAX_T + 64];
+	struct rk_transport *t = NULL;
+	struct rk_err err = { 0 };
+	struct rk_host host;
+	size_t len;
+	char *bytes;
+
+	if (f->kind == KIND_LOCAL)
+		skip();
+	bytes = read_all(env.key, &len);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		path_join(key, f->work, cases[i].name);
+		write_file(key, bytes, len, cases[i].mode, cases[i].owner, cases[i].owner);
+		host = f->login;
+		host.identity = key;
+		if (cases[i].link != NULL) {
+			path_join(link_path, f->work, cases[i].link);
+			assert_int_equal(symlink(key, link_path), 0);
+			host.identity = link_path;
+		}
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(new_transport(&t, KIND_SSH, &host, &err), 0);
+		assert_int_equal(t->ops->connect(t, &err), RK_E_USAGE);
+		/* The message names the path the playbook gave, and what to do. */
+		format_into(want, sizeof(want), "identity: %s ", host.identity);
+		assert_message_has(&err, want);
+		assert_message_has(&err, cases[i].remedy);
+		if (strcmp(cases[i].owner, "rkuser") == 0) {
+			format_into(want, sizeof(want), "is owned by uid %u, neither this user",
+			    (unsigned)uid_of("rkuser"));
+			assert_message_has(&err, want);
+		}
+		rk_transport_free(t);
+		t = NULL;
+	}
+
+	/* The same bytes, private to root: the login works, so the refusals were the check's. */
+	path_join(key, f->work, "id_0600");
+	write_file(key, bytes, len, 0600, "root", "root");
+	host = f->login;
+	host.identity = key;
+	assert_int_equal(new_transport(&t, KIND_SSH, &host, &err), 0);
+	if (t->ops->connect(t, &err) != 0)
+		fail_msg("connect with a private copy of the key: %s", err.msg);
+	rk_transport_free(t);
+	OPENSSL_cleanse(bytes, len);
+	free(bytes);
+}
+
+/*
+ * Read from memory, libssh2 1.10 still takes the key formats it took from a file: ECDSA in
+ * OpenSSH format, ECDSA in PEM encrypted with a passphrase from a file; a wrong PEM passphrase
+ * and a missing OpenSSH one each get the passphrase message, naming no secret.
+ */
+static void
+test_identity_formats_and_passphrases_from_memory(void **state)
+{
+	struct fixture *f = *state;
+	static const char pem_pass[] = "Pem-Pass-4f9c2e1b7a";
+	char ec[PATH_MAX_T], pem[PATH_MAX_T], pubs[PATH_MAX_T], passfile[PATH_MAX_T];
+	char ec_pub[PATH_MAX_T], pem_pub[PATH_MAX_T];
+	const char *keygen_ec[] = { "ssh-keygen", "-q", "-t", "ecdsa", "-b", "256", "-N", "",
+	    "-f", ec, NULL };
+	const char *keygen_pem[] = { "ssh-keygen", "-q", "-t", "ecdsa", "-b", "384", "-N",
+	    pem_pass, "-m", "PEM", "-f", pem, NULL };
+	struct rk_transport *t = NULL;
+	struct rk_err err = { 0 };
+	struct rk_host host;
+	char *a, *b, *both;
+
+	if (f->kind == KIND_LOCAL)
+		skip();
+	path_join(ec, f->work, "id_ecdsa");
+	path_join(pem, f->work, "id_ecdsa_pem");
+	format_into(ec_pub, sizeof(ec_pub), "%s.pub", ec);
+	format_into(pem_pub, sizeof(pem_pub), "%s.pub", pem);
+	run_ok(keygen_ec);
+	run_ok(keygen_pem);
+	{
+		/* A PEM key says so on its first line; the OpenSSH one is "OPENSSH". */
+		char *text = read_all(pem, NULL);
+
+		assert_non_null(strstr(text, "-----BEGIN EC " "PRIVATE KEY-----"));
+		assert_non_null(strstr(text, "ENCRYPTED"));
+		OPENSSL_cleanse(text, strlen(text));
+		free(text);
+	}
+	/* authorize_for_rkuser keeps one backup: both public keys in one go. */
+	a = read_all(ec_pub, NULL);
+	b = read_all(pem_pub, NULL);
+	assert_true(asprintf(&both, "%s%s", a, b) > 0);
+	path_join(pubs, f->work, "both.pub");
+	write_file(pubs, both, strlen(both), 0644, "root", "root");
+	authorize_for_rkuser(f, pubs);
+	free(a);
+	free(b);
+	free(both);
+
+	/*
+	 * libssh2 1.10 leaks the private exponent's BIGNUM (56 bytes, never cleansed) each time
+	 * it reads an OpenSSH-format ECDSA key, from a file as from memory (fixed upstream by
+	 * e4d056ea, "openssl: fix leaking ECDSA bignum buffer"): LeakSanitizer would fail the
+	 * suite for it, so the ASan build leaves this one login out.
+	 */
+	if (!RK_TEST_UNDER_ASAN) {
+		host = f->login;
+		host.identity = ec;
+		assert_int_equal(new_transport(&t, KIND_SSH, &host, &err), 0);
+		if (t->ops->connect(t, &err) != 0)
+			fail_msg("connect with an OpenSSH-format ECDSA key: %s", err.msg);
+		rk_transport_free(t);
+	}
+
+	path_join(passfile, f->work, "pem.pass");
+	write_file(passfile, pem_pass, strlen(pem_pass), 0600, "root", "root");
+	host = f->login;
+	host.identity = pem;
+	host.identity_passphrase.file = passfile;
+	assert_int_equal(new_transport(&t, KIND_SSH, &host, &err), 0);
+	if (t->ops->connect(t, &err) != 0)
+		fail_msg("connect with an encrypted PEM ECDSA key: %s", err.msg);
+	rk_transport_free(t);
+
+	write_file(passfile, "Wrong-Pem-Pass-77", 17, 0600, "root", "root");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(new_transport(&t, KIND_SSH, &host, &err), 0);
+	assert_int_equal(t->ops->connect(t, &err), RK_E_USAGE);
+	assert_message_has(&err, "wrong or missing passphrase");
+	assert_message_has(&err, pem);
+	assert_null(strstr(err.msg, "Wrong-Pem-Pass"));
+	assert_null(strstr(err.msg, pem_pass));
+	rk_transport_free(t);
+
+	/* An encrypted key and no passphrase at all: refused, never a prompt on the terminal. */
+	host.identity_passphrase.file = NULL;
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(new_transport(&t, KIND_SSH, &host, &err), 0);
+	assert_int_equal(t->ops->connect(t, &err), RK_E_USAGE);
+	assert_message_has(&err, "wrong or missing passphrase");
+	rk_transport_free(t);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Targets that are not plain files */
 
@@ -1345,6 +1528,227 @@ test_symlink_and_non_regular_targets(void **state)
 	    RK_E_USAGE);
 	assert_message_has(&err, "is not a regular file");
 	assert_no_temporary_file(f->work);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Targets that must not be replaced (issue 20): the replace, over every transport, and the
+ * rehearsal's probe_replace refuse each in the same words, before anything is made. */
+
+/* replace_file and probe_replace both refuse path with a message holding needle; nothing was
+ * made in dir (no temporary file, no backup) and, when keep is given, keep still holds "old\n". */
+static void
+assert_target_refused(struct fixture *f, const char *dir, const char *path, const char *needle,
+    const char *keep)
+{
+	struct rk_file_spec spec = spec_of(path, 0644, f->owner, f->group);
+	struct rk_backup backup = { 0 };
+	struct rk_push_probe probe;
+	struct rk_err err = { 0 };
+	size_t backups = count_entries_containing(dir, ".rekey-bak-");
+
+	if (f->t->ops->replace_file(&backup, f->t, &spec, bytes_of("new\n"), &err) == 0)
+		fail_msg("replace %s was not refused", path);
+	assert_int_equal(err.code, RK_E_USAGE);
+	assert_message_has(&err, needle);
+	assert_null(backup.target);
+	rk_err_clear(&err);
+	if (f->t->ops->probe_replace(&probe, f->t, &spec, 4, &err) == 0)
+		fail_msg("probe_replace %s was not refused", path);
+	assert_int_equal(err.code, RK_E_USAGE);
+	assert_message_has(&err, needle);
+	assert_no_temporary_file(dir);
+	assert_int_equal(count_entries_containing(dir, ".rekey-bak-"), backups);
+	if (keep != NULL)
+		assert_file_is(keep, "old\n", 4, 0644, f->owner, f->group);
+}
+
+static void
+assert_target_replaced(struct fixture *f, const char *path, const char *check)
+{
+	struct rk_file_spec spec = spec_of(path, 0644, f->owner, f->group);
+	struct rk_push_probe probe;
+	struct rk_err err = { 0 };
+
+	if (f->t->ops->probe_replace(&probe, f->t, &spec, 4, &err) != 0)
+		fail_msg("probe_replace %s: %s", path, err.msg);
+	if (f->t->ops->replace_file(NULL, f->t, &spec, bytes_of("new\n"), &err) != 0)
+		fail_msg("replace %s: %s", path, err.msg);
+	assert_file_is(check, "new\n", 4, 0644, f->owner, f->group);
+}
+
+/* A target with another name (a hard link): the rename would leave that name on the old bytes,
+ * so it is refused with the count; rekey's own backup link beside it does not count. */
+static void
+test_target_with_other_hard_links_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX_T], other[PATH_MAX_T], third[PATH_MAX_T], ours[PATH_MAX_T];
+	struct stat st;
+
+	path_join(path, f->work, "server.key");
+	path_join(other, f->work, "copy-of-key");
+	path_join(third, f->work, "another-copy");
+	write_file(path, "old\n", 4, 0644, f->owner, f->group);
+	assert_int_equal(link(path, other), 0);
+	assert_target_refused(f, f->work, path, "has 1 other hard link: the rename would leave it "
+	    "holding the old bytes", other);
+	assert_int_equal(link(path, third), 0);
+	assert_target_refused(f, f->work, path, "has 2 other hard links", third);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_nlink, 3);
+	/* A backup link a cut-off run left is ours, not another name of the file. */
+	assert_int_equal(unlink(other), 0);
+	assert_int_equal(unlink(third), 0);
+	format_into(ours, sizeof(ours), "%s.rekey-bak-20250101T000000Z-0badcafe", path);
+	assert_int_equal(link(path, ours), 0);
+	assert_target_replaced(f, path, path);
+	assert_file_is(ours, "old\n", 4, 0644, f->owner, f->group);
+	assert_no_temporary_file(f->work);
+}
+
+/* A folder on the way that its group or others may write, without the sticky bit, is refused
+ * by name and mode, also when a symbolic link on the way leads through it; a link into a safe
+ * folder is followed; a sticky folder (a /tmp) is fine, unless the file there is a third
+ * user's. */
+static void
+test_target_in_folder_others_may_write_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	const char *me = f->kind == KIND_SSH ? "rkuser" : "root";
+	char open_dir[PATH_MAX_T], group_dir[PATH_MAX_T], inner[PATH_MAX_T], link_dir[PATH_MAX_T];
+	char safe[PATH_MAX_T], safe_link[PATH_MAX_T], sticky[PATH_MAX_T], path[PATH_MAX_T];
+	char real[PATH_MAX_T], want[PATH_MAX_T];
+
+	path_join(open_dir, f->work, "open");
+	make_dir(open_dir, 0777, me, me);
+	path_join(path, open_dir, "ca.crt");
+	write_file(path, "old\n", 4, 0644, f->owner, f->group);
+	format_into(want, sizeof(want), "the folder %s is writable by others (mode 0777) without "
+	    "the sticky bit", open_dir);
+	assert_target_refused(f, open_dir, path, want, path);
+
+	/* Below it, in a folder of its own: the folder above is as open. */
+	path_join(inner, open_dir, "inner");
+	make_dir(inner, 0755, me, me);
+	path_join(path, inner, "ca.crt");
+	write_file(path, "old\n", 4, 0644, f->owner, f->group);
+	assert_target_refused(f, inner, path, want, path);
+
+	/* Through a symbolic link whose written path is clean: the folder it resolves through. */
+	path_join(link_dir, f->work, "via-link");
+	assert_int_equal(symlink(inner, link_dir), 0);
+	path_join(path, link_dir, "ca.crt");
+	path_join(real, inner, "ca.crt");
+	assert_target_refused(f, inner, path, want, real);
+
+	path_join(group_dir, f->work, "group");
+	make_dir(group_dir, 0775, me, me);
+	path_join(path, group_dir, "ca.crt");
+	write_file(path, "old\n", 4, 0644, f->owner, f->group);
+	format_into(want, sizeof(want), "the folder %s is writable by its group (mode 0775)",
+	    group_dir);
+	assert_target_refused(f, group_dir, path, want, path);
+
+	/* A link into a folder nobody else may write is followed: the file lands there. */
+	path_join(safe, f->work, "safe");
+	make_dir(safe, 0755, me, me);
+	path_join(safe_link, f->work, "safe-link");
+	assert_int_equal(symlink("safe", safe_link), 0);
+	path_join(path, safe_link, "ca.crt");
+	path_join(real, safe, "ca.crt");
+	assert_target_replaced(f, path, real);
+
+	/* Sticky and open to all: a new file, or the login's own, is fine... */
+	path_join(sticky, f->work, "sticky");
+	make_dir(sticky, 01777, "root", "root");
+	path_join(path, sticky, "new.crt");
+	assert_target_replaced(f, path, path);
+	path_join(path, sticky, "own.crt");
+	write_file(path, "old\n", 4, 0644, f->owner, f->group);
+	assert_target_replaced(f, path, path);
+	/* ...but a third user's file there may have been planted under the name. */
+	path_join(path, sticky, "planted.crt");
+	write_file(path, "old\n", 4, 0644, "daemon", "daemon");
+	format_into(want, sizeof(want), "is daemon's, in %s, which others may write (mode 1777)",
+	    sticky);
+	assert_target_refused(f, sticky, path, want, NULL);
+	assert_file_is(path, "old\n", 4, 0644, "daemon", "daemon");
+
+	/* Through sudo (root runs the same script on the host): the same refusals. */
+	if (f->kind == KIND_SSH) {
+		struct rk_transport *login = f->t;
+		struct rk_err err = { 0 };
+
+		assert_int_equal(new_transport(&f->t, KIND_SSH, &f->admin, &err), 0);
+		assert_target_refused(f, sticky, path, want, NULL);
+		path_join(path, open_dir, "ca.crt");
+		format_into(want, sizeof(want), "the folder %s is writable by others (mode 0777)",
+		    open_dir);
+		assert_target_refused(f, open_dir, path, want, path);
+		rk_transport_free(f->t);
+		f->t = login;
+	}
+}
+
+/* A folder, a FIFO, a socket and a device at the target: refused, never opened (a FIFO that
+ * was opened would block the call), left as they are. */
+static void
+test_target_of_the_wrong_type_is_refused_untouched(void **state)
+{
+	struct fixture *f = *state;
+	const char *names[] = { "folder", "fifo", "socket", "device" };
+	const mode_t kinds[] = { S_IFDIR, S_IFIFO, S_IFSOCK, S_IFCHR };
+	char path[PATH_MAX_T];
+	struct stat before, after;
+
+	for (size_t i = 0; i < 4; i++) {
+		path_join(path, f->work, names[i]);
+		if (kinds[i] == S_IFDIR) {
+			assert_int_equal(mkdir(path, 0755), 0);
+		} else if (kinds[i] == S_IFSOCK) {
+			struct sockaddr_un sa = { .sun_family = AF_UNIX };
+			int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+			assert_true(fd >= 0);
+			assert_true(strlen(path) < sizeof(sa.sun_path));
+			memcpy(sa.sun_path, path, strlen(path) + 1);
+			assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+			close(fd);
+		} else {
+			assert_int_equal(mknod(path, kinds[i] | 0644, kinds[i] == S_IFCHR ?
+			    makedev(1, 3) : 0), 0);
+		}
+		assert_int_equal(lstat(path, &before), 0);
+		assert_target_refused(f, f->work, path, "is not a regular file", NULL);
+		assert_int_equal(lstat(path, &after), 0);
+		assert_int_equal(after.st_mode, before.st_mode);
+		assert_int_equal(after.st_ino, before.st_ino);
+		assert_int_equal(after.st_mtime, before.st_mtime);
+	}
+}
+
+/* '..', '.', '//' and relative paths: refused by every backend before any command runs. */
+static void
+test_target_path_with_dot_dot_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX_T], real[PATH_MAX_T];
+	const char *const bad[][2] = {
+		{ "sub/../x.crt", "has a '..' component" },
+		{ "./x.crt", "has a '.' component" },
+		{ "/x.crt", "has an empty component" },
+	};
+	size_t before = f->kind == KIND_SSH ? count_commands_on_host1() : 0;
+
+	path_join(real, f->work, "x.crt");
+	write_file(real, "old\n", 4, 0644, f->owner, f->group);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path_join(path, f->work, bad[i][0]);
+		assert_target_refused(f, f->work, path, bad[i][1], real);
+	}
+	assert_target_refused(f, f->work, "-rf x.crt", "the path must be absolute", real);
+	if (f->kind == KIND_SSH)
+		assert_int_equal(count_commands_on_host1(), before);
 }
 
 /* rkuser without sudo cannot give a file to another user: chown fails, the old file stays. */
@@ -1830,7 +2234,13 @@ main(void)
 		T(test_paths_with_space_quote_dollar_backtick_newline),
 		T(test_rsa_identity_is_refused_with_cause_and_remedy),
 		T(test_identity_passphrase_from_env),
+		T(test_identity_readable_by_others_or_owned_by_another_user_is_refused),
+		T(test_identity_formats_and_passphrases_from_memory),
 		T(test_symlink_and_non_regular_targets),
+		T(test_target_with_other_hard_links_is_refused),
+		T(test_target_in_folder_others_may_write_is_refused),
+		T(test_target_of_the_wrong_type_is_refused_untouched),
+		T(test_target_path_with_dot_dot_is_refused),
 		T(test_login_without_sudo_cannot_give_file_away),
 		T(test_host_key_order_follows_known_hosts_when_server_also_has_ecdsa),
 		T(test_agent_authenticates_when_no_identity),

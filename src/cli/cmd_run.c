@@ -1248,7 +1248,14 @@ execute(struct run *run, struct rk_err *err)
 			return fail_with(run, err, RK_EXIT_FAILED);
 	} else if (rk_run_ctx_start_keygen(run->ctx, err) != 0 ||
 	    rk_executor_run(&run->report, &cfg, err) != 0) {
-		return fail_with(run, err, RK_EXIT_FAILED);
+		rc = fail_with(run, err, RK_EXIT_FAILED);
+		/* The journal holds only what happened (a full disk stops the run before the
+		 * next step): once the cause is gone, resume goes on from it. */
+		if (!rehearse)
+			fprintf(stderr, "rekey: the journal %s holds what was done; once this is "
+			    "fixed, `rekey resume %s` goes on from it\n", run->journal_path,
+			    run->args.playbook);
+		return rc;
 	}
 	rk_run_ctx_close_transports(run->ctx);
 	/* Whatever happened, the auditor gets the record of it. */

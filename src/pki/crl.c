@@ -63,6 +63,12 @@ serial_to_asn1(const char *serial)
 	return ai;
 }
 
+/*
+ * The entry form of a serial. One that RFC 5280 does not allow is never shown as another
+ * serial: a negative one starts with "-", and one too long for out ends in "..." after the
+ * bytes that fit (it was cut to 21 bytes and a ':' before), so neither can equal a serial
+ * rk_serial_normalise makes. Found by fuzz_pkiload.
+ */
 static void
 asn1_serial_hex(char *out, size_t size, const ASN1_INTEGER *ai)
 {
@@ -71,9 +77,20 @@ asn1_serial_hex(char *out, size_t size, const ASN1_INTEGER *ai)
 	size_t used = 0;
 
 	out[0] = '\0';
-	for (i = 0; i < len && used + 4 <= size; i++)
+	if (size < 8)
+		return;
+	if (ASN1_STRING_type(ai) == V_ASN1_NEG_INTEGER)
+		out[used++] = '-';
+	for (i = 0; i < len; i++) {
+		/* Room for this pair, its ':' and a last "..." and NUL. */
+		if (used + 3 + 4 > size) {
+			memcpy(out + used, "...", 4);
+			return;
+		}
 		used += (size_t)snprintf(out + used, size - used, "%02X%s", p[i],
 		    i + 1 < len ? ":" : "");
+	}
+	out[used] = '\0';
 }
 
 /*

@@ -8,9 +8,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "probe_int.h"
 #include "rekey/strutil.h"
 #include "rekey/clock.h"
 
@@ -232,6 +236,25 @@ put_le(unsigned char *p, uint32_t v, size_t n)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/*
+ * The text of a MySQL error packet, escaped: it is the server's, and a message is one line
+ * that must not drive the terminal of whoever reads it (err.h). Found by fuzz_probe.
+ */
+static int
+fail_refused(const unsigned char *text, size_t len, struct rk_err *err)
+{
+	char *raw = rk_bytes_to_str(text, len), *esc = raw != NULL ? rk_text_escape(raw) : NULL;
+	int r;
+
+	if (esc == NULL)
+		r = rk_fail_nomem(err);
+	else
+		r = rk_fail(err, RK_E_REMOTE, "the server refused the connection: %s", esc);
+	free(esc);
+	free(raw);
+	return r;
+}
+
 /* Reads the greeting (protocol 10), checks CLIENT_SSL, and sends the 32-byte SSL request. */
 static int
 mysql_ssl_request(struct probe *p, struct rk_err *err)
@@ -249,8 +272,7 @@ mysql_ssl_request(struct probe *p, struct rk_err *err)
 	if ((r = read_exact(p, payload, len, "MySQL greeting", err)) != 0)
 		return r;
 	if (payload[0] == 0xff)		/* an error packet: code (2), then "#" state (6) */
-		return rk_fail(err, RK_E_REMOTE, "the server refused the connection: %.*s",
-		    (int)(len > 9 ? len - 9 : 0), (const char *)payload + (len > 9 ? 9 : len));
+		return fail_refused(payload + (len > 9 ? 9 : len), len > 9 ? len - 9 : 0, err);
 	if (payload[0] != 10)
 		return rk_fail(err, RK_E_REMOTE, "not a MySQL server (protocol %u)", payload[0]);
 	pos = 1;
@@ -319,6 +341,47 @@ setup_tls(struct probe *p, int security_level, struct rk_err *err)
 	return 0;
 }
 
+/*
+ * OpenSSL writes to the socket with write(2), so a server that has already closed raises
+ * SIGPIPE, which kills a program that does not ignore it (only `rekey run` does): it is held
+ * back for this thread during each TLS call, and one the call raised is taken off again,
+ * since EPIPE says the same (as write_without_sigpipe in transport/local.c). Found by
+ * fuzz_probe.
+ */
+struct sigpipe_hold {
+	sigset_t	before;
+	bool		was_pending;
+};
+
+static void
+hold_sigpipe(struct sigpipe_hold *h)
+{
+	sigset_t pipe_only, pending;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	sigemptyset(&pending);
+	(void)sigpending(&pending);
+	h->was_pending = sigismember(&pending, SIGPIPE) == 1;
+	(void)pthread_sigmask(SIG_BLOCK, &pipe_only, &h->before);
+}
+
+static void
+release_sigpipe(struct sigpipe_hold *h)
+{
+	const struct timespec now = { 0, 0 };
+	sigset_t pipe_only, pending;
+	int saved = errno;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	sigemptyset(&pending);
+	if (!h->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)
+		(void)sigtimedwait(&pipe_only, NULL, &now);
+	(void)pthread_sigmask(SIG_SETMASK, &h->before, NULL);
+	errno = saved;
+}
+
 /* The reason OpenSSL gives for a failed handshake, as one line. */
 static void
 handshake_reason(char *buf, size_t size, unsigned long e)
@@ -339,14 +402,19 @@ handshake_reason(char *buf, size_t size, unsigned long e)
 static int
 handshake(struct probe *p, unsigned long *tls_error, struct rk_err *err)
 {
+	struct sigpipe_hold hold;
 	char reason[160];
-	int rc, r;
+	int rc, r, e;
 
 	for (;;) {
 		ERR_clear_error();
-		if ((rc = SSL_connect(p->ssl)) == 1)
+		hold_sigpipe(&hold);
+		rc = SSL_connect(p->ssl);
+		e = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(p->ssl, rc);
+		release_sigpipe(&hold);
+		if (rc == 1)
 			return 0;
-		switch (SSL_get_error(p->ssl, rc)) {
+		switch (e) {
 		case SSL_ERROR_WANT_READ:
 			r = wait_ready(p, p->fd, POLLIN, "TLS handshake", err);
 			break;
@@ -367,14 +435,17 @@ handshake(struct probe *p, unsigned long *tls_error, struct rk_err *err)
 	}
 }
 
-/* Connects, does the protocol's upgrade, and the TLS handshake, all before p->deadline. */
+/*
+ * Connects (unless p->fd is connected already), does the protocol's upgrade, and the TLS
+ * handshake, all before p->deadline.
+ */
 static int
 open_session(struct probe *p, int security_level, unsigned long *tls_error, struct rk_err *err)
 {
 	int r;
 
 	*tls_error = 0;
-	if ((r = connect_tcp(p, err)) != 0)
+	if (p->fd == -1 && (r = connect_tcp(p, err)) != 0)
 		return r;
 	switch (p->req->protocol) {
 	case RK_PROBE_POSTGRESQL:
@@ -418,8 +489,13 @@ close_session(struct probe *p)
 	if (p->ssl != NULL) {
 		/* A courtesy after a finished handshake (the answer does not matter; on this
 		 * non-blocking socket it never waits); nothing to say after a failed one. */
-		if (SSL_is_init_finished(p->ssl))
+		if (SSL_is_init_finished(p->ssl)) {
+			struct sigpipe_hold hold;
+
+			hold_sigpipe(&hold);
 			(void)SSL_shutdown(p->ssl);
+			release_sigpipe(&hold);
+		}
 		SSL_free(p->ssl);
 	}
 	SSL_CTX_free(p->ctx);
@@ -492,10 +568,10 @@ describe_leaf(struct rk_probe_result *out, X509 *x)
 	}
 }
 
-/* rk_probe with the exchange's deadline given. */
+/* rk_probe with the exchange's deadline given, on fd when it is not -1 (closed here). */
 static int
 probe_until(struct rk_probe_result *out, const struct rk_probe_request *req,
-    long long deadline, struct rk_err *err)
+    long long deadline, int fd, struct rk_err *err)
 {
 	struct probe p;
 	STACK_OF(X509) *chain;
@@ -506,6 +582,7 @@ probe_until(struct rk_probe_result *out, const struct rk_probe_request *req,
 
 	memset(out, 0, sizeof(*out));
 	probe_init(&p, req, deadline);
+	p.fd = fd;
 	if ((r = open_session(&p, -1, &tls_error, err)) != 0)
 		goto out;
 	rk_strlcpy(out->protocol, SSL_get_version(p.ssl), sizeof(out->protocol));
@@ -538,7 +615,22 @@ probe_until(struct rk_probe_result *out, const struct rk_probe_request *req,
 int
 rk_probe(struct rk_probe_result *out, const struct rk_probe_request *req, struct rk_err *err)
 {
-	return probe_until(out, req, deadline_of(req), err);
+	return probe_until(out, req, deadline_of(req), -1, err);
+}
+
+int
+rk_probe_on_fd(struct rk_probe_result *out, const struct rk_probe_request *req, int fd,
+    struct rk_err *err)
+{
+	int flags;
+
+	/* Non-blocking, as connect_one leaves its socket: every wait goes through poll(2). */
+	if ((flags = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+		memset(out, 0, sizeof(*out));
+		close(fd);
+		return rk_fail(err, RK_E_INTERNAL, "probe: fcntl: %s", strerror(errno));
+	}
+	return probe_until(out, req, deadline_of(req), fd, err);
 }
 
 int
@@ -590,7 +682,7 @@ rk_probe_wait_for_fingerprint(struct rk_probe_result *out, const struct rk_probe
 		tries++;
 		if (until > deadline)
 			until = deadline;	/* one exchange a try; none outlasts the wait */
-		r = probe_until(&last, req, until, &once);
+		r = probe_until(&last, req, until, -1, &once);
 		if (r == 0 && strcmp(last.fingerprint, want) == 0)
 			break;
 		if (rk_clock_ms() + pause_ms > deadline) {

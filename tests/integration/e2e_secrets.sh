@@ -594,8 +594,10 @@ services:
     reload: none
     connect: {address: 127.0.0.1, port: $port, user: nobody, password_env: E2E_MARK}
 EOF
+	# A copy the user can run: the build folder may be closed to it (a clone in mktemp -d).
+	install -m 0755 -- "$E2E_REKEY" "$probe/rekey"
 	# setpriv and env exec: the pid is rekey's own.
-	"${as_user[@]}" env -C "$probe" HOME="$probe" E2E_MARK="$mark" "$E2E_REKEY" verify \
+	"${as_user[@]}" env -C "$probe" HOME="$probe" E2E_MARK="$mark" "$probe/rekey" verify \
 		verify.yml </dev/null >"$out/dumpable.out" 2>"$out/dumpable.err" &
 	pid=$!
 	"${as_user[@]}" env E2E_MARK="$mark" sleep 30 </dev/null >/dev/null 2>&1 &

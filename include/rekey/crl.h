@@ -47,7 +47,7 @@ bool	rk_crl_is_signed_by(const struct rk_crl *crl, const struct rk_cert *ca);
 size_t	rk_crl_count(const struct rk_crl *crl);
 void	rk_crl_entry_at(struct rk_crl_entry *out, const struct rk_crl *crl, size_t i);
 bool	rk_crl_has_serial(const struct rk_crl *crl, const char *serial);
-/* The CRL Number, or -1 when it has none (or it does not fit a long). */
+/* The CRL Number, or -1 when it has none (or it is negative, or does not fit a long). */
 long	rk_crl_number(const struct rk_crl *crl);
 time_t	rk_crl_last_update(const struct rk_crl *crl);
 time_t	rk_crl_next_update(const struct rk_crl *crl);

@@ -437,7 +437,8 @@ rk_crl_number(const struct rk_crl *crl)
 	if (n != NULL)
 		v = ASN1_INTEGER_get(n);
 	ASN1_INTEGER_free(n);
-	return v;
+	/* RFC 5280 makes it non-negative: a negative one is no number (found by fuzz_pkiload). */
+	return v < 0 ? -1 : v;
 }
 
 time_t

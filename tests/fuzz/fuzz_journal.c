@@ -28,11 +28,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "rekey/journal.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char dir[4096], path[4200];
 
 static void
 contract_broken(const char *what)
@@ -41,44 +40,11 @@ contract_broken(const char *what)
 	abort();		/* libFuzzer keeps the input */
 }
 
-static void
-remove_dir(void)
-{
-	(void)unlink(path);
-	(void)rmdir(dir);
-}
-
-/* The private folder, made once; the file in it holds each input in turn. */
-static void
-make_dir(void)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	if (dir[0] != '\0')
-		return;
-	snprintf(dir, sizeof(dir), "%s/fuzz-journal.XXXXXX", tmp != NULL && *tmp != '\0' ?
-	    tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("fuzz_journal: mkdtemp");
-		exit(1);
-	}
-	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
-	atexit(remove_dir);
-}
-
-/* path holds a then b, mode 0600 as rekey makes it. */
+/* The journal holds a then b. */
 static void
 write_file(const uint8_t *a, size_t alen, const char *b, size_t blen)
 {
-	int fd;
-
-	(void)unlink(path);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1 ||
-	    (alen > 0 && write(fd, a, alen) != (ssize_t)alen) ||
-	    (blen > 0 && write(fd, b, blen) != (ssize_t)blen) || close(fd) == -1) {
-		perror("fuzz_journal: write");
-		exit(1);
-	}
+	fuzz_file_write("fuzz_journal", a, alen, b, blen);
 }
 
 static off_t
@@ -86,7 +52,7 @@ file_size(void)
 {
 	struct stat st;
 
-	if (stat(path, &st) == -1) {
+	if (stat(fuzz_path, &st) == -1) {
 		perror("fuzz_journal: stat");
 		exit(1);
 	}
@@ -214,7 +180,7 @@ check_torn(const struct rk_journal_log *log, const uint8_t *data, size_t size,
 	struct rk_err err = { 0 };
 
 	write_file(data, size, torn, strlen(torn));
-	if (rk_journal_read(&again, path, &err) != 0) {
+	if (rk_journal_read(&again, fuzz_path, &err) != 0) {
 		fprintf(stderr, "fuzz_journal: %s\n", err.msg);
 		contract_broken("a torn last line made the journal unreadable");
 	}
@@ -243,7 +209,7 @@ check_reopen(const struct rk_journal_log *read_log, const uint8_t *data, size_t 
 	int r;
 
 	write_file(data, size, NULL, 0);
-	r = rk_journal_reopen(&j, &log, path, &err);
+	r = rk_journal_reopen(&j, &log, fuzz_path, &err);
 	if ((r == 0) != (read_log != NULL)) {
 		fprintf(stderr, "fuzz_journal: reopen %d: %s\n", r, err.msg);
 		contract_broken("reopen and read disagree on whether the journal is good");
@@ -265,7 +231,7 @@ check_reopen(const struct rk_journal_log *read_log, const uint8_t *data, size_t 
 		contract_broken("a reopened journal refused a record");
 	}
 	rk_journal_close(j);
-	if (rk_journal_read(&after, path, &err) != 0) {
+	if (rk_journal_read(&after, fuzz_path, &err) != 0) {
 		fprintf(stderr, "fuzz_journal: %s\n", err.msg);
 		contract_broken("a record appended after reopen made the journal unreadable");
 	}
@@ -295,9 +261,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rk_err err = { 0 };
 	int r;
 
-	make_dir();
+	(void)fuzz_file_path("fuzz_journal", "journal.jsonl");
 	write_file(data, size, NULL, 0);
-	if ((r = rk_journal_read(&log, path, &err)) != 0)
+	if ((r = rk_journal_read(&log, fuzz_path, &err)) != 0)
 		check_failure(r, log, &err);
 	else {
 		check_log(log, data, size);

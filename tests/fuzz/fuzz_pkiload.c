@@ -37,6 +37,7 @@
 
 #include "rekey/ca.h"
 #include "rekey/cert.h"
+#include "fuzz_file.h"
 #include "rekey/chain.h"
 #include "rekey/crl.h"
 #include "rekey/key.h"
@@ -47,8 +48,6 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[4096], path[4200];
-
 static void
 contract_broken(const char *what)
 {
@@ -56,36 +55,12 @@ contract_broken(const char *what)
 	abort();		/* libFuzzer keeps the input */
 }
 
-static void
-remove_dir(void)
-{
-	(void)unlink(path);
-	(void)rmdir(dir);
-}
-
-/* The input as a private file, as a CA key must be; the folder is made once. */
+/* The input as a private file, as a CA key must be. */
 static void
 write_input(const uint8_t *data, size_t size)
 {
-	const char *tmp = getenv("TMPDIR");
-	int fd;
-
-	if (dir[0] == '\0') {
-		snprintf(dir, sizeof(dir), "%s/fuzz-pkiload.XXXXXX", tmp != NULL && *tmp != '\0' ?
-		    tmp : "/tmp");
-		if (mkdtemp(dir) == NULL) {
-			perror("fuzz_pkiload: mkdtemp");
-			exit(1);
-		}
-		snprintf(path, sizeof(path), "%s/input", dir);
-		atexit(remove_dir);
-	}
-	(void)unlink(path);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1 ||
-	    (size > 0 && write(fd, data, size) != (ssize_t)size) || close(fd) == -1) {
-		perror("fuzz_pkiload: write");
-		exit(1);
-	}
+	(void)fuzz_file_path("fuzz_pkiload", "input");
+	fuzz_file_write("fuzz_pkiload", data, size, NULL, 0);
 }
 
 /* The failure of a loader: a message, and a code the header allows. */
@@ -103,22 +78,6 @@ check_failure(int r, const struct rk_err *err, const char *who)
 	}
 }
 
-/* "" (when pairs is 0) or upper-case hex pairs joined by ':'; pairs > 0: exactly that many. */
-static bool
-is_hex_pairs(const char *s, size_t pairs)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0)
-		return pairs == 0;
-	if (n % 3 != 2 || (pairs > 0 && n != 3 * pairs - 1))
-		return false;
-	for (i = 0; i < n; i++)
-		if (i % 3 == 2 ? s[i] != ':' : strchr("0123456789ABCDEF", s[i]) == NULL)
-			return false;
-	return true;
-}
-
 /* A CRL entry's serial: hex pairs, after a "-" when negative, before ":..." when cut. */
 static bool
 is_entry_serial(const char *s)
@@ -133,7 +92,7 @@ is_entry_serial(const char *s)
 	memcpy(pairs, s, n + 1);
 	if (n >= 4 && strcmp(pairs + n - 4, ":...") == 0)
 		pairs[n - 4] = '\0';
-	return is_hex_pairs(pairs, 0);
+	return fuzz_is_hex_pairs(pairs, 0);
 }
 
 static bool
@@ -159,9 +118,9 @@ check_cert(const struct rk_cert *c)
 	bool client_auth;
 
 	rk_cert_fingerprint(fp, c);
-	if (!is_hex_pairs(fp, 32))
+	if (!fuzz_is_hex_pairs(fp, 32))
 		contract_broken("a certificate's fingerprint that is not 32 hex pairs");
-	if (rk_cert_serial(buf, sizeof(buf), c) >= 0 && !is_hex_pairs(buf, 0))
+	if (rk_cert_serial(buf, sizeof(buf), c) >= 0 && !fuzz_is_hex_pairs(buf, 0))
 		contract_broken("a serial that is not hex pairs");
 	if (rk_cert_subject(buf, sizeof(buf), c) < 0 || memchr(buf, '\0', sizeof(buf)) == NULL ||
 	    rk_cert_issuer(buf, sizeof(buf), c) < 0 || memchr(buf, '\0', sizeof(buf)) == NULL)
@@ -423,7 +382,7 @@ try_files(struct rk_bytes in)
 	rk_cert_free(c);
 	rk_cert_bundle_free(certs, n);
 	rk_err_clear(&err);
-	if ((r = rk_chain_load(&chain, path, path, &err)) != 0) {
+	if ((r = rk_chain_load(&chain, fuzz_path, fuzz_path, &err)) != 0) {
 		if (want)
 			contract_broken("rk_chain_load failed where its loaders did not");
 		if (chain.certs != NULL || chain.n != 0)
@@ -441,7 +400,7 @@ try_files(struct rk_bytes in)
 		rk_chain_clear(&chain);
 	}
 	rk_err_clear(&err);
-	if ((r = rk_signing_ca_open(&ca, path, path, &pass, &err)) != 0) {
+	if ((r = rk_signing_ca_open(&ca, fuzz_path, fuzz_path, &pass, &err)) != 0) {
 		if (err.msg[0] == '\0')
 			contract_broken("a signing CA refused without a message");
 		if (r != RK_E_USAGE && r != RK_E_NOMEM && r != RK_E_LIMIT && r != RK_E_CRYPTO) {

@@ -33,6 +33,7 @@
 #include <openssl/evp.h>
 
 #include "fixed_rand.h"
+#include "fuzz_file.h"
 #include "probe_fuzz.h"
 #include "probe_int.h"
 #include "rekey/clock.h"
@@ -54,8 +55,6 @@ static const char ca_pem[] =
     "IQCYJcocBqi3Q804V49gOADVoRu6qVlzWdpGsPLk8tpoPQ==\n"
     "-----END CERTIFICATE-----\n";
 
-static char dir[4096], ca_path[4200];
-
 static void
 contract_broken(const char *what)
 {
@@ -63,50 +62,15 @@ contract_broken(const char *what)
 	abort();		/* libFuzzer keeps the input */
 }
 
-static void
-remove_dir(void)
-{
-	(void)unlink(ca_path);
-	(void)rmdir(dir);
-}
-
 /* Once: the fixed random source, before OpenSSL draws anything, and the CA file. */
 static void
 set_up(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	FILE *f;
-
-	if (dir[0] != '\0')
+	if (fuzz_dir[0] != '\0')
 		return;
 	rk_fuzz_fixed_rand_install();
-	snprintf(dir, sizeof(dir), "%s/fuzz-probe.XXXXXX", tmp != NULL && *tmp != '\0' ? tmp :
-	    "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("fuzz_probe: mkdtemp");
-		exit(1);
-	}
-	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
-	atexit(remove_dir);
-	if ((f = fopen(ca_path, "w")) == NULL || fputs(ca_pem, f) == EOF || fclose(f) == EOF) {
-		perror("fuzz_probe: write the CA file");
-		exit(1);
-	}
-}
-
-static bool
-is_hex_pairs(const char *s, size_t pairs)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0)
-		return pairs == 0;
-	if (n % 3 != 2 || (pairs > 0 && n != 3 * pairs - 1))
-		return false;
-	for (i = 0; i < n; i++)
-		if (i % 3 == 2 ? s[i] != ':' : strchr("0123456789ABCDEF", s[i]) == NULL)
-			return false;
-	return true;
+	(void)fuzz_file_path("fuzz_probe", "ca.pem");
+	fuzz_file_write("fuzz_probe", ca_pem, strlen(ca_pem), NULL, 0);
 }
 
 static bool
@@ -126,9 +90,9 @@ check_success(const struct rk_probe_result *res, bool with_ca)
 	    !is_terminated(res->cipher, sizeof(res->cipher)) || res->cipher[0] == '\0')
 		contract_broken("a handshake without a protocol or cipher");
 	if (!is_terminated(res->fingerprint, sizeof(res->fingerprint)) ||
-	    !is_hex_pairs(res->fingerprint, 32))
+	    !fuzz_is_hex_pairs(res->fingerprint, 32))
 		contract_broken("a fingerprint that is not 32 hex pairs");
-	if (!is_terminated(res->serial, sizeof(res->serial)) || !is_hex_pairs(res->serial, 0))
+	if (!is_terminated(res->serial, sizeof(res->serial)) || !fuzz_is_hex_pairs(res->serial, 0))
 		contract_broken("a serial that is not hex pairs");
 	if (!is_terminated(res->subject, sizeof(res->subject)) ||
 	    !is_terminated(res->issuer, sizeof(res->issuer)) ||
@@ -208,7 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	with_ca = mode / 3 % 2 == 1;
 	close_all = mode / 6 % 2 == 1;
 	probe_fuzz_request(&req, (enum rk_probe_protocol)(mode % 3), "fuzz", 1,
-	    with_ca ? ca_path : NULL);
+	    with_ca ? fuzz_path : NULL);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == -1) {
 		perror("fuzz_probe: socketpair");
 		exit(1);

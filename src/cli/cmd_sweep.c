@@ -63,6 +63,17 @@ static const char sweep_help[] =
     "  --no-record    do not add sweep.json to the incident's record\n"
     "  --help         this help\n";
 
+/* As the playbook's sweep folders: one name for one folder, so the report names it as found. */
+static bool
+folder_is_plain(const char *path)
+{
+	size_t n = strlen(path);
+
+	return strstr(path, "//") == NULL && strstr(path, "/./") == NULL &&
+	    strstr(path, "/../") == NULL && !(n >= 2 && strcmp(path + n - 2, "/.") == 0) &&
+	    !(n >= 3 && strcmp(path + n - 3, "/..") == 0);
+}
+
 static int
 parse_args(struct sweep_args *a, const struct rk_cli *cli, int argc, char **argv)
 {
@@ -85,9 +96,9 @@ parse_args(struct sweep_args *a, const struct rk_cli *cli, int argc, char **argv
 			a->no_record = true;
 			break;
 		case 'p':
-			if (optarg[0] != '/')
+			if (optarg[0] != '/' || !folder_is_plain(optarg))
 				return cli_usage_error(cli, "--paths %s: the folder must be an "
-				    "absolute path on the hosts", optarg);
+				    "absolute path on the hosts, without '.', '..' or '//'", optarg);
 			if (a->npaths == ARGS_MAX)
 				return cli_usage_error(cli, "more than %d --paths", ARGS_MAX);
 			a->paths[a->npaths++] = optarg;

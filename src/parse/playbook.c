@@ -411,6 +411,34 @@ get_local_path(struct pb *pb, ynode *node, const char *what, char **out)
 	return true;
 }
 
+/*
+ * A path is acted on as written, on the host: a '..' (or '.', or '//') would make the file
+ * the plan shows and the file replaced two names for one, or not one file at all through a
+ * symbolic link, and defeats the check that two entries write one path. Takes an absolute
+ * path without a trailing '/' ("/" itself is fine).
+ */
+static bool
+has_dot_component(struct pb *pb, ynode *node, const char *what, const char *path)
+{
+	if (strcmp(path, "/") == 0)
+		return false;
+	for (const char *c = path + 1, *end;; c = end + 1) {
+		size_t len;
+
+		end = strchr(c, '/');
+		len = end != NULL ? (size_t)(end - c) : strlen(c);
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' &&
+		    c[1] == '.')) {
+			rk_diags_error(pb->d, node->pos, "%s '%s' has a '%s' component: write the "
+			    "path without '.', '..' or '//'", what, path, len == 0 ? "//" :
+			    len == 1 ? "." : "..");
+			return true;
+		}
+		if (end == NULL)
+			return false;
+	}
+}
+
 static bool
 get_remote_path(struct pb *pb, ynode *node, const char *what, char **out)
 {
@@ -425,26 +453,7 @@ get_remote_path(struct pb *pb, ynode *node, const char *what, char **out)
 		rk_diags_error(pb->d, node->pos, "%s '%s' names a folder, not a file", what, *out);
 		return false;
 	}
-	/*
-	 * The path is acted on as written, on the host: a '..' (or '.', or '//') would make the
-	 * file the plan shows and the file replaced two names for one, or not one file at all
-	 * through a symbolic link, and defeats the check that two entries write one path.
-	 */
-	for (const char *c = *out + 1, *end;; c = end + 1) {
-		size_t len;
-
-		end = strchr(c, '/');
-		len = end != NULL ? (size_t)(end - c) : strlen(c);
-		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' &&
-		    c[1] == '.')) {
-			rk_diags_error(pb->d, node->pos, "%s '%s' has a '%s' component: write the "
-			    "path without '.', '..' or '//'", what, *out, len == 0 ? "//" :
-			    len == 1 ? "." : "..");
-			return false;
-		}
-		if (end == NULL)
-			return true;
-	}
+	return !has_dot_component(pb, node, what, *out);
 }
 
 enum local_file_check {
@@ -1083,6 +1092,10 @@ get_folders(struct pb *pb, ynode *node, const char *what, char ***out, size_t *n
 		}
 		for (len = strlen(path); len > 1 && path[len - 1] == '/'; len--)
 			path[len - 1] = '\0';
+		if (has_dot_component(pb, items[i], what, path)) {
+			free(path);
+			continue;
+		}
 		(*out)[(*n)++] = path;
 	}
 }

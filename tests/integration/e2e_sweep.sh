@@ -23,7 +23,8 @@
 #     same under the spec's line prefixes.
 #   --match, --paths: a local PKCS#8 copy of an RSA key the playbook does not know finds its
 #     traditional-form copy on db1; --paths replaces sweep.paths and keeps the hosts' own.
-#   usage: a relative --paths, a missing --match file and a bad sweep.max_file_size exit 2.
+#   usage: a relative --paths, one with '..', a missing --match file and a bad
+#     sweep.max_file_size exit 2.
 #   cleaned: the planted copies removed, only the deployed files are left (compromised until the
 #     run replaces them: exit 1).
 #   after `rekey run`: the sweep finds rekey's own backups (managed "rekey's backup ..."), no
@@ -573,6 +574,9 @@ usage_errors() {
 	before=$(records_digest)
 	e2e_rekey "$work/usage-1.out" sweep "$pb" --paths relative/dir
 	e2e_equal "usage: a relative --paths exits 2" 2 "$e2e_status"
+	e2e_rekey "$work/usage-4.out" sweep "$pb" --paths /etc/ssl/../ssl
+	e2e_equal "usage: a --paths with '..' exits 2" 2 "$e2e_status"
+	e2e_matches "usage: and says why" "without '\.', '\.\.' or '//'" "$(<"$work/usage-4.out")"
 	e2e_rekey "$work/usage-2.out" sweep "$pb" --match "$work/no-such-file.pem"
 	e2e_equal "usage: a --match file that is not there exits 2" 2 "$e2e_status"
 	sed 's/^  max_file_size: 2M$/  max_file_size: 2X/' "$pb" >"$bad"

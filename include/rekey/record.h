@@ -42,6 +42,7 @@ struct rk_record_unit {
 	const char	*error;			/* the first failure, or NULL */
 	const char	*fingerprint_before;	/* services: "" or NULL when not known */
 	const char	*fingerprint_after;
+	const char	*undo_error;		/* why an undo of the unit failed, or NULL */
 };
 
 struct rk_record_input {

@@ -38,6 +38,7 @@ board_init(struct board *b, const struct rk_plan *plan, enum board_style style, 
 	b->width = terminal_width();
 	snprintf(b->phase, sizeof(b->phase), "starting");
 	if ((b->errors = calloc(plan->nsteps + 1, sizeof(*b->errors))) == NULL ||
+	    (b->undo_errors = calloc(plan->nsteps + 1, sizeof(*b->undo_errors))) == NULL ||
 	    (b->current = calloc(plan->model->nhosts + 1, sizeof(*b->current))) == NULL) {
 		board_clear(b);
 		return -1;
@@ -52,9 +53,13 @@ board_clear(struct board *b)
 
 	for (i = 0; b->errors != NULL && i < b->plan->nsteps; i++)
 		free(b->errors[i]);
+	for (i = 0; b->undo_errors != NULL && i < b->plan->nsteps; i++)
+		free(b->undo_errors[i]);
 	free(b->errors);
+	free(b->undo_errors);
 	free(b->current);
 	b->errors = NULL;
+	b->undo_errors = NULL;
 	b->current = NULL;
 }
 
@@ -205,15 +210,17 @@ print_line(struct board *b, const struct rk_event *ev)
 	free(esc_detail);
 }
 
+/* Keeps an event's detail as step's entry of list (an undo's failure has its own list). */
 static void
-keep_error(struct board *b, const struct rk_event *ev)
+keep_error(struct board *b, char **list, const struct rk_event *ev)
 {
 	size_t i = ev->step->id - 1;
 
-	if (ev->detail == NULL || i >= b->plan->nsteps)
+	if (i >= b->plan->nsteps)
 		return;
-	free(b->errors[i]);
-	b->errors[i] = strdup(ev->detail);
+	free(list[i]);
+	/* An undo that failed must show as failed even when the executor gave no reason. */
+	list[i] = strdup(ev->detail != NULL ? ev->detail : "no reason given");
 }
 
 static void
@@ -236,10 +243,10 @@ count(struct board *b, const struct rk_event *ev)
 		if (b->running > 0)
 			b->running--;
 		b->failed++;
-		keep_error(b, ev);
+		keep_error(b, b->errors, ev);
 		break;
 	case RK_EVENT_UNDO_FAILED:
-		keep_error(b, ev);
+		keep_error(b, b->undo_errors, ev);
 		break;
 	default:
 		break;
@@ -290,4 +297,10 @@ const char *
 board_error_of(const struct board *b, const struct rk_step *s)
 {
 	return s->id >= 1 && s->id <= b->plan->nsteps ? b->errors[s->id - 1] : NULL;
+}
+
+const char *
+board_undo_error_of(const struct board *b, const struct rk_step *s)
+{
+	return s->id >= 1 && s->id <= b->plan->nsteps ? b->undo_errors[s->id - 1] : NULL;
 }

@@ -23,6 +23,7 @@ struct board {
 	char			 phase[64];
 	size_t			 done, failed, running;
 	char			**errors;	/* per step (by id - 1): its failure, or NULL */
+	char			**undo_errors;	/* per step (by id - 1): why its undo failed */
 	const struct rk_step	**current;	/* per host of the model: its step running */
 	int			 width;		/* of the terminal, for the status line */
 	bool			 rehearsal;	/* words of a rehearsal: go, NO-GO */
@@ -35,7 +36,9 @@ void	board_clear(struct board *b);
 void	board_observe(const struct rk_event *ev, void *payload);
 /* Seconds since board_init. */
 double	board_elapsed(const struct board *b);
-/* What made step s fail (or its undo), as the executor said it; NULL when nothing did. */
+/* What made step s fail, as the executor said it; NULL when nothing did. */
 const char *board_error_of(const struct board *b, const struct rk_step *s);
+/* Why the undo of step s failed, as the executor said it; NULL when it did not fail. */
+const char *board_undo_error_of(const struct board *b, const struct rk_step *s);
 
 #endif

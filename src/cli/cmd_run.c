@@ -580,6 +580,7 @@ keygen_threads(void)
 enum unit_result {
 	UNIT_VERIFIED,
 	UNIT_ROLLED_BACK,
+	UNIT_UNDO_FAILED,	/* a rollback left something of it neither old nor new */
 	UNIT_FAILED,
 	UNIT_SKIPPED,
 	UNIT_NOT_STARTED,
@@ -591,6 +592,7 @@ unit_result_name(enum unit_result u)
 	switch (u) {
 	case UNIT_VERIFIED:	return "verified";
 	case UNIT_ROLLED_BACK:	return "rolled back";
+	case UNIT_UNDO_FAILED:	return "undo FAILED";
 	case UNIT_FAILED:	return "failed";
 	case UNIT_SKIPPED:	return "skipped";
 	case UNIT_NOT_STARTED:	return "not started";
@@ -611,21 +613,28 @@ step_of_unit(const struct rk_step *s, const struct rk_service *svc, const struct
 	return s->host == h && s->service == NULL && s->client == NULL;
 }
 
+/*
+ * What became of a unit; *first_failed is the step whose error says why (or NULL), and
+ * *undo_failed the first of its steps whose undo failed (or NULL).
+ */
 static enum unit_result
 unit_result(const struct run *run, const struct rk_service *svc, const struct rk_client *c,
-    const struct rk_step **first_failed)
+    const struct rk_step **first_failed, const struct rk_step **undo_failed)
 {
 	const struct rk_run_report *rep = run->report;
 	bool any = false, undone = false, failed = false, skipped = false, pending = false;
 	size_t i;
 
 	*first_failed = NULL;
+	*undo_failed = NULL;
 	for (i = 0; i < run->plan->nsteps; i++) {
 		const struct rk_step *s = &run->plan->steps[i];
 
 		if (!step_of_unit(s, svc, c))
 			continue;
 		any = true;
+		if (*undo_failed == NULL && board_undo_error_of(&run->board, s) != NULL)
+			*undo_failed = s;
 		switch (rep->outcomes[i]) {
 		case RK_OUTCOME_UNDONE:
 			undone = true;
@@ -651,6 +660,9 @@ unit_result(const struct run *run, const struct rk_service *svc, const struct rk
 			break;
 		}
 	}
+	/* Neither old nor new everywhere: what a human must look at first. */
+	if (*undo_failed != NULL)
+		return UNIT_UNDO_FAILED;
 	if (undone)
 		return UNIT_ROLLED_BACK;
 	if (failed)
@@ -672,29 +684,42 @@ run_ok(const struct run *run)
 	return rep->done == rep->nsteps && !rep->stopped;
 }
 
+/* A reason under a row: the message, then the step it came from. */
+static void
+print_reason(const char *prefix, const char *why, const struct rk_step *s)
+{
+	char *esc = rk_text_escape(why);
+
+	printf("        %s%s (step %u, %s)\n", prefix, esc != NULL ? esc : "(out of memory)",
+	    s->id, rk_action_name(s->action));
+	free(esc);
+}
+
 static void
 print_row(const struct run *run, const char *kind, const char *name, const char *host,
-    enum unit_result u, const char *served, const struct rk_step *failed)
+    enum unit_result u, const char *served, const struct rk_step *failed,
+    const struct rk_step *undo_failed)
 {
 	const char *color = "", *reset = run->cli->color ? "\033[0m" : "";
 	const char *why = failed != NULL ? board_error_of(&run->board, failed) : NULL;
-	char *esc = why != NULL ? rk_text_escape(why) : NULL;
 
 	if (run->cli->color)
 		color = u == UNIT_VERIFIED ? "\033[32m" : u == UNIT_ROLLED_BACK ||
 		    u == UNIT_SKIPPED ? "\033[33m" : "\033[31m";
 	printf("%-7s %-20s %-12s %s%-12s%s %s\n", kind, name, host != NULL ? host : "-", color,
 	    unit_result_name(u), reset, served);
-	if (esc != NULL)
-		printf("        %s (step %u, %s)\n", esc, failed->id, rk_action_name(failed->action));
-	free(esc);
+	if (why != NULL)
+		print_reason("", why, failed);
+	if (undo_failed != NULL)
+		print_reason("undo FAILED: ", board_undo_error_of(&run->board, undo_failed),
+		    undo_failed);
 }
 
 static void
 print_summary_text(const struct run *run)
 {
 	const struct rk_model *m = run->model;
-	const struct rk_step *failed;
+	const struct rk_step *failed, *undo_failed;
 	char served[64];
 	size_t i;
 
@@ -702,18 +727,20 @@ print_summary_text(const struct run *run)
 	    "SERVED NOW (SHA-256, start)");
 	for (i = 0; i < m->nservices; i++) {
 		const struct rk_served *sv = rk_run_ctx_served(run->ctx, i);
-		enum unit_result u = unit_result(run, &m->services[i], NULL, &failed);
+		enum unit_result u = unit_result(run, &m->services[i], NULL, &failed,
+		    &undo_failed);
 
 		snprintf(served, sizeof(served), "%.23s", sv->after[0] != '\0' ? sv->after :
 		    sv->before[0] != '\0' ? sv->before : "-");
 		print_row(run, "service", m->services[i].name, m->services[i].host != NULL ?
-		    m->services[i].host->name : NULL, u, served, failed);
+		    m->services[i].host->name : NULL, u, served, failed, undo_failed);
 	}
 	for (i = 0; i < m->nclients; i++) {
-		enum unit_result u = unit_result(run, NULL, &m->clients[i], &failed);
+		enum unit_result u = unit_result(run, NULL, &m->clients[i], &failed,
+		    &undo_failed);
 
 		print_row(run, "client", m->clients[i].name, m->clients[i].host != NULL ?
-		    m->clients[i].host->name : NULL, u, "", failed);
+		    m->clients[i].host->name : NULL, u, "", failed, undo_failed);
 	}
 	if (run->args.mode == MODE_ROLLBACK)
 		printf("\n%zu steps undone, %zu could not be undone, in %.1f s\n",
@@ -730,18 +757,21 @@ units_json(const struct run *run, bool services)
 {
 	const struct rk_model *m = run->model;
 	size_t i, n = services ? m->nservices : m->nclients;
-	const struct rk_step *failed;
+	const struct rk_step *failed, *undo_failed;
 	json_t *list = json_array();
 
 	for (i = 0; list != NULL && i < n; i++) {
 		const struct rk_service *svc = services ? &m->services[i] : NULL;
 		const struct rk_client *c = services ? NULL : &m->clients[i];
 		const struct rk_host *h = svc != NULL ? svc->host : c->host;
-		enum unit_result u = unit_result(run, svc, c, &failed);
+		enum unit_result u = unit_result(run, svc, c, &failed, &undo_failed);
 		const char *why = failed != NULL ? board_error_of(&run->board, failed) : NULL;
-		json_t *o = json_pack("{s:s, s:o, s:s, s:o}", "name", svc != NULL ? svc->name :
+		const char *undo_why = undo_failed != NULL ?
+		    board_undo_error_of(&run->board, undo_failed) : NULL;
+		json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o}", "name", svc != NULL ? svc->name :
 		    c->name, "host", h != NULL ? json_string(h->name) : json_null(), "result",
-		    unit_result_name(u), "error", why != NULL ? json_string(why) : json_null());
+		    unit_result_name(u), "error", why != NULL ? json_string(why) : json_null(),
+		    "undo_error", undo_why != NULL ? json_string(undo_why) : json_null());
 
 		if (o != NULL && svc != NULL) {
 			const struct rk_served *sv = rk_run_ctx_served(run->ctx, i);
@@ -1027,6 +1057,8 @@ record_outcome(const struct run *run)
 	default:
 		if (run_ok(run))
 			return "verified";
+		if (rep->undo_failed > 0)
+			return "failed, rollback incomplete";
 		return rep->undone > 0 ? "failed, rolled back" : "failed";
 	}
 }
@@ -1046,27 +1078,31 @@ static int
 record_units(struct rk_record_unit **out, const struct run *run, struct rk_err *err)
 {
 	const struct rk_model *m = run->model;
-	const struct rk_step *failed;
+	const struct rk_step *failed, *undo_failed;
 	size_t i, n = 0;
 
 	if ((*out = calloc(m->nservices + m->nclients + 1, sizeof(**out))) == NULL)
 		return rk_fail_nomem(err);
 	for (i = 0; i < m->nservices; i++, n++) {
 		const struct rk_served *sv = rk_run_ctx_served(run->ctx, i);
-		enum unit_result u = unit_result(run, &m->services[i], NULL, &failed);
+		enum unit_result u = unit_result(run, &m->services[i], NULL, &failed,
+		    &undo_failed);
 
 		(*out)[n] = (struct rk_record_unit){ "service", m->services[i].name,
 		    m->services[i].host != NULL ? m->services[i].host->name : NULL,
 		    record_unit_result(run, u), failed != NULL ? board_error_of(&run->board,
-		    failed) : NULL, sv->before, sv->after };
+		    failed) : NULL, sv->before, sv->after, undo_failed != NULL ?
+		    board_undo_error_of(&run->board, undo_failed) : NULL };
 	}
 	for (i = 0; i < m->nclients; i++, n++) {
-		enum unit_result u = unit_result(run, NULL, &m->clients[i], &failed);
+		enum unit_result u = unit_result(run, NULL, &m->clients[i], &failed,
+		    &undo_failed);
 
 		(*out)[n] = (struct rk_record_unit){ "client", m->clients[i].name,
 		    m->clients[i].host != NULL ? m->clients[i].host->name : NULL,
 		    record_unit_result(run, u), failed != NULL ? board_error_of(&run->board,
-		    failed) : NULL, NULL, NULL };
+		    failed) : NULL, NULL, NULL, undo_failed != NULL ?
+		    board_undo_error_of(&run->board, undo_failed) : NULL };
 	}
 	return 0;
 }

@@ -118,8 +118,9 @@ units_json(const struct rk_record_input *in, const char *kind)
 
 		if (strcmp(u->kind, kind) != 0)
 			continue;
-		o = json_pack("{s:s, s:o, s:s, s:o}", "name", u->name, "host",
-		    string_or_null(u->host), "result", u->result, "error", string_or_null(u->error));
+		o = json_pack("{s:s, s:o, s:s, s:o, s:o}", "name", u->name, "host",
+		    string_or_null(u->host), "result", u->result, "error", string_or_null(u->error),
+		    "undo_error", string_or_null(u->undo_error));
 		if (o != NULL && strcmp(kind, "service") == 0) {
 			json_object_set_new(o, "fingerprint_before",
 			    string_or_null(u->fingerprint_before));

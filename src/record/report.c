@@ -245,13 +245,22 @@ units(struct rk_buf *md, struct rk_buf *html, const json_t *inc, struct rk_err *
 	table_begin(&t, md, html, cols, err);
 	for (k = 0; k < 2; k++)
 		json_array_foreach(json_object_get(inc, kinds[k]), i, u) {
-			const char *result = str(u, "result");
+			const char *result = str(u, "result"), *undo = str(u, "undo_error");
+			char *why = NULL;
 			const char *cells[7] = { k == 0 ? "service" : "client", str(u, "name"),
 			    str(u, "host"), result, str(u, "fingerprint_before"),
 			    str(u, "fingerprint_after"), str(u, "error") };
 
+			/* Records written before undo_error have none: the cell is the error. */
+			if (undo[0] != '\0') {
+				if (asprintf(&why, "%s%sundo FAILED: %s", cells[6], cells[6][0] !=
+				    '\0' ? "; " : "", undo) < 0)
+					return rk_fail_nomem(err);
+				cells[6] = why;
+			}
 			table_row(&t, strcmp(result, "verified") == 0 || strcmp(result, "go") == 0 ?
 			    "good" : "bad", cells, err);
+			free(why);
 		}
 	return table_end(&t, err);
 }

@@ -214,7 +214,8 @@ after_failed_run() {
 	rk_t_note "$what: $failed $result; the others: $(tr '\n' ',' <<<"$others")"
 	case $policy in
 	rollback)
-		e2e_equal "$what: $failed is rolled back" "rolled back" "$result"
+		e2e_equal "$what: $failed is ${rollback_result:-rolled back}" \
+			"${rollback_result:-rolled back}" "$result"
 		if [[ $failed == app1-env ]]; then
 			local -a files=("$E2E_APP/.env" "$E2E_APP/certs/db-ca.crt" "$E2E_APP/certs/app.crt"
 				"$E2E_APP/certs/app.key")
@@ -488,6 +489,9 @@ if wanted db-down; then
 	# PostgreSQL is down for the rest of the run: app1's clients, all of PostgreSQL but one,
 	# fail with it under continue; MariaDB goes on.
 	continue_verified=mariadb-e2e
+	# Under rollback, the files are put back but the reload again meets the server down: the
+	# row must say so, not "rolled back".
+	rollback_result='undo FAILED'
 	for policy in "${policies[@]}"; do
 		id=E2E-C-dbdown-$policy what="db-down/$policy" pb=$E2E/chaos-$id.yml
 		out=$work/$id.out
@@ -508,8 +512,18 @@ if wanted db-down; then
 		fi
 		after_failed_run "$what" "$id" "$pb" "$out" "$policy" pg-e2e \
 			"pg-e2e: [^"$'\n'"]*(Connection refused|TLS handshake failed)[^"$'\n'"]* \\(step [0-9]+, verify\\)"
+		if [[ $policy == rollback ]]; then
+			e2e_matches "$what: the row names the reload whose undo failed" \
+				"(^|"$'\n'") +undo FAILED: [^"$'\n'"]+ \\(step [0-9]+, reload\\)" "$(<"$out")"
+			record_says "$what" "$id" '^failed, rollback incomplete$'
+			e2e_equal "$what: the record's pg-e2e says undo FAILED, with the undo's error" \
+				"undo FAILED yes" "$(tar -xzOf "$E2E_RECORDS/$id.tar.gz" --wildcards \
+				'*/incident.json' 2>/dev/null | python3 -c 'import json, sys
+s = [u for u in json.load(sys.stdin)["services"] if u["name"] == "pg-e2e"][0]
+print(s["result"], "yes" if s["undo_error"] and s["error"] else "no")' 2>&1)"
+		fi
 	done
-	continue_verified=
+	continue_verified='' rollback_result=''
 	faults_run=$((faults_run + 1))
 fi
 

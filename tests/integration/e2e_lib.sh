@@ -758,8 +758,8 @@ PY
 		{ i = ($1 == "service" || $1 == "client") ? 2 : 1 }
 		$i == name && NF > i + 1 {
 			r = $(i + 2)
-			if (r == "rolled" || r == "not") r = r " " $(i + 3)
-			if (r ~ /^(verified|rolled back|failed|skipped|not started)$/) found = r
+			if (r == "rolled" || r == "not" || r == "undo") r = r " " $(i + 3)
+			if (r ~ /^(verified|rolled back|undo FAILED|failed|skipped|not started)$/) found = r
 		}
 		END { print (found == "" ? "absent" : found) }' "$1" 2>/dev/null || echo absent
 }
@@ -999,7 +999,9 @@ e2e_key_matches_cert() {
 # gives it, as seen from outside: "verified" serves the incident's certificate and has its
 # key; "rolled back" serves the old one again from its old files (bytes, modes, owners);
 # "not started"/"skipped" serves the old one from untouched key and certificate files; "failed"
-# serves one of the two, and the key on disk is the certificate's (nothing half-way).
+# serves one of the two, and the key on disk is the certificate's (nothing half-way); "undo
+# FAILED" names the step whose undo failed under its row, and its key on disk is the
+# certificate's.
 e2e_check_service_state() {
 	local what=$1 out=$2 id=$3 service=$4 cert dir proto port result inc old
 	local -a files
@@ -1039,6 +1041,13 @@ e2e_check_service_state() {
 			e2e_bad "$what: $service (failed) serves neither its old nor its new certificate"
 		fi
 		e2e_check "$what: $service (failed): its key on disk is its certificate's" \
+			e2e_key_matches_cert "$dir/server.key" "$dir/server.crt" ;;
+	"undo FAILED")
+		local nl=$'\n'
+		e2e_matches "$what: $service (undo FAILED): its row names the step and why" \
+			"(^|$nl)service +$service [^$nl]*undo FAILED[^$nl]*$nl( +[^$nl]+$nl)? +undo FAILED: [^$nl]+ \\(step [0-9]+, [a-z-]+\\)" \
+			"$(<"$out")"
+		e2e_check "$what: $service (undo FAILED): its key on disk is its certificate's" \
 			e2e_key_matches_cert "$dir/server.key" "$dir/server.crt" ;;
 	*)
 		e2e_bad "$what: the summary has no row for $service$(rk_t_show "$(<"$out")")" ;;

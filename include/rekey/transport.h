@@ -58,6 +58,9 @@ enum rk_push_problem {
 	RK_PUSH_SYMLINK,		/* a symbolic link stands there, not allowed */
 	RK_PUSH_NOT_FILE,		/* something that is not a regular file stands there */
 	RK_PUSH_NO_ROOM,		/* not enough free space for the file and the backup */
+	RK_PUSH_HARD_LINKS,		/* the file has other names the rename would not change */
+	RK_PUSH_OPEN_FOLDER,		/* a folder on the way others may write (no sticky bit) */
+	RK_PUSH_FOREIGN_FILE,		/* another user's file in a folder others may write */
 	RK_PUSH_OTHER,
 };
 

@@ -562,6 +562,18 @@ fix_push(struct rk_run_ctx *ctx, const struct rk_step *s, const struct rk_push_p
 	case RK_PUSH_NO_ROOM:
 		fix(ctx, s, "free space in the folder of %s on %s", path, h->name);
 		break;
+	case RK_PUSH_HARD_LINKS:
+		fix(ctx, s, "make %s on %s a file of its own: its other names symbolic links to "
+		    "it, or copies", path, h->name);
+		break;
+	case RK_PUSH_OPEN_FOLDER:
+		fix(ctx, s, "chmod go-w the folder named above on %s (or set its sticky bit), or "
+		    "keep %s in a folder only its owner writes", h->name, path);
+		break;
+	case RK_PUSH_FOREIGN_FILE:
+		fix(ctx, s, "check who put %s on %s, then give it to root or the login, or use a "
+		    "folder of its own", path, h->name);
+		break;
 	case RK_PUSH_OK:
 	case RK_PUSH_OTHER:
 		break;

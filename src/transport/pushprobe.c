@@ -175,7 +175,9 @@ tp_probe_replace(struct rk_push_probe *out, struct rk_transport *t,
 	case TP_EXIT_OPEN_FOLDER:
 	case TP_EXIT_FOREIGN_FILE:
 		/* Refused on the host by target_checks.sh; the replace says the same. */
-		out->problem = RK_PUSH_OTHER;
+		out->problem = res.exit_status == TP_EXIT_HARD_LINKS ? RK_PUSH_HARD_LINKS :
+		    res.exit_status == TP_EXIT_OPEN_FOLDER ? RK_PUSH_OPEN_FOLDER :
+		    RK_PUSH_FOREIGN_FILE;
 		if ((r = tp_fail_from_target_check(res.exit_status, line, dir, err)) != 0)
 			rk_err_prefix(err, "%s", spec->path);
 		goto out;

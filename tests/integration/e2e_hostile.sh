@@ -355,8 +355,8 @@ state_of() { # state_of PATH: type, mode, owner, inode, links, bytes
 }
 
 n=1
-refused_target() { # refused_target WHAT TARGET NEEDLE
-	local what=$1 target=$2 needle=$3 before cmd
+refused_target() { # refused_target WHAT TARGET NEEDLE FIX: FIX is in the rehearsal's fix line
+	local what=$1 target=$2 needle=$3 fix=$4 before cmd
 	n=$((n + 1))
 	hostile_playbook "$H/target.yml" "id=INC-HOSTILE-$n"
 	before=$(state_of "$target")
@@ -371,6 +371,10 @@ refused_target() { # refused_target WHAT TARGET NEEDLE
 		else
 			e2e_ok "$what: rekey $cmd exits 1 and says why"
 		fi
+		if [[ $cmd == rehearse ]]; then
+			e2e_matches "$what: the rehearsal gives the fix" "fix: [^"$'\n'"]*$fix" \
+				"$(<"$H/out/target-$cmd.out")"
+		fi
 		e2e_equal "$what: the target is untouched after $cmd" "$before" "$(state_of "$target")"
 		e2e_equal "$what: no temporary file after $cmd" "" \
 			"$(find "$(dirname -- "$target")" -maxdepth 1 -name '*.rekey-tmp-*')"
@@ -379,29 +383,34 @@ refused_target() { # refused_target WHAT TARGET NEEDLE
 
 ln -- "$F1/*.crt" "$H/h1/other-name.crt"
 refused_target "a target with another hard link" "$F1/*.crt" \
-	"has 1 other hard link: the rename would leave it holding the old bytes"
+	"has 1 other hard link: the rename would leave it holding the old bytes" \
+	"a file of its own: its other names symbolic links to it, or copies"
 rm -f -- "$H/h1/other-name.crt"
 
 chmod 0777 -- "$F2"
 refused_target "a target in a folder others may write" "$F2/it's.crt" \
-	"the folder $F2 is writable by others (mode 0777) without the sticky bit"
+	"the folder $F2 is writable by others (mode 0777) without the sticky bit" \
+	"chmod go-w the folder named above on h2"
 chmod 0755 -- "$F2"
 
 chmod 0775 -- "$H/h1"
 refused_target "a folder above it its group may write" "$F1/-n.crt" \
-	"the folder $H/h1 is writable by its group (mode 0775) without the sticky bit"
+	"the folder $H/h1 is writable by its group (mode 0775) without the sticky bit" \
+	"chmod go-w the folder named above on h1"
 chmod 0755 -- "$H/h1"
 
 mv -- "$F1/-n.crt" "$H/h1/ca-aside"
 mkfifo -m 0644 -- "$F1/-n.crt"
-refused_target "a FIFO at the target" "$F1/-n.crt" "is not a regular file"
+refused_target "a FIFO at the target" "$F1/-n.crt" "is not a regular file" \
+	"remove what stands at"
 rm -f -- "$F1/-n.crt"
 mv -- "$H/h1/ca-aside" "$F1/-n.crt"
 
 mv -- "$F2/*.key" "$H/h2/key-aside"
 ln -s -- "$H/h2/key-aside" "$F2/*.key"
 refused_target "a symbolic link at the target" "$F2/*.key" \
-	"is a symbolic link (refused unless allow_symlink)"
+	"is a symbolic link (refused unless allow_symlink)" \
+	"name the link's target as the path, or set allow_symlink: true"
 e2e_equal "the link's target is untouched" "600 rkuser" "$(stat -c '%a %U' -- "$H/h2/key-aside")"
 rm -f -- "$F2/*.key"
 mv -- "$H/h2/key-aside" "$F2/*.key"

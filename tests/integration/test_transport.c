@@ -1534,11 +1534,12 @@ test_symlink_and_non_regular_targets(void **state)
 /* Targets that must not be replaced (issue 20): the replace, over every transport, and the
  * rehearsal's probe_replace refuse each in the same words, before anything is made. */
 
-/* replace_file and probe_replace both refuse path with a message holding needle; nothing was
- * made in dir (no temporary file, no backup) and, when keep is given, keep still holds "old\n". */
+/* replace_file and probe_replace both refuse path with a message holding needle, the probe
+ * as problem (the rehearsal's fix comes from it); nothing was made in dir (no temporary file,
+ * no backup) and, when keep is given, keep still holds "old\n". */
 static void
-assert_target_refused(struct fixture *f, const char *dir, const char *path, const char *needle,
-    const char *keep)
+assert_target_refused(struct fixture *f, enum rk_push_problem problem, const char *dir,
+    const char *path, const char *needle, const char *keep)
 {
 	struct rk_file_spec spec = spec_of(path, 0644, f->owner, f->group);
 	struct rk_backup backup = { 0 };
@@ -1556,6 +1557,7 @@ assert_target_refused(struct fixture *f, const char *dir, const char *path, cons
 		fail_msg("probe_replace %s was not refused", path);
 	assert_int_equal(err.code, RK_E_USAGE);
 	assert_message_has(&err, needle);
+	assert_int_equal(probe.problem, problem);
 	assert_no_temporary_file(dir);
 	assert_int_equal(count_entries_containing(dir, ".rekey-bak-"), backups);
 	if (keep != NULL)
@@ -1590,10 +1592,10 @@ test_target_with_other_hard_links_is_refused(void **state)
 	path_join(third, f->work, "another-copy");
 	write_file(path, "old\n", 4, 0644, f->owner, f->group);
 	assert_int_equal(link(path, other), 0);
-	assert_target_refused(f, f->work, path, "has 1 other hard link: the rename would leave it "
-	    "holding the old bytes", other);
+	assert_target_refused(f, RK_PUSH_HARD_LINKS, f->work, path, "has 1 other hard link: the "
+	    "rename would leave it holding the old bytes", other);
 	assert_int_equal(link(path, third), 0);
-	assert_target_refused(f, f->work, path, "has 2 other hard links", third);
+	assert_target_refused(f, RK_PUSH_HARD_LINKS, f->work, path, "has 2 other hard links", third);
 	assert_int_equal(lstat(path, &st), 0);
 	assert_int_equal(st.st_nlink, 3);
 	/* A backup link a cut-off run left is ours, not another name of the file. */
@@ -1625,21 +1627,21 @@ test_target_in_folder_others_may_write_is_refused(void **state)
 	write_file(path, "old\n", 4, 0644, f->owner, f->group);
 	format_into(want, sizeof(want), "the folder %s is writable by others (mode 0777) without "
 	    "the sticky bit", open_dir);
-	assert_target_refused(f, open_dir, path, want, path);
+	assert_target_refused(f, RK_PUSH_OPEN_FOLDER, open_dir, path, want, path);
 
 	/* Below it, in a folder of its own: the folder above is as open. */
 	path_join(inner, open_dir, "inner");
 	make_dir(inner, 0755, me, me);
 	path_join(path, inner, "ca.crt");
 	write_file(path, "old\n", 4, 0644, f->owner, f->group);
-	assert_target_refused(f, inner, path, want, path);
+	assert_target_refused(f, RK_PUSH_OPEN_FOLDER, inner, path, want, path);
 
 	/* Through a symbolic link whose written path is clean: the folder it resolves through. */
 	path_join(link_dir, f->work, "via-link");
 	assert_int_equal(symlink(inner, link_dir), 0);
 	path_join(path, link_dir, "ca.crt");
 	path_join(real, inner, "ca.crt");
-	assert_target_refused(f, inner, path, want, real);
+	assert_target_refused(f, RK_PUSH_OPEN_FOLDER, inner, path, want, real);
 
 	path_join(group_dir, f->work, "group");
 	make_dir(group_dir, 0775, me, me);
@@ -1647,7 +1649,7 @@ test_target_in_folder_others_may_write_is_refused(void **state)
 	write_file(path, "old\n", 4, 0644, f->owner, f->group);
 	format_into(want, sizeof(want), "the folder %s is writable by its group (mode 0775)",
 	    group_dir);
-	assert_target_refused(f, group_dir, path, want, path);
+	assert_target_refused(f, RK_PUSH_OPEN_FOLDER, group_dir, path, want, path);
 
 	/* A link into a folder nobody else may write is followed: the file lands there. */
 	path_join(safe, f->work, "safe");
@@ -1671,7 +1673,7 @@ test_target_in_folder_others_may_write_is_refused(void **state)
 	write_file(path, "old\n", 4, 0644, "daemon", "daemon");
 	format_into(want, sizeof(want), "is daemon's, in %s, which others may write (mode 1777)",
 	    sticky);
-	assert_target_refused(f, sticky, path, want, NULL);
+	assert_target_refused(f, RK_PUSH_FOREIGN_FILE, sticky, path, want, NULL);
 	assert_file_is(path, "old\n", 4, 0644, "daemon", "daemon");
 
 	/* Through sudo (root runs the same script on the host): the same refusals. */
@@ -1680,11 +1682,11 @@ test_target_in_folder_others_may_write_is_refused(void **state)
 		struct rk_err err = { 0 };
 
 		assert_int_equal(new_transport(&f->t, KIND_SSH, &f->admin, &err), 0);
-		assert_target_refused(f, sticky, path, want, NULL);
+		assert_target_refused(f, RK_PUSH_FOREIGN_FILE, sticky, path, want, NULL);
 		path_join(path, open_dir, "ca.crt");
 		format_into(want, sizeof(want), "the folder %s is writable by others (mode 0777)",
 		    open_dir);
-		assert_target_refused(f, open_dir, path, want, path);
+		assert_target_refused(f, RK_PUSH_OPEN_FOLDER, open_dir, path, want, path);
 		rk_transport_free(f->t);
 		f->t = login;
 	}
@@ -1719,7 +1721,7 @@ test_target_of_the_wrong_type_is_refused_untouched(void **state)
 			    makedev(1, 3) : 0), 0);
 		}
 		assert_int_equal(lstat(path, &before), 0);
-		assert_target_refused(f, f->work, path, "is not a regular file", NULL);
+		assert_target_refused(f, RK_PUSH_NOT_FILE, f->work, path, "is not a regular file", NULL);
 		assert_int_equal(lstat(path, &after), 0);
 		assert_int_equal(after.st_mode, before.st_mode);
 		assert_int_equal(after.st_ino, before.st_ino);
@@ -1744,9 +1746,9 @@ test_target_path_with_dot_dot_is_refused(void **state)
 	write_file(real, "old\n", 4, 0644, f->owner, f->group);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		path_join(path, f->work, bad[i][0]);
-		assert_target_refused(f, f->work, path, bad[i][1], real);
+		assert_target_refused(f, RK_PUSH_OTHER, f->work, path, bad[i][1], real);
 	}
-	assert_target_refused(f, f->work, "-rf x.crt", "the path must be absolute", real);
+	assert_target_refused(f, RK_PUSH_OTHER, f->work, "-rf x.crt", "the path must be absolute", real);
 	if (f->kind == KIND_SSH)
 		assert_int_equal(count_commands_on_host1(), before);
 }

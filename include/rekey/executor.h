@@ -108,6 +108,8 @@ struct rk_run_report {
 	size_t			 done, failed, skipped, undone, undo_failed;
 	bool			 stopped;	/* the stop flag was raised */
 	bool			 halted;	/* a failure stopped the run (policy or preflight) */
+	bool			 journal_failed;	/* the journal could not be written: the
+						 * run stopped at once, its later steps left */
 };
 
 struct rk_executor_config {
@@ -133,13 +135,16 @@ struct rk_executor_config {
 /*
  * Runs (or, with before, resumes) the plan. Returns 0 when the journal could be kept (the
  * report says what succeeded: a failed step is not an error here), or an error when the
- * journal could not be written, which stops the run at once. *out is the caller's to free.
+ * journal could not be written, which stops the run at once; *out is then the report of what
+ * was done up to there (journal_failed set). NULL only when the run could not begin. *out
+ * is the caller's to free.
  */
 int	rk_executor_run(struct rk_run_report **out, const struct rk_executor_config *cfg,
 	    struct rk_err *err) RK_MUST_CHECK;
 /*
  * Undoes every step the journal (cfg->before) holds as done, newest first within each
- * rank (files, then reloads, then checks), and journals each as undone.
+ * rank (files, then reloads, then checks), and journals each as undone. A journal that
+ * cannot be written is handled as by rk_executor_run.
  */
 int	rk_executor_rollback(struct rk_run_report **out, const struct rk_executor_config *cfg,
 	    struct rk_err *err) RK_MUST_CHECK;

@@ -83,6 +83,7 @@ struct run {
 	struct rk_buf		 playbook_bytes;	/* as loaded, for the record */
 	char			*record;	/* the record written, or NULL */
 	char			 record_error[512];	/* why it was not */
+	char			 journal_error[512];	/* why the journal stopped the run */
 	const char		*earlier;	/* rehearse: what the incident's journal says */
 	struct cli_selection	 selection;	/* --only-expiring */
 };
@@ -582,6 +583,7 @@ enum unit_result {
 	UNIT_ROLLED_BACK,
 	UNIT_UNDO_FAILED,	/* a rollback left something of it neither old nor new */
 	UNIT_FAILED,
+	UNIT_INCOMPLETE,	/* its host changed, the rest not reached (journal, stop) */
 	UNIT_SKIPPED,
 	UNIT_NOT_STARTED,
 };
@@ -594,6 +596,7 @@ unit_result_name(enum unit_result u)
 	case UNIT_ROLLED_BACK:	return "rolled back";
 	case UNIT_UNDO_FAILED:	return "undo FAILED";
 	case UNIT_FAILED:	return "failed";
+	case UNIT_INCOMPLETE:	return "incomplete";
 	case UNIT_SKIPPED:	return "skipped";
 	case UNIT_NOT_STARTED:	return "not started";
 	}
@@ -614,6 +617,19 @@ step_of_unit(const struct rk_step *s, const struct rk_service *svc, const struct
 }
 
 /*
+ * Whether a step, once done, has begun its unit's change on its host: the swap and what
+ * follows. Checks and the controller's work change nothing there, and trust distributed
+ * ahead of every wave (the CA file and CRL each host gets first) is not yet the unit's
+ * rotation: a unit with only that done is "not started", as the canary policy expects.
+ */
+static bool
+changes_host(const struct rk_step *s)
+{
+	return s->host != NULL && (s->phase == RK_PHASE_SWAP || s->phase == RK_PHASE_RELOAD ||
+	    s->phase == RK_PHASE_UPDATE_CLIENTS || s->phase == RK_PHASE_RETIRE_TRUST);
+}
+
+/*
  * What became of a unit; *first_failed is the step whose error says why (or NULL), and
  * *undo_failed the first of its steps whose undo failed (or NULL).
  */
@@ -623,6 +639,7 @@ unit_result(const struct run *run, const struct rk_service *svc, const struct rk
 {
 	const struct rk_run_report *rep = run->report;
 	bool any = false, undone = false, failed = false, skipped = false, pending = false;
+	bool changed = false;
 	size_t i;
 
 	*first_failed = NULL;
@@ -656,7 +673,9 @@ unit_result(const struct run *run, const struct rk_service *svc, const struct rk
 		case RK_OUTCOME_PENDING:
 			pending = true;
 			break;
-		default:
+		case RK_OUTCOME_DONE:
+		case RK_OUTCOME_DONE_BEFORE:
+			changed |= changes_host(s);
 			break;
 		}
 	}
@@ -667,6 +686,9 @@ unit_result(const struct run *run, const struct rk_service *svc, const struct rk
 		return UNIT_ROLLED_BACK;
 	if (failed)
 		return UNIT_FAILED;
+	/* Neither "skipped" nor "not started": those promise the host untouched. */
+	if (changed && (skipped || pending))
+		return UNIT_INCOMPLETE;
 	if (skipped)
 		return UNIT_SKIPPED;
 	if (pending || !any)
@@ -679,6 +701,8 @@ run_ok(const struct run *run)
 {
 	const struct rk_run_report *rep = run->report;
 
+	if (rep->journal_failed)
+		return false;
 	if (run->args.mode == MODE_ROLLBACK)
 		return rep->undo_failed == 0;
 	return rep->done == rep->nsteps && !rep->stopped;
@@ -803,6 +827,8 @@ print_summary_json(const struct run *run)
 	    json_null());
 	if (run->record == NULL)
 		json_object_set_new(o, "record_error", json_string(run->record_error));
+	if (rep->journal_failed)
+		json_object_set_new(o, "journal_error", json_string(run->journal_error));
 	json_object_set_new(o, "services", units_json(run, true));
 	json_object_set_new(o, "clients", units_json(run, false));
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -825,7 +851,12 @@ finish(struct run *run)
 			printf("record: %s (rekey record verify checks it)\n", run->record);
 		else
 			printf("record: NOT WRITTEN: %s\n", run->record_error);
-		if (run->report->stopped)
+		if (run->report->journal_failed)
+			printf("the journal could not be written (%s): the run stopped there; once "
+			    "this is fixed, `rekey %s %s` goes on from the journal (a step begun and "
+			    "not marked done is looked at on its host first)\n", run->journal_error,
+			    run->args.mode == MODE_ROLLBACK ? "rollback" : "resume", pb);
+		else if (run->report->stopped)
 			printf("stopped by a signal: `rekey resume %s` goes on, `rekey rollback %s` "
 			    "undoes it\n", pb, pb);
 		else if (!ok && run->args.mode != MODE_ROLLBACK)
@@ -1048,6 +1079,9 @@ record_outcome(const struct run *run)
 
 	if (rep->stopped)
 		return "interrupted";
+	if (rep->journal_failed)
+		return run->args.mode == MODE_ROLLBACK ? "rollback incomplete" :
+		    "failed, journal not written";
 	switch (run->args.mode) {
 	case MODE_REHEARSE:
 		return rep->failed == 0 && rep->skipped == 0 && rep->done == rep->nsteps ? "go" :
@@ -1279,19 +1313,19 @@ execute(struct run *run, struct rk_err *err)
 	else if (!run->args.json)
 		printf("rekey %s: incident %s, %zu steps, journal %s\n", mode_name(run->args.mode),
 		    m->incident.id, run->plan->nsteps, run->journal_path);
-	if (run->args.mode == MODE_ROLLBACK) {
-		if (rk_executor_rollback(&run->report, &cfg, err) != 0)
-			return fail_with(run, err, RK_EXIT_FAILED);
-	} else if (rk_run_ctx_start_keygen(run->ctx, err) != 0 ||
-	    rk_executor_run(&run->report, &cfg, err) != 0) {
-		rc = fail_with(run, err, RK_EXIT_FAILED);
-		/* The journal holds only what happened (a full disk stops the run before the
-		 * next step): once the cause is gone, resume goes on from it. */
-		if (!rehearse)
-			fprintf(stderr, "rekey: the journal %s holds what was done; once this is "
-			    "fixed, `rekey resume %s` goes on from it\n", run->journal_path,
-			    run->args.playbook);
-		return rc;
+	if (run->args.mode == MODE_ROLLBACK)
+		rc = rk_executor_rollback(&run->report, &cfg, err);
+	else if ((rc = rk_run_ctx_start_keygen(run->ctx, err)) == 0)
+		rc = rk_executor_run(&run->report, &cfg, err);
+	if (rc != 0 && run->report == NULL)
+		return fail_with(run, err, RK_EXIT_FAILED);
+	if (rc != 0) {
+		/* The journal could not be written (a full disk): the run stopped before its
+		 * next step, and what it did is on the hosts; the summary and the record say
+		 * how far it got, and the journal holds only what happened. */
+		cli_report_error(run->cli, mode_name(run->args.mode), err);
+		snprintf(run->journal_error, sizeof(run->journal_error), "%s", err->msg);
+		rk_err_clear(err);
 	}
 	rk_run_ctx_close_transports(run->ctx);
 	/* Whatever happened, the auditor gets the record of it. */
@@ -1303,7 +1337,7 @@ execute(struct run *run, struct rk_err *err)
 	if (!rehearse)
 		rc = finish(run);
 	else
-			rc = rehearse_report(&(struct rehearse_view){ run->cli, run->plan, run->ctx,
+		rc = rehearse_report(&(struct rehearse_view){ run->cli, run->plan, run->ctx,
 		    run->report, &run->board, run->args.json, run->earlier, run->record,
 		    run->record_error });
 	if (rc == RK_EXIT_OK && run->record == NULL)

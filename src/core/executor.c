@@ -666,17 +666,18 @@ exec_clear(struct exec *x)
 	free(x->client_failed);
 }
 
-/* The end of a run: its event, then the report handed over, or the journal's failure. */
+/* The end of a run: its event, then the report handed over, with the journal's failure. */
 static int
 finish(struct exec *x, struct rk_run_report **out, struct rk_err *err)
 {
 	emit(x, RK_EVENT_RUN_END, NULL, RK_PHASE_RECORD, 0, NULL);
+	x->rep->journal_failed = x->journal_failed;
+	*out = x->rep;
+	x->rep = NULL;
 	if (x->journal_failed) {
 		*err = x->journal_err;
 		return err->code;
 	}
-	*out = x->rep;
-	x->rep = NULL;
 	return 0;
 }
 

@@ -26,7 +26,8 @@
 #   passphrase    the CA key is encrypted and the passphrase file holds a wrong one: refused
 #                 before any host is touched (no connection in any sshd log); the right one runs
 #   journal-full  the incident folder is a tmpfs filled up as db1's swap starts: the journal
-#                 cannot be written, rekey stops and says so, the journal claims nothing it did
+#                 cannot be written, rekey stops and says so (the summary true to the hosts, the
+#                 record tried), the journal claims nothing it did
 #                 not record, and `rekey resume` after space is freed completes
 #   record-full   the same tmpfs filled once every step is journaled: the record cannot be
 #                 written, which is said; `rekey resume` after space is freed writes it
@@ -449,6 +450,8 @@ if wanted hang; then
 	nap="1000.$$"
 	timeout_s=3
 	rollback_fails="db1.*timed out after $timeout_s s"
+	# Under rollback the undo reloads again, which hangs too: the row says so.
+	rollback_result='undo FAILED'
 	for policy in "${policies[@]}"; do
 		id=E2E-C-hang-$policy what="hang/$policy" pb=$E2E/chaos-$id.yml
 		e2e_reset
@@ -471,7 +474,7 @@ if wanted hang; then
 		after_failed_run "$what" "$id" "$pb" "$work/$id.out" "$policy" pg-e2e \
 			"db1: run sh: command: timed out after $timeout_s s; timeout\\(1\\) stopped it on the host \\(step [0-9]+, reload\\)"
 	done
-	rollback_fails=
+	rollback_fails='' rollback_result=''
 	faults_run=$((faults_run + 1))
 fi
 
@@ -658,6 +661,18 @@ fault_local_full() {
 		e2e_matches "$what: the output says the record was not written" \
 			'record: NOT WRITTEN' "$(<"$out")"
 		e2e_summary_all_verified "$what" "$out"
+	else
+		# The summary still tells how far the run got, each row true on the hosts.
+		e2e_matches "$what: the output says the journal stopped the run, and how to go on" \
+			"the journal could not be written \\(.*No space left on device\\): the run stopped there.*\`rekey resume $pb\`" \
+			"$(<"$out")"
+		for name in "${E2E_SERVICES[@]}"; do
+			e2e_check_service_state "$what" "$out" "$id" "$name"
+		done
+		e2e_check_clients_state "$what" "$out" "$id"
+		e2e_matches "$what: the output says whether the record was written" \
+			'(^|'$'\n'')record: (NOT WRITTEN: .*No space left on device|.*\.tar\.gz)' \
+			"$(<"$out")"
 	fi
 	rm -f -- "$E2E_RECORDS/filler"
 	e2e_rekey "$out.resume" resume "$pb"

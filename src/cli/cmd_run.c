@@ -675,7 +675,8 @@ unit_result(const struct run *run, const struct rk_service *svc, const struct rk
 			break;
 		case RK_OUTCOME_DONE:
 		case RK_OUTCOME_DONE_BEFORE:
-			changed |= changes_host(s);
+			/* A rehearsal's swap only tried the replace: nothing changed. */
+			changed |= run->args.mode != MODE_REHEARSE && changes_host(s);
 			break;
 		}
 	}

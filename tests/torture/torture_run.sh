@@ -26,6 +26,8 @@
 #     one revoked in the CRL, the ledger and the record verified by rekey.
 # RK_TORTURE_COMMAND=rollback tortures `rekey rollback` instead, after an untouched run each
 # time, and finishes with `rollback` again: the end state is then the untouched rollback's.
+# RK_TORTURE_SHARD=I/K runs only every K-th of the picked calls, from the I-th (1 <= I <= K),
+# so that K copies (each with its own RK_TORTURE_WORK) share an `all` run over K cores.
 # Prints the counts: sites, runs, exits by status, absorbed, failures.
 set -euo pipefail
 
@@ -232,6 +234,20 @@ elif ((budget > 0 && budget < ${#firsts[@]})); then
 	for ((i = 0; i < budget; i++)); do
 		picked+=("${firsts[$((i * ${#firsts[@]} / budget))]}")
 	done
+fi
+
+if [[ -n ${RK_TORTURE_SHARD:-} ]]; then
+	shard=${RK_TORTURE_SHARD%/*} shards=${RK_TORTURE_SHARD#*/}
+	if ! [[ $shard =~ ^[1-9][0-9]*$ && $shards =~ ^[1-9][0-9]*$ ]] || ((shard > shards)); then
+		echo "torture_run.sh: RK_TORTURE_SHARD must be I/K with 1 <= I <= K" >&2
+		exit 2
+	fi
+	mine=()
+	for ((i = shard - 1; i < ${#picked[@]}; i += shards)); do
+		mine+=("${picked[$i]}")
+	done
+	picked=("${mine[@]}")
+	say "shard $shard of $shards: ${#picked[@]} runs"
 fi
 
 runs=0 absorbed=0 recovered=0

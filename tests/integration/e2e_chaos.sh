@@ -514,7 +514,7 @@ if wanted db-down; then
 			e2e_bad "$what: PostgreSQL does not start again"
 		fi
 		after_failed_run "$what" "$id" "$pb" "$out" "$policy" pg-e2e \
-			"pg-e2e: [^"$'\n'"]*(Connection refused|TLS handshake failed)[^"$'\n'"]* \\(step [0-9]+, verify\\)"
+			"pg-e2e: [^"$'\n'"]*(Connection refused|TLS handshake failed|the server closed the connection)[^"$'\n'"]* \\(step [0-9]+, verify\\)"
 		if [[ $policy == rollback ]]; then
 			e2e_matches "$what: the row names the reload whose undo failed" \
 				"(^|"$'\n'") +undo FAILED: [^"$'\n'"]+ \\(step [0-9]+, reload\\)" "$(<"$out")"

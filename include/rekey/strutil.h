@@ -32,6 +32,13 @@ void	rk_line_bounds(const unsigned char *text, size_t len, size_t start, size_t 
 char	*rk_bytes_to_str(const unsigned char *p, size_t n);
 /* snprintf that reports truncation: returns false if dst was too small. */
 bool	rk_strlcpy(char *dst, const char *src, size_t size);
+/*
+ * The first component of the absolute path path[0..n) that is empty ('//', or a final '/'),
+ * '.' or '..', with its length in *len; NULL when there is none ("/" itself has none). Such a
+ * path is two names for one file (or, through a symbolic link, not one file at all), so the
+ * plan, the sweep and the transports refuse it rather than act on a name it does not show.
+ */
+const char *rk_path_odd_component(const char *path, size_t n, size_t *len);
 
 /*
  * Text from outside (a certificate's SAN, a file's line, a server's message) must not drive

@@ -63,15 +63,18 @@ static const char sweep_help[] =
     "  --no-record    do not add sweep.json to the incident's record\n"
     "  --help         this help\n";
 
-/* As the playbook's sweep folders: one name for one folder, so the report names it as found. */
+/*
+ * As the playbook's sweep folders: one name for one folder, so the report names it as found
+ * (a single final '/' is allowed, as the playbook drops it).
+ */
 static bool
 folder_is_plain(const char *path)
 {
-	size_t n = strlen(path);
+	size_t n = strlen(path), len;
 
-	return strstr(path, "//") == NULL && strstr(path, "/./") == NULL &&
-	    strstr(path, "/../") == NULL && !(n >= 2 && strcmp(path + n - 2, "/.") == 0) &&
-	    !(n >= 3 && strcmp(path + n - 3, "/..") == 0);
+	if (n > 1 && path[n - 1] == '/')
+		n--;
+	return rk_path_odd_component(path, n, &len) == NULL;
 }
 
 static int

@@ -420,23 +420,13 @@ get_local_path(struct pb *pb, ynode *node, const char *what, char **out)
 static bool
 has_dot_component(struct pb *pb, ynode *node, const char *what, const char *path)
 {
-	if (strcmp(path, "/") == 0)
-		return false;
-	for (const char *c = path + 1, *end;; c = end + 1) {
-		size_t len;
+	size_t len;
 
-		end = strchr(c, '/');
-		len = end != NULL ? (size_t)(end - c) : strlen(c);
-		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' &&
-		    c[1] == '.')) {
-			rk_diags_error(pb->d, node->pos, "%s '%s' has a '%s' component: write the "
-			    "path without '.', '..' or '//'", what, path, len == 0 ? "//" :
-			    len == 1 ? "." : "..");
-			return true;
-		}
-		if (end == NULL)
-			return false;
-	}
+	if (rk_path_odd_component(path, strlen(path), &len) == NULL)
+		return false;
+	rk_diags_error(pb->d, node->pos, "%s '%s' has a '%s' component: write the path "
+	    "without '.', '..' or '//'", what, path, len == 0 ? "//" : len == 1 ? "." : "..");
+	return true;
 }
 
 static bool

@@ -225,23 +225,19 @@ tp_check_target_kind(const struct rk_file_stat *st, const struct rk_file_spec *s
 int
 tp_check_target_path(const char *path, struct rk_err *err)
 {
-	const char *c, *end;
+	const char *part = NULL;
 	size_t len;
 
 	if (path == NULL || path[0] != '/')
 		return rk_fail(err, RK_E_USAGE, "the path must be absolute");
-	for (c = path + 1;; c = end + 1) {
-		end = strchr(c, '/');
-		len = end != NULL ? (size_t)(end - c) : strlen(c);
-		if (len == 0)
-			return rk_fail(err, RK_E_USAGE, "the path has an empty component ('//' or a "
-			    "final '/'): name the file itself");
-		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-			return rk_fail(err, RK_E_USAGE, "the path has a '%.*s' component: name the "
-			    "file itself, as the plan shows it", (int)len, c);
-		if (end == NULL)
-			return 0;
-	}
+	if (strcmp(path, "/") == 0 ||
+	    ((part = rk_path_odd_component(path, strlen(path), &len)) != NULL && len == 0))
+		return rk_fail(err, RK_E_USAGE, "the path has an empty component ('//' or a "
+		    "final '/'): name the file itself");
+	if (part != NULL)
+		return rk_fail(err, RK_E_USAGE, "the path has a '%.*s' component: name the "
+		    "file itself, as the plan shows it", (int)len, part);
+	return 0;
 }
 
 int

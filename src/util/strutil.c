@@ -128,6 +128,24 @@ rk_strlcpy(char *dst, const char *src, size_t size)
 	return true;
 }
 
+const char *
+rk_path_odd_component(const char *path, size_t n, size_t *len)
+{
+	const char *c, *end, *stop = path + n;
+
+	if (n <= 1)
+		return NULL;
+	for (c = path + 1;; c = end + 1) {
+		end = memchr(c, '/', (size_t)(stop - c));
+		*len = (size_t)((end != NULL ? end : stop) - c);
+		if (*len == 0 || (*len == 1 && c[0] == '.') ||
+		    (*len == 2 && c[0] == '.' && c[1] == '.'))
+			return c;
+		if (end == NULL)
+			return NULL;
+	}
+}
+
 void
 rk_hex_encode(char *out, const unsigned char *data, size_t len)
 {

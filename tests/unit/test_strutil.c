@@ -65,6 +65,46 @@ test_strlcpy_reports_truncation(void **state)
 	assert_string_equal(buf, "abc");
 }
 
+/* Table: a path, and the odd component found in it (its offset and length), or none. */
+static void
+test_path_odd_component_finds_dot_dotdot_and_empty(void **state)
+{
+	static const struct {
+		const char	*path;
+		int		 at;	/* -1: none */
+		size_t		 len;
+	} cases[] = {
+		{ "/", -1, 0 },
+		{ "/etc/ssl/db.key", -1, 0 },
+		{ "/etc/.hidden/..x/x..", -1, 0 },	/* dots inside names are names */
+		{ "/etc/../shadow", 5, 2 },
+		{ "/etc/./db.key", 5, 1 },
+		{ "/etc//db.key", 5, 0 },
+		{ "/etc/ssl/", 9, 0 },		/* a final '/' is an empty component */
+		{ "/etc/ssl/..", 9, 2 },
+		{ "/.", 1, 1 },
+		{ "//", 1, 0 },
+	};
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *p = cases[i].path;
+		const char *odd = rk_path_odd_component(p, strlen(p), &len);
+
+		if (cases[i].at < 0) {
+			assert_null(odd);
+			continue;
+		}
+		assert_non_null(odd);
+		assert_int_equal(odd - p, cases[i].at);
+		assert_int_equal(len, cases[i].len);
+	}
+	/* Only path[0..n) is looked at: the caller may leave a final '/' out. */
+	assert_null(rk_path_odd_component("/etc/ssl/", 8, &len));
+	assert_non_null(rk_path_odd_component("/etc/ssl//", 9, &len));
+}
+
 /* Table: what comes in, what the terminal is shown. */
 static void
 test_text_escape_hides_controls_bidi_and_bad_bytes(void **state)
@@ -112,6 +152,7 @@ main(void)
 		cmocka_unit_test(test_closest_word_suggests_only_near_typos),
 		cmocka_unit_test(test_utf8_accepts_valid_and_finds_first_bad_byte),
 		cmocka_unit_test(test_strlcpy_reports_truncation),
+		cmocka_unit_test(test_path_odd_component_finds_dot_dotdot_and_empty),
 		cmocka_unit_test(test_text_escape_hides_controls_bidi_and_bad_bytes),
 	};
 

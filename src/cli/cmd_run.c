@@ -1,16 +1,14 @@
 /*
- * `rekey run`, `resume`, `rollback` and `rehearse`: the plan carried out by the executor, with the
- * backends picked here (ssh or local per host, PostgreSQL or MariaDB per service), the
- * journal in the incident folder, the board as observer, and the summary and exit code at
- * the end. What a run settles when it begins (the serials each revocation hits) goes into
- * the journal's header, so a resume never works it out again from files it has replaced.
+ * `rekey run`, `resume`, `rollback` and `rehearse`: the plan carried out by the executor,
+ * with the backends picked here (ssh or local per host, PostgreSQL or MariaDB per service),
+ * the journal in the incident folder, the board as observer, and at the end the record
+ * (run_record) and the summary and exit code (run_summary). What a run settles when it
+ * begins (the serials each revocation hits) goes into the journal's header, so a resume
+ * never works it out again from files it has replaced.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,77 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
-#include "board.h"
-#include "cli.h"
 #include "rehearse_report.h"
+#include "run.h"
 #include "rekey/actions.h"
 #include "rekey/executor.h"
-#include "rekey/expiry.h"
 #include "rekey/fsutil.h"
 #include "rekey/journal.h"
-#include "rekey/key.h"
-#include "rekey/local.h"
 #include "rekey/mariadb.h"
 #include "rekey/playbook.h"
 #include "rekey/postgresql.h"
-#include "rekey/record.h"
 #include "rekey/ssh.h"
-#include "rekey/strutil.h"
-
-enum run_mode {
-	MODE_RUN,
-	MODE_RESUME,
-	MODE_ROLLBACK,
-	MODE_REHEARSE,
-};
-
-struct run_args {
-	enum run_mode		 mode;
-	bool			 json;
-	bool			 has_policy;
-	enum rk_on_failure	 on_failure;
-	long			 only_expiring;	/* seconds; 0: every certificate */
-	const char		*playbook;
-};
-
-/* What one invocation holds; cleared at the end whatever happened. */
-struct run {
-	const struct rk_cli	*cli;
-	struct run_args		 args;
-	struct rk_diags		 diags;
-	struct rk_model		*model;
-	struct rk_plan		*plan;
-	char			*dir;		/* <records>/<incident> */
-	char			*journal_path;
-	char			*ledger;
-	struct rk_journal	*journal;
-	struct rk_journal_log	*log;		/* resume, rollback: what the journal held */
-	struct rk_revoked_set	*revoked;	/* per revocation */
-	char			**revoke_errors;
-	struct rk_revocation_facts *facts;
-	struct rk_kv		*header_facts;
-	char			**header_strings;
-	size_t			 nheader;
-	struct rk_run_ctx	*ctx;
-	struct board		 board;
-	bool			 board_ready;
-	struct rk_run_report	*report;
-	bool			 ssh_ready;
-	bool			 mariadb_ready;
-	char			*scratch;	/* rehearse: its folder, removed at the end */
-	char			*scratch_journal;
-	struct rk_buf		 playbook_bytes;	/* as loaded, for the record */
-	char			*record;	/* the record written, or NULL */
-	char			 record_error[512];	/* why it was not */
-	char			 journal_error[512];	/* why the journal stopped the run */
-	const char		*earlier;	/* rehearse: what the incident's journal says */
-	struct cli_selection	 selection;	/* --only-expiring */
-};
-
-/* Secrets a playbook can name (CA, certificates, hosts, services): more are not looked for. */
-#define RECORD_SECRETS_MAX	4096
 
 static volatile sig_atomic_t stop_requested;
 
@@ -98,18 +35,6 @@ on_stop_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static const char *
-mode_name(enum run_mode mode)
-{
-	switch (mode) {
-	case MODE_RUN:		return "run";
-	case MODE_RESUME:	return "resume";
-	case MODE_ROLLBACK:	return "rollback";
-	case MODE_REHEARSE:	return "rehearse";
-	}
-	return "?";
 }
 
 static void
@@ -279,7 +204,7 @@ say(const struct run *run, const char *fmt, ...)
 static int
 fail_with(const struct run *run, const struct rk_err *err, int code)
 {
-	cli_report_error(run->cli, mode_name(run->args.mode), err);
+	cli_report_error(run->cli, run_mode_name(run->args.mode), err);
 	return code;
 }
 
@@ -551,7 +476,7 @@ open_existing(struct run *run, struct rk_err *err)
 	if (access(run->journal_path, F_OK) != 0)
 		return rk_fail(err, RK_E_USAGE, "incident %s has no journal (%s): there is "
 		    "nothing to %s; `rekey run %s` starts it", run->model->incident.id,
-		    run->journal_path, mode_name(run->args.mode), run->args.playbook);
+		    run->journal_path, run_mode_name(run->args.mode), run->args.playbook);
 	if ((r = rk_journal_reopen(&run->journal, &run->log, run->journal_path, err)) != 0)
 		return r;
 	if (strcmp(run->log->incident, run->model->incident.id) != 0)
@@ -574,307 +499,6 @@ keygen_threads(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (size_t)n : 1;
-}
-
-/* ---- the summary ----------------------------------------------------------------------------- */
-
-enum unit_result {
-	UNIT_VERIFIED,
-	UNIT_ROLLED_BACK,
-	UNIT_UNDO_FAILED,	/* a rollback left something of it neither old nor new */
-	UNIT_FAILED,
-	UNIT_INCOMPLETE,	/* its host changed, the rest not reached (journal, stop) */
-	UNIT_SKIPPED,
-	UNIT_NOT_STARTED,
-};
-
-static const char *
-unit_result_name(enum unit_result u)
-{
-	switch (u) {
-	case UNIT_VERIFIED:	return "verified";
-	case UNIT_ROLLED_BACK:	return "rolled back";
-	case UNIT_UNDO_FAILED:	return "undo FAILED";
-	case UNIT_FAILED:	return "failed";
-	case UNIT_INCOMPLETE:	return "incomplete";
-	case UNIT_SKIPPED:	return "skipped";
-	case UNIT_NOT_STARTED:	return "not started";
-	}
-	return "?";
-}
-
-/* A step counts for a unit when it is the unit's, or its host's own (connect, probe). */
-static bool
-step_of_unit(const struct rk_step *s, const struct rk_service *svc, const struct rk_client *c)
-{
-	const struct rk_host *h = svc != NULL ? svc->host : c->host;
-
-	if (svc != NULL && s->service == svc)
-		return true;
-	if (c != NULL && s->client == c)
-		return true;
-	return s->host == h && s->service == NULL && s->client == NULL;
-}
-
-/*
- * Whether a step, once done, has begun its unit's change on its host: the swap and what
- * follows. Checks and the controller's work change nothing there, and trust distributed
- * ahead of every wave (the CA file and CRL each host gets first) is not yet the unit's
- * rotation: a unit with only that done is "not started", as the canary policy expects.
- */
-static bool
-changes_host(const struct rk_step *s)
-{
-	return s->host != NULL && (s->phase == RK_PHASE_SWAP || s->phase == RK_PHASE_RELOAD ||
-	    s->phase == RK_PHASE_UPDATE_CLIENTS || s->phase == RK_PHASE_RETIRE_TRUST);
-}
-
-/*
- * What became of a unit; *first_failed is the step whose error says why (or NULL), and
- * *undo_failed the first of its steps whose undo failed (or NULL).
- */
-static enum unit_result
-unit_result(const struct run *run, const struct rk_service *svc, const struct rk_client *c,
-    const struct rk_step **first_failed, const struct rk_step **undo_failed)
-{
-	const struct rk_run_report *rep = run->report;
-	bool any = false, undone = false, failed = false, skipped = false, pending = false;
-	bool changed = false;
-	size_t i;
-
-	*first_failed = NULL;
-	*undo_failed = NULL;
-	for (i = 0; i < run->plan->nsteps; i++) {
-		const struct rk_step *s = &run->plan->steps[i];
-
-		if (!step_of_unit(s, svc, c))
-			continue;
-		any = true;
-		if (*undo_failed == NULL && board_undo_error_of(&run->board, s) != NULL)
-			*undo_failed = s;
-		switch (rep->outcomes[i]) {
-		case RK_OUTCOME_UNDONE:
-			undone = true;
-			/*
-			 * Under the rollback policy the failed step is undone too (a reload is
-			 * reloaded again): its error is still why the unit was rolled back.
-			 */
-			if (*first_failed == NULL && board_error_of(&run->board, s) != NULL)
-				*first_failed = s;
-			break;
-		case RK_OUTCOME_FAILED:
-			failed = true;
-			if (*first_failed == NULL)
-				*first_failed = s;
-			break;
-		case RK_OUTCOME_SKIPPED:
-			skipped = true;
-			break;
-		case RK_OUTCOME_PENDING:
-			pending = true;
-			break;
-		case RK_OUTCOME_DONE:
-		case RK_OUTCOME_DONE_BEFORE:
-			/* A rehearsal's swap only tried the replace: nothing changed. */
-			changed |= run->args.mode != MODE_REHEARSE && changes_host(s);
-			break;
-		}
-	}
-	/* Neither old nor new everywhere: what a human must look at first. */
-	if (*undo_failed != NULL)
-		return UNIT_UNDO_FAILED;
-	if (undone)
-		return UNIT_ROLLED_BACK;
-	if (failed)
-		return UNIT_FAILED;
-	/* Neither "skipped" nor "not started": those promise the host untouched. */
-	if (changed && (skipped || pending))
-		return UNIT_INCOMPLETE;
-	if (skipped)
-		return UNIT_SKIPPED;
-	if (pending || !any)
-		return UNIT_NOT_STARTED;
-	return UNIT_VERIFIED;
-}
-
-static bool
-run_ok(const struct run *run)
-{
-	const struct rk_run_report *rep = run->report;
-
-	if (rep->journal_failed)
-		return false;
-	if (run->args.mode == MODE_ROLLBACK)
-		return rep->undo_failed == 0;
-	return rep->done == rep->nsteps && !rep->stopped;
-}
-
-/* A reason under a row: the message, then the step it came from. */
-static void
-print_reason(const char *prefix, const char *why, const struct rk_step *s)
-{
-	char *esc = rk_text_escape(why);
-
-	printf("        %s%s (step %u, %s)\n", prefix, esc != NULL ? esc : "(out of memory)",
-	    s->id, rk_action_name(s->action));
-	free(esc);
-}
-
-static void
-print_row(const struct run *run, const char *kind, const char *name, const char *host,
-    enum unit_result u, const char *served, const struct rk_step *failed,
-    const struct rk_step *undo_failed)
-{
-	const char *color = "", *reset = run->cli->color ? "\033[0m" : "";
-	const char *why = failed != NULL ? board_error_of(&run->board, failed) : NULL;
-
-	if (run->cli->color)
-		color = u == UNIT_VERIFIED ? "\033[32m" : u == UNIT_ROLLED_BACK ||
-		    u == UNIT_SKIPPED ? "\033[33m" : "\033[31m";
-	printf("%-7s %-20s %-12s %s%-12s%s %s\n", kind, name, host != NULL ? host : "-", color,
-	    unit_result_name(u), reset, served);
-	if (why != NULL)
-		print_reason("", why, failed);
-	if (undo_failed != NULL)
-		print_reason("undo FAILED: ", board_undo_error_of(&run->board, undo_failed),
-		    undo_failed);
-}
-
-static void
-print_summary_text(const struct run *run)
-{
-	const struct rk_model *m = run->model;
-	const struct rk_step *failed, *undo_failed;
-	char served[64];
-	size_t i;
-
-	printf("\n%-7s %-20s %-12s %-12s %s\n", "KIND", "NAME", "HOST", "RESULT",
-	    "SERVED NOW (SHA-256, start)");
-	for (i = 0; i < m->nservices; i++) {
-		const struct rk_served *sv = rk_run_ctx_served(run->ctx, i);
-		enum unit_result u = unit_result(run, &m->services[i], NULL, &failed,
-		    &undo_failed);
-
-		snprintf(served, sizeof(served), "%.23s", sv->after[0] != '\0' ? sv->after :
-		    sv->before[0] != '\0' ? sv->before : "-");
-		print_row(run, "service", m->services[i].name, m->services[i].host != NULL ?
-		    m->services[i].host->name : NULL, u, served, failed, undo_failed);
-	}
-	for (i = 0; i < m->nclients; i++) {
-		enum unit_result u = unit_result(run, NULL, &m->clients[i], &failed,
-		    &undo_failed);
-
-		print_row(run, "client", m->clients[i].name, m->clients[i].host != NULL ?
-		    m->clients[i].host->name : NULL, u, "", failed, undo_failed);
-	}
-	if (run->args.mode == MODE_ROLLBACK)
-		printf("\n%zu steps undone, %zu could not be undone, in %.1f s\n",
-		    run->report->undone, run->report->undo_failed, board_elapsed(&run->board));
-	else
-		printf("\n%zu of %zu steps done (%zu failed, %zu skipped, %zu undone%s) in %.1f s\n",
-		    run->report->done, run->report->nsteps, run->report->failed,
-		    run->report->skipped, run->report->undone, run->report->undo_failed > 0 ?
-		    ", some undo FAILED" : "", board_elapsed(&run->board));
-}
-
-static json_t *
-units_json(const struct run *run, bool services)
-{
-	const struct rk_model *m = run->model;
-	size_t i, n = services ? m->nservices : m->nclients;
-	const struct rk_step *failed, *undo_failed;
-	json_t *list = json_array();
-
-	for (i = 0; list != NULL && i < n; i++) {
-		const struct rk_service *svc = services ? &m->services[i] : NULL;
-		const struct rk_client *c = services ? NULL : &m->clients[i];
-		const struct rk_host *h = svc != NULL ? svc->host : c->host;
-		enum unit_result u = unit_result(run, svc, c, &failed, &undo_failed);
-		const char *why = failed != NULL ? board_error_of(&run->board, failed) : NULL;
-		const char *undo_why = undo_failed != NULL ?
-		    board_undo_error_of(&run->board, undo_failed) : NULL;
-		json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o}", "name", svc != NULL ? svc->name :
-		    c->name, "host", h != NULL ? json_string(h->name) : json_null(), "result",
-		    unit_result_name(u), "error", why != NULL ? json_string(why) : json_null(),
-		    "undo_error", undo_why != NULL ? json_string(undo_why) : json_null());
-
-		if (o != NULL && svc != NULL) {
-			const struct rk_served *sv = rk_run_ctx_served(run->ctx, i);
-
-			json_object_set_new(o, "fingerprint_before", sv->before[0] != '\0' ?
-			    json_string(sv->before) : json_null());
-			json_object_set_new(o, "fingerprint_now", sv->after[0] != '\0' ?
-			    json_string(sv->after) : json_null());
-		}
-		json_array_append_new(list, o);
-	}
-	return list;
-}
-
-static void
-print_summary_json(const struct run *run)
-{
-	const struct rk_run_report *rep = run->report;
-	json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b}",
-	    "event", "summary", "command", mode_name(run->args.mode), "ok", run_ok(run),
-	    "incident", run->model->incident.id, "journal", run->journal_path,
-	    "steps", (json_int_t)rep->nsteps, "done", (json_int_t)rep->done,
-	    "failed", (json_int_t)rep->failed, "skipped", (json_int_t)rep->skipped,
-	    "undone", (json_int_t)rep->undone, "stopped", rep->stopped);
-
-	if (o == NULL)
-		return;
-	json_object_set_new(o, "record", run->record != NULL ? json_string(run->record) :
-	    json_null());
-	if (run->record == NULL)
-		json_object_set_new(o, "record_error", json_string(run->record_error));
-	if (rep->journal_failed)
-		json_object_set_new(o, "journal_error", json_string(run->journal_error));
-	json_object_set_new(o, "services", units_json(run, true));
-	json_object_set_new(o, "clients", units_json(run, false));
-	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	putchar('\n');
-	json_decref(o);
-}
-
-static int
-finish(struct run *run)
-{
-	const char *pb = run->args.playbook;
-	bool ok = run_ok(run);
-
-	if (run->args.json) {
-		print_summary_json(run);
-	} else {
-		print_summary_text(run);
-		printf("journal: %s\n", run->journal_path);
-		if (run->record != NULL)
-			printf("record: %s (rekey record verify checks it)\n", run->record);
-		else
-			printf("record: NOT WRITTEN: %s\n", run->record_error);
-		if (run->report->journal_failed)
-			printf("the journal could not be written (%s): the run stopped there; once "
-			    "this is fixed, `rekey %s %s` goes on from the journal (a step begun and "
-			    "not marked done is looked at on its host first)\n", run->journal_error,
-			    run->args.mode == MODE_ROLLBACK ? "rollback" : "resume", pb);
-		else if (run->report->stopped)
-			printf("stopped by a signal: `rekey resume %s` goes on, `rekey rollback %s` "
-			    "undoes it\n", pb, pb);
-		else if (!ok && run->args.mode != MODE_ROLLBACK)
-			printf("not everything verified: `rekey resume %s` tries again what failed, "
-			    "`rekey rollback %s` undoes what was done\n", pb, pb);
-		/* The playbook still names the CA this run replaced: the next run, and every
-		 * `rekey verify`, would judge the estate by the old one. */
-		if (ok && run->model->ca.rotate && (run->args.mode == MODE_RUN ||
-		    run->args.mode == MODE_RESUME))
-			printf("next: the new CA is %s/ca/ca.crt (key ca/ca.key, CRL ca/ca.crl): point "
-			    "ca.cert, ca.key and ca.crl of %s at them (or copy them over %s) before "
-			    "`rekey verify` or the next run, which judge the estate by ca.cert\n",
-			    run->dir, pb, run->model->ca.cert);
-	}
-	if (run->report->stopped)
-		return 130;
-	return ok ? RK_EXIT_OK : RK_EXIT_FAILED;
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
@@ -1063,185 +687,12 @@ prepare(struct run *run, struct rk_err *err)
 	if (strcmp(run->log->plan_digest, run->plan->digest) != 0) {
 		fprintf(stderr, "rekey: %s: the playbook changed since incident %s began (%s): its "
 		    "plan is %s now, the journal's is %s. Put the playbook back as it was to %s, "
-		    "or start a new incident.\n", mode_name(run->args.mode),
+		    "or start a new incident.\n", run_mode_name(run->args.mode),
 		    run->model->incident.id, run->log->started, run->plan->digest,
-		    run->log->plan_digest, mode_name(run->args.mode));
+		    run->log->plan_digest, run_mode_name(run->args.mode));
 		return RK_EXIT_FAILED;
 	}
 	return RK_EXIT_OK;
-}
-
-/* ---- the record --------------------------------------------------------------------------- */
-
-static const char *
-record_outcome(const struct run *run)
-{
-	const struct rk_run_report *rep = run->report;
-
-	if (rep->stopped)
-		return "interrupted";
-	if (rep->journal_failed)
-		return run->args.mode == MODE_ROLLBACK ? "rollback incomplete" :
-		    "failed, journal not written";
-	switch (run->args.mode) {
-	case MODE_REHEARSE:
-		return rep->failed == 0 && rep->skipped == 0 && rep->done == rep->nsteps ? "go" :
-		    "no-go";
-	case MODE_ROLLBACK:
-		return rep->undo_failed == 0 ? "rolled back" : "rollback incomplete";
-	default:
-		if (run_ok(run))
-			return "verified";
-		if (rep->undo_failed > 0)
-			return "failed, rollback incomplete";
-		return rep->undone > 0 ? "failed, rolled back" : "failed";
-	}
-}
-
-static const char *
-record_unit_result(const struct run *run, enum unit_result u)
-{
-	if (run->args.mode == MODE_REHEARSE && u == UNIT_VERIFIED)
-		return "go";
-	if (run->args.mode == MODE_REHEARSE && u == UNIT_FAILED)
-		return "no-go";
-	return unit_result_name(u);
-}
-
-/* Every service and client as the summary says it. */
-static int
-record_units(struct rk_record_unit **out, const struct run *run, struct rk_err *err)
-{
-	const struct rk_model *m = run->model;
-	const struct rk_step *failed, *undo_failed;
-	size_t i, n = 0;
-
-	if ((*out = calloc(m->nservices + m->nclients + 1, sizeof(**out))) == NULL)
-		return rk_fail_nomem(err);
-	for (i = 0; i < m->nservices; i++, n++) {
-		const struct rk_served *sv = rk_run_ctx_served(run->ctx, i);
-		enum unit_result u = unit_result(run, &m->services[i], NULL, &failed,
-		    &undo_failed);
-
-		(*out)[n] = (struct rk_record_unit){ "service", m->services[i].name,
-		    m->services[i].host != NULL ? m->services[i].host->name : NULL,
-		    record_unit_result(run, u), failed != NULL ? board_error_of(&run->board,
-		    failed) : NULL, sv->before, sv->after, undo_failed != NULL ?
-		    board_undo_error_of(&run->board, undo_failed) : NULL };
-	}
-	for (i = 0; i < m->nclients; i++, n++) {
-		enum unit_result u = unit_result(run, NULL, &m->clients[i], &failed,
-		    &undo_failed);
-
-		(*out)[n] = (struct rk_record_unit){ "client", m->clients[i].name,
-		    m->clients[i].host != NULL ? m->clients[i].host->name : NULL,
-		    record_unit_result(run, u), failed != NULL ? board_error_of(&run->board,
-		    failed) : NULL, NULL, NULL, undo_failed != NULL ?
-		    board_undo_error_of(&run->board, undo_failed) : NULL };
-	}
-	return 0;
-}
-
-/* The values of every secret the playbook names, so that the record can refuse them. */
-static size_t
-record_secrets(struct rk_secret *held, size_t max, const struct rk_model *m)
-{
-	const struct rk_secret_ref *refs[RECORD_SECRETS_MAX];
-	struct rk_err ignored = { 0 };
-	size_t i, n = 0, k = 0;
-
-	refs[n++] = &m->ca.key_passphrase;
-	refs[n++] = &m->record.signing_key_passphrase;
-	for (i = 0; i < m->ncertificates && n < RECORD_SECRETS_MAX; i++)
-		refs[n++] = &m->certificates[i].key_passphrase;
-	for (i = 0; i < m->nhosts && n < RECORD_SECRETS_MAX; i++)
-		refs[n++] = &m->hosts[i].identity_passphrase;
-	for (i = 0; i < m->nservices && n < RECORD_SECRETS_MAX; i++)
-		refs[n++] = &m->services[i].connect.password;
-	for (i = 0; i < n && k < max; i++) {
-		if (refs[i]->env == NULL && refs[i]->file == NULL)
-			continue;
-		rk_err_clear(&ignored);
-		if (rk_secret_from_source(&held[k], refs[i]->env, refs[i]->file, &ignored) == 0 &&
-		    held[k].ptr != NULL)
-			k++;
-	}
-	return k;
-}
-
-/*
- * The key that signs the record: record.signing_key when the playbook names one, else the
- * CA's (with its passphrase); after a CA rotation the new CA's, since the old one's key is
- * the one that leaked.
- */
-static void
-operator_of(char *buf, size_t size)
-{
-	struct passwd *pw = getpwuid(geteuid());
-	char host[256] = "?";
-
-	(void)gethostname(host, sizeof(host) - 1);
-	snprintf(buf, size, "%s@%s", pw != NULL ? pw->pw_name : "?", host);
-}
-
-static int
-write_record(struct run *run, struct rk_err *err)
-{
-	const struct rk_model *m = run->model;
-	bool rehearse = run->args.mode == MODE_REHEARSE;
-	struct rk_secret held[RECORD_SECRETS_MAX];
-	struct rk_bytes secrets[RECORD_SECRETS_MAX];
-	struct rk_journal_log *log = NULL;
-	struct rk_record_unit *units = NULL;
-	struct rk_key *signer = NULL;
-	char *path = NULL, operator[320], why[512];
-	const char *signed_by = NULL;
-	struct rk_err signer_err = { 0 };
-	size_t i, nheld = 0;
-	int r;
-
-	memset(held, 0, sizeof(held));
-	operator_of(operator, sizeof(operator));
-	if ((r = rk_record_path(&path, m, rehearse, err)) != 0 ||
-	    (r = rk_journal_read(&log, rehearse ? run->scratch_journal : run->journal_path,
-	    err)) != 0 ||
-	    (r = record_units(&units, run, err)) != 0)
-		goto out;
-	if (cli_open_record_signer(&signer, &signed_by, m, run->dir, rehearse, &signer_err) != 0)
-		signer = NULL;
-	nheld = record_secrets(held, RECORD_SECRETS_MAX, m);
-	/* A record is written whatever happened, also when the signing key cannot be opened
-	 * (the CA passphrase a rehearsal found wrong): sealed then with a key made for it, which
-	 * proves the record whole but not who sealed it, and incident.json says so. */
-	if (signer == NULL) {
-		snprintf(why, sizeof(why), "a key made for this record, since %s could not be "
-		    "opened: %.300s", signed_by, signer_err.msg);
-		signed_by = why;
-		if ((r = rk_key_generate(&signer, RK_KEY_EC_P256, err)) != 0)
-			goto out;
-	}
-	for (i = 0; i < nheld; i++)
-		secrets[i] = (struct rk_bytes){ (const unsigned char *)held[i].ptr, held[i].len };
-	{
-		struct rk_record_input in = { m, run->plan, log,
-		    rk_buf_bytes(&run->playbook_bytes), rehearse ? run->scratch : run->dir,
-		    rehearse, mode_name(run->args.mode), record_outcome(run), operator,
-		    time(NULL), units, m->nservices + m->nclients, secrets, nheld, signer,
-		    signed_by };
-
-		if ((r = rk_record_write(path, &in, err)) == 0) {
-			run->record = path;
-			path = NULL;
-		}
-	}
- out:
-	for (i = 0; i < nheld; i++)
-		rk_secret_clear(&held[i]);
-	rk_key_free(signer);
-	rk_journal_log_free(log);
-	free(units);
-	free(path);
-	return r;
 }
 
 /* Rehearse: the scratch folder beside the incidents, 0700, for the keys it makes. */
@@ -1312,7 +763,7 @@ execute(struct run *run, struct rk_err *err)
 		printf("rekey rehearse: incident %s, %zu steps tried against the real estate; "
 		    "nothing on any host is changed\n", m->incident.id, run->plan->nsteps);
 	else if (!run->args.json)
-		printf("rekey %s: incident %s, %zu steps, journal %s\n", mode_name(run->args.mode),
+		printf("rekey %s: incident %s, %zu steps, journal %s\n", run_mode_name(run->args.mode),
 		    m->incident.id, run->plan->nsteps, run->journal_path);
 	if (run->args.mode == MODE_ROLLBACK)
 		rc = rk_executor_rollback(&run->report, &cfg, err);
@@ -1324,19 +775,19 @@ execute(struct run *run, struct rk_err *err)
 		/* The journal could not be written (a full disk): the run stopped before its
 		 * next step, and what it did is on the hosts; the summary and the record say
 		 * how far it got, and the journal holds only what happened. */
-		cli_report_error(run->cli, mode_name(run->args.mode), err);
+		cli_report_error(run->cli, run_mode_name(run->args.mode), err);
 		snprintf(run->journal_error, sizeof(run->journal_error), "%s", err->msg);
 		rk_err_clear(err);
 	}
 	rk_run_ctx_close_transports(run->ctx);
 	/* Whatever happened, the auditor gets the record of it. */
-	if (write_record(run, err) != 0) {
-		cli_report_error(run->cli, mode_name(run->args.mode), err);
+	if (run_write_record(run, err) != 0) {
+		cli_report_error(run->cli, run_mode_name(run->args.mode), err);
 		snprintf(run->record_error, sizeof(run->record_error), "%s", err->msg);
 		rk_err_clear(err);
 	}
 	if (!rehearse)
-		rc = finish(run);
+		rc = run_finish(run);
 	else
 		rc = rehearse_report(&(struct rehearse_view){ run->cli, run->plan, run->ctx,
 		    run->report, &run->board, run->args.json, run->earlier, run->record,

@@ -244,6 +244,24 @@ ca_note(const struct rk_model *m)
 	return m->ca.chain != NULL ? "an intermediate, kept" : "kept";
 }
 
+/*
+ * Rolling back is what keeps a service up, but in a compromise the files it puts back are the
+ * ones the incident is about: the reader must know before choosing the policy.
+ */
+static bool
+rollback_reuses_compromised(const struct rk_model *m)
+{
+	size_t i;
+
+	if (m->policy.on_failure != RK_ON_FAILURE_ROLLBACK)
+		return false;
+	for (i = 0; i < m->nrevocations; i++)
+		if (m->revocations[i].reason == RK_REASON_KEY_COMPROMISE ||
+		    m->revocations[i].reason == RK_REASON_CA_COMPROMISE)
+			return true;
+	return false;
+}
+
 static void
 print_intro(FILE *f, const struct paint *p, const struct rk_plan *plan)
 {
@@ -266,6 +284,11 @@ print_intro(FILE *f, const struct paint *p, const struct rk_plan *plan)
 	fprintf(f, "  policy    on failure %s; up to %d hosts at once; canary %d; trust overlap %s\n",
 	    rk_on_failure_name(m->policy.on_failure), m->policy.max_parallel, m->policy.canary,
 	    m->policy.trust_overlap ? "on" : "off");
+	if (rollback_reuses_compromised(m))
+		fprintf(f, "            (rollback puts a failed service's or client's old "
+		    "certificate and key back: where this incident revokes that certificate as "
+		    "compromised, it is in use again, refused where the CRL is checked, until "
+		    "`rekey resume` rotates it)\n");
 	fprintf(f, "  record    ");
 	put_text(f, m->incident.records);
 	fprintf(f, "/%s\n", m->incident.id);

@@ -122,6 +122,14 @@ revoking "cert: dev/server.crt"
 check "the server certificate's serial is listed" has "serial $(serial_of dev/server.crt), server" out
 check "revoking only a server certificate promises no revoked-client check" lacks \
     "a revoked client certificate is refused" out
+check "no compromise, no word on what rollback puts back" lacks "rollback puts a failed" out
+revoking "{cert: dev/server.crt, reason: keyCompromise}"
+check "under rollback, a compromise says rollback puts the revoked certificate back" has \
+    "rollback puts a failed service's or client's old certificate and key back: where this incident revokes that certificate as compromised" out
+echo 'policy: {on_failure: halt}' >>revoke.yml
+plan plan revoke.yml >out 2>err || true
+check "under halt, no such word" lacks "rollback puts a failed" out
+check "and the policy line says halt" has "policy    on failure halt;" out
 revoking "folder: dev"
 check "a folder lists what the CA issued there" has "serial $(serial_of dev/server.crt), server (" out
 check "a folder never revokes the CA's own certificate" has \

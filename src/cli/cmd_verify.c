@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "rekey/actions.h"
 #include "rekey/cert.h"
 #include "rekey/fsutil.h"
 #include "rekey/mariadb.h"
@@ -36,7 +37,35 @@ struct job {
 	const char		*crl;		/* the CRLs clients check, or NULL */
 	const struct rk_diags	*diags;		/* the playbook's warnings, for --json */
 	char			 ca_subject[256];	/* of ca.cert; "" when it cannot be read */
+	char			*new_ca;	/* the incident's new CA, when ca.cert is not it */
 };
+
+/*
+ * A run that rotates the CA leaves the new one in the incident folder, and the playbook still
+ * names the old: every server, now on the new CA, then fails for the playbook's sake, and the
+ * fix is the one the run's last line gave. The new CA's path (malloc'ed), or NULL when the
+ * folder holds none or ca.cert is that CA.
+ */
+static char *
+new_ca_not_named(const struct rk_model *m)
+{
+	struct rk_err ignored = { 0 };
+	struct rk_cert *named = NULL, *made = NULL;
+	char *dir = NULL, *path = NULL;
+
+	if (asprintf(&dir, "%s/%s", m->incident.records, m->incident.id) < 0)
+		return NULL;
+	if (rk_incident_file(&path, dir, "ca/ca.crt", &ignored) != 0 ||
+	    !cli_file_exists(path) || rk_cert_load_file(&made, path, &ignored) != 0 ||
+	    (rk_cert_load_file(&named, m->ca.cert, &ignored) == 0 && rk_cert_same(named, made))) {
+		free(path);
+		path = NULL;
+	}
+	rk_cert_free(named);
+	rk_cert_free(made);
+	free(dir);
+	return path;
+}
 
 static const struct rk_service_ops *
 ops_of(const struct rk_service *s)
@@ -109,6 +138,15 @@ print_table(const struct job *job, bool color)
 			    v->login_checked ? v->service->connect.user : "",
 			    v->login_checked ? " verified" : "",
 			    v->plaintext_checked ? "; plaintext refused" : "");
+	}
+	if (job->new_ca != NULL) {
+		char *esc = rk_text_escape(job->new_ca);
+
+		printf("note: incident %s made a new CA, %s, and ca.cert still names the one it "
+		    "replaced: every server is judged by the old CA. Point ca.cert, ca.key and ca.crl "
+		    "at the incident's ca/ca.crt, ca/ca.key and ca/ca.crl (as the run's last line "
+		    "said), then verify again\n", job->model->incident.id, esc != NULL ? esc : "?");
+		free(esc);
 	}
 }
 
@@ -227,6 +265,8 @@ print_json(const struct job *job)
 	json_object_set_new(doc, "ca", json_string(job->model->ca.cert));
 	json_object_set_new(doc, "crl", job->crl != NULL ? json_string(job->crl) : json_null());
 	json_object_set_new(doc, "ok", json_boolean(failed == 0));
+	json_object_set_new(doc, "new_ca", job->new_ca != NULL ? json_string(job->new_ca) :
+	    json_null());
 	json_object_set_new(doc, "services", list);
 	json_object_set_new(doc, "warnings", cli_diags_json(job->diags, RK_SEV_WARNING));
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -309,12 +349,17 @@ cmd_verify(const struct rk_cli *cli, int argc, char **argv)
 	}
 	run_checks(&job);
 	rk_mariadb_global_cleanup();
+	for (i = 0; i < job.n && job.verdicts[i].ok; i++)
+		;
+	if (i < job.n)
+		job.new_ca = new_ca_not_named(model);
 	rc = args.json ? print_json(&job) : (print_table(&job, cli->color), RK_EXIT_OK);
 	for (i = 0; i < job.n && rc == RK_EXIT_OK; i++)
 		if (!job.verdicts[i].ok)
 			rc = RK_EXIT_FAILED;
  out:
 	cli_trust_files_remove(&files);
+	free(job.new_ca);
 	free(job.verdicts);
 	rk_model_free(model);
 	rk_diags_clear(&diags);

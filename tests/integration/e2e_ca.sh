@@ -6,7 +6,9 @@
 # overlap not one connection may fail. After each run: both servers serve the incident's
 # certificates, which chain to the new CA and not to the old; the servers and app1 trust the
 # new CA alone; a client trusting the old CA is refused; the old certificates are revoked with
-# reason cACompromise; the new client certificate logs in and the old one is refused.
+# reason cACompromise; the new client certificate logs in and the old one is refused; `rekey
+# verify` by the playbook as it stands (the old ca.cert) fails and names the incident's new
+# CA, and by the playbook pointed at the new CA, as the run's last line says, passes.
 # The run with the overlap is the playbook users copy, playbooks/ca-compromise.yml, rewritten
 # onto the estate by the lab's tool (scripts/lab-adapt.py, as `scripts/lab adapt` does): it
 # keeps trust_overlap true, is rehearsed first (go, no host file, CRL or ledger changed), and
@@ -140,6 +142,25 @@ print(str(yaml.safe_load(open(sys.argv[1]))["policy"]["trust_overlap"]).lower())
 	e2e_equal "$what: each certificate once in the ledger" "" \
 		"$(e2e_ledger_problems "$id" db1-server db2-server app-client)"
 	e2e_equal "$what: the journal is sound and holds no secret" "" "$(e2e_journal_problems "$id")"
+	# rekey verify by the playbook as it is (the old CA): fails, and says where the new one
+	# is; by the playbook pointed at the new CA, as the run's last line says: passes.
+	e2e_rekey "$work/verify-old-$overlap.out" verify "$pb"
+	e2e_equal "$what: rekey verify by the old ca.cert exits 1" 1 "$e2e_status"
+	e2e_matches "$what: and names the incident's new CA" \
+		"note: incident $id made a new CA, $new_ca, and ca.cert still names" \
+		"$(<"$work/verify-old-$overlap.out")"
+	python3 - "$pb" "$work/verify-new-$overlap.yml" "$dir" <<'PY'
+import sys, yaml
+pb = yaml.safe_load(open(sys.argv[1]))
+for key in ("cert", "key", "crl"):
+    pb["ca"][key] = "%s/ca/ca.%s" % (sys.argv[3], "crt" if key == "cert" else key)
+yaml.safe_dump(pb, open(sys.argv[2], "w"))
+PY
+	e2e_rekey "$work/verify-new-$overlap.out" verify --json "$work/verify-new-$overlap.yml"
+	e2e_equal "$what: rekey verify by the new CA passes" 0 "$e2e_status"
+	[[ $e2e_status == 0 ]] || rk_t_note "$(head -c 3000 "$work/verify-new-$overlap.out")"
+	e2e_equal "$what: and has no new_ca to point at" "None" "$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["new_ca"])' "$work/verify-new-$overlap.out" 2>&1)"
 	[[ ${2:-} == shipped ]] || return 0
 	next=$(date -d "$(openssl crl -in "$E2E_PKI/ca.crl" -noout -nextupdate | cut -d= -f2)" +%s)
 	e2e_equal "$what: ca.crl's nextUpdate is the playbook's crl_days (3) ahead" 3 \

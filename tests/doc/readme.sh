@@ -3,7 +3,8 @@
 # --help` lists has a row of the README's command table, and has a section of its own (a
 # heading naming `rekey COMMAND`) in which every option that the command's --help (and each
 # of its subcommands' --help) offers is named; the global options of `rekey --help` are named
-# under "Command line".
+# under "Command line"; and every key of every key table of src/parse/playbook.c is named
+# (`key`, `key: ...`, `parent.key`) under "The playbook".
 # Usage: tests/doc/readme.sh REKEY REPO
 set -euo pipefail
 # shellcheck source=../check.sh
@@ -70,5 +71,25 @@ while read -r opt; do
 	names "$opt" "$tmp/command-line" && ok "\"Command line\" names the global option $opt" ||
 		bad "\"Command line\" does not name the global option $opt"
 done < <(help_global_options)
+
+# Every "static const char *const NAME_keys[] = { ... };" of the parser, as "NAME key" lines.
+awk '
+/static const char \*const [a-z_]*_keys\[\] *=/ {
+	match($0, /[a-z_]*_keys\[/); table = substr($0, RSTART, RLENGTH - 1); on = 1
+}
+on {
+	s = $0; sub(/^.*\] *= */, "", s)
+	while (match(s, /"[^"]*"/)) { print table, substr(s, RSTART + 1, RLENGTH - 2); s = substr(s, RSTART + RLENGTH) }
+	if ($0 ~ /;/) on = 0
+}' "$repo/src/parse/playbook.c" >"$tmp/keys"
+section '^## The playbook$' >"$tmp/playbook"
+nkeys=$(wc -l <"$tmp/keys")
+((nkeys >= 100)) || bad "found only $nkeys playbook keys in src/parse/playbook.c: has the form of its tables changed?"
+missing=
+while read -r table key; do
+	grep -qE -- "\`([a-z_]+\.)*$key([\`:. =]|\$)" "$tmp/playbook" || missing="$missing $key ($table)"
+done <"$tmp/keys"
+[ -z "$missing" ] && ok "\"The playbook\" names every one of the parser's $nkeys keys" ||
+	bad "\"The playbook\" does not name:$missing"
 
 check_end readme.sh

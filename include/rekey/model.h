@@ -170,6 +170,7 @@ struct rk_ca {
 	struct rk_pos		 key_pos;
 	struct rk_pos		 chain_pos;
 	struct rk_pos		 rotate_pos;
+	struct rk_pos		 crl_pos;	/* of ca.crl, or of ca.cert when it is the default */
 };
 
 struct rk_revocation {

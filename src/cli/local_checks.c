@@ -179,15 +179,49 @@ check_chain(const struct rk_model *m, struct rk_diags *d)
 	rk_chain_clear(&chain);
 }
 
+/*
+ * ca.crl, when it exists: every entry of it is kept in the CRL the run signs, so it must be
+ * this CA's; and the run replaces it, which it refuses to do through a symbolic link.
+ */
+static void
+check_crl(const struct rk_model *m, struct rk_diags *d)
+{
+	const struct rk_ca *ca = &m->ca;
+	struct rk_cert *cert = NULL;
+	struct rk_crl *crl = NULL;
+	struct rk_err err = { 0 };
+	struct stat st;
+
+	if (ca->crl == NULL || lstat(ca->crl, &st) != 0)
+		return;		/* none yet: the run signs the first */
+	if (S_ISLNK(st.st_mode) && rk_model_signs_crl(m)) {
+		rk_diags_error(d, ca->crl_pos, "ca crl %s is a symbolic link: the run replaces "
+		    "the CRL and does not write through a link; name the file itself", ca->crl);
+		return;
+	}
+	if (rk_crl_load_file(&crl, ca->crl, &err) != 0) {
+		if (!memory_ran_out(d, &err))
+			rk_diags_error(d, ca->crl_pos, "ca crl %s", err.msg);
+	} else if (rk_cert_load_file(&cert, ca->cert, &err) == 0 &&
+	    !rk_crl_is_signed_by(crl, cert)) {
+		rk_diags_error(d, ca->crl_pos, "ca crl %s is not signed by ca.cert %s: the CRL "
+		    "the run signs keeps every entry of this one", ca->crl, ca->cert);
+	}
+	rk_cert_free(cert);
+	rk_crl_free(crl);
+}
+
 void
 cli_check_ca(const struct rk_model *m, struct rk_diags *d)
 {
 	/* A missing file is already a warning of its own ("preflight will fail"). */
 	if (!cli_file_exists(m->ca.cert))
 		return;
-	if (check_ca_files(d, "ca", m->ca.cert, m->ca.cert_pos, m->ca.key, m->ca.key_pos,
+	if (!check_ca_files(d, "ca", m->ca.cert, m->ca.cert_pos, m->ca.key, m->ca.key_pos,
 	    &m->ca.key_passphrase, rk_model_signs_crl(m)))
-		check_chain(m, d);
+		return;
+	check_crl(m, d);
+	check_chain(m, d);
 }
 
 /* Resolves one revocation into v; what goes wrong is kept as v->error, not returned. */

@@ -19,6 +19,7 @@
 
 #include "rekey/fsutil.h"
 #include "rekey/names.h"
+#include "rekey/secret.h"
 #include "rekey/secretname.h"
 #include "rekey/strutil.h"
 #include "rekey/yamltree.h"
@@ -235,6 +236,26 @@ require(struct pb *pb, ynode *map, const char *key, const char *what)
 	return NULL;
 }
 
+/*
+ * A C0 or C1 control, DEL, or U+2028/U+2029 (the line and paragraph separators): what some
+ * reader would take for a line break or an escape. The text is valid UTF-8 by now.
+ */
+static bool
+has_control_char(const char *s)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)s; *c != '\0'; c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			return true;
+		if (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f)
+			return true;
+		if (c[0] == 0xe2 && c[1] == 0x80 && (c[2] == 0xa8 || c[2] == 0xa9))
+			return true;
+	}
+	return false;
+}
+
 static bool
 get_string(struct pb *pb, ynode *node, const char *what, char **out)
 {
@@ -246,12 +267,10 @@ get_string(struct pb *pb, ynode *node, const char *what, char **out)
 	}
 	/* A line break or escape in a path, name or command is a paste accident, and would
 	 * reach logs and remote commands: refuse it. */
-	for (const char *c = node->value; *c != '\0'; c++) {
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			rk_diags_error(pb->d, node->pos, "%s holds a control character (a line break, "
-			    "tab or escape): write it on one line", what);
-			return false;
-		}
+	if (has_control_char(node->value)) {
+		rk_diags_error(pb->d, node->pos, "%s holds a control character (a line break, "
+		    "tab or escape): write it on one line", what);
+		return false;
 	}
 	free(*out);
 	*out = pb_strdup(pb, node->value);
@@ -450,6 +469,7 @@ enum local_file_check {
 	LOCAL_FILE_PEM = 1 << 0,	/* a certificate, key or CRL: capped at 1 MB */
 	LOCAL_FILE_PRIVATE = 1 << 1,	/* refused when group or others can read it */
 	LOCAL_FILE_MAY_BE_MISSING = 1 << 2,	/* created by rekey: no warning when absent */
+	LOCAL_FILE_SECRET = 1 << 3,	/* a passphrase or password: capped at RK_SECRET_MAX */
 };
 
 /*
@@ -477,6 +497,9 @@ check_local_file(struct pb *pb, ynode *node, const char *path, const char *what,
 		rk_diags_error(pb->d, node->pos,
 		    "%s %s is %lld bytes, over the %d-byte limit for a certificate or key", what,
 		    path, (long long)st.st_size, RK_PEM_FILE_MAX);
+	if ((checks & LOCAL_FILE_SECRET) && st.st_size > RK_SECRET_MAX)
+		rk_diags_error(pb->d, node->pos, "%s %s is %lld bytes, over the %d-byte limit for "
+		    "a secret", what, path, (long long)st.st_size, RK_SECRET_MAX);
 	/* The check pki and every secret reader make on the opened file (fsutil.h). */
 	if ((checks & LOCAL_FILE_PRIVATE) && rk_file_check_private(&st, path, &err) != 0)
 		rk_diags_error(pb->d, node->pos, "%s %s", what, err.msg);
@@ -519,6 +542,31 @@ is_valid_account(const char *s)
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
+/*
+ * A host name (letters, digits, '-', '_' and '.', starting with a letter or digit) or an IP
+ * address: what ssh, libpq and Connector/C resolve, and nothing an option parser or a
+ * known_hosts line would read otherwise.
+ */
+static bool
+is_valid_address(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	size_t n = strlen(s);
+
+	if (strchr(s, ':') != NULL)
+		return inet_pton(AF_INET6, s, buf) == 1;
+	return n > 0 && n <= 253 && isalnum((unsigned char)s[0]) &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static void
+get_address(struct pb *pb, ynode *node, const char *what, char **out)
+{
+	if (get_string(pb, node, what, out) && !is_valid_address(*out))
+		rk_diags_error(pb->d, node->pos, "%s '%s' is not a host name or an IP address",
+		    what, *out);
+}
+
 /* Reads NAME_env / NAME_file; both at once is a mistake, since which one wins is a guess. */
 static void
 get_secret_ref(struct pb *pb, ynode *map, const char *name, const char *what,
@@ -545,11 +593,16 @@ get_secret_ref(struct pb *pb, ynode *map, const char *name, const char *what,
 			/* A warning, not an error: plan may run where the secret is not. */
 			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s is not set",
 			    label, out->env);
+		else if (out->env != NULL && strlen(getenv(out->env)) > RK_SECRET_MAX)
+			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s holds %zu bytes, "
+			    "over the %d-byte limit for a secret (the run refuses it)", label,
+			    out->env, strlen(getenv(out->env)), RK_SECRET_MAX);
 	}
 	if (file != NULL) {
 		snprintf(label, sizeof(label), "%s %s", what, k_file);
 		if (get_local_path(pb, file, label, &out->file))
-			check_local_file(pb, file, out->file, label, LOCAL_FILE_PRIVATE);
+			check_local_file(pb, file, out->file, label,
+			    LOCAL_FILE_PRIVATE | LOCAL_FILE_SECRET);
 	}
 }
 
@@ -661,7 +714,8 @@ parse_incident(struct pb *pb, ynode *root)
 		if ((v = rk_ynode_get(map, "id")) != NULL && get_string(pb, v, "incident id",
 		    &inc->id) && !is_valid_name(inc->id)) {
 			rk_diags_error(pb->d, v->pos, "incident id '%s': use 1 to 64 letters, digits, "
-			    "'.', '_' or '-' (it names the incident's files)", inc->id);
+			    "'.', '_' or '-', starting with a letter or digit (it names the "
+			    "incident's files)", inc->id);
 		}
 		if ((v = rk_ynode_get(map, "reason")) != NULL &&
 		    get_enum(pb, v, "incident reason", rk_reason_names, &reason)) {
@@ -820,7 +874,9 @@ parse_ca(struct pb *pb, ynode *root)
 		check_local_file(pb, v, ca->key, "CA key", LOCAL_FILE_PEM | LOCAL_FILE_PRIVATE);
 	}
 	get_secret_ref(pb, map, "key_passphrase", "ca", &ca->key_passphrase);
+	ca->crl_pos = ca->cert_pos;
 	if ((v = rk_ynode_get(map, "crl")) != NULL) {
+		ca->crl_pos = pos_of(v);
 		if (get_local_path(pb, v, "ca crl", &ca->crl))
 			check_local_file(pb, v, ca->crl, "CRL",
 			    LOCAL_FILE_PEM | LOCAL_FILE_MAY_BE_MISSING);
@@ -995,6 +1051,7 @@ parse_certificate(struct pb *pb, ynode *key, ynode *map, struct rk_certificate *
 	snprintf(what, sizeof(what), "certificate '%s'", c->name);
 	if ((map = expect_map(pb, map, what, certificate_keys)) == NULL)
 		return;
+	profile = -1;	/* none given: no warning that depends on it */
 	if ((v = require(pb, map, "profile", what)) != NULL &&
 	    get_enum(pb, v, "profile", rk_profile_names, &profile)) {
 		c->profile = (enum rk_profile)profile;
@@ -1022,7 +1079,7 @@ parse_certificate(struct pb *pb, ynode *key, ynode *map, struct rk_certificate *
 	if ((v = rk_ynode_get(map, "days")) != NULL)
 		(void)get_int(pb, v, "days", 1, RK_DAYS_MAX_LEAF, &c->days);
 	get_secret_ref(pb, map, "key_passphrase", what, &c->key_passphrase);
-	if (c->profile == RK_PROFILE_SERVER && c->nsan == 0 && rk_ynode_get(map, "san") == NULL)
+	if (profile == RK_PROFILE_SERVER && c->nsan == 0 && rk_ynode_get(map, "san") == NULL)
 		rk_diags_warn(pb->d, key->pos,
 		    "%s has no san: clients will match the host name against the CN only", what);
 }
@@ -1155,7 +1212,7 @@ parse_host(struct pb *pb, ynode *key, ynode *map, struct rk_host *h)
 	if (h->transport == RK_TRANSPORT_LOCAL)
 		return;
 	if ((v = require(pb, map, "address", what)) != NULL)
-		(void)get_string(pb, v, "address", &h->address);
+		get_address(pb, v, "address", &h->address);
 	if ((v = rk_ynode_get(map, "port")) != NULL)
 		(void)get_int(pb, v, "port", 1, 65535, &h->port);
 	if ((v = rk_ynode_get(map, "user")) != NULL && get_string(pb, v, "user", &h->user) &&
@@ -1294,6 +1351,12 @@ parse_file_target(struct pb *pb, ynode *node, enum rk_file_role role, const char
 			rk_diags_error(pb->d, v->pos,
 			    "mode %04o would let others read or change a private key: use 0600 "
 			    "(or 0640 for a root-owned key)", (unsigned)f->mode);
+		else if (role == RK_FILE_KEY && (f->mode & 0040) != 0 && f->owner != NULL &&
+		    strcmp(f->owner, "root") != 0)
+			rk_diags_error(pb->d, v->pos,
+			    "mode %04o lets the group read a private key owned by '%s': PostgreSQL "
+			    "and libpq take a group-readable key only from root: use 0600, or "
+			    "owner: root", (unsigned)f->mode, f->owner);
 		else if ((f->mode & 0022) != 0)
 			rk_diags_error(pb->d, v->pos,
 			    "mode %04o lets others rewrite a file clients trust: use 0644",
@@ -1368,7 +1431,7 @@ parse_connect(struct pb *pb, ynode *map, struct rk_service *s, const char *what)
 	if (expect_map(pb, map, label, connect_keys) == NULL)
 		return;
 	if ((v = rk_ynode_get(map, "address")) != NULL)
-		(void)get_string(pb, v, "connect address", &c->address);
+		get_address(pb, v, "connect address", &c->address);
 	if ((v = rk_ynode_get(map, "port")) != NULL)
 		(void)get_int(pb, v, "connect port", 1, 65535, &c->port);
 	if ((v = rk_ynode_get(map, "dbname")) != NULL)
@@ -1555,9 +1618,9 @@ parse_set(struct pb *pb, ynode *map, struct rk_client *c, const char *what)
 			    label, k->value, rk_ynode_kind_name(v));
 			continue;
 		}
-		if (strlen(v->value) != v->len || strpbrk(v->value, "\n\r") != NULL) {
-			rk_diags_error(pb->d, v->pos, "%s: '%s' holds a line break or NUL byte",
-			    label, k->value);
+		if (strlen(v->value) != v->len || has_control_char(v->value)) {
+			rk_diags_error(pb->d, v->pos, "%s: '%s' holds a line break, another control "
+			    "character or a NUL byte", label, k->value);
 			continue;
 		}
 		st->pos = pos_of(k);
@@ -1771,6 +1834,31 @@ warn_unused_certificates(struct pb *pb)
 	}
 }
 
+/*
+ * A host no service or client is on (nor another host's jump) is in no step of the plan: the
+ * run never logs in to it, which a reader of "every host answers" would not guess.
+ */
+static void
+warn_idle_hosts(struct pb *pb)
+{
+	size_t i, j;
+
+	for (i = 0; i < pb->m->nhosts; i++) {
+		const struct rk_host *h = &pb->m->hosts[i];
+		bool used = false;
+
+		for (j = 0; j < pb->m->nservices && !used; j++)
+			used = pb->m->services[j].host == h;
+		for (j = 0; j < pb->m->nclients && !used; j++)
+			used = pb->m->clients[j].host == h;
+		for (j = 0; j < pb->m->nhosts && !used; j++)
+			used = pb->m->hosts[j].jump == h;
+		if (!used && h->name != NULL)
+			rk_diags_warn(pb->d, h->pos, "host '%s' has no service or client: the run "
+			    "does not contact it (only `rekey sweep` does)", h->name);
+	}
+}
+
 /* record: the key that signs the incident record's manifest (default: the CA's). */
 static void
 parse_record(struct pb *pb, ynode *root)
@@ -1839,7 +1927,7 @@ get_sweep_passphrases(struct pb *pb, ynode *map, struct rk_sweep_spec *sw)
 				    &ref->file))
 					continue;
 				check_local_file(pb, items[i], ref->file, "sweep passphrase_file",
-				    LOCAL_FILE_PRIVATE);
+				    LOCAL_FILE_PRIVATE | LOCAL_FILE_SECRET);
 			}
 			sw->npassphrases++;
 		}
@@ -1863,7 +1951,8 @@ parse_sweep(struct pb *pb, ynode *root)
 	sw->pos = map->pos;
 	if ((v = rk_ynode_get(map, "paths")) != NULL) {
 		get_folders(pb, v, "sweep paths", &sw->paths, &sw->npaths);
-		if (sw->npaths == 0 && v->kind == RK_YNODE_SEQ)
+		/* An empty list, not one whose folders were each refused already. */
+		if (v->kind == RK_YNODE_SEQ && v->n == 0)
 			rk_diags_error(pb->d, v->pos, "sweep paths is empty: leave it out for the "
 			    "default folders");
 	}
@@ -1901,6 +1990,7 @@ parse_root(struct pb *pb, ynode *root)
 	parse_sweep(pb, root);
 	check_file_collisions(pb);
 	warn_unused_certificates(pb);
+	warn_idle_hosts(pb);
 }
 
 /* ---- entry points --------------------------------------------------------------- */
@@ -1908,17 +1998,17 @@ parse_root(struct pb *pb, ynode *root)
 static bool
 check_text(struct rk_diags *d, struct rk_bytes text)
 {
-	static const struct rk_pos start = { 1, 1 };
+	static const struct rk_pos whole_file = { 0, 0 };
 	const unsigned char *nul;
 	size_t bad;
 
 	if (text.len == 0) {
-		rk_diags_error(d, start, "playbook is empty");
+		rk_diags_error(d, whole_file, "playbook is empty");
 		return false;
 	}
 	if (text.len > RK_PLAYBOOK_MAX) {
-		rk_diags_error(d, start, "playbook is %zu bytes, over the limit of %d", text.len,
-		    RK_PLAYBOOK_MAX);
+		rk_diags_error(d, whole_file, "playbook is %zu bytes, over the limit of %d",
+		    text.len, RK_PLAYBOOK_MAX);
 		return false;
 	}
 	if ((nul = memchr(text.ptr, '\0', text.len)) != NULL) {
@@ -1941,7 +2031,7 @@ rk_playbook_parse(struct rk_model **out, const char *name, const char *base_dir,
 	static const struct rk_ytree_limits limits = {
 		RK_PLAYBOOK_DEPTH_MAX, RK_PLAYBOOK_NODES_MAX, RK_PLAYBOOK_STRING_MAX,
 	};
-	static const struct rk_pos start = { 1, 1 };
+	static const struct rk_pos whole_file = { 0, 0 };
 	struct pb pb = { diags, NULL, base_dir, false };
 	struct rk_ynode *root = NULL;
 	int r = RK_E_USAGE;
@@ -1961,7 +2051,7 @@ rk_playbook_parse(struct rk_model **out, const char *name, const char *base_dir,
 	if (rk_diags_has_errors(diags))
 		goto out;
 	if (root == NULL || rk_ynode_is_null(root)) {
-		rk_diags_error(diags, start, "playbook is empty (no YAML document in it)");
+		rk_diags_error(diags, whole_file, "playbook is empty (no YAML document in it)");
 		goto out;
 	}
 	if (root->kind != RK_YNODE_MAP) {
@@ -1996,7 +2086,7 @@ int
 rk_playbook_load(struct rk_model **out, const char *path, struct rk_diags *diags,
     struct rk_err *err)
 {
-	static const struct rk_pos nowhere = { 0, 0 }, start = { 1, 1 };
+	static const struct rk_pos nowhere = { 0, 0 };
 	struct rk_err read_err = { 0 };
 	const char *cause;
 	struct stat st;
@@ -2016,7 +2106,7 @@ rk_playbook_load(struct rk_model **out, const char *path, struct rk_diags *diags
 		if (strncmp(cause, path, strlen(path)) == 0 && cause[strlen(path)] == ':')
 			cause += strlen(path) + 2;
 		if (read_err.code == RK_E_LIMIT && stat(path, &st) == 0)
-			rk_diags_error(diags, start, "playbook is %lld bytes, over the limit of %d",
+			rk_diags_error(diags, nowhere, "playbook is %lld bytes, over the limit of %d",
 			    (long long)st.st_size, RK_PLAYBOOK_MAX);
 		else
 			rk_diags_error(diags, nowhere, "%s", cause);

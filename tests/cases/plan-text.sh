@@ -37,12 +37,11 @@ has() { grep -qF -- "$1" "$2"; }
 lacks() { ! grep -qF -- "$1" "$2"; }
 
 # Two services: a MariaDB with reload: none, a PostgreSQL reloaded by SQL; a summary holding a
-# C1 control (CSI, which terminals read as ESC [) and a right-to-left override, which must
-# never reach the terminal raw. (The parser refuses C0 controls itself.)
-# YAML's own escapes carry them: the parser refuses raw control characters.
+# right-to-left override and an isolate, which must never reach the terminal raw. (The parser
+# refuses C0 and C1 controls itself, checked below.) YAML's own escapes carry them.
 cat >estate.yml <<'YAML'
 version: 1
-incident: {id: INC-TEXT, summary: "leak \u009b2J of key.\u202etxt"}
+incident: {id: INC-TEXT, summary: "leak \u2066of key.\u202etxt"}
 ca: {cert: pki/ca.crt, key: pki/ca.key}
 certificates:
   my1: {profile: server, subject: "/CN=my1", san: ["IP:127.0.0.1"]}
@@ -78,11 +77,23 @@ check "the reloaded service is promised its new fingerprint" has \
     "serves the new fingerprint of pg1" out
 check "the old-certificate check appears only for the reloaded service" \
     test "$(grep -c 'the old certificate is no longer served' out)" -eq 1
-check "the summary's C1 and bidi characters are escaped" has 'leak \u009b2J of key.\u202etxt' out
-check "no raw CSI reaches the output" lacks $'\xc2\x9b' out
+check "the summary's bidi characters are escaped" has 'leak \u2066of key.\u202etxt' out
+check "no raw U+2066 reaches the output" lacks $'\xe2\x81\xa6' out
 check "no raw U+202E reaches the output" lacks $'\xe2\x80\xae' out
 check "the last line names the command that carries the plan out" has \
     "\` carries this plan out." out
+
+# A C1 control (CSI, which terminals read as ESC [), NEL and the line separator are control
+# characters and line breaks too: refused on their line, as C0 ones are.
+for ch in '\u009b2J' '\u0085' '\u2028'; do
+	text=$(<estate.yml)
+	printf '%s\n' "${text/'leak \u2066of key.\u202etxt'/"leak $ch here"}" >c1.yml
+	rc=0
+	plan plan c1.yml >out 2>err || rc=$?
+	check "a summary holding $ch is refused (exit 2)" test "$rc" -eq 2
+	check "on its line" has "c1.yml:2:" err
+	check "and says why" has "incident summary holds a control character" err
+done
 
 # --debug is accepted after the command's name as well as before it.
 rc=0
@@ -144,6 +155,26 @@ d = json.load(open(sys.argv[1]))
 s = [st["serials"] for p in d["phases"] for st in p["steps"] if st["action"] == "revoke"]
 assert len(s) == 1 and s[0]["resolved"] is False and "newest" in s[0]["error"], s
 ' out.json
+
+# A host no service or client is on is in no step: the plan warns on its line, and a host
+# that is another's jump is not idle.
+cat >idle.yml <<'YAML'
+version: 1
+ca: {cert: pki/ca.crt, key: pki/ca.key}
+hosts:
+  spare: {transport: local}
+  bastion: {address: 127.0.0.1, known_hosts: known_hosts}
+  db: {address: 127.0.0.2, jump: bastion, known_hosts: known_hosts}
+services:
+  - {name: pg, host: db, kind: postgresql, reload: none, files: {ca: {path: /etc/pg/ca.crt}}}
+YAML
+: >known_hosts
+rc=0
+plan plan idle.yml >out 2>err || rc=$?
+check "a playbook with an idle host is still planned" test "$rc" -eq 0
+check "the idle host is warned about on its line" has \
+    "idle.yml:4:3: warning: host 'spare' has no service or client: the run does not contact it" err
+check "a jump host is not idle" lacks "host 'bastion' has no service" err
 
 # An error naming a file the user gave is escaped too.
 rc=0

@@ -71,8 +71,8 @@ run_case() {
 			has_exit=$((has_exit + 1))
 			;;
 		'absent '*) absent+=("${line#absent }") ;;
-		"$name.yml:"*': error: '*) want_errors+=("$line") ;;
-		"$name.yml:"*': warning: '*) want_warnings+=("$line") ;;
+		"$name.yml:"*': error: '* | "$name.yml: error: "*) want_errors+=("$line") ;;
+		"$name.yml:"*': warning: '* | "$name.yml: warning: "*) want_warnings+=("$line") ;;
 		*)
 			fail "$name.expected: not an exit, absent, error or warning line: $line"
 			return

@@ -121,6 +121,37 @@ print_check_text(const char *path, const struct rk_archive_check *c)
 		    "fingerprint with a copy kept elsewhere, or give --pubkey\n");
 }
 
+/*
+ * A sealed archive is a record only with what every record holds: without its timeline,
+ * "the hash chain holds" would be said of no chain, and without the playbook or incident.json
+ * nothing says what was done. Marks c not valid, naming the first member missing.
+ */
+static int
+check_record_members(struct rk_archive_check *c, struct rk_bytes archive, struct rk_err *err)
+{
+	static const char *const needed[] = {
+		"incident.json", "timeline.jsonl", "playbook.yml", "verification.json", "report.md",
+	};
+	struct rk_buf member = { 0 };
+	size_t i;
+	int r = 0;
+
+	for (i = 0; c->ok && i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if ((r = rk_archive_read_member(&member, archive, needed[i], err)) != 0 &&
+		    err->code != RK_E_NOMEM) {
+			c->ok = false;
+			snprintf(c->problem, sizeof(c->problem), "%s is not in the archive: every "
+			    "incident record holds it", needed[i]);
+			rk_err_clear(err);
+			r = 0;
+		}
+		rk_buf_clear(&member);
+		if (r != 0)
+			break;
+	}
+	return r;
+}
+
 /* Reads and checks one archive; *c is the verdict when RK_EXIT_OK is returned. */
 static int
 check_file(struct rk_archive_check *c, struct rk_buf *data, const struct rk_cli *cli,
@@ -131,7 +162,8 @@ check_file(struct rk_archive_check *c, struct rk_buf *data, const struct rk_cli 
 
 	if ((rc = read_archive(data, cli, path)) != RK_EXIT_OK)
 		return rc;
-	if (rk_archive_verify(c, rk_buf_bytes(data), pubkey, &err) != 0) {
+	if (rk_archive_verify(c, rk_buf_bytes(data), pubkey, &err) != 0 ||
+	    check_record_members(c, rk_buf_bytes(data), &err) != 0) {
 		cli_report_error(cli, path, &err);
 		return RK_EXIT_FAILED;
 	}
@@ -309,7 +341,8 @@ list_one(const char *dir, const char *name)
 	} else if ((o = json_loadb((const char *)inc.ptr, inc.len, 0, NULL)) == NULL ||
 	    !json_is_object(o)) {
 		why = "incident.json is not a JSON object";
-	} else if (rk_archive_verify(&check, rk_buf_bytes(&data), NULL, &err) != 0) {
+	} else if (rk_archive_verify(&check, rk_buf_bytes(&data), NULL, &err) != 0 ||
+	    check_record_members(&check, rk_buf_bytes(&data), &err) != 0) {
 		why = err.msg;
 	}
 	cols[0] = rk_text_escape(name);

@@ -34,13 +34,14 @@ make_members() {
 	printf '"ended":"2026-01-02T03:09:00Z"}\n' >>"$dir/incident.json"
 	printf 'not really a certificate\n' >"$dir/certs/db1.crt"
 	printf '# Incident %s\n\nAll connections verified.\n' "$2" >"$dir/report.md"
+	printf '{"services":[],"clients":[]}\n' >"$dir/verification.json"
 }
 
 members() {
 	local dir=$1
 	echo "incident.json=$dir/incident.json" "timeline.jsonl=$dir/timeline.jsonl" \
 	    "playbook.yml=$dir/playbook.yml" "certs/db1.crt=$dir/certs/db1.crt" \
-	    "report.md=$dir/report.md"
+	    "report.md=$dir/report.md" "verification.json=$dir/verification.json"
 }
 
 # Checks a fresh record exactly as an auditor without rekey would.
@@ -176,6 +177,24 @@ grep -Eq '^INC-rsa\.tar\.gz +INC-7 +live +success .* yes$' out || fail "list: li
 grep -Eq '^junk\.tar\.gz +not a record: ' out || fail "list: junk row: $(cat out)"
 rm listing/junk.tar.gz
 (cd listing && "$rekey" record list >/dev/null) || fail "list of two valid records: not 0"
+
+# Sealed whole but without a member every record holds: not a record. Without its timeline,
+# no chain could be said to hold; without incident.json, nothing says what was done.
+for gone in timeline.jsonl incident.json playbook.yml; do
+	# shellcheck disable=SC2046
+	"$mkrecord" "no-$gone.tar.gz" INC-7 ec.key $(members src | tr ' ' '\n' |
+	    grep -v "^$gone=") || fail "mkrecord without $gone"
+	rc=0
+	"$rekey" record verify "no-$gone.tar.gz" >out 2>&1 || rc=$?
+	# (without the playbook, the chain check names it first)
+	[ "$rc" -eq 1 ] && grep -Eq "NOT VALID: ($gone is not in the archive|.*but $gone)" out ||
+	    fail "a record without $gone: exit $rc: $(cat out)"
+done
+mkdir partial && cp no-timeline.jsonl.tar.gz partial/
+rc=0
+"$rekey" record list partial >out || rc=$?
+[ "$rc" -eq 1 ] && grep -Eq '^no-timeline\.jsonl\.tar\.gz +INC-7 .* NO: timeline\.jsonl is not in' out ||
+    fail "list of a record without its timeline: exit $rc: $(cat out)"
 
 # Usage: exit 2.
 rc=0

@@ -60,7 +60,9 @@ struct rk_expiry_item {
 	long				 days_left;
 	unsigned			 problems;	/* enum rk_expiry_problem bits */
 	char				 detail[512];	/* why it is unreachable, unreadable or
-							 * untrusted; what the file holds instead */
+							 * untrusted */
+	char				 pending[512];	/* reload-pending: what the file holds
+							 * instead */
 };
 
 struct rk_expiry_report {

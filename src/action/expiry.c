@@ -378,7 +378,7 @@ compare_served(struct rk_expiry_item *served, const struct rk_expiry_item *file)
 	    strcmp(served->fingerprint, file->fingerprint) == 0)
 		return;
 	served->problems |= RK_EXPIRY_RELOAD_PENDING;
-	snprintf(served->detail, sizeof(served->detail), "serves %.23s... but %s holds "
+	snprintf(served->pending, sizeof(served->pending), "serves %.23s... but %s holds "
 	    "%.23s... (notAfter in %ld days): the server was not reloaded since it was "
 	    "replaced", served->fingerprint, file->path, file->fingerprint, file->days_left);
 }
@@ -533,7 +533,7 @@ rk_expiry_describe(char *buf, size_t size, const struct rk_expiry_report *r,
     const struct rk_expiry_item *it, unsigned bit)
 {
 	char day[16];
-	long wdays = r->window / DAY, cdays = r->crl_window / DAY;
+	long wdays = r->window / DAY, cdays = r->crl_window / DAY, ago;
 
 	format_day(day, it->until);
 	switch (bit) {
@@ -543,8 +543,17 @@ rk_expiry_describe(char *buf, size_t size, const struct rk_expiry_report *r,
 		    plural(it->days_left), day, wdays, wdays);
 		break;
 	case RK_EXPIRY_EXPIRED:
-		snprintf(buf, size, "expired on %s (%ld day%s ago): clients refuse it now", day,
-		    -it->days_left, plural(-it->days_left));
+		/* Whole days since the end: days_left is -1 for the whole first day after it. */
+		ago = (long)((r->checked_at - it->until) / DAY);
+		if (ago < 1)
+			snprintf(buf, size, "expired on %s (less than a day ago): clients refuse it "
+			    "now", day);
+		else
+			snprintf(buf, size, "expired on %s (%ld day%s ago): clients refuse it now",
+			    day, ago, plural(ago));
+		break;
+	case RK_EXPIRY_RELOAD_PENDING:
+		snprintf(buf, size, "%s", it->pending);
 		break;
 	case RK_EXPIRY_CA_DUE:
 		snprintf(buf, size, "the CA expires in %ld day%s (%s), inside the %ld-day window: "

@@ -211,9 +211,14 @@ summary(struct rk_buf *md, struct rk_buf *html, const json_t *inc, struct rk_err
 	    (r = rk_buf_printf(html, err, "</h1>\n<div class=\"banner %s\">", rehearsal ?
 	    "rehearsal" : outcome_ok(outcome) ? "ok" : "fail")) != 0)
 		return r;
-	snprintf(title, sizeof(title), "%s%s", rehearsal ? "REHEARSAL: nothing was changed. "
-	    : "", outcome_ok(outcome) ? "Every step was carried out and verified." :
-	    "Not everything was carried out and verified: see what is still open.");
+	if (rehearsal)
+		snprintf(title, sizeof(title), "REHEARSAL: nothing was changed. %s",
+		    outcome_ok(outcome) ? "Every step was tried against the estate and would go." :
+		    "Not every step would go: see the no-go rows and their fixes.");
+	else
+		snprintf(title, sizeof(title), "%s", outcome_ok(outcome) ?
+		    "Every step was carried out and verified." :
+		    "Not everything was carried out and verified: see what is still open.");
 	if (strcmp(outcome, "rolled back") == 0)
 		snprintf(title, sizeof(title), "Rolled back: the hosts hold their previous files.");
 	if ((r = html_text(html, title, err)) != 0 ||

@@ -252,6 +252,45 @@ test_what_only_expiring_rotates(void **state)
 	rk_expiry_report_clear(&r);
 }
 
+/*
+ * Each problem of an item is told in its own words, also when one item has two (a served
+ * certificate both untrusted and not the file's); and "ago" counts whole days since the end.
+ */
+static void
+test_each_problem_has_its_own_words(void **state)
+{
+	struct rk_expiry_report r = { 0 };
+	struct rk_expiry_item it = { 0 };
+	char buf[600];
+
+	(void)state;
+	r.checked_at = 1800000000;
+	r.window = 30 * 86400;
+	it.known = true;
+	it.problems = RK_EXPIRY_UNTRUSTED | RK_EXPIRY_RELOAD_PENDING;
+	snprintf(it.detail, sizeof(it.detail), "clients refuse what it serves: unable to get "
+	    "local issuer certificate");
+	snprintf(it.pending, sizeof(it.pending), "serves AA... but /srv/x.crt holds BB...");
+	rk_expiry_describe(buf, sizeof(buf), &r, &it, RK_EXPIRY_UNTRUSTED);
+	assert_string_equal(buf, "clients refuse what it serves: unable to get local issuer "
+	    "certificate");
+	rk_expiry_describe(buf, sizeof(buf), &r, &it, RK_EXPIRY_RELOAD_PENDING);
+	assert_string_equal(buf, "serves AA... but /srv/x.crt holds BB...");
+
+	/* Ended 1 day and 3 minutes ago: days_left is -2 (floor), and it is 1 day ago. */
+	it.until = r.checked_at - 86400 - 180;
+	it.days_left = rk_days_left_until(it.until, r.checked_at);
+	assert_int_equal(it.days_left, -2);
+	rk_expiry_describe(buf, sizeof(buf), &r, &it, RK_EXPIRY_EXPIRED);
+	assert_non_null(strstr(buf, "(1 day ago)"));
+	it.until = r.checked_at - 3 * 3600;
+	rk_expiry_describe(buf, sizeof(buf), &r, &it, RK_EXPIRY_EXPIRED);
+	assert_non_null(strstr(buf, "(less than a day ago)"));
+	it.until = r.checked_at - 10 * 86400;
+	rk_expiry_describe(buf, sizeof(buf), &r, &it, RK_EXPIRY_EXPIRED);
+	assert_non_null(strstr(buf, "(10 days ago)"));
+}
+
 static void
 test_durations(void **state)
 {
@@ -286,6 +325,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_what_only_expiring_rotates, setup, teardown),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_each_problem_has_its_own_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

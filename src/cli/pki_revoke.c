@@ -35,7 +35,7 @@ static const char revoke_help[] = REVOKE_SYNOPSIS
 	"  --reason R            " REASONS "\n"
 	"  --ledger F            the ledger --cn reads (default ledger.json beside the CA)\n"
 	"  --serial S            a serial, as hex (colons optional)\n"
-	"  --cert F              a certificate file, which must be issued by this CA\n"
+	"  --cert F              a certificate file this CA issued (not its own)\n"
 	"  --folder DIR          every certificate of this CA in DIR (*.crt, *.pem, *.cer)\n"
 	"  --cn NAME             the certificates the ledger holds for this common name\n"
 	"  --include-current     with --cn, the newest certificate of the name too\n"

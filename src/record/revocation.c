@@ -159,6 +159,14 @@ rk_revoked_add_cert_file(struct rk_revoked_set *set, const char *path, const cha
 
 	if ((r = rk_cert_load_file(&cert, path, err)) != 0)
 		return r;
+	/* A root is issued by itself, but an entry for it in its own CRL means nothing: no
+	 * client checks a trust anchor against a list the anchor signed. */
+	if (rk_cert_same(cert, ca)) {
+		rk_cert_free(cert);
+		return rk_fail(err, RK_E_USAGE, "%s is the CA's own certificate: a CA is not "
+		    "revoked in its own CRL (revoke it in its parent's, or replace it with "
+		    "ca.rotate)", path);
+	}
 	if (!rk_cert_is_issued_by(cert, ca)) {
 		rk_cert_free(cert);
 		return rk_fail(err, RK_E_USAGE, "%s was not issued by the CA", path);

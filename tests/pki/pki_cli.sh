@@ -316,6 +316,8 @@ refuse "certificate of another CA" "was not issued by the CA" "$rekey" pki revok
 	--ca-cert dev/ca.crt --ca-key dev/ca.key --cert other/server.crt
 refuse "unknown CN" "holds no certificate for CN" "$rekey" pki revoke --ca-cert dev/ca.crt \
 	--ca-key dev/ca.key --cn nobody
+refuse "the CA's own certificate, as --folder skips it" "is the CA's own certificate" \
+	"$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key --cert dev/ca.crt
 refuse "CRL of another CA is not replaced" "not signed by this CA" "$rekey" pki revoke \
 	--ca-cert dev/ca.crt --ca-key dev/ca.key --crl other/ca.crl --serial 01
 [ "$(openssl crl -in dev/ca.crl -noout -text | grep -c 'Serial Number:')" = 5 ] && ok ||

@@ -65,7 +65,7 @@ read_archive(struct rk_buf *out, const struct rk_cli *cli, const char *path)
 	rk_buf_init(out, RECORD_FILE_MAX);
 	if (rk_file_read(out, path, RECORD_FILE_MAX, &err) == 0)
 		return RK_EXIT_OK;
-	cli_report_error(cli, path, &err);
+	cli_report_error(cli, "record", &err);	/* the message names the file */
 	return err.code == RK_E_LIMIT ? RK_EXIT_FAILED : RK_EXIT_USAGE;
 }
 

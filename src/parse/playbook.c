@@ -593,6 +593,9 @@ get_secret_ref(struct pb *pb, ynode *map, const char *name, const char *what,
 			/* A warning, not an error: plan may run where the secret is not. */
 			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s is not set",
 			    label, out->env);
+		else if (out->env != NULL && getenv(out->env)[0] == '\0')
+			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s is set but "
+			    "empty", label, out->env);
 		else if (out->env != NULL && strlen(getenv(out->env)) > RK_SECRET_MAX)
 			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s holds %zu bytes, "
 			    "over the %d-byte limit for a secret (the run refuses it)", label,

@@ -26,8 +26,10 @@ rk_secret_from_env(struct rk_secret *s, const char *name, struct rk_err *err)
 {
 	const char *v = getenv(name);
 
-	if (v == NULL || *v == '\0')
+	if (v == NULL)
 		return rk_fail(err, RK_E_USAGE, "environment variable %s is not set", name);
+	if (*v == '\0')
+		return rk_fail(err, RK_E_USAGE, "environment variable %s is set but empty", name);
 	return rk_secret_set(s, v, strlen(v), err);
 }
 

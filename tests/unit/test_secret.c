@@ -46,6 +46,11 @@ test_secret_from_source_takes_env_then_file_then_nothing(void **state)
 	assert_int_not_equal(rk_secret_from_source(&s, "RK_TEST_SECRET", NULL, &err), 0);
 	assert_string_equal(err.msg, "environment variable RK_TEST_SECRET is not set");
 	rk_err_clear(&err);
+	setenv("RK_TEST_SECRET", "", 1);	/* set, but nothing in it: said so */
+	assert_int_not_equal(rk_secret_from_source(&s, "RK_TEST_SECRET", NULL, &err), 0);
+	assert_string_equal(err.msg, "environment variable RK_TEST_SECRET is set but empty");
+	unsetenv("RK_TEST_SECRET");
+	rk_err_clear(&err);
 	assert_int_equal(chmod(path, 0644), 0);
 	assert_int_not_equal(rk_secret_from_source(&s, NULL, path, &err), 0);
 	assert_non_null(strstr(err.msg, "chmod 600"));

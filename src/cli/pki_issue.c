@@ -161,6 +161,14 @@ pki_issue(const struct rk_cli *cli, int argc, char **argv)
 	printf("issued %s certificate %s\n  serial  %s\n  sha256  %s\n  key     %s (0600)\n"
 	    "  ledger  %s\n", rk_profile_name(profile), cert_out, serial, fp, key_out,
 	    ledger_path);
+	/* Clients refuse a certificate once its CA has ended, whatever its own notAfter. */
+	if (rk_cert_not_after(cert) > rk_cert_not_after(ca.cert)) {
+		char ends[32];
+
+		cli_format_time(ends, sizeof(ends), rk_cert_not_after(ca.cert));
+		fprintf(stderr, "rekey: pki issue: note: the CA ends before this certificate, on "
+		    "%s: clients refuse the certificate from then on\n", ends);
+	}
 	rc = RK_EXIT_OK;
 	goto out;
  fail:

@@ -318,6 +318,23 @@ refuse "unknown CN" "holds no certificate for CN" "$rekey" pki revoke --ca-cert 
 	--ca-key dev/ca.key --cn nobody
 refuse "the CA's own certificate, as --folder skips it" "is the CA's own certificate" \
 	"$rekey" pki revoke --ca-cert dev/ca.crt --ca-key dev/ca.key --cert dev/ca.crt
+
+# A certificate that outlives its CA is issued, with a note of the day clients refuse it.
+mkdir short
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=short-ca \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+	-days 20 -keyout short/ca.key -out short/ca.crt 2>/dev/null
+chmod 600 short/ca.key
+expect "a leaf outliving its CA is issued" "$rekey" pki issue --ca-cert short/ca.crt \
+	--ca-key short/ca.key --profile server --subject /CN=long --days 365 \
+	--cert-out short/long.crt --key-out short/long.key
+grep -q "note: the CA ends before this certificate, on $(date -u -d "$(openssl x509 -in \
+	short/ca.crt -noout -enddate | cut -d= -f2)" +%Y-%m-%d)" "$tmp/out" && ok ||
+	{ bad "no note that the CA ends first"; cat "$tmp/out"; }
+expect "one inside its CA's life has no note" "$rekey" pki issue --ca-cert short/ca.crt \
+	--ca-key short/ca.key --profile server --subject /CN=brief --days 10 \
+	--cert-out short/brief.crt --key-out short/brief.key
+! grep -q "note:" "$tmp/out" && ok || { bad "a note for a leaf inside its CA"; cat "$tmp/out"; }
 refuse "CRL of another CA is not replaced" "not signed by this CA" "$rekey" pki revoke \
 	--ca-cert dev/ca.crt --ca-key dev/ca.key --crl other/ca.crl --serial 01
 [ "$(openssl crl -in dev/ca.crl -noout -text | grep -c 'Serial Number:')" = 5 ] && ok ||

@@ -95,6 +95,12 @@ int	rk_archive_verify(struct rk_archive_check *out, struct rk_bytes archive,
  */
 int	rk_archive_read_member(struct rk_buf *out, struct rk_bytes archive, const char *name,
 	    struct rk_err *err) RK_MUST_CHECK;
+/*
+ * *missing is the first of names[0..n) the archive does not hold, or NULL when it holds them
+ * all; the archive is read once. RK_E_USAGE when it cannot be read within the bounds.
+ */
+int	rk_archive_first_missing(const char **missing, struct rk_bytes archive,
+	    const char *const *names, size_t n, struct rk_err *err) RK_MUST_CHECK;
 
 /*
  * Rewrites the archive at path with the member name set to data (added, or replacing the one

@@ -132,24 +132,20 @@ check_record_members(struct rk_archive_check *c, struct rk_bytes archive, struct
 	static const char *const needed[] = {
 		"incident.json", "timeline.jsonl", "playbook.yml", "verification.json", "report.md",
 	};
-	struct rk_buf member = { 0 };
-	size_t i;
-	int r = 0;
+	const char *missing = NULL;
+	int r;
 
-	for (i = 0; c->ok && i < sizeof(needed) / sizeof(needed[0]); i++) {
-		if ((r = rk_archive_read_member(&member, archive, needed[i], err)) != 0 &&
-		    err->code != RK_E_NOMEM) {
-			c->ok = false;
-			snprintf(c->problem, sizeof(c->problem), "%s is not in the archive: every "
-			    "incident record holds it", needed[i]);
-			rk_err_clear(err);
-			r = 0;
-		}
-		rk_buf_clear(&member);
-		if (r != 0)
-			break;
+	if (!c->ok)
+		return 0;
+	if ((r = rk_archive_first_missing(&missing, archive, needed,
+	    sizeof(needed) / sizeof(needed[0]), err)) != 0)
+		return r;
+	if (missing != NULL) {
+		c->ok = false;
+		snprintf(c->problem, sizeof(c->problem), "%s is not in the archive: every "
+		    "incident record holds it", missing);
 	}
-	return r;
+	return 0;
 }
 
 /* Reads and checks one archive; *c is the verdict when RK_EXIT_OK is returned. */

@@ -567,6 +567,27 @@ get_address(struct pb *pb, ynode *node, const char *what, char **out)
 		    what, *out);
 }
 
+/*
+ * A secret's variable as the run will find it: warnings, not errors, since plan may run
+ * where the secrets are not. The value is never shown.
+ */
+static void
+warn_env_secret(struct pb *pb, ynode *node, const char *label, const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL)
+		rk_diags_warn(pb->d, node->pos, "%s: environment variable %s is not set", label,
+		    name);
+	else if (v[0] == '\0')
+		rk_diags_warn(pb->d, node->pos, "%s: environment variable %s is set but empty",
+		    label, name);
+	else if (strlen(v) > RK_SECRET_MAX)
+		rk_diags_warn(pb->d, node->pos, "%s: environment variable %s holds %zu bytes, "
+		    "over the %d-byte limit for a secret (the run refuses it)", label, name,
+		    strlen(v), RK_SECRET_MAX);
+}
+
 /* Reads NAME_env / NAME_file; both at once is a mistake, since which one wins is a guess. */
 static void
 get_secret_ref(struct pb *pb, ynode *map, const char *name, const char *what,
@@ -589,17 +610,8 @@ get_secret_ref(struct pb *pb, ynode *map, const char *name, const char *what,
 		if (get_string(pb, env, label, &out->env) && !is_valid_env_name(out->env))
 			rk_diags_error(pb->d, env->pos, "%s is not an environment variable name "
 			    "(letters, digits and '_'; the value is not shown)", label);
-		else if (out->env != NULL && getenv(out->env) == NULL)
-			/* A warning, not an error: plan may run where the secret is not. */
-			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s is not set",
-			    label, out->env);
-		else if (out->env != NULL && getenv(out->env)[0] == '\0')
-			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s is set but "
-			    "empty", label, out->env);
-		else if (out->env != NULL && strlen(getenv(out->env)) > RK_SECRET_MAX)
-			rk_diags_warn(pb->d, env->pos, "%s: environment variable %s holds %zu bytes, "
-			    "over the %d-byte limit for a secret (the run refuses it)", label,
-			    out->env, strlen(getenv(out->env)), RK_SECRET_MAX);
+		else if (out->env != NULL)
+			warn_env_secret(pb, env, label, out->env);
 	}
 	if (file != NULL) {
 		snprintf(label, sizeof(label), "%s %s", what, k_file);
@@ -1922,9 +1934,7 @@ get_sweep_passphrases(struct pb *pb, ynode *map, struct rk_sweep_spec *sw)
 					ref->env = NULL;
 					continue;
 				}
-				if (getenv(ref->env) == NULL)
-					rk_diags_warn(pb->d, items[i]->pos, "sweep passphrase_env: "
-					    "environment variable %s is not set", ref->env);
+				warn_env_secret(pb, items[i], "sweep passphrase_env", ref->env);
 			} else {
 				if (!get_local_path(pb, items[i], "sweep passphrase_file",
 				    &ref->file))

@@ -626,6 +626,27 @@ rk_archive_read_member(struct rk_buf *out, struct rk_bytes archive, const char *
 	return r;
 }
 
+int
+rk_archive_first_missing(const char **missing, struct rk_bytes archive,
+    const char *const *names, size_t n, struct rk_err *err)
+{
+	struct members all = { 0 };
+	char problem[600];
+	size_t i;
+	int r;
+
+	*missing = NULL;
+	if ((r = read_members(&all, archive, problem, sizeof(problem), err)) != 0)
+		return r;
+	if (problem[0] != '\0')
+		r = rk_fail(err, RK_E_USAGE, "%s", problem);
+	for (i = 0; r == 0 && *missing == NULL && i < n; i++)
+		if (members_find(&all, names[i]) == NULL)
+			*missing = names[i];
+	members_clear(&all);
+	return r;
+}
+
 /* ---- the checks --------------------------------------------------------------------- */
 
 struct listed {

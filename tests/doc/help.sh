@@ -48,3 +48,17 @@ help_global_options() {
 	"${rekey:?help.sh: set rekey to the program}" --help | awk '/^options:/ { o = 1; next } o && /^$/ { o = 0 } o' |
 		grep -oE -- '(^| )--?[A-Za-z][a-z-]*' | tr -d ' ' | sort -u
 }
+
+# Every "static const char *const NAME_keys[] = { ... };" of the playbook parser FILE, as
+# "NAME key" lines: the keys a playbook may hold, for the tests that keep the documents in step.
+parser_keys() {
+	awk '
+	/static const char \*const [a-z_]*_keys\[\] *=/ {
+		match($0, /[a-z_]*_keys\[/); table = substr($0, RSTART, RLENGTH - 1); on = 1
+	}
+	on {
+		s = $0; sub(/^.*\] *= */, "", s)
+		while (match(s, /"[^"]*"/)) { print table, substr(s, RSTART + 1, RLENGTH - 2); s = substr(s, RSTART + RLENGTH) }
+		if ($0 ~ /;/) on = 0
+	}' "$1"
+}

@@ -153,16 +153,7 @@ declare -A where=(
 	[record_keys]="record|"
 )
 
-# Every "static const char *const NAME_keys[] = { ... };" of the parser, as "NAME key" lines.
-awk '
-/static const char \*const [a-z_]*_keys\[\] *=/ {
-	match($0, /[a-z_]*_keys\[/); table = substr($0, RSTART, RLENGTH - 1); on = 1
-}
-on {
-	s = $0; sub(/^.*\] *= */, "", s)
-	while (match(s, /"[^"]*"/)) { print table, substr(s, RSTART + 1, RLENGTH - 2); s = substr(s, RSTART + RLENGTH) }
-	if ($0 ~ /;/) on = 0
-}' "$parser" >"$tmp/keys"
+parser_keys "$parser" >"$tmp/keys"
 ntables=$(cut -d' ' -f1 "$tmp/keys" | sort -u | wc -l)
 ((ntables >= 20)) || bad "found only $ntables key tables in $parser: has their form changed?"
 

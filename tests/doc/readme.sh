@@ -72,16 +72,7 @@ while read -r opt; do
 		bad "\"Command line\" does not name the global option $opt"
 done < <(help_global_options)
 
-# Every "static const char *const NAME_keys[] = { ... };" of the parser, as "NAME key" lines.
-awk '
-/static const char \*const [a-z_]*_keys\[\] *=/ {
-	match($0, /[a-z_]*_keys\[/); table = substr($0, RSTART, RLENGTH - 1); on = 1
-}
-on {
-	s = $0; sub(/^.*\] *= */, "", s)
-	while (match(s, /"[^"]*"/)) { print table, substr(s, RSTART + 1, RLENGTH - 2); s = substr(s, RSTART + RLENGTH) }
-	if ($0 ~ /;/) on = 0
-}' "$repo/src/parse/playbook.c" >"$tmp/keys"
+parser_keys "$repo/src/parse/playbook.c" >"$tmp/keys"
 section '^## The playbook$' >"$tmp/playbook"
 nkeys=$(wc -l <"$tmp/keys")
 ((nkeys >= 100)) || bad "found only $nkeys playbook keys in src/parse/playbook.c: has the form of its tables changed?"
